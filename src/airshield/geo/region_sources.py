@@ -1,0 +1,221 @@
+"""Load region sets from the data airshield knows about, or from a file.
+
+Sources:
+
+``"natural-earth"``
+    Natural Earth 4.1.0 admin-1 boundaries (public domain), as shipped in
+    Debian's ``qgis-common`` package and fetched by ``make data`` into
+    ``<repo>/.cache/natural-earth/world_map.gpkg``: layer ``states_provinces``,
+    ``iso_a2 = 'UA'``, 25 regions (Natural Earth files Crimea and Sevastopol
+    under RU). Generalised boundaries; the file is small and loads fast. Ids
+    come from the ``fips`` column through `airshield.geo.fips.FIPS_TO_ISO`.
+``"geoboundaries"``
+    geoBoundaries ADM1 for Ukraine, derived from OpenStreetMap (ODbL-1.0), in
+    ``<shared>/data/geo/ukraine-adm1-geoboundaries.geojson``: 27 regions,
+    properties ``shapeISO`` (ISO 3166-2) and ``shapeName``.
+``"default"``
+    natural-earth if its file is there, else geoboundaries (logs a warning).
+a path
+    A GeoJSON FeatureCollection (.geojson, .json) or a GeoPackage (.gpkg,
+    one feature layer) in WGS84 lon/lat, with properties (columns) ``id``,
+    ``name``, ``name_uk``, ``level``, ``parent``. geoBoundaries names are
+    accepted too: ``shapeISO`` for id, ``shapeName`` for name, ``shapeType``
+    ADM1/ADM2/ADM3 for level oblast/raion/hromada. Only ``id`` is required when
+    it is an ISO 3166-2:UA code (names and level "oblast" then come from
+    `airshield.geo.names_uk.OBLASTS`); other regions also need ``name`` and
+    ``level``. A ``parent`` not in the file is allowed (a file of raions only).
+
+All first-level regions, Kyiv city and Sevastopol included (they are
+first-level units in ISO 3166-2:UA and in the Constitution, art. 133), get level
+"oblast" and, where the ISO code is known, the names of `OBLASTS`, so every
+source names a region the same way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from shapely.geometry import shape
+
+from airshield.geo import geopackage
+from airshield.geo.fips import FIPS_TO_ISO
+from airshield.geo.names_uk import OBLASTS
+from airshield.geo.paths import natural_earth_path, shared_dir
+from airshield.geo.regions import Region, RegionSet
+from airshield.geo.theatre import Theatre
+
+log = logging.getLogger(__name__)
+
+NATURAL_EARTH = "natural-earth"
+GEOBOUNDARIES = "geoboundaries"
+NATURAL_EARTH_ATTRIBUTION = "Natural Earth (public domain), via Debian qgis-common"
+# geoBoundaries (https://www.geoboundaries.org) is derived from OpenStreetMap and
+# licensed ODbL-1.0, which requires this credit wherever the boundaries are shown.
+GEOBOUNDARIES_ATTRIBUTION = "© OpenStreetMap contributors, geoBoundaries"
+GEOBOUNDARIES_FILE = Path("data") / "geo" / "ukraine-adm1-geoboundaries.geojson"
+NATURAL_EARTH_LAYER = "states_provinces"
+OBLAST = "oblast"
+GEOBOUNDARIES_LEVELS = {"ADM1": OBLAST, "ADM2": "raion", "ADM3": "hromada"}
+
+
+def load_regions(source: str | os.PathLike[str] = "default", theatre: Theatre | None = None) -> RegionSet:
+    """Load the regions of `source` (see the module docstring) into a RegionSet.
+
+    Args:
+        source: "natural-earth", "geoboundaries", "default", or a file path.
+        theatre: the metric frame; default `Theatre.ukraine()`.
+
+    Raises:
+        FileNotFoundError: the file is missing (for natural-earth: run `make data`).
+        ValueError: the file lacks the layer, a column or a property, or holds
+            something unexpected; the message names the file and the problem.
+    """
+    theatre = theatre or Theatre.ukraine()
+    if source == "default":
+        path = natural_earth_path()
+        if path.is_file():
+            return load_natural_earth(path, theatre)
+        log.warning("%s not found (run `make data`); using the geoBoundaries regions", path)
+        return load_geoboundaries(theatre=theatre)
+    if source == NATURAL_EARTH:
+        return load_natural_earth(theatre=theatre)
+    if source == GEOBOUNDARIES:
+        return load_geoboundaries(theatre=theatre)
+    path = Path(source)
+    if path.suffix.lower() not in (".geojson", ".json", ".gpkg"):
+        raise ValueError(
+            f"unknown region source {str(source)!r}: expected 'natural-earth', 'geoboundaries', "
+            "'default', or a path to a .geojson, .json or .gpkg file"
+        )
+    return load_region_file(path, theatre)
+
+
+def load_natural_earth(path: Path | None = None, theatre: Theatre | None = None) -> RegionSet:
+    """Ukraine's regions from the Natural Earth GeoPackage (25 regions, ids via FIPS)."""
+    path = path or natural_earth_path()
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"{path}: Natural Earth GeoPackage not found; run `make data` to fetch it "
+            "(or use load_regions('geoboundaries'))"
+        )
+    features = geopackage.read_layer(
+        path, NATURAL_EARTH_LAYER, columns=["fips", "name"], where={"iso_a2": "UA"}
+    )
+    if not features:
+        raise ValueError(f"{path}: layer {NATURAL_EARTH_LAYER!r} has no features with iso_a2 = 'UA'")
+    regions = []
+    for props, geom in features:
+        fips, ne_name = props["fips"], props["name"]
+        if fips not in FIPS_TO_ISO:
+            raise ValueError(f"{path}: unknown FIPS code {fips!r} (region {ne_name!r})")
+        iso, expected_name = FIPS_TO_ISO[fips]
+        if ne_name != expected_name:
+            raise ValueError(
+                f"{path}: FIPS {fips} is named {ne_name!r}, but the FIPS to ISO table was "
+                f"checked against {expected_name!r}; check airshield/geo/fips.py"
+            )
+        en, uk = OBLASTS[iso]
+        regions.append(Region(iso, en, uk, OBLAST, None, geom))
+    return RegionSet(regions, theatre or Theatre.ukraine(), NATURAL_EARTH, NATURAL_EARTH_ATTRIBUTION)
+
+
+def load_geoboundaries(path: Path | None = None, theatre: Theatre | None = None) -> RegionSet:
+    """Ukraine's 27 first-level regions from geoBoundaries (shared data folder)."""
+    path = path or shared_dir() / GEOBOUNDARIES_FILE
+    regions = [_region(props, geom, path, i) for i, (props, geom) in enumerate(read_geojson(path))]
+    return RegionSet(regions, theatre or Theatre.ukraine(), GEOBOUNDARIES, GEOBOUNDARIES_ATTRIBUTION)
+
+
+def load_region_file(path: Path, theatre: Theatre | None = None) -> RegionSet:
+    """Regions from a GeoJSON or GeoPackage file with id/name/name_uk/level/parent."""
+    if path.suffix.lower() == ".gpkg":
+        features = geopackage.read_layer(path)
+        attribution = f"unknown (loaded from {path})"
+    else:
+        features, attribution = _read_feature_collection(path)
+    regions = [_region(props, geom, path, i) for i, (props, geom) in enumerate(features)]
+    if not regions:
+        raise ValueError(f"{path}: no regions in the file")
+    return RegionSet(regions, theatre or Theatre.ukraine(), str(path), attribution)
+
+
+def read_geojson(path: Path) -> list[tuple[dict[str, Any], Any]]:
+    """(properties, shapely geometry) of each feature of a GeoJSON FeatureCollection.
+
+    Coordinates must be WGS84 lon/lat (RFC 7946); a legacy ``crs`` member
+    naming anything else is refused.
+    """
+    return _read_feature_collection(path)[0]
+
+
+def _read_feature_collection(path: Path) -> tuple[list[tuple[dict[str, Any], Any]], str]:
+    """(features, attribution) of a GeoJSON file; see `read_geojson`.
+
+    The attribution is the collection's ``attribution`` member if it has one (a
+    foreign member, RFC 7946 section 6.1), the geoBoundaries credit for a
+    geoBoundaries file, else "unknown".
+    """
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such GeoJSON file")
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+        raise ValueError(f"{path}: not valid GeoJSON ({exc})") from exc
+    if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
+        raise ValueError(f"{path}: expected a GeoJSON FeatureCollection")
+    crs = ((data.get("crs") or {}).get("properties") or {}).get("name", "CRS84")
+    if not any(tag in str(crs).upper() for tag in ("CRS84", "4326")):
+        raise ValueError(f"{path}: coordinates must be WGS84 lon/lat, the file says crs {crs!r}")
+    features = []
+    for i, feature in enumerate(data.get("features") or []):
+        if not isinstance(feature, dict) or not feature.get("geometry"):
+            raise ValueError(f"{path}: feature {i} has no geometry")
+        try:
+            geom = shape(feature["geometry"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise ValueError(f"{path}: feature {i} has a bad geometry ({exc})") from exc
+        features.append((dict(feature.get("properties") or {}), geom))
+    attribution = data.get("attribution")
+    if not isinstance(attribution, str) or not attribution:
+        geoboundaries = bool(features) and "shapeID" in features[0][0]
+        attribution = GEOBOUNDARIES_ATTRIBUTION if geoboundaries else f"unknown (loaded from {path})"
+    return features, attribution
+
+
+def _text(props: Mapping[str, Any], *keys: str) -> str | None:
+    """The first of `keys` with a non-empty value, as a stripped string."""
+    for key in keys:
+        value = props.get(key)
+        if value is not None and str(value).strip():
+            return str(value).strip()
+    return None
+
+
+def _region(props: Mapping[str, Any], geom: Any, path: Path, index: int) -> Region:
+    """A Region from one feature's properties (see the module docstring)."""
+    where = f"{path}: feature {index}"
+    region_id = _text(props, "id", "shapeISO")
+    if region_id is None:
+        raise ValueError(
+            f"{where} has no 'id' (or 'shapeISO') property; properties: {sorted(props)}"
+        )
+    known = OBLASTS.get(region_id)
+    name = _text(props, "name") or (known.en if known else _text(props, "shapeName"))
+    if name is None:
+        raise ValueError(f"{where} ({region_id}) has no 'name' (or 'shapeName') property")
+    name_uk = _text(props, "name_uk") or (known.uk if known else name)
+    level = _text(props, "level") or GEOBOUNDARIES_LEVELS.get(_text(props, "shapeType") or "")
+    if level is None and known:
+        level = OBLAST
+    if level is None:
+        raise ValueError(f"{where} ({region_id}) has no 'level' property")
+    parent = _text(props, "parent")
+    try:
+        return Region(region_id, name, name_uk, level, parent, geom)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"{where}: {exc}") from exc

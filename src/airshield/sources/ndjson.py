@@ -1,0 +1,132 @@
+"""NDJSON codec for sensor reports: decode with line-and-field errors, encode.
+
+A bad line never costs the good ones: :func:`read_reports` returns every
+valid report and, separately, one :class:`LineError` per rejected line that
+names the source, the line number, the field and the reason.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import msgspec
+
+from airshield.model import Report, ReportValueError
+
+_decoder = msgspec.json.Decoder(Report)
+_encoder = msgspec.json.Encoder()
+
+_PATH = re.compile(r" - at (`key` in )?`\$\.?([^`]*)`$")
+_UNKNOWN = re.compile(r"unknown field `([^`]*)`")
+_FIELD = re.compile(r"^field `([^`]*)`: ")
+
+
+@dataclass(frozen=True)
+class LineError:
+    """A rejected input line.
+
+    Attributes:
+        source: file name (or another label) the line came from.
+        line: 1-based line number.
+        field: the offending field (``$`` for the line as a whole).
+        reason: what was wrong.
+    """
+
+    source: str
+    line: int
+    field: str
+    reason: str
+
+    def __str__(self) -> str:
+        where = "" if self.field == "$" else f" field `{self.field}`:"
+        return f"{self.source}:{self.line}:{where} {self.reason}"
+
+
+class ReportDecodeError(ValueError):
+    """One line could not be decoded; carries the :class:`LineError`."""
+
+    def __init__(self, error: LineError):
+        super().__init__(str(error))
+        self.error = error
+
+
+def explain(exc: Exception, source: str, line: int) -> LineError:
+    """Turn a msgspec / validation exception into a :class:`LineError`."""
+    msg = str(exc)
+    if isinstance(exc, ReportValueError):
+        return LineError(source, line, exc.field, exc.reason)
+    m = _FIELD.match(msg)  # a __post_init__ check, wrapped by msgspec
+    if m:
+        return LineError(source, line, m.group(1), msg[m.end():])
+    m = _PATH.search(msg)
+    if m:
+        reason = msg[: m.start()] + (" (as a key)" if m.group(1) else "")
+        return LineError(source, line, m.group(2) or "$", reason)
+    m = _UNKNOWN.search(msg)
+    if m:
+        return LineError(source, line, m.group(1), "unknown field (see docs/formats.md)")
+    if not isinstance(exc, msgspec.ValidationError):
+        return LineError(source, line, "$", f"not valid JSON ({msg})")
+    return LineError(source, line, "$", msg)
+
+
+def decode_report(line: bytes | str, source: str = "<input>", lineno: int = 1) -> Report:
+    """Decode one NDJSON line into a report; raises :class:`ReportDecodeError`."""
+    try:
+        return _decoder.decode(line)
+    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        raise ReportDecodeError(explain(exc, source, lineno)) from None
+
+
+def iter_lines(stream: IO[bytes]) -> Iterator[tuple[int, bytes]]:
+    """(line number, stripped line) for each non-blank, non-comment line."""
+    for n, raw in enumerate(stream, start=1):
+        line = raw.strip()
+        if line and not line.startswith(b"#"):
+            yield n, line
+
+
+def decode_lines(
+    lines: Iterable[tuple[int, bytes]], source: str
+) -> tuple[list[Report], list[LineError]]:
+    """Decode numbered lines; valid reports and errors, each in input order."""
+    reports: list[Report] = []
+    errors: list[LineError] = []
+    decode = _decoder.decode
+    for n, line in lines:
+        try:
+            reports.append(decode(line))
+        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            errors.append(explain(exc, source, n))
+    return reports, errors
+
+
+def read_reports(path: str | Path) -> tuple[list[Report], list[LineError]]:
+    """Read a reports NDJSON file: (valid reports in file order, errors)."""
+    path = Path(path)
+    with path.open("rb") as f:
+        return decode_lines(iter_lines(f), path.name)
+
+
+def encode_report(report: Report) -> bytes:
+    """One report as a JSON line, without the newline."""
+    return _encoder.encode(report)
+
+
+def write_reports(reports: Iterable[Report], stream: IO[bytes]) -> int:
+    """Write reports as NDJSON; returns the count."""
+    n = 0
+    buf = bytearray()
+    for r in reports:
+        _encoder.encode_into(r, buf, len(buf))
+        buf += b"\n"
+        n += 1
+        if len(buf) > 1 << 20:
+            stream.write(buf)
+            buf.clear()
+    stream.write(buf)
+    return n
