@@ -95,9 +95,15 @@ points = st.lists(
 
 
 @settings(max_examples=250, deadline=None, derandomize=True)
-@given(x=points, y=points, p=st.sampled_from([1.0, 2.0]), c=st.sampled_from([500.0, 2000.0]))
-def test_gospa_equals_brute_force_over_partial_assignments(x, y, p, c):
-    r = gospa(x, y, c=c, p=p)
+@given(
+    x=points,
+    y=points,
+    p=st.sampled_from([1.0, 2.0]),
+    c=st.sampled_from([500.0, 2000.0]),
+    method=st.sampled_from(["dense", "sparse"]),
+)
+def test_gospa_equals_brute_force_over_partial_assignments(x, y, p, c, method):
+    r = gospa(x, y, c=c, p=p, method=method)
     distance, _loc, _missed, _false = brute_force(x, y, c, p)
     assert r.distance == pytest.approx(distance, rel=1e-9, abs=1e-6)
     # the parts add up to the distance, whichever minimiser was found
@@ -105,3 +111,15 @@ def test_gospa_equals_brute_force_over_partial_assignments(x, y, p, c):
     assert total ** (1 / p) == pytest.approx(r.distance, rel=1e-9, abs=1e-6)
     assert len(r.assignment) == len(x) - r.missed == len(y) - r.false
     assert np.all(r.distances < c)
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_sparse_split_equals_dense_assignment_on_large_clustered_sets(seed):
+    rng = np.random.default_rng(seed)
+    centres = rng.uniform(0, 100_000, size=(40, 2))
+    x = centres + rng.normal(0, 800, size=centres.shape)
+    y = np.vstack([centres[:30] + rng.normal(0, 800, size=(30, 2)), rng.uniform(0, 100_000, (15, 2))])
+    dense, sparse = gospa(x, y, method="dense"), gospa(x, y, method="sparse")
+    assert sparse.distance == pytest.approx(dense.distance, rel=1e-12)
+    assert (sparse.missed, sparse.false) == (dense.missed, dense.false)
+    assert gospa(x, y).distance == pytest.approx(dense.distance, rel=1e-12)  # auto

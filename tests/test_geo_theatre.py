@@ -101,7 +101,9 @@ def test_geometry_to_xy_projects_every_vertex():
     x, y = theatre.to_xy(lat, lon)
     np.testing.assert_allclose(shapely.get_coordinates(projected), np.column_stack([x, y]))
     back = theatre.geometry_to_latlon(projected)
-    np.testing.assert_allclose(shapely.get_coordinates(back), shapely.get_coordinates(polygon), atol=1e-9)
+    np.testing.assert_allclose(
+        shapely.get_coordinates(back), shapely.get_coordinates(polygon), atol=1e-9
+    )
 
 
 def test_theatres_with_the_same_centre_are_equal():

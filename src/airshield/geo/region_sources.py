@@ -63,7 +63,9 @@ OBLAST = "oblast"
 GEOBOUNDARIES_LEVELS = {"ADM1": OBLAST, "ADM2": "raion", "ADM3": "hromada"}
 
 
-def load_regions(source: str | os.PathLike[str] = "default", theatre: Theatre | None = None) -> RegionSet:
+def load_regions(
+    source: str | os.PathLike[str] = "default", theatre: Theatre | None = None
+) -> RegionSet:
     """Load the regions of `source` (see the module docstring) into a RegionSet.
 
     Args:
@@ -107,7 +109,9 @@ def load_natural_earth(path: Path | None = None, theatre: Theatre | None = None)
         path, NATURAL_EARTH_LAYER, columns=["fips", "name"], where={"iso_a2": "UA"}
     )
     if not features:
-        raise ValueError(f"{path}: layer {NATURAL_EARTH_LAYER!r} has no features with iso_a2 = 'UA'")
+        raise ValueError(
+            f"{path}: layer {NATURAL_EARTH_LAYER!r} has no features with iso_a2 = 'UA'"
+        )
     regions = []
     for props, geom in features:
         fips, ne_name = props["fips"], props["name"]
@@ -121,14 +125,18 @@ def load_natural_earth(path: Path | None = None, theatre: Theatre | None = None)
             )
         en, uk = OBLASTS[iso]
         regions.append(Region(iso, en, uk, OBLAST, None, geom))
-    return RegionSet(regions, theatre or Theatre.ukraine(), NATURAL_EARTH, NATURAL_EARTH_ATTRIBUTION)
+    return RegionSet(
+        regions, theatre or Theatre.ukraine(), NATURAL_EARTH, NATURAL_EARTH_ATTRIBUTION
+    )
 
 
 def load_geoboundaries(path: Path | None = None, theatre: Theatre | None = None) -> RegionSet:
     """Ukraine's 27 first-level regions from geoBoundaries (shared data folder)."""
     path = path or shared_dir() / GEOBOUNDARIES_FILE
     regions = [_region(props, geom, path, i) for i, (props, geom) in enumerate(read_geojson(path))]
-    return RegionSet(regions, theatre or Theatre.ukraine(), GEOBOUNDARIES, GEOBOUNDARIES_ATTRIBUTION)
+    return RegionSet(
+        regions, theatre or Theatre.ukraine(), GEOBOUNDARIES, GEOBOUNDARIES_ATTRIBUTION
+    )
 
 
 def load_region_file(path: Path, theatre: Theatre | None = None) -> RegionSet:
@@ -183,7 +191,9 @@ def _read_feature_collection(path: Path) -> tuple[list[tuple[dict[str, Any], Any
     attribution = data.get("attribution")
     if not isinstance(attribution, str) or not attribution:
         geoboundaries = bool(features) and "shapeID" in features[0][0]
-        attribution = GEOBOUNDARIES_ATTRIBUTION if geoboundaries else f"unknown (loaded from {path})"
+        attribution = (
+            GEOBOUNDARIES_ATTRIBUTION if geoboundaries else f"unknown (loaded from {path})"
+        )
     return features, attribution
 
 

@@ -48,7 +48,9 @@ def polygonal(geom: BaseGeometry, what: str = "geometry") -> Polygon | MultiPoly
         parts = [p for p in shapely.get_parts(geom) if isinstance(p, Polygon | MultiPolygon)]
         geom = shapely.union_all(parts) if parts else Polygon()
     if geom.is_empty or not isinstance(geom, Polygon | MultiPolygon):
-        raise ValueError(f"{what}: expected a polygon or multipolygon with area, got {geom.geom_type}")
+        raise ValueError(
+            f"{what}: expected a polygon or multipolygon with area, got {geom.geom_type}"
+        )
     return geom
 
 
@@ -216,9 +218,13 @@ class RegionSet:
             ValueError: `level` is not one of `levels`.
         """
         if level is not None and level not in self.levels:
-            raise ValueError(f"no regions of level {level!r} in {self.source}; levels: {self.levels}")
+            raise ValueError(
+                f"no regions of level {level!r} in {self.source}; levels: {self.levels}"
+            )
         scalar = np.ndim(x) == 0 and np.ndim(y) == 0
-        xa, ya = np.broadcast_arrays(np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64))
+        xa, ya = np.broadcast_arrays(
+            np.asarray(x, dtype=np.float64), np.asarray(y, dtype=np.float64)
+        )
         xf, yf = xa.ravel(), ya.ravel()
         # Bounding boxes first (STRtree), then an exact test of each candidate
         # pair against the prepared polygon. (A predicate query on the tree

@@ -49,7 +49,9 @@ def _apply(transformer: Transformer, a: Any, b: Any) -> tuple[Any, Any]:
     if np.ndim(a) == 0 and np.ndim(b) == 0:
         u, v = transformer.transform(float(a), float(b), errcheck=False)
         return float(u), float(v)
-    a_arr, b_arr = np.broadcast_arrays(np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64))
+    a_arr, b_arr = np.broadcast_arrays(
+        np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
+    )
     u, v = transformer.transform(a_arr.ravel(), b_arr.ravel(), errcheck=False)
     return np.asarray(u).reshape(a_arr.shape), np.asarray(v).reshape(a_arr.shape)
 

@@ -32,6 +32,8 @@ CONFUSION: dict[str, dict[str, float]] = {
 }
 LOUD = ("jet", "cruise", "ballistic", "aircraft")
 CLS_INDEX = {c: i for i, c in enumerate(CLASSES)}
+#: Detection probability is 0 beyond this multiple of the 50 % range (3.5 km for a Shahed).
+CUTOFF_FACTOR = 1.75
 #: Samples per batch of the detection search: bounds memory, paces progress.
 CHUNK = 400_000
 
@@ -100,12 +102,15 @@ def place_nodes(cfg: Acoustic, rng, area_xy, theatre, cities, period_s: float, f
 def detection_probability(cfg: Acoustic, slant_m, alt_m, loud, urban) -> np.ndarray:
     """Pd of one look: logistic in slant range, scaled for loud classes and cities, blind high up.
 
-    With the defaults: 0.9 at 1 km, 0.5 at 2 km, 0.01 at 3.5 km (Shahed, rural).
+    With the defaults: 0.9 at 1 km, 0.5 at 2 km, 0.01 at 3.5 km and 0 beyond (Shahed, rural).
     """
     scale = np.where(loud, cfg.loud_range_factor, 1.0) * np.where(urban, cfg.city_range_factor, 1.0)
     r50 = cfg.range_50_m * scale
     w = cfg.range_width_m * scale
     pd = cfg.pd_max / (1.0 + np.exp(np.clip((slant_m - r50) / w, -50, 50)))
+    # "~0 beyond 3.5 km": cut the logistic tail there (1.75 x r50), or the many far nodes
+    # would still hear a drone now and then.
+    pd = np.where(slant_m <= CUTOFF_FACTOR * r50, pd, 0.0)
     lo, hi = cfg.blind_above_m
     return pd * np.clip((hi - alt_m) / max(hi - lo, 1e-9), 0.0, 1.0)
 
@@ -146,7 +151,7 @@ def detect(
     """
     P = cfg.report_period_s
     tree = cKDTree(net.xy)
-    r_max = (cfg.range_50_m + 6 * cfg.range_width_m) * cfg.loud_range_factor
+    r_max = CUTOFF_FACTOR * cfg.range_50_m * cfg.loud_range_factor
     # Global look grid t_k = t_start + k P; each object sampled on it.
     samples_obj, samples_k = [], []
     for i, o in enumerate(objects):
@@ -160,15 +165,21 @@ def detect(
     ks = np.concatenate(samples_k) if samples_k else np.zeros(0, dtype=np.int64)
     objs = np.concatenate(samples_obj) if samples_obj else np.zeros(0, dtype=np.int64)
     pos = np.empty((ks.size, 3))
+    vel = np.empty((ks.size, 3))
     start = 0
     for k_arr, o_arr in zip(samples_k, samples_obj, strict=True):
         o = objects[int(o_arr[0])]
         pos[start:start + k_arr.size] = o.trajectory.position(t_start + k_arr * P)
+        vel[start:start + k_arr.size] = o.trajectory.velocity(t_start + k_arr * P)
         start += k_arr.size
-    low = pos[:, 2] < cfg.blind_above_m[1]
-    ks, objs, pos = ks[low], objs[low], pos[low]
+    low = pos[:, 2] < cfg.blind_above_m[1] + 100.0
+    ks, objs, pos, vel = ks[low], objs[low], pos[low], vel[low]
+    # A node looks at t_k + its phase; search wide enough for the motion in between.
+    v_max = float(np.hypot(vel[:, 0], vel[:, 1]).max()) if vel.size else 0.0
     loud_obj = np.array([o.cls in LOUD for o in objects], dtype=bool)
     cls_obj = np.array([CLS_INDEX[o.cls] for o in objects], dtype=np.int64)
+    t_first = np.array([o.trajectory.start for o in objects])
+    t_last = np.array([o.trajectory.end for o in objects])
     hit_k, hit_obj, hit_node, hit_pd = [], [], [], []
     n_chunks = max(1, int(np.ceil(ks.size / CHUNK)))
     for c in range(n_chunks):
@@ -176,14 +187,17 @@ def detect(
         if ks[sl].size == 0:
             continue
         st = cKDTree(pos[sl, :2])
-        coo = st.sparse_distance_matrix(tree, r_max, output_type="coo_matrix")
-        rows, nodes, d = coo.row, coo.col, coo.data
+        coo = st.sparse_distance_matrix(tree, r_max + v_max * P, output_type="coo_matrix")
+        rows, nodes = coo.row, coo.col
         order = np.lexsort((nodes, rows))  # deterministic pair order
-        rows, nodes, d = rows[order], nodes[order], d[order]
-        z = pos[sl, 2][rows]
-        slant = np.hypot(d, z - net.alt_m[nodes])
+        rows, nodes = rows[order], nodes[order]
+        p = pos[sl][rows] + vel[sl][rows] * net.phase[nodes][:, None]  # at the look time
+        z = p[:, 2]
+        slant = np.sqrt(np.sum((p[:, :2] - net.xy[nodes]) ** 2, axis=1) + (z - net.alt_m[nodes]) ** 2)
         o_idx = objs[sl][rows]
-        pd = detection_probability(cfg, slant, z, loud_obj[o_idx], net.urban[nodes])
+        t_look = t_start + ks[sl][rows] * P + net.phase[nodes]
+        alive = (t_look >= t_first[o_idx]) & (t_look <= t_last[o_idx])
+        pd = detection_probability(cfg, slant, z, loud_obj[o_idx], net.urban[nodes]) * alive
         heard = rng.random(pd.size) < pd
         hit_k.append(ks[sl][rows][heard])
         hit_obj.append(o_idx[heard])

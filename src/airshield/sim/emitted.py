@@ -12,8 +12,8 @@ from datetime import datetime, timedelta
 
 import numpy as np
 
-from airshield.model import Report
 from airshield.model import _EPOCH as EPOCH
+from airshield.model import Report
 
 
 @dataclass

@@ -136,7 +136,7 @@ def _member_flight(
 def build_civil(
     sc: Scenario, theatre: Theatre, rng: np.random.Generator
 ) -> list[SimObject]:
-    """Civil flights along the ADS-B corridor (default: Warsaw -> Chisinau, west of the theatre)."""
+    """Civil flights along the ADS-B corridor (default: over the western regions)."""
     cfg = sc.sensors.adsb
     if cfg is None or cfg.flights == 0:
         return []

@@ -132,8 +132,10 @@ class Adsb(_S):
     period_s: Positive = 5.0
     sigma_m: Positive = 30.0
     latency_s: tuple[float, float] = (0.5, 2.0)
-    corridor: tuple[tuple[float, float], ...] = ((52.2, 21.0), (47.0, 28.8))
-    corridor_width_km: Positive = 120.0
+    # Default: a corridor over the western regions (Warsaw area -> Chisinau area), so
+    # that civil flights cross regions under alert and must still never alert.
+    corridor: tuple[tuple[float, float], ...] = ((51.8, 22.8), (47.0, 28.9))
+    corridor_width_km: Positive = 100.0
 
 
 class Partner(_S):
@@ -176,7 +178,7 @@ class ScenarioError(ValueError):
 
     def __init__(self, source: str, line: int | None, field: str | None, reason: str):
         where = f"{source}:{line}" if line else source
-        what = f" field `{field}`" if field else ""
+        what = f" field `{field}`:" if field else ""
         super().__init__(f"{where}:{what} {reason}")
         self.source, self.line, self.field, self.reason = source, line, field, reason
 

@@ -44,7 +44,7 @@ THREAT_TYPES: dict[str, ThreatType] = {
     t.model: t
     for t in (
         ThreatType(
-            "shahed", "drone", (120 * KMH, 170 * KMH), 185 * KMH, (100.0, 3000.0), (1, 3), (1.1, 1.4),
+            "shahed", "drone", (120 * KMH, 170 * KMH), 185 * KMH, (100.0, 3000.0), (2, 4), (1.1, 1.35),
             0.15, 2_000_000.0,
             "Defence Express via news reports (domain.md): cruise 120-170 km/h, max ~185 km/h; "
             "altitude early very low, later 1-4 km; dog-legs +30 %; loiters",

@@ -1,0 +1,195 @@
+"""The ``airshield`` command line: the I/O shell around the core.
+
+Commands (stable; later issues add ``run``, ``replay`` and ``serve``):
+
+* ``airshield simulate SCENARIO [--seed N] --out DIR``
+* ``airshield evaluate --truth DIR/truth.ndjson --run RUNDIR [--json] [--report DIR]``
+* ``airshield demo``
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    help="airshield: early warning of air threats for people and infrastructure. "
+    "It fuses sensor reports into tracks and raises per-region alerts; it never aims, cues "
+    "or controls a weapon.",
+)
+console = Console(stderr=True)
+out_console = Console()
+
+
+def _fail(message: str, code: int = 2) -> None:
+    from rich.markup import escape
+
+    console.print(f"[bold red]error:[/] {escape(message)}", highlight=False, soft_wrap=True)
+    raise typer.Exit(code)
+
+
+class _Stages:
+    """A rich progress bar with one task per pipeline stage."""
+
+    def __init__(self, progress: Progress):
+        self.progress = progress
+        self.tasks: dict[str, int] = {}
+
+    def __call__(self, stage: str, frac: float) -> None:
+        if stage not in self.tasks:
+            self.tasks[stage] = self.progress.add_task(stage, total=1.0)
+        self.progress.update(self.tasks[stage], completed=frac)
+
+
+def _progress(quiet: bool) -> Progress:
+    return Progress(
+        TextColumn("{task.description:>10}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
+        TimeElapsedColumn(), console=console, disable=quiet, transient=False,
+    )
+
+
+def _simulate(scenario: str, seed: int | None, out: Path, quiet: bool):
+    from airshield.sim import ScenarioError, load_scenario, simulate, write_night
+
+    try:
+        sc = load_scenario(scenario)
+    except ScenarioError as exc:
+        _fail(str(exc))
+    t0 = time.perf_counter()
+    try:
+        with _progress(quiet) as progress:
+            stages = _Stages(progress)
+            night = simulate(sc, seed, stages)
+            counts = write_night(night, out, stages)
+    except (ValueError, FileNotFoundError) as exc:
+        _fail(f"{scenario}: {exc}")
+    return night, counts, time.perf_counter() - t0
+
+
+def _summary_table(night, counts: dict[str, int], elapsed: float) -> Table:
+    from collections import Counter
+
+    t = Table(title=f"{night.scenario.name}, seed {night.seed}: simulated in {elapsed:.1f} s", show_lines=False)
+    t.add_column("what")
+    t.add_column("count", justify="right")
+    t.add_column("detail")
+    by_model = Counter(o.model for o in night.objects)
+    by_end = Counter(o.end_how for o in night.objects if not o.civil)
+    threats = [o for o in night.objects if not o.civil]
+    t.add_row("threats", str(len(threats)), ", ".join(f"{m} {n}" for m, n in sorted(by_model.items()) if m != "airliner"))
+    t.add_row("  fate", "", ", ".join(f"{k} {v}" for k, v in sorted(by_end.items())))
+    t.add_row("civil flights", str(by_model.get("airliner", 0)), "ADS-B, must never alert")
+    by_kind = Counter(s["kind"] for s in night.sensors)
+    t.add_row("sensors", f"{len(night.sensors):,}", ", ".join(f"{k} {v:,}" for k, v in sorted(by_kind.items())))
+    t.add_row("reports", f"{sum(counts.values()):,}", ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))
+    false = sum(int((e.truth < 0).sum()) for e in night.emitted)
+    t.add_row("  false", f"{false:,}", "false alarms and clutter")
+    return t
+
+
+@app.command()
+def simulate(
+    scenario: Annotated[str, typer.Argument(help="built-in scenario name (night-40, record-810, tiny, missiles) or a .toml file")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="output directory")],
+    seed: Annotated[int | None, typer.Option(help="random seed (default: the scenario's)")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+) -> None:
+    """Simulate a night: writes OUT/reports.ndjson, OUT/truth.ndjson and OUT/sensors.ndjson."""
+    night, counts, elapsed = _simulate(scenario, seed, out, quiet)
+    if not quiet:
+        console.print(_summary_table(night, counts, elapsed))
+        console.print(f"wrote {out}/reports.ndjson, truth.ndjson, sensors.ndjson")
+
+
+@app.command()
+def evaluate(
+    truth: Annotated[Path, typer.Option("--truth", help="truth.ndjson written by `airshield simulate`")],
+    run: Annotated[Path | None, typer.Option("--run", help="run directory with tracks.ndjson / alerts.ndjson")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="print one JSON object with every metric")] = False,
+    report: Annotated[Path | None, typer.Option("--report", help="report directory (default RUN/report)")] = None,
+    no_report: Annotated[bool, typer.Option("--no-report", help="do not write the report with plots")] = False,
+) -> None:
+    """Score a run against the truth (metrics of shared/docs/metrics.md) and write a report with plots."""
+    from airshield.evaluation import EvaluationInputError, evaluate_run
+    from airshield.evaluation.table import print_metrics
+
+    if not truth.is_file():
+        _fail(f"{truth}: no such file")
+    if run is not None and not run.is_dir():
+        _fail(f"{run}: no such run directory")
+    report_dir = None if no_report else (report or (run / "report" if run else truth.parent / "report"))
+    try:
+        metrics = evaluate_run(truth, run, report_dir=report_dir)
+    except (EvaluationInputError, ValueError, FileNotFoundError) as exc:
+        _fail(str(exc))
+    if as_json:
+        sys.stdout.write(json.dumps(metrics, sort_keys=False) + "\n")
+    else:
+        print_metrics(metrics, out_console)
+        if report_dir:
+            console.print(f"report: {report_dir}/report.md")
+
+
+@app.command()
+def demo(
+    out: Annotated[Path, typer.Option("--out", "-o", help="where to write the night")] = Path("out/demo"),
+    scenario: Annotated[str, typer.Option(help="scenario to show")] = "night-40",
+    seed: Annotated[int | None, typer.Option(help="random seed (default: the scenario's)")] = None,
+) -> None:
+    """The main job: simulate a night and show what happened (threats, sensors, reports, coverage, a map)."""
+    from airshield.sim.coverage import coverage
+    from airshield.sim.picture import night_map
+
+    night, counts, elapsed = _simulate(scenario, seed, out, quiet=False)
+    console.print(_summary_table(night, counts, elapsed))
+    cov = coverage(night)
+    out_console.print(_coverage_table(cov))
+    png = night_map(night, out / "map.png")
+    try:
+        from airshield.evaluation import evaluate_run
+
+        evaluate_run(out / "truth.ndjson", None, report_dir=out / "report")
+        console.print(f"truth report: {out}/report/report.md")
+    except Exception as exc:  # the demo still shows what it has
+        console.print(f"[yellow]report skipped:[/] {exc}")
+    console.print(f"map: {png}")
+    console.print(f"files: {out}/reports.ndjson, truth.ndjson, sensors.ndjson")
+
+
+def _coverage_table(cov) -> Table:
+    import numpy as np
+
+    t = Table(title="Detection coverage by class")
+    for col in ("class", "objects", "reported", "median first report after launch",
+                "median covered share of flight minutes over Ukraine", "median sensors per object"):
+        t.add_column(col, justify="right")
+    for cls in ("drone", "jet", "cruise", "ballistic", "aircraft"):
+        rows = [c for c in cov if c.cls == cls]
+        if not rows:
+            continue
+        rep = [c for c in rows if c.first_report_s is not None]
+        first = np.median([c.first_report_s for c in rep]) / 60 if rep else float("nan")
+        shares = [c.covered_fraction for c in rows if c.covered_fraction is not None]
+        t.add_row(cls, str(len(rows)), f"{len(rep)} ({100 * len(rep) / len(rows):.0f} %)",
+                  f"{first:.1f} min" if rep else "-",
+                  f"{100 * np.median(shares):.0f} %" if shares else "-",
+                  f"{np.median([c.sensors for c in rows]):.0f}")
+    return t
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
