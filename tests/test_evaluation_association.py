@@ -148,7 +148,9 @@ def test_eval_grid_covers_scenario_inclusive():
 
 def test_truth_is_interpolated_and_present_only_during_its_life():
     grid = np.array([0.0, 10.0, 20.0, 30.0])
-    ta = truth_at(grid, np.array([0, 0]), np.array([5.0, 25.0]), np.array([0.0, 200.0]), np.zeros(2))
+    ta = truth_at(
+        grid, np.array([0, 0]), np.array([5.0, 25.0]), np.array([0.0, 200.0]), np.zeros(2)
+    )
     assert ta.k.tolist() == [1, 2]
     assert ta.x.tolist() == pytest.approx([50.0, 150.0])
 
@@ -169,5 +171,5 @@ def test_track_state_rules_latest_confirmed_coasting_not_older_than_60_s():
     # track 1: confirmed at 0 s scored at 0..20 s, then its latest state (30 s) is not scored
     assert got == sorted([(3, 0), (4, 0), (5, 0), (6, 0), (7, 0), (8, 0), (0, 1), (1, 1), (2, 1)])
     # predicted forward with the velocity: 100 m/s north for 55 s at k = 8
-    i = int(np.flatnonzero((s.k == 8))[0])
+    i = int(np.flatnonzero(s.k == 8)[0])
     assert (s.lat[i] - 50.0) * 111_195 == pytest.approx(5500.0, rel=1e-3)

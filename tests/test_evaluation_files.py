@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import math
+import sys
+import types
 from datetime import UTC, datetime, timedelta
 
 import numpy as np
@@ -35,7 +37,10 @@ def iso(t: float) -> str:
     return (START + timedelta(seconds=t)).isoformat().replace("+00:00", "Z")
 
 
-REGIONS = {"UA-A": box(0.0, -5000.0, 10_000.0, 5000.0), "UA-B": box(0.0, 40_000.0, 10_000.0, 50_000.0)}
+REGIONS = {
+    "UA-A": box(0.0, -5000.0, 10_000.0, 5000.0),
+    "UA-B": box(0.0, 40_000.0, 10_000.0, 50_000.0),
+}
 
 
 def d1_xy(t):
@@ -63,7 +68,11 @@ def truth_rows():
          "launch_area": None, "target": None, "launch_time": iso(0), "group": None, "wave": None},
     ]  # fmt: skip
     for t in range(0, 1210, 10):
-        for oid, (x, y) in (("D1", d1_xy(t)), ("D2", (50.0 * t, 100_000.0)), ("A1", (200.0 * t, -50_000.0))):
+        for oid, (x, y) in (
+            ("D1", d1_xy(t)),
+            ("D2", (50.0 * t, 100_000.0)),
+            ("A1", (200.0 * t, -50_000.0)),
+        ):
             lat, lon = latlon(x, y)
             rows.append({"type": "state", "id": oid, "t": iso(t), "lat": lat, "lon": lon,
                          "alt_m": 500.0, "vel_enu_mps": [50.0, 0.0, 0.0]})  # fmt: skip
@@ -143,7 +152,9 @@ def test_end_to_end_metrics_from_files(files):
     assert m["false_confirmed_tracks"] == 1  # T-5
     assert m["civil_tracks_as_threat"] == 1  # T-9 on the airliner, shown as a threat
     assert m["position_rmse_m"] == pytest.approx(100.0, abs=1.0)
-    assert m["time_to_confirm_p95_s"] == pytest.approx(50.0)  # first assigned at 60 s, reported at 10 s
+    assert m["time_to_confirm_p95_s"] == pytest.approx(
+        50.0
+    )  # first assigned at 60 s, reported at 10 s
     assert m["class_accuracy"] == 1.0
     assert m["tracks_in_file"] == 3
 
@@ -207,3 +218,33 @@ def test_rich_table_shows_values_and_skipped_parts(files):
     text = console.export_text()
     assert "region entries" in text and "GOSPA" in text and "—" in text
     assert "skipped" in text
+
+
+def test_default_loader_builds_regions_and_frame_from_the_scenario_line(monkeypatch, files):
+    """evaluate_run without a loader asks airshield.geo (faked here) for the theatre's regions."""
+    seen = {}
+
+    class Theatre:
+        def __init__(self, lat0, lon0):
+            seen["theatre"] = (lat0, lon0)
+
+        def to_xy(self, lat, lon):
+            return to_xy(lat, lon)
+
+    class RegionSet:
+        ids = sorted(REGIONS)
+
+        def geometry_xy(self, rid):
+            return REGIONS[rid]
+
+    def load_regions(source, theatre):
+        seen["source"] = source
+        return RegionSet()
+
+    fake = types.ModuleType("airshield.geo")
+    fake.Theatre, fake.load_regions = Theatre, load_regions
+    monkeypatch.setitem(sys.modules, "airshield.geo", fake)
+    truth, run = files
+    m = evaluate_run(truth, run)
+    assert seen == {"theatre": (LAT0, LON0), "source": "test"}
+    assert m["regions"] == 2 and m["entries"] == 1

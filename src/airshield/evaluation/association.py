@@ -193,13 +193,18 @@ def continuity(a: Association, civil: np.ndarray) -> tuple[dict[int, int], dict[
     obj, k, trk = a.obj[m], a.k[m], a.track[m]
     order = np.lexsort((k, obj))
     obj, trk = obj[order], trk[order]
-    ids: dict[int, int] = {}
-    switches: dict[int, int] = {}
-    for o in np.unique(obj):
-        seq = trk[obj == o]
-        ids[int(o)] = len(np.unique(seq))
-        switches[int(o)] = int(np.count_nonzero(seq[1:] != seq[:-1]))
-    return ids, switches
+    n = len(civil)
+    present = np.unique(obj)
+    same = obj[1:] == obj[:-1]
+    switched = obj[1:][same & (trk[1:] != trk[:-1])]
+    n_switches = np.bincount(switched, minlength=n)
+    width = int(trk.max()) + 1 if len(trk) else 1
+    distinct = np.unique(obj.astype(np.int64) * width + trk) // width  # distinct (obj, track)
+    n_ids = np.bincount(distinct, minlength=n)
+    return (
+        {int(o): int(n_ids[o]) for o in present},
+        {int(o): int(n_switches[o]) for o in present},
+    )
 
 
 def tracking_metrics(
@@ -237,19 +242,13 @@ def tracking_metrics(
     right = track_cls[a.sample].astype(object) == truth_cls[a.obj]
 
     # time to confirm: first assigned time per reported threat − first report
-    delays = []
-    never = 0
-    threat_objs = np.flatnonzero(~civil)
-    first_k = {}
-    for k, o in zip(a.k[on_threat], a.obj[on_threat], strict=True):
-        first_k.setdefault(int(o), int(k))  # pairs are sorted by k
-    for o in threat_objs:
-        if np.isnan(first_report[o]):
-            continue
-        if int(o) in first_k:
-            delays.append(grid[first_k[int(o)]] - first_report[o])
-        else:
-            never += 1
+    first_k = np.full(len(civil), -1)
+    objs, first = np.unique(a.obj[on_threat], return_index=True)  # pairs are sorted by k
+    first_k[objs] = a.k[on_threat][first]
+    reported = ~civil & ~np.isnan(first_report)
+    confirmed = reported & (first_k >= 0)
+    delays = grid[first_k[confirmed]] - first_report[confirmed]
+    never = int(np.sum(reported & (first_k < 0)))
     return gospa_summary(a) | {
         "position_rmse_m": float(np.sqrt(np.mean(d**2))) if len(d) else None,
         "track_ids_per_threat": _mean(np.asarray(list(ids.values()), float)),
@@ -260,7 +259,7 @@ def tracking_metrics(
         "civil_only_tracks": int(len(np.setdiff1d(assigned_any, assigned_threat))),
         "civil_tracks_as_threat": int(len(civil_threat)),
         "class_accuracy": float(np.mean(right)) if len(right) else None,
-        "time_to_confirm_p95_s": float(np.percentile(delays, 95)) if delays else None,
-        "time_to_confirm_median_s": float(np.median(delays)) if delays else None,
+        "time_to_confirm_p95_s": float(np.percentile(delays, 95)) if len(delays) else None,
+        "time_to_confirm_median_s": float(np.median(delays)) if len(delays) else None,
         "threats_reported_never_tracked": never,
     }

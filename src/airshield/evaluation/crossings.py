@@ -164,8 +164,10 @@ def find_entries(
     Returns:
         Entries sorted by (region, threat, t_entry).
     """
-    s = trajectories if isinstance(trajectories, Samples) else Samples.from_trajectories(
+    s = (
         trajectories
+        if isinstance(trajectories, Samples)
+        else Samples.from_trajectories(trajectories)
     )
     out: list[Entry] = []
     for rid in sorted(regions):

@@ -182,7 +182,9 @@ def evaluate(
     to_threat = np.full(len(truth.ids), -1)
     to_threat[~civil] = np.arange(len(threat_ids))
     on_threat = ~civil[truth.obj]
-    samples = Samples(threat_ids, to_threat[truth.obj[on_threat]], truth.t[on_threat], x[on_threat], y[on_threat])
+    samples = Samples(
+        threat_ids, to_threat[truth.obj[on_threat]], truth.t[on_threat], x[on_threat], y[on_threat]
+    )
     classes = {i: str(c_) for i, c_, cv in zip(truth.ids, truth.cls, civil, strict=True) if not cv}
     first_report = {
         i: (None if np.isnan(fr) else float(fr))
@@ -195,7 +197,12 @@ def evaluate(
     else:
         skipped.setdefault("alerts", "no alerts given")
     warn = score_warning(
-        find_entries(samples, regions, tol_s), classes, first_report, intervals, sc.end, sorted(regions)
+        find_entries(samples, regions, tol_s),
+        classes,
+        first_report,
+        intervals,
+        sc.end,
+        sorted(regions),
     )
 
     # Tracking: scored track states vs true objects at each evaluation time.
@@ -205,7 +212,14 @@ def evaluate(
         ta = truth_at(grid, truth.obj, truth.t, x, y)
         scored = np.isin(tracks.status, SCORED_STATUSES)
         tk = tracks_at(
-            grid, tracks.track, tracks.t, scored, tracks.lat, tracks.lon, tracks.v_east, tracks.v_north
+            grid,
+            tracks.track,
+            tracks.t,
+            scored,
+            tracks.lat,
+            tracks.lon,
+            tracks.v_east,
+            tracks.v_north,
         )
         tx, ty = _xy(to_xy, tk.lat, tk.lon)
         track_samples = TrackSamples(tk.k, tracks.track[tk.row], tx, ty)
@@ -214,7 +228,13 @@ def evaluate(
             track_samples.k, track_samples.track, np.column_stack([tx, ty]), c=c, p=p,
         )  # fmt: skip
         tracking = tracking_metrics(
-            assoc, grid, civil, truth.cls, truth.first_report, tracks.cls[tk.row], tracks.threat[tk.row]
+            assoc,
+            grid,
+            civil,
+            truth.cls,
+            truth.first_report,
+            tracks.cls[tk.row],
+            tracks.threat[tk.row],
         )
     else:
         skipped.setdefault("tracks", "no tracks given")
@@ -290,14 +310,15 @@ def evaluate_files(
 def geo_regions_loader(scenario: Scenario) -> tuple[dict[str, BaseGeometry], ToXY]:
     """Regions and projection from the scenario line, via :mod:`airshield.geo`.
 
-    ``Theatre(lat0, lon0).to_xy`` and ``load_regions(scenario.regions, theatre)``.
+    ``Theatre(lat0, lon0).to_xy`` and ``load_regions(scenario.regions, theatre)``
+    (source ``"default"`` when the scenario names none).
     """
     from airshield.geo import Theatre, load_regions  # lazy: geo is its own layer
 
     if scenario.lat0 is None or scenario.lon0 is None:
         raise EvaluationInputError("the scenario line has no `theatre`")
     theatre = Theatre(scenario.lat0, scenario.lon0)
-    rs = load_regions(scenario.regions, theatre)
+    rs = load_regions(scenario.regions or "default", theatre)
     return {rid: rs.geometry_xy(rid) for rid in sorted(rs.ids)}, theatre.to_xy
 
 

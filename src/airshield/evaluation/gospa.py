@@ -92,10 +92,10 @@ def _sparse(x: np.ndarray, y: np.ndarray, c: float, p: float) -> Pairs:
     deg_x = np.bincount(i, minlength=len(x))
     deg_y = np.bincount(j, minlength=len(y))
     alone = (deg_x[i] == 1) & (deg_y[j] == 1)  # a component of exactly one pair
-    rest_x = np.flatnonzero(deg_x > 0)
-    rest_x = rest_x[~np.isin(rest_x, i[alone])]
-    rest_y = np.flatnonzero(deg_y > 0)
-    rest_y = rest_y[~np.isin(rest_y, j[alone])]
+    in_rest_x, in_rest_y = deg_x > 0, deg_y > 0
+    in_rest_x[i[alone]] = False
+    in_rest_y[j[alone]] = False
+    rest_x, rest_y = np.flatnonzero(in_rest_x), np.flatnonzero(in_rest_y)
     rows, cols, dist = i[alone], j[alone], near["v"][alone]
     if len(rest_x) and len(rest_y):
         r, k, d = _dense(x[rest_x], y[rest_y], c, p)

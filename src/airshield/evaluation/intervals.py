@@ -125,6 +125,4 @@ def intersects(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     b = np.asarray(b, dtype=float).reshape(-1, 2)
     if len(a) == 0 or len(b) == 0:
         return np.zeros(len(a), dtype=bool)
-    return np.any(
-        (a[:, None, 0] <= b[None, :, 1]) & (b[None, :, 0] <= a[:, None, 1]), axis=1
-    )
+    return np.any((a[:, None, 0] <= b[None, :, 1]) & (b[None, :, 0] <= a[:, None, 1]), axis=1)

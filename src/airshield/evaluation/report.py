@@ -10,6 +10,9 @@ Files (fixed names, so reports diff and link cleanly):
 * ``report.md``: the metrics table and links to the plots;
 * ``metrics.json``: the metrics dict.
 
+Figures are drawn on matplotlib's Agg canvas directly (no pyplot, so no global
+backend or figure state is touched).
+
 Lines are downsampled to at most :data:`MAX_LINE_POINTS` points, so a night
 of 800 threats renders in seconds.
 """
@@ -19,18 +22,16 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-import matplotlib
+import numpy as np
+import shapely
+from matplotlib.axes import Axes
+from matplotlib.backends.backend_agg import FigureCanvasAgg
+from matplotlib.collections import LineCollection
+from matplotlib.figure import Figure
 
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-import shapely  # noqa: E402
-from matplotlib.collections import LineCollection  # noqa: E402
-
-from .evaluate import METRIC_KEYS, Evaluation  # noqa: E402
-from .intervals import closed, union  # noqa: E402
-from .table import ROWS, format_value  # noqa: E402
+from .evaluate import METRIC_KEYS, Evaluation
+from .intervals import closed, union
+from .table import ROWS, format_value
 
 #: Points drawn per plot layer at most.
 MAX_LINE_POINTS = 200_000
@@ -60,7 +61,13 @@ def _segments(owner: np.ndarray, x: np.ndarray, y: np.ndarray, max_points: int) 
     return out
 
 
-def _outlines(ax: plt.Axes, regions) -> None:
+def _figure(width: float, height: float) -> tuple[Figure, Axes]:
+    fig = Figure(figsize=(width, height), dpi=110)
+    FigureCanvasAgg(fig)
+    return fig, fig.subplots()
+
+
+def _outlines(ax: Axes, regions) -> None:
     for rid in sorted(regions):
         for poly in shapely.get_parts(regions[rid]):
             rings = [poly.exterior, *poly.interiors] if hasattr(poly, "exterior") else [poly]
@@ -73,7 +80,7 @@ def _outlines(ax: plt.Axes, regions) -> None:
 
 def plot_map(ev: Evaluation, path: Path) -> None:
     """Truth trajectories by class (and tracks) over region outlines."""
-    fig, ax = plt.subplots(figsize=(10, 8), dpi=110)
+    fig, ax = _figure(10, 8)
     _outlines(ax, ev.regions)
     tr = ev.truth
     if ev.track_samples is not None and len(ev.track_samples.k):
@@ -92,18 +99,19 @@ def plot_map(ev: Evaluation, path: Path) -> None:
     ax.set_aspect("equal")
     ax.set_xlabel("x (km, theatre frame)")
     ax.set_ylabel("y (km)")
-    ax.set_title("Truth trajectories" + (" and tracks (grey)" if ev.track_samples is not None else ""))
+    ax.set_title(
+        "Truth trajectories" + (" and tracks (grey)" if ev.track_samples is not None else "")
+    )
     ax.legend(loc="lower left", fontsize=7)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
 
 
 def plot_timeline(ev: Evaluation, path: Path) -> None:
     """Gantt chart per region: threat inside (lower bar), region in alert (upper bar)."""
     t0, t_end = ev.truth.scenario.start, ev.truth.scenario.end
     regions = sorted(ev.regions)
-    fig, ax = plt.subplots(figsize=(11, max(3.0, 0.28 * len(regions) + 1.2)), dpi=110)
+    fig, ax = _figure(11, max(3.0, 0.28 * len(regions) + 1.2))
     inside: dict[str, list[tuple[float, float]]] = {r: [] for r in regions}
     for o in ev.warning.outcomes:
         inside[o.entry.region].append((o.entry.t_entry, o.entry.t_exit))
@@ -129,7 +137,6 @@ def plot_timeline(ev: Evaluation, path: Path) -> None:
     ax.invert_yaxis()
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
 
 
 def plot_leads(ev: Evaluation, path: Path) -> bool:
@@ -137,7 +144,7 @@ def plot_leads(ev: Evaluation, path: Path) -> bool:
     leads = np.array([o.lead_s for o in ev.warning.outcomes if o.lead_s is not None]) / 60.0
     if ev.warning.alerts is None or len(leads) == 0:
         return False
-    fig, ax = plt.subplots(figsize=(7, 4), dpi=110)
+    fig, ax = _figure(7, 4)
     ax.hist(np.clip(leads, -30, 120), bins=60, color="tab:blue")
     ax.axvline(5.0, color="tab:red", lw=1, label="5 min (on time)")
     ax.axvline(0.0, color="k", lw=0.8)
@@ -147,7 +154,6 @@ def plot_leads(ev: Evaluation, path: Path) -> bool:
     ax.legend(fontsize=7)
     fig.tight_layout()
     fig.savefig(path)
-    plt.close(fig)
     return True
 
 
@@ -166,7 +172,11 @@ def markdown(metrics: dict, images: list[str]) -> str:
     skipped = metrics.get("skipped") or {}
     if skipped:
         lines += ["", "Skipped:", ""] + [f"* {k}: {v}" for k, v in sorted(skipped.items())]
-    lines += ["", "Definitions: `shared/docs/metrics.md`; choices: `airshield.evaluation` docstrings.", ""]
+    lines += [
+        "",
+        "Definitions: `shared/docs/metrics.md`; choices: `airshield.evaluation` docstrings.",
+        "",
+    ]
     for name in images:
         lines += [f"![{name}]({name})", ""]
     return "\n".join(lines)

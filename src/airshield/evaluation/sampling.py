@@ -148,7 +148,9 @@ def tracks_at(
     t_next[:-1][same] = ts[1:][same]
     # A state is the latest for grid times in [t, t_next), and scored while ≤ max_age_s old.
     lo = np.searchsorted(grid, ts, "left")
-    hi = np.minimum(np.searchsorted(grid, t_next, "left"), np.searchsorted(grid, ts + max_age_s, "right"))
+    hi = np.minimum(
+        np.searchsorted(grid, t_next, "left"), np.searchsorted(grid, ts + max_age_s, "right")
+    )
     hi = np.where(scored[order], hi, lo)
     idx, k = _ranges(lo, hi)
     row = order[idx]

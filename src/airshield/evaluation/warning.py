@@ -148,16 +148,22 @@ def score_entry(
     else:
         warnable = oracle >= WARNABLE_ORACLE_S
     if alerts is None:
-        return EntryOutcome(e, cls, first_report, oracle, None, None, detected, warnable, None, None)
+        return EntryOutcome(
+            e, cls, first_report, oracle, None, None, detected, warnable, None, None
+        )
     lead, start = _lead(e, alerts)
     missed = lead is None and detected and first_report <= e.t_exit
     on_time: bool | None = None
     if warnable:
         if cls == BALLISTIC:
-            on_time = lead is not None and lead >= 0 and start <= first_report + BALLISTIC_ALERT_WITHIN_S
+            # metrics.md: only "the alert starts within 30 s of the first detection";
+            # a missile may enter before any alert could start, so the lead may be < 0.
+            on_time = lead is not None and start <= first_report + BALLISTIC_ALERT_WITHIN_S
         else:
             on_time = lead is not None and lead >= ON_TIME_LEAD_S
-    return EntryOutcome(e, cls, first_report, oracle, lead, start, detected, warnable, on_time, missed)
+    return EntryOutcome(
+        e, cls, first_report, oracle, lead, start, detected, warnable, on_time, missed
+    )
 
 
 def _median(values: Sequence[float]) -> float | None:
@@ -326,15 +332,19 @@ def _summarise(
         c = _alert_counts(region_alerts, [o for o in outcomes if o.entry.region == r], t_end)
         for k in counts:
             counts[k] += c[k]
-    return m | counts | {
-        "missed_entries": sum(1 for o in outcomes if o.missed),
-        "on_time_entries": on_time,
-        "on_time_fraction": _fraction(on_time, len(warnable)),
-        "on_time_fraction_by_class": by_class,
-        "lead_time_median_s": _median([o.lead_s for o in outcomes if o.lead_s is not None]),
-        "lead_ratio_vs_oracle": achieved / possible if possible > 0 else None,
-        "flapping_fraction": _fraction(counts["flapping_alerts"], counts["alerts"]),
-    }
+    return (
+        m
+        | counts
+        | {
+            "missed_entries": sum(1 for o in outcomes if o.missed),
+            "on_time_entries": on_time,
+            "on_time_fraction": _fraction(on_time, len(warnable)),
+            "on_time_fraction_by_class": by_class,
+            "lead_time_median_s": _median([o.lead_s for o in outcomes if o.lead_s is not None]),
+            "lead_ratio_vs_oracle": achieved / possible if possible > 0 else None,
+            "flapping_fraction": _fraction(counts["flapping_alerts"], counts["alerts"]),
+        }
+    )
 
 
 def warning_metrics(

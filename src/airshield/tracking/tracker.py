@@ -1,0 +1,425 @@
+"""The tracker: reports in arrival order in, track events out. Pure and deterministic.
+
+One call, :meth:`Tracker.process`, takes the reports that arrived since the
+last call and the current time, and returns the track events that follow:
+
+1. convert the reports to position measurements (measurement.py), in
+   measurement-time order;
+2. gate them against every live track (a coarse distance screen, then the
+   Mahalanobis distance with the manoeuvre mode's noise);
+3. assign them, per sensor scan, by global nearest neighbour
+   (association.py): a sensor reports each target at most once per look, but
+   a track may take reports from several sensors at once;
+4. update the assigned tracks with the vectorised IMM (imm.py); a report
+   older than its track's state (observers report up to a minute late) is
+   applied by retrodiction;
+5. start tentative tracks from what is left (initiation), and
+6. manage the tracks: confirmation by corroboration, coasting, deletion
+   (management rules in config.py), emitting events.
+
+No clocks, randomness or I/O: the same reports and times give the same events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from airshield.model import CLASSES, Report
+from airshield.tracking import classification, imm
+from airshield.tracking.association import assign
+from airshield.tracking.config import KINDS, TrackerConfig
+from airshield.tracking.measurement import Converter, Measurements
+from airshield.tracking.motion import mode_q
+
+N_MODES = 2
+_I_AIRCRAFT = CLASSES.index("aircraft")
+_THREAT_IDX = np.array([CLASSES.index(c) for c in ("drone", "jet", "cruise", "ballistic")])
+_LOCATING = (0, 1, 2)  # radar, position, adsb: kinds that measure a position themselves
+
+
+@dataclass(frozen=True)
+class TrackState:
+    """A track's state at one time (theatre frame).
+
+    Attributes:
+        id: track id, never reused. t: time, s since the epoch.
+        status: ``tentative``, ``confirmed``, ``coasting`` or ``deleted``.
+        x: (x, y, z, vx, vy, vz), m and m/s. pos_sigma_m: 1-sigma horizontal position error.
+        probs: class probabilities in model.CLASSES order. cls: the most probable.
+        threat: shown as a threat (confirmed, corroborated, not a cooperative aircraft).
+        icao: the cooperative aircraft this track is, or None.
+        sensors: distinct sensors that reported it. reports: reports it took.
+    """
+
+    id: str
+    t: float
+    status: str
+    x: tuple[float, ...]
+    pos_sigma_m: float
+    probs: tuple[float, ...]
+    cls: str
+    threat: bool
+    icao: str | None
+    sensors: int
+    reports: int
+
+
+@dataclass(frozen=True)
+class TrackEvent:
+    """``kind``: new, updated, confirmed, reclassified, coasting, lost, deleted; and the state."""
+
+    kind: str
+    state: TrackState
+
+
+class _Meta:
+    """Book-keeping of one track (what the arrays do not hold)."""
+
+    __slots__ = ("id", "status", "born", "last_update", "n", "sensors", "evidence", "icao",
+                 "last_emit", "cls", "first_t", "locating", "kind0")
+
+    def __init__(self, tid: str, t: float, kind0: int):
+        self.id = tid
+        self.status = "tentative"
+        self.born = t
+        self.last_update = t
+        self.first_t = t
+        self.n = 0
+        self.sensors: dict[str, int] = {}
+        self.locating: set[str] = set()
+        self.evidence = 0.0
+        self.icao: str | None = None
+        self.last_emit = -np.inf
+        self.cls = "unknown"
+        self.kind0 = kind0
+
+
+class Tracker:
+    """Multi-sensor multi-target tracker (see module doc).
+
+    Args:
+        theatre: the metric frame (airshield.geo.Theatre).
+        config: parameters; defaults cite their sources in config.py.
+    """
+
+    def __init__(self, theatre, config: TrackerConfig | None = None):
+        self.cfg = config or TrackerConfig()
+        self.theatre = theatre
+        self.converter = Converter(theatre, self.cfg.measurement)
+        cap = 256
+        self._x = np.zeros((cap, N_MODES, 6))
+        self._P = np.zeros((cap, N_MODES, 6, 6))
+        self._mu = np.zeros((cap, N_MODES))
+        self._t = np.zeros(cap)
+        self._ev = np.zeros((cap, len(CLASSES)))
+        self._alive = np.zeros(cap, dtype=bool)
+        self._meta: list[_Meta | None] = [None] * cap
+        self._next_id = 1
+        self._n_reports = 0
+        self.now = -np.inf
+
+    # ------------------------------------------------------------------ API
+
+    def process(self, reports: list[Report], now: float) -> list[TrackEvent]:
+        """Take the reports that arrived up to ``now`` (s since the epoch); return the events."""
+        events: list[TrackEvent] = []
+        self.now = max(self.now, now)
+        if reports:
+            m = self.converter.convert(reports, self._n_reports)
+            self._n_reports += len(reports)
+            order = np.lexsort((m.index, m.t))
+            m = m.take(order)
+            pairs_m, pairs_t = self._associate(m)
+            touched = self._update(m, pairs_m, pairs_t)
+            assigned = np.zeros(len(m), dtype=bool)
+            assigned[pairs_m] = True
+            touched |= self._initiate(m, np.flatnonzero(~assigned), events)
+            for k in sorted(touched):
+                self._after_update(k, events)
+        self._housekeeping(events)
+        return events
+
+    def tracks(self) -> list[TrackState]:
+        """States of every live track at its own last time, in id order."""
+        return [self._state(k) for k in self._live()]
+
+    # ---------------------------------------------------------- internals
+
+    def _live(self) -> np.ndarray:
+        return np.flatnonzero(self._alive)
+
+    def _class_probs(self, idx: np.ndarray) -> np.ndarray:
+        xc, Pc = imm.combine(self._x[idx], self._P[idx], self._mu[idx])
+        v = np.hypot(xc[:, 3], xc[:, 4])
+        vs = np.sqrt(np.maximum(Pc[:, 3, 3] + Pc[:, 4, 4], 0.0))
+        return classification.posterior(self._ev[idx], v, vs)
+
+    def _associate(self, m: Measurements) -> tuple[np.ndarray, np.ndarray]:
+        live = self._live()
+        empty = np.zeros(0, dtype=np.int64)
+        if live.size == 0:
+            return empty, empty
+        xc, Pc = imm.combine(self._x[live], self._P[live], self._mu[live])
+        probs = self._class_probs(live)
+        q_man = mode_q(probs)[:, 1]
+        # Coarse screen: horizontal distance within the sum of generous radii.
+        t_mid = 0.5 * (m.t.min() + m.t.max())
+        dt_mid = t_mid - self._t[live]
+        half = 0.5 * (m.t.max() - m.t.min())
+        pos = xc[:, :2] + xc[:, 3:5] * dt_mid[:, None]
+        dt_abs = np.abs(dt_mid) + half
+        sp = np.sqrt(np.maximum(Pc[:, 0, 0] + Pc[:, 1, 1], 0.0))
+        sv = np.sqrt(np.maximum(Pc[:, 3, 3] + Pc[:, 4, 4], 0.0))
+        r_trk = 4.0 * (sp + sv * dt_abs + np.sqrt(q_man * dt_abs**3 / 3.0)) + np.hypot(
+            xc[:, 3], xc[:, 4]) * half
+        r_meas = 4.0 * np.sqrt(m.R[:, 0, 0] + m.R[:, 1, 1])
+        ti, mj = [], []
+        chunk = max(1, 2_000_000 // max(len(m), 1))
+        for s in range(0, live.size, chunk):
+            d = np.hypot(pos[s:s + chunk, None, 0] - m.z[None, :, 0], pos[s:s + chunk, None, 1] - m.z[None, :, 1])
+            a, b = np.nonzero(d < r_trk[s:s + chunk, None] + r_meas[None, :])
+            ti.append(a + s)
+            mj.append(b)
+        ti = np.concatenate(ti)
+        mj = np.concatenate(mj)
+        if ti.size == 0:
+            return empty, empty
+        d2, logdet = imm.gate_distances(xc[ti], Pc[ti], m.t[mj] - self._t[live[ti]], q_man[ti], m.z[mj], m.R[mj])
+        ok = d2 < self.cfg.gate_chi2
+        # A cooperative aircraft's ADS-B only ever updates its own track (or a track without one).
+        icao_m = [m.icao[j] for j in mj.tolist()]
+        for p, (tk, ic) in enumerate(zip(live[ti].tolist(), icao_m, strict=True)):
+            own = self._meta[tk].icao
+            if ok[p] and own is not None and ic is not None and own != ic:
+                ok[p] = False
+        ti, mj, d2, logdet = ti[ok], mj[ok], d2[ok], logdet[ok]
+        if ti.size == 0:
+            return empty, empty
+        cost = d2 + logdet
+        scan = _scan_keys(m)
+        pm, pt = assign(mj, ti, cost, scan[mj], self.cfg.gate_chi2, logdet)
+        return pm, live[pt]
+
+    def _update(self, m: Measurements, pm: np.ndarray, pt: np.ndarray) -> set[int]:
+        """Apply assigned measurements, in rounds so that each track takes one at a time."""
+        if pm.size == 0:
+            return set()
+        order = np.lexsort((m.index[pm], m.t[pm], pt))
+        pm, pt = pm[order], pt[order]
+        first = np.ones(pt.size, dtype=bool)
+        first[1:] = pt[1:] != pt[:-1]
+        starts = np.flatnonzero(first)
+        rank = np.arange(pt.size) - np.repeat(starts, np.diff(np.append(starts, pt.size)))
+        for r in range(int(rank.max()) + 1):
+            sel = rank == r
+            self._kalman(pt[sel], m, pm[sel])
+        for j, k in zip(pm.tolist(), pt.tolist(), strict=True):
+            self._credit(k, m, j)
+        return set(pt.tolist())
+
+    def _kalman(self, k: np.ndarray, m: Measurements, j: np.ndarray) -> None:
+        t_m = m.t[j]
+        t_k = self._t[k]
+        probs = self._class_probs(k)
+        q = mode_q(probs)
+        xp, Pp, c = imm.predict(self._x[k], self._P[k], self._mu[k], t_m - t_k, q)
+        x, P, mu, _ = imm.update(xp, Pp, c, m.z[j], m.R[j])
+        late = t_m < t_k
+        if late.any():  # retrodicted update: carry the result forward to the track's own time
+            li = np.flatnonzero(late)
+            x2, P2, c2 = imm.predict(x[li], P[li], mu[li], t_k[li] - t_m[li], q[li])
+            x[li], P[li], mu[li] = x2, P2, c2
+        self._x[k], self._P[k], self._mu[k] = x, P, mu
+        self._t[k] = np.maximum(t_k, t_m)
+        self._ev[k] = classification.fade(self._ev[k], t_m - t_k) + m.cls_loglik[j]
+
+    def _credit(self, k: int, m: Measurements, j: int) -> None:
+        meta = self._meta[k]
+        kind = KINDS[m.kind[j]]
+        s = m.sensor[j]
+        seen = meta.sensors.get(s, 0)
+        cfg = self.cfg
+        if seen == 0:
+            meta.evidence += cfg.evidence_first[kind]
+        elif seen < cfg.repeat_cap:
+            meta.evidence += cfg.evidence_repeat[kind]
+        meta.sensors[s] = seen + 1
+        if m.kind[j] in _LOCATING:
+            meta.locating.add(s)
+        meta.n += 1
+        meta.last_update = max(meta.last_update, float(m.t[j]))
+        meta.first_t = min(meta.first_t, float(m.t[j]))
+        if m.icao[j] is not None:
+            meta.icao = m.icao[j]
+
+    def _initiate(self, m: Measurements, idx: np.ndarray, events: list[TrackEvent]) -> set[int]:
+        """Tentative tracks from unassigned measurements; one that gates with a track
+        started earlier in this batch updates it instead of starting another."""
+        touched: set[int] = set()
+        new: list[int] = []
+        for j in idx.tolist():
+            jj = np.array([j])
+            if new:
+                k_arr = np.array(new)
+                probs = self._class_probs(k_arr)
+                xc, Pc = imm.combine(self._x[k_arr], self._P[k_arr], self._mu[k_arr])
+                d2, _ = imm.gate_distances(xc, Pc, m.t[j] - self._t[k_arr], mode_q(probs)[:, 1],
+                                           np.repeat(m.z[jj], k_arr.size, 0), np.repeat(m.R[jj], k_arr.size, 0))
+                best = int(np.argmin(d2))
+                if d2[best] < self.cfg.gate_chi2 and m.sensor[j] not in self._meta[new[best]].sensors:
+                    self._kalman(k_arr[best:best + 1], m, jj)
+                    self._credit(new[best], m, j)
+                    touched.add(new[best])
+                    continue
+            k = self._new_track(m, j)
+            new.append(k)
+            touched.add(k)
+            events.append(TrackEvent("new", self._state(k)))
+        return touched
+
+    def _new_track(self, m: Measurements, j: int) -> int:
+        free = np.flatnonzero(~self._alive)
+        if free.size == 0:
+            self._grow()
+            free = np.flatnonzero(~self._alive)
+        k = int(free[0])
+        kind = KINDS[m.kind[j]]
+        x = np.zeros(6)
+        x[:3] = m.z[j]
+        P = np.zeros((6, 6))
+        P[:3, :3] = m.R[j]
+        sv, svz = self.cfg.init_speed_sigma[kind], self.cfg.init_vspeed_sigma[kind]
+        if not np.isnan(m.vel[j, 0]):
+            x[3:] = m.vel[j]
+            sv, svz = min(sv, 30.0), min(svz, 10.0)
+        P[3, 3] = P[4, 4] = sv * sv
+        P[5, 5] = svz * svz
+        self._x[k] = x
+        self._P[k] = P
+        self._mu[k] = (0.8, 0.2)
+        self._t[k] = m.t[j]
+        self._ev[k] = 0.0
+        self._alive[k] = True
+        tid = f"T{self._next_id:06d}"
+        self._next_id += 1
+        self._meta[k] = _Meta(tid, float(m.t[j]), int(m.kind[j]))
+        self._ev[k] = m.cls_loglik[j]
+        self._credit(k, m, j)
+        return k
+
+    def _grow(self) -> None:
+        cap = self._alive.size
+        self._x = np.concatenate([self._x, np.zeros_like(self._x)])
+        self._P = np.concatenate([self._P, np.zeros_like(self._P)])
+        self._mu = np.concatenate([self._mu, np.zeros_like(self._mu)])
+        self._t = np.concatenate([self._t, np.zeros(cap)])
+        self._ev = np.concatenate([self._ev, np.zeros_like(self._ev)])
+        self._alive = np.concatenate([self._alive, np.zeros(cap, dtype=bool)])
+        self._meta += [None] * cap
+
+    def _confirmable(self, meta: _Meta) -> bool:
+        cfg = self.cfg
+        if meta.icao is not None:
+            return True  # a cooperative aircraft announces itself
+        span = meta.last_update - meta.first_t
+        if len(meta.sensors) >= cfg.min_sensors and meta.evidence >= cfg.confirm_evidence:
+            return bool(meta.locating) or span >= cfg.min_span_s
+        if len(meta.locating) == 1 and len(meta.sensors) == 1:
+            return meta.n >= cfg.single_sensor_reports and span >= cfg.single_sensor_span_s
+        return False
+
+    def _after_update(self, k: int, events: list[TrackEvent]) -> None:
+        meta = self._meta[k]
+        probs = self._class_probs(np.array([k]))[0]
+        cls = CLASSES[int(np.argmax(probs))]
+        if meta.status == "tentative":
+            if self._confirmable(meta):
+                meta.status = "confirmed"
+                meta.cls = cls
+                self._emit(k, "confirmed", events)
+            return
+        if meta.status == "coasting":
+            meta.status = "confirmed"
+        if cls != meta.cls:
+            meta.cls = cls
+            self._emit(k, "reclassified", events)
+        elif meta.last_update - meta.last_emit >= self.cfg.emit_interval_s:
+            self._emit(k, "updated", events)
+
+    def _emit(self, k: int, kind: str, events: list[TrackEvent], t: float | None = None) -> None:
+        meta = self._meta[k]
+        st = self._state(k, t)
+        meta.last_emit = st.t
+        events.append(TrackEvent(kind, st))
+
+    def _housekeeping(self, events: list[TrackEvent]) -> None:
+        now = self.now
+        cfg = self.cfg
+        live = self._live()
+        if live.size == 0:
+            return
+        _, Pc = imm.combine(self._x[live], self._P[live], self._mu[live])
+        probs = self._class_probs(live)
+        for i, k in enumerate(live.tolist()):
+            meta = self._meta[k]
+            silent = now - meta.last_update
+            if meta.status == "tentative":
+                if silent > cfg.tentative_timeout_s[KINDS[meta.kind0]]:
+                    self._drop(k, events, emit=False)
+                continue
+            cls = CLASSES[int(np.argmax(probs[i]))]
+            sigma_now = np.sqrt(max(Pc[i, 0, 0] + Pc[i, 1, 1], 0.0)) + silent * np.sqrt(
+                max(Pc[i, 3, 3] + Pc[i, 4, 4], 0.0))
+            if silent > cfg.delete_after_s[cls] or sigma_now > cfg.max_pos_sigma_m:
+                self._drop(k, events, emit=True)
+            elif meta.status == "confirmed" and silent > cfg.coast_after_s[cls]:
+                meta.status = "coasting"
+                self._emit(k, "coasting", events, t=now)
+            elif meta.status == "coasting" and now - meta.last_emit >= cfg.coast_emit_interval_s:
+                self._emit(k, "updated", events, t=now)
+
+    def _drop(self, k: int, events: list[TrackEvent], emit: bool) -> None:
+        meta = self._meta[k]
+        if emit:
+            meta.status = "deleted"
+            self._emit(k, "deleted", events, t=self.now)
+        self._alive[k] = False
+        self._meta[k] = None
+
+    def _state(self, k: int, t: float | None = None) -> TrackState:
+        """The state of track ``k``, predicted to ``t`` if given (coasting)."""
+        meta = self._meta[k]
+        kk = np.array([k])
+        xc, Pc = imm.combine(self._x[kk], self._P[kk], self._mu[kk])
+        x, P = xc[0], Pc[0]
+        t0 = float(self._t[k])
+        if t is not None and t > t0:
+            dt = t - t0
+            x = x.copy()
+            x[:3] += x[3:] * dt
+            sig = float(np.sqrt(max(P[0, 0] + P[1, 1], 0.0)) + dt * np.sqrt(max(P[3, 3] + P[4, 4], 0.0)))
+        else:
+            t = t0
+            sig = float(np.sqrt(max(P[0, 0] + P[1, 1], 0.0)))
+        probs = self._class_probs(kk)[0]
+        if meta.icao is not None:
+            probs = np.zeros(len(CLASSES))
+            probs[_I_AIRCRAFT] = 1.0
+        cls = CLASSES[int(np.argmax(probs))]
+        corroborated = len(meta.sensors) >= self.cfg.min_sensors
+        threat = (meta.status in ("confirmed", "coasting") and corroborated and meta.icao is None
+                  and float(probs[_THREAT_IDX].sum()) >= 0.5)
+        return TrackState(meta.id, float(t), meta.status, tuple(float(v) for v in x), sig,
+                          tuple(float(p) for p in probs), cls, threat, meta.icao, len(meta.sensors), meta.n)
+
+
+def _scan_keys(m: Measurements) -> np.ndarray:
+    """(n,) int key of each measurement's sensor scan: same sensor, within half a second."""
+    keys: dict[tuple[str, int], int] = {}
+    out = np.empty(len(m), dtype=np.int64)
+    tq = np.floor(m.t * 2.0).astype(np.int64).tolist()
+    for i, (s, q) in enumerate(zip(m.sensor, tq, strict=True)):
+        out[i] = keys.setdefault((s, q), len(keys))
+    return out
