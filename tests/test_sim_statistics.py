@@ -157,7 +157,7 @@ def test_observers_bearing_error_and_misclassification_match_domain(night40):
         obj = night40.objects[int(o)]
         ox, oy = night40.theatre.to_xy(r.lat, r.lon)
         p = obj.trajectory.position(np.array([r.time.timestamp()]))[0]
-        true_brg = np.degrees(np.arctan2(p[0] - ox, p[1] - oy))
+        true_brg = np.degrees(np.arctan2(p[0] - ox, p[1] - oy) - night40.theatre.north_angle(r.lat, r.lon))
         err.append((r.bearing_deg - true_brg + 180) % 360 - 180)
         wrong.append(r.cls != obj.cls)
         assert 10.0 <= (r.arrival - r.time).total_seconds() <= 60.0

@@ -107,6 +107,21 @@ class Theatre:
         lon, lat = _apply(_transformers(self.lat0, self.lon0)[1], x, y)
         return lat, lon
 
+    def north_angle(self, lat: Any, lon: Any) -> Any:
+        """Grid convergence: the frame bearing of true north at (lat, lon), radians.
+
+        Clockwise from the frame's +y axis. The frame's axes point east and
+        north only at the centre; elsewhere true north is turned by this angle
+        (about 5 deg at Lviv). A true bearing b (from a compass, a radar's
+        azimuth, an ADS-B track) is the frame bearing ``b + north_angle``.
+        Floats for scalar input, else arrays.
+        """
+        lat_a = np.asarray(lat, dtype=float)
+        x0, y0 = self.to_xy(lat_a, lon)
+        x1, y1 = self.to_xy(lat_a + 1e-4, lon)
+        g = np.arctan2(np.asarray(x1) - x0, np.asarray(y1) - y0)
+        return float(g) if np.ndim(g) == 0 else g
+
     def geometry_to_xy(self, geom: Any) -> Any:
         """A shapely geometry (or array of them) in lon/lat degrees, in the metric frame.
 

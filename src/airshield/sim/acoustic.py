@@ -49,6 +49,7 @@ class AcousticNetwork:
         urban: (n,) bool, inside a city (ranges scaled by ``city_range_factor``).
         array: (n,) bool, an array node giving bearings; sigma_deg: (n,) its 1-sigma.
         phase: (n,) report phase within the period, s.
+        north: (n,) grid convergence at each node, rad (geo.Theatre.north_angle).
     """
 
     ids: list[str]
@@ -60,6 +61,7 @@ class AcousticNetwork:
     array: np.ndarray
     sigma_deg: np.ndarray
     phase: np.ndarray
+    north: np.ndarray
 
 
 def place_nodes(cfg: Acoustic, rng, area_xy, theatre, cities, period_s: float, file_nodes=None) -> AcousticNetwork:
@@ -95,8 +97,9 @@ def place_nodes(cfg: Acoustic, rng, area_xy, theatre, cities, period_s: float, f
         cx, cy = theatre.to_xy(c.lat, c.lon)
         urban[tree.query_ball_point([cx, cy], r)] = True
     sigma = np.where(array, rng.uniform(*cfg.sigma_bearing_deg, n), 0.0)
-    return AcousticNetwork(list(ids), xy, np.asarray(lat), np.asarray(lon), np.full(n, 2.0), urban,
-                           array, sigma, rng.uniform(0.0, period_s, n))
+    lat, lon = np.asarray(lat, dtype=float), np.asarray(lon, dtype=float)
+    return AcousticNetwork(list(ids), xy, lat, lon, np.full(n, 2.0), urban, array, sigma,
+                           rng.uniform(0.0, period_s, n), np.asarray(theatre.north_angle(lat, lon)))
 
 
 def detection_probability(cfg: Acoustic, slant_m, alt_m, loud, urban) -> np.ndarray:
@@ -240,7 +243,7 @@ def detect(
     scores = np.vstack([class_scores(rng, true_cls), _false_alarm_scores(rng, fa_node.size)])
     dx = np.concatenate([tgt[:, 0] - net.xy[node, 0], np.zeros(fa_node.size)])
     dy = np.concatenate([tgt[:, 1] - net.xy[node, 1], np.zeros(fa_node.size)])
-    true_brg = bearing_deg(dx, dy)
+    true_brg = bearing_deg(dx, dy, net.north[node_all])
     true_brg[n_true:] = rng.uniform(0.0, 360.0, fa_node.size)
     brg = np.round(wrap_deg(true_brg + rng.normal(0.0, 1.0, t_all.size) * net.sigma_deg[node_all]), 2)
     brg = wrap_deg(brg)

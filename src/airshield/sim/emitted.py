@@ -65,6 +65,19 @@ def wrap_deg(a: np.ndarray) -> np.ndarray:
     return np.where(a >= 360.0, 0.0, a)
 
 
-def bearing_deg(dx: np.ndarray, dy: np.ndarray) -> np.ndarray:
-    """Bearing clockwise from north (deg) of a displacement (east dx, north dy)."""
-    return wrap_deg(np.degrees(np.arctan2(dx, dy)))
+def bearing_deg(dx: np.ndarray, dy: np.ndarray, north: np.ndarray | float = 0.0) -> np.ndarray:
+    """True bearing (deg, clockwise from true north) of a frame displacement (dx, dy).
+
+    ``north``: the grid convergence at the observer (geo.Theatre.north_angle, rad).
+    """
+    return wrap_deg(np.degrees(np.arctan2(dx, dy) - north))
+
+
+def enu_from_grid(v: np.ndarray, north: np.ndarray | float) -> np.ndarray:
+    """(n, 3) frame velocities -> [east, north, up] at points with grid convergence ``north`` (rad)."""
+    c, s = np.cos(north), np.sin(north)
+    out = np.empty_like(v)
+    out[:, 0] = v[:, 0] * c - v[:, 1] * s
+    out[:, 1] = v[:, 0] * s + v[:, 1] * c
+    out[:, 2] = v[:, 2]
+    return out

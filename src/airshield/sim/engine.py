@@ -114,7 +114,8 @@ def simulate(sc: Scenario, seed: int | None = None, progress: Progress | None = 
                                        lambda f: say("acoustic", f)))
     if s.radar is not None and s.radar.sites:
         sites_xy = np.array([theatre.to_xy(x.lat, x.lon) for x in s.radar.sites], dtype=float)
-        emitted.append(radar.detect(s.radar, sites_xy, objects, rng_for(seed, "radar"), t_start, t_end))
+        north = np.array([theatre.north_angle(x.lat, x.lon) for x in s.radar.sites])
+        emitted.append(radar.detect(s.radar, sites_xy, north, objects, rng_for(seed, "radar"), t_start, t_end))
         sensors += [{"type": "sensor", "id": x.id, "kind": "radar", "lat": x.lat, "lon": x.lon,
                      "alt_m": x.height_m} for x in s.radar.sites]
         say("radar", 1.0)

@@ -82,7 +82,9 @@ def detect(cfg: Observers, ids: list[str], xy: np.ndarray, theatre, objects: lis
     for i in np.unique(obj):
         sel = obj == i
         tgt[sel] = objects[int(i)].trajectory.position(t_m[sel])
-    true_brg = bearing_deg(tgt[:, 0] - xy[obs, 0], tgt[:, 1] - xy[obs, 1]) if t_m.size else np.zeros(0)
+    north = np.asarray(theatre.north_angle(lat, lon)) if len(ids) else np.zeros(0)
+    true_brg = (bearing_deg(tgt[:, 0] - xy[obs, 0], tgt[:, 1] - xy[obs, 1], north[obs]) if t_m.size
+                else np.zeros(0))
     true_cls = np.array([cls_idx[objects[int(i)].cls] for i in obj], dtype=np.int64)
     wrong = rng.random(t_m.size) < cfg.misclassified
     shift = rng.integers(1, len(REPORTABLE), t_m.size)

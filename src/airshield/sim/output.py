@@ -12,7 +12,7 @@ from pathlib import Path
 import msgspec
 import numpy as np
 
-from airshield.sim.emitted import to_datetimes
+from airshield.sim.emitted import enu_from_grid, to_datetimes
 from airshield.sim.engine import Night
 from airshield.sources.ndjson import write_reports
 
@@ -77,8 +77,8 @@ def _write_truth(night: Night, path: Path, say) -> None:
             t = np.concatenate([[tr.start], t[t > tr.start], [tr.end]])
             t = np.round(t * 1000.0) / 1000.0
             p = tr.position(t)
-            v = np.round(tr.velocity(t), 2)
             lat, lon = night.theatre.to_latlon(p[:, 0], p[:, 1])
+            v = np.round(enu_from_grid(tr.velocity(t), np.asarray(night.theatre.north_angle(lat, lon))), 2)
             lat, lon, alt = np.round(lat, 6), np.round(lon, 6), np.round(p[:, 2], 1)
             times = to_datetimes(t)
             buf = bytearray()

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from airshield.model import PositionReport
-from airshield.sim.emitted import Emitted, round_ms, to_datetimes
+from airshield.sim.emitted import Emitted, enu_from_grid, round_ms, to_datetimes
 from airshield.sim.raid import SimObject
 from airshield.sim.scenario import Partner
 
@@ -40,7 +40,9 @@ def detect(cfg: Partner, sites_xy: np.ndarray, theatre, objects: list[SimObject]
     pos[:, 2] = np.maximum(pos[:, 2], 0.0)
     vel += rng.normal(0.0, 5.0, vel.shape)
     lat, lon = theatre.to_latlon(pos[:, 0], pos[:, 1]) if t.size else (np.zeros(0), np.zeros(0))
-    cov = (s * s, 0.0, 0.0, 0.0, s * s, 0.0, 0.0, 0.0, 4 * s * s)
+    if t.size:
+        vel = enu_from_grid(vel, np.asarray(theatre.north_angle(lat, lon)))
+    cov = (s * s, 0.0, 0.0, 0.0, s * s, 0.0, 0.0, 0.0, 4 * s * s)  # isotropic: unchanged by the rotation
     t_meas = round_ms(t)
     arrival = round_ms(t_meas + rng.uniform(*cfg.latency_s, t.size))
     known = rng.random(t.size) < 0.9

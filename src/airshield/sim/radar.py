@@ -36,17 +36,21 @@ def class_range(cfg: Radar, cls: str) -> float:
     }[cls]
 
 
-def polar(dx, dy, dz, h_radar_m) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Slant range (m), azimuth (deg), elevation (deg, with 4/3-earth curvature) of displacements."""
+def polar(dx, dy, dz, north: float = 0.0) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Slant range (m), true azimuth (deg), elevation (deg, with 4/3-earth curvature) of displacements.
+
+    ``north``: grid convergence at the radar (rad).
+    """
     ground = np.hypot(dx, dy)
     dz_eff = dz - ground**2 / (2.0 * R_EFF_M)
     rng_m = np.sqrt(ground**2 + dz_eff**2)
-    return rng_m, bearing_deg(dx, dy), np.degrees(np.arctan2(dz_eff, ground))
+    return rng_m, bearing_deg(dx, dy, north), np.degrees(np.arctan2(dz_eff, ground))
 
 
-def detect(cfg: Radar, sites_xy: np.ndarray, objects: list[SimObject], rng, t_start: float,
-           t_end: float) -> Emitted:
-    """Plots of every radar site (``sites_xy`` (s, 2), m) for the true objects, plus clutter."""
+def detect(cfg: Radar, sites_xy: np.ndarray, north: np.ndarray, objects: list[SimObject], rng,
+           t_start: float, t_end: float) -> Emitted:
+    """Plots of every radar site (``sites_xy`` (s, 2), m; grid convergence ``north`` (s,) rad)
+    for the true objects, plus clutter."""
     P = cfg.period_s
     ids = [s.id for s in cfg.sites]
     heights = np.array([s.height_m for s in cfg.sites])
@@ -72,7 +76,7 @@ def detect(cfg: Radar, sites_xy: np.ndarray, objects: list[SimObject], rng, t_st
             pos = traj.position(t)
             vel = traj.velocity(t)
             dx, dy, dz = pos[:, 0] - sx, pos[:, 1] - sy, pos[:, 2] - heights[si]
-            r, az, el = polar(dx, dy, dz, heights[si])
+            r, az, el = polar(dx, dy, dz, north[si])
             visible = np.hypot(dx, dy) <= horizon_m(heights[si], pos[:, 2])
             pd = cfg.pd / (1.0 + np.exp(np.clip((r - r_det) / (0.08 * r_det), -50, 50)))
             hit = visible & (rng.random(t.size) < pd)

@@ -60,6 +60,9 @@ class MeasurementConfig:
         observer_range_m, observer_range_sigma_m: typical distance of a target a
             citizen observer points at at night [est: heard or seen within ~3 km].
         adsb_sigma_m: ADS-B position sigma [est: NACp 8, < 93 m].
+        acoustic_alt_m, acoustic_alt_sigma_m: soft altitude of what an acoustic node
+            hears (domain.md: effectively blind above ~1.5-2 km above ground).
+        observer_alt_m, observer_alt_sigma_m: the same for a citizen observer's sighting [est].
         acoustic_class_weight: how far an acoustic node's class scores are trusted (0..1) [est].
         observer_class_correct: probability an observer's class is right (domain.md: 70-80 %).
         position_class_correct: probability a partner's class is right [est].
@@ -71,6 +74,10 @@ class MeasurementConfig:
     observer_range_m: float = 1500.0
     observer_range_sigma_m: float = 1200.0
     adsb_sigma_m: float = 50.0
+    acoustic_alt_m: float = 700.0
+    acoustic_alt_sigma_m: float = 700.0
+    observer_alt_m: float = 1000.0
+    observer_alt_sigma_m: float = 1500.0
     acoustic_class_weight: float = 0.6
     observer_class_correct: float = 0.75
     position_class_correct: float = 0.9
@@ -84,7 +91,8 @@ class Measurements:
         t: (n,) measurement times, s since the epoch.
         z: (n, 3) positions, m (z[:, 2] meaningless where dim == 2).
         R: (n, 3, 3) covariances, m^2 (only the top-left 2x2 used where dim == 2).
-        dim: (n,) 2 or 3.
+        dim: (n,) 3 for measured positions, 2 for horizontal ones whose altitude is only
+            a soft prior (acoustic, observers).
         kind: (n,) KIND_CODES.
         sensor: list of n sensor ids.
         cls_loglik: (n, 6) log-likelihood of the report under each true class (CLASSES order).
@@ -139,7 +147,8 @@ class Converter:
     def __init__(self, theatre, config: MeasurementConfig | None = None):
         self.theatre = theatre
         self.cfg = config or MeasurementConfig()
-        self._pos: dict[str, tuple[float, float, float, float]] = {}
+        self._pos: dict[str, tuple[float, float, float, float, float]] = {}
+        self._north_cache: dict[tuple[int, int], float] = {}
         c = self.cfg
         # Observer class likelihoods: right with p, else one of the other 4 reportable classes.
         self._obs_ll = {}
@@ -156,13 +165,23 @@ class Converter:
         self._adsb_ll[_CI["aircraft"]] = 0.0
         self._flat = np.zeros(N_CLASSES)
 
-    def _xy(self, sensor: str, lat: float, lon: float) -> tuple[float, float]:
+    def _north(self, lat: float, lon: float) -> float:
+        """Grid convergence (rad), cached on a 0.05 deg grid (it changes by < 0.04 deg across a cell)."""
+        key = (round(lat * 20.0), round(lon * 20.0))
+        g = self._north_cache.get(key)
+        if g is None:
+            g = self._north_cache[key] = float(self.theatre.north_angle(key[0] / 20.0, key[1] / 20.0))
+        return g
+
+    def _xy(self, sensor: str, lat: float, lon: float) -> tuple[float, float, float]:
+        """Frame position (m) and grid convergence (deg) of a sensor, cached."""
         hit = self._pos.get(sensor)
         if hit is not None and hit[0] == lat and hit[1] == lon:
-            return hit[2], hit[3]
+            return hit[2], hit[3], hit[4]
         x, y = self.theatre.to_xy(lat, lon)
-        self._pos[sensor] = (lat, lon, float(x), float(y))
-        return float(x), float(y)
+        g = math.degrees(self.theatre.north_angle(lat, lon))
+        self._pos[sensor] = (lat, lon, float(x), float(y), g)
+        return float(x), float(y), g
 
     def convert(self, reports: list[Report], first_index: int = 0) -> Measurements:
         """Convert ``reports`` (any kinds, any order) into one batch."""
@@ -183,8 +202,9 @@ class Converter:
         if moving:
             mx, my = self.theatre.to_xy(np.array([reports[i].lat for i in moving]),
                                         np.array([reports[i].lon for i in moving]))
-            mxy = dict(zip(moving, zip(np.atleast_1d(mx).tolist(), np.atleast_1d(my).tolist(), strict=True),
-                           strict=True))
+            mg = np.array([self._north(reports[i].lat, reports[i].lon) for i in moving])
+            mxy = dict(zip(moving, zip(np.atleast_1d(mx).tolist(), np.atleast_1d(my).tolist(),
+                                       mg.tolist(), strict=True), strict=True))
         for i, r in enumerate(reports):
             t[i] = r.time.timestamp()
             arr[i] = r.arrival.timestamp()
@@ -192,10 +212,10 @@ class Converter:
             icao.append(None)
             if isinstance(r, AcousticDetection):
                 kind[i] = 3
-                ox, oy = self._xy(r.sensor, r.lat, r.lon)
+                ox, oy, g = self._xy(r.sensor, r.lat, r.lon)
                 if r.bearing_deg is not None:
                     px, py, cxx, cxy, cyy = _bearing_point(
-                        ox, oy, r.bearing_deg, r.sigma_bearing_deg, c.acoustic_bearing_range_m,
+                        ox, oy, r.bearing_deg + g, r.sigma_bearing_deg, c.acoustic_bearing_range_m,
                         c.acoustic_bearing_range_sigma_m)
                     z[i, 0], z[i, 1] = px, py
                     R[i, 0, 0], R[i, 0, 1], R[i, 1, 0], R[i, 1, 1] = cxx, cxy, cxy, cyy
@@ -204,40 +224,45 @@ class Converter:
                     z[i, 0], z[i, 1] = ox, oy
                     R[i, 0, 0] = R[i, 1, 1] = s2
                 dim[i] = 2
+                z[i, 2] = c.acoustic_alt_m
+                R[i, 2, 2] = c.acoustic_alt_sigma_m ** 2
                 ll[i] = _scores_loglik(r.scores, c.acoustic_class_weight)
             elif isinstance(r, RadarPlot):
                 kind[i] = 0
-                ox, oy = self._xy(r.sensor, r.lat, r.lon)
-                _radar(r, ox, oy, z[i], R[i])
+                ox, oy, g = self._xy(r.sensor, r.lat, r.lon)
+                _radar(r, ox, oy, g, z[i], R[i])
                 dim[i] = 3
             elif isinstance(r, ObserverReport):
                 kind[i] = 4
-                ox, oy = self._xy(r.sensor, r.lat, r.lon)
-                px, py, cxx, cxy, cyy = _bearing_point(ox, oy, r.bearing_deg, r.sigma_bearing_deg,
+                ox, oy, g = self._xy(r.sensor, r.lat, r.lon)
+                px, py, cxx, cxy, cyy = _bearing_point(ox, oy, r.bearing_deg + g, r.sigma_bearing_deg,
                                                        c.observer_range_m, c.observer_range_sigma_m)
                 z[i, 0], z[i, 1] = px, py
                 R[i, 0, 0], R[i, 0, 1], R[i, 1, 0], R[i, 1, 1] = cxx, cxy, cxy, cyy
                 dim[i] = 2
+                z[i, 2] = c.observer_alt_m
+                R[i, 2, 2] = c.observer_alt_sigma_m ** 2
                 ll[i] = self._obs_ll[r.cls]
             elif isinstance(r, PositionReport):
                 kind[i] = 1
-                z[i, 0], z[i, 1] = mxy[i]
+                z[i, 0], z[i, 1], g = mxy[i]
                 z[i, 2] = r.alt_m
-                R[i] = np.asarray(r.cov_enu_m2).reshape(3, 3)
+                rot = _grid_from_enu(g)
+                R[i] = rot @ np.asarray(r.cov_enu_m2).reshape(3, 3) @ rot.T
                 dim[i] = 3
                 if r.vel_enu_mps is not None:
-                    vel[i] = r.vel_enu_mps
+                    vel[i] = rot @ np.asarray(r.vel_enu_mps)
                 if r.cls is not None:
                     ll[i] = self._pos_ll[r.cls]
             else:  # AdsbReport
                 kind[i] = 2
-                z[i, 0], z[i, 1] = mxy[i]
+                z[i, 0], z[i, 1], g = mxy[i]
                 z[i, 2] = r.alt_m
                 s2 = c.adsb_sigma_m ** 2
                 R[i, 0, 0] = R[i, 1, 1] = s2
                 R[i, 2, 2] = 4 * s2
                 dim[i] = 3
-                th = math.radians(r.track_deg)
+                th = math.radians(r.track_deg) + g
                 vel[i] = (r.ground_speed_mps * math.sin(th), r.ground_speed_mps * math.cos(th),
                           r.vertical_rate_mps)
                 ll[i] = self._adsb_ll
@@ -262,10 +287,20 @@ def _scores_loglik(scores: dict[str, float], w: float) -> np.ndarray:
     return np.log(w * p + (1.0 - w) / N_CLASSES)
 
 
-def _radar(r: RadarPlot, ox: float, oy: float, z: np.ndarray, R: np.ndarray) -> None:
-    """Polar plot -> Cartesian (east, north, altitude) with its covariance, in place."""
+def _grid_from_enu(north: float) -> np.ndarray:
+    """3x3 rotation from [east, north, up] to the frame at a point of grid convergence ``north`` (rad)."""
+    c, s = math.cos(north), math.sin(north)
+    return np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])
+
+
+def _radar(r: RadarPlot, ox: float, oy: float, north_deg: float, z: np.ndarray, R: np.ndarray) -> None:
+    """Polar plot -> frame position (x, y, altitude) with its covariance, in place.
+
+    The azimuth is from true north; the frame's north at the radar is turned by
+    the grid convergence ``north_deg``.
+    """
     rng = r.range_m
-    az = math.radians(r.azimuth_deg)
+    az = math.radians(r.azimuth_deg + north_deg)
     el = math.radians(r.elevation_deg)
     ce, se, ca, sa = math.cos(el), math.sin(el), math.cos(az), math.sin(az)
     ground = rng * ce

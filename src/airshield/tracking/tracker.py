@@ -37,6 +37,7 @@ N_MODES = 2
 _I_AIRCRAFT = CLASSES.index("aircraft")
 _THREAT_IDX = np.array([CLASSES.index(c) for c in ("drone", "jet", "cruise", "ballistic")])
 _LOCATING = (0, 1, 2)  # radar, position, adsb: kinds that measure a position themselves
+_TENTATIVE, _CONFIRMED, _COASTING = 1, 2, 3
 
 
 @dataclass(frozen=True)
@@ -115,7 +116,19 @@ class Tracker:
         self._t = np.zeros(cap)
         self._ev = np.zeros((cap, len(CLASSES)))
         self._alive = np.zeros(cap, dtype=bool)
+        # Caches, refreshed for the tracks an update touches: combined state, class
+        # probabilities, manoeuvre-mode noise, times of the last report and emission.
+        self._xc = np.zeros((cap, 6))
+        self._Pc = np.zeros((cap, 6, 6))
+        self._probs = np.zeros((cap, len(CLASSES)))
+        self._qman = np.zeros(cap)
+        self._last = np.zeros(cap)
+        self._status = np.zeros(cap, dtype=np.int8)
         self._meta: list[_Meta | None] = [None] * cap
+        self._last_emit = np.full(cap, -np.inf)
+        self._tent_timeout = np.zeros(cap)
+        self._coast_after = np.array([self.cfg.coast_after_s[c] for c in CLASSES])
+        self._delete_after = np.array([self.cfg.delete_after_s[c] for c in CLASSES])
         self._next_id = 1
         self._n_reports = 0
         self.now = -np.inf
@@ -150,20 +163,22 @@ class Tracker:
     def _live(self) -> np.ndarray:
         return np.flatnonzero(self._alive)
 
-    def _class_probs(self, idx: np.ndarray) -> np.ndarray:
+    def _refresh(self, idx: np.ndarray) -> None:
+        """Recompute the caches of tracks ``idx`` after their state changed."""
         xc, Pc = imm.combine(self._x[idx], self._P[idx], self._mu[idx])
+        self._xc[idx], self._Pc[idx] = xc, Pc
         v = np.hypot(xc[:, 3], xc[:, 4])
         vs = np.sqrt(np.maximum(Pc[:, 3, 3] + Pc[:, 4, 4], 0.0))
-        return classification.posterior(self._ev[idx], v, vs)
+        p = classification.posterior(self._ev[idx], v, vs)
+        self._probs[idx] = p
+        self._qman[idx] = mode_q(p)[:, 1]
 
     def _associate(self, m: Measurements) -> tuple[np.ndarray, np.ndarray]:
         live = self._live()
         empty = np.zeros(0, dtype=np.int64)
         if live.size == 0:
             return empty, empty
-        xc, Pc = imm.combine(self._x[live], self._P[live], self._mu[live])
-        probs = self._class_probs(live)
-        q_man = mode_q(probs)[:, 1]
+        xc, Pc, q_man = self._xc[live], self._Pc[live], self._qman[live]
         # Coarse screen: horizontal distance within the sum of generous radii.
         t_mid = 0.5 * (m.t.min() + m.t.max())
         dt_mid = t_mid - self._t[live]
@@ -222,8 +237,7 @@ class Tracker:
     def _kalman(self, k: np.ndarray, m: Measurements, j: np.ndarray) -> None:
         t_m = m.t[j]
         t_k = self._t[k]
-        probs = self._class_probs(k)
-        q = mode_q(probs)
+        q = mode_q(self._probs[k])
         xp, Pp, c = imm.predict(self._x[k], self._P[k], self._mu[k], t_m - t_k, q)
         x, P, mu, _ = imm.update(xp, Pp, c, m.z[j], m.R[j])
         late = t_m < t_k
@@ -234,6 +248,7 @@ class Tracker:
         self._x[k], self._P[k], self._mu[k] = x, P, mu
         self._t[k] = np.maximum(t_k, t_m)
         self._ev[k] = classification.fade(self._ev[k], t_m - t_k) + m.cls_loglik[j]
+        self._refresh(k)
 
     def _credit(self, k: int, m: Measurements, j: int) -> None:
         meta = self._meta[k]
@@ -250,6 +265,7 @@ class Tracker:
             meta.locating.add(s)
         meta.n += 1
         meta.last_update = max(meta.last_update, float(m.t[j]))
+        self._last[k] = meta.last_update
         meta.first_t = min(meta.first_t, float(m.t[j]))
         if m.icao[j] is not None:
             meta.icao = m.icao[j]
@@ -263,9 +279,8 @@ class Tracker:
             jj = np.array([j])
             if new:
                 k_arr = np.array(new)
-                probs = self._class_probs(k_arr)
-                xc, Pc = imm.combine(self._x[k_arr], self._P[k_arr], self._mu[k_arr])
-                d2, _ = imm.gate_distances(xc, Pc, m.t[j] - self._t[k_arr], mode_q(probs)[:, 1],
+                d2, _ = imm.gate_distances(self._xc[k_arr], self._Pc[k_arr], m.t[j] - self._t[k_arr],
+                                           self._qman[k_arr],
                                            np.repeat(m.z[jj], k_arr.size, 0), np.repeat(m.R[jj], k_arr.size, 0))
                 best = int(np.argmin(d2))
                 if d2[best] < self.cfg.gate_chi2 and m.sensor[j] not in self._meta[new[best]].sensors:
@@ -306,6 +321,10 @@ class Tracker:
         self._next_id += 1
         self._meta[k] = _Meta(tid, float(m.t[j]), int(m.kind[j]))
         self._ev[k] = m.cls_loglik[j]
+        self._status[k] = _TENTATIVE
+        self._last_emit[k] = -np.inf
+        self._tent_timeout[k] = self.cfg.tentative_timeout_s[kind]
+        self._refresh(np.array([k]))
         self._credit(k, m, j)
         return k
 
@@ -317,6 +336,14 @@ class Tracker:
         self._t = np.concatenate([self._t, np.zeros(cap)])
         self._ev = np.concatenate([self._ev, np.zeros_like(self._ev)])
         self._alive = np.concatenate([self._alive, np.zeros(cap, dtype=bool)])
+        self._xc = np.concatenate([self._xc, np.zeros_like(self._xc)])
+        self._Pc = np.concatenate([self._Pc, np.zeros_like(self._Pc)])
+        self._probs = np.concatenate([self._probs, np.zeros_like(self._probs)])
+        self._qman = np.concatenate([self._qman, np.zeros(cap)])
+        self._last = np.concatenate([self._last, np.zeros(cap)])
+        self._status = np.concatenate([self._status, np.zeros(cap, dtype=np.int8)])
+        self._last_emit = np.concatenate([self._last_emit, np.full(cap, -np.inf)])
+        self._tent_timeout = np.concatenate([self._tent_timeout, np.zeros(cap)])
         self._meta += [None] * cap
 
     def _confirmable(self, meta: _Meta) -> bool:
@@ -332,16 +359,17 @@ class Tracker:
 
     def _after_update(self, k: int, events: list[TrackEvent]) -> None:
         meta = self._meta[k]
-        probs = self._class_probs(np.array([k]))[0]
-        cls = CLASSES[int(np.argmax(probs))]
+        cls = CLASSES[int(np.argmax(self._probs[k]))]
         if meta.status == "tentative":
             if self._confirmable(meta):
                 meta.status = "confirmed"
+                self._status[k] = _CONFIRMED
                 meta.cls = cls
                 self._emit(k, "confirmed", events)
             return
         if meta.status == "coasting":
             meta.status = "confirmed"
+            self._status[k] = _CONFIRMED
         if cls != meta.cls:
             meta.cls = cls
             self._emit(k, "reclassified", events)
@@ -352,33 +380,42 @@ class Tracker:
         meta = self._meta[k]
         st = self._state(k, t)
         meta.last_emit = st.t
+        self._last_emit[k] = st.t
         events.append(TrackEvent(kind, st))
 
     def _housekeeping(self, events: list[TrackEvent]) -> None:
+        """Time-driven status changes, vectorised over live tracks; only changes loop."""
         now = self.now
         cfg = self.cfg
         live = self._live()
         if live.size == 0:
             return
-        _, Pc = imm.combine(self._x[live], self._P[live], self._mu[live])
-        probs = self._class_probs(live)
-        for i, k in enumerate(live.tolist()):
-            meta = self._meta[k]
-            silent = now - meta.last_update
-            if meta.status == "tentative":
-                if silent > cfg.tentative_timeout_s[KINDS[meta.kind0]]:
-                    self._drop(k, events, emit=False)
-                continue
-            cls = CLASSES[int(np.argmax(probs[i]))]
-            sigma_now = np.sqrt(max(Pc[i, 0, 0] + Pc[i, 1, 1], 0.0)) + silent * np.sqrt(
-                max(Pc[i, 3, 3] + Pc[i, 4, 4], 0.0))
-            if silent > cfg.delete_after_s[cls] or sigma_now > cfg.max_pos_sigma_m:
-                self._drop(k, events, emit=True)
-            elif meta.status == "confirmed" and silent > cfg.coast_after_s[cls]:
-                meta.status = "coasting"
-                self._emit(k, "coasting", events, t=now)
-            elif meta.status == "coasting" and now - meta.last_emit >= cfg.coast_emit_interval_s:
-                self._emit(k, "updated", events, t=now)
+        silent = now - self._last[live]
+        status = self._status[live]
+        tent = status == _TENTATIVE
+        if tent.any():
+            timeout = self._tent_timeout[live[tent]]
+            for k in live[tent][silent[tent] > timeout].tolist():
+                self._drop(k, events, emit=False)
+        held = ~tent
+        if not held.any():
+            return
+        kh, sh, st = live[held], silent[held], status[held]
+        cls_i = np.argmax(self._probs[kh], axis=1)
+        Pc = self._Pc[kh]
+        sigma_now = np.sqrt(np.maximum(Pc[:, 0, 0] + Pc[:, 1, 1], 0.0)) + sh * np.sqrt(
+            np.maximum(Pc[:, 3, 3] + Pc[:, 4, 4], 0.0))
+        delete = (sh > self._delete_after[cls_i]) | (sigma_now > cfg.max_pos_sigma_m)
+        coast = ~delete & (st == _CONFIRMED) & (sh > self._coast_after[cls_i])
+        re_emit = ~delete & (st == _COASTING) & (now - self._last_emit[kh] >= cfg.coast_emit_interval_s)
+        for k in kh[delete].tolist():
+            self._drop(k, events, emit=True)
+        for k in kh[coast].tolist():
+            self._meta[k].status = "coasting"
+            self._status[k] = _COASTING
+            self._emit(k, "coasting", events, t=now)
+        for k in kh[re_emit].tolist():
+            self._emit(k, "updated", events, t=now)
 
     def _drop(self, k: int, events: list[TrackEvent], emit: bool) -> None:
         meta = self._meta[k]
@@ -386,14 +423,13 @@ class Tracker:
             meta.status = "deleted"
             self._emit(k, "deleted", events, t=self.now)
         self._alive[k] = False
+        self._status[k] = 0
         self._meta[k] = None
 
     def _state(self, k: int, t: float | None = None) -> TrackState:
         """The state of track ``k``, predicted to ``t`` if given (coasting)."""
         meta = self._meta[k]
-        kk = np.array([k])
-        xc, Pc = imm.combine(self._x[kk], self._P[kk], self._mu[kk])
-        x, P = xc[0], Pc[0]
+        x, P = self._xc[k], self._Pc[k]
         t0 = float(self._t[k])
         if t is not None and t > t0:
             dt = t - t0
@@ -403,7 +439,7 @@ class Tracker:
         else:
             t = t0
             sig = float(np.sqrt(max(P[0, 0] + P[1, 1], 0.0)))
-        probs = self._class_probs(kk)[0]
+        probs = self._probs[k]
         if meta.icao is not None:
             probs = np.zeros(len(CLASSES))
             probs[_I_AIRCRAFT] = 1.0
