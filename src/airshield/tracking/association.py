@@ -18,8 +18,9 @@ _BIG = 1e9
 
 
 def assign(
-    meas: np.ndarray, trk: np.ndarray, cost: np.ndarray, scan: np.ndarray, gate: float, logdet: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
+    meas: np.ndarray, trk: np.ndarray, cost: np.ndarray, scan: np.ndarray, gate: float, logdet: np.ndarray,
+    d2: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Assign gated pairs.
 
     Args:
@@ -29,14 +30,16 @@ def assign(
         gate: the d^2 gate; a measurement stays unassigned if that is cheaper
             than every pairing (cost of non-assignment ``gate + ln|S|``).
         logdet: (p,) ln|S| of each pair.
+        d2: (p,) squared Mahalanobis distance of each pair (passed through).
 
     Returns:
-        (measurements, tracks) of the chosen pairs, sorted by measurement.
+        (measurements, tracks, d2, logdet) of the chosen pairs, sorted by measurement.
     """
     if meas.size == 0:
-        return meas, trk
+        return meas, trk, d2, logdet
     order = np.lexsort((trk, cost, meas, scan))
-    meas, trk, cost, scan, logdet = meas[order], trk[order], cost[order], scan[order], logdet[order]
+    meas, trk, cost, scan, logdet, d2 = (meas[order], trk[order], cost[order], scan[order], logdet[order],
+                                         d2[order])
     # Number of distinct measurements per scan.
     new_meas = np.ones(meas.size, dtype=bool)
     new_meas[1:] = (meas[1:] != meas[:-1]) | (scan[1:] != scan[:-1])
@@ -47,8 +50,7 @@ def assign(
     single = n_meas_in_scan[scan_id] == 1
     # Singleton scans: the cheapest pair of the measurement (first after the sort).
     pick = single & new_meas
-    out_m = [meas[pick]]
-    out_t = [trk[pick]]
+    out = [np.flatnonzero(pick)]
     multi = np.flatnonzero(~single)
     if multi.size:
         bounds = np.flatnonzero(np.diff(scan_id[multi]) != 0) + 1
@@ -64,9 +66,10 @@ def assign(
             C[np.arange(rows.size), cols.size + np.arange(rows.size)] = miss
             r, c = linear_sum_assignment(C)
             real = (c < cols.size) & (C[r, c] < _BIG)
-            out_m.append(rows[r[real]])
-            out_t.append(cols[c[real]])
-    m = np.concatenate(out_m)
-    t = np.concatenate(out_t)
-    o = np.argsort(m, kind="stable")
-    return m[o], t[o]
+            # Back to pair rows: the pair (rows[r], cols[c]) inside this group.
+            key = {(a, b): p for p, a, b in zip(grp.tolist(), ri.tolist(), ci.tolist(), strict=True)}
+            out.append(np.array([key[(a, b)] for a, b in zip(r[real].tolist(), c[real].tolist(), strict=True)],
+                                dtype=np.int64))
+    sel = np.concatenate(out)
+    sel = sel[np.argsort(meas[sel], kind="stable")]
+    return meas[sel], trk[sel], d2[sel], logdet[sel]

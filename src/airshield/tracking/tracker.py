@@ -22,6 +22,7 @@ No clocks, randomness or I/O: the same reports and times give the same events.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -38,6 +39,8 @@ _I_AIRCRAFT = CLASSES.index("aircraft")
 _THREAT_IDX = np.array([CLASSES.index(c) for c in ("drone", "jet", "cruise", "ballistic")])
 _LOCATING = (0, 1, 2)  # radar, position, adsb: kinds that measure a position themselves
 _TENTATIVE, _CONFIRMED, _COASTING = 1, 2, 3
+_LOG_2PI = math.log(2.0 * math.pi)
+_log = math.log
 
 
 @dataclass(frozen=True)
@@ -144,8 +147,8 @@ class Tracker:
             self._n_reports += len(reports)
             order = np.lexsort((m.index, m.t))
             m = m.take(order)
-            pairs_m, pairs_t = self._associate(m)
-            touched = self._update(m, pairs_m, pairs_t)
+            pairs_m, pairs_t, d2, logdet = self._associate(m)
+            touched = self._update(m, pairs_m, pairs_t, d2, logdet)
             assigned = np.zeros(len(m), dtype=bool)
             assigned[pairs_m] = True
             touched |= self._initiate(m, np.flatnonzero(~assigned), events)
@@ -169,7 +172,7 @@ class Tracker:
         self._xc[idx], self._Pc[idx] = xc, Pc
         v = np.hypot(xc[:, 3], xc[:, 4])
         vs = np.sqrt(np.maximum(Pc[:, 3, 3] + Pc[:, 4, 4], 0.0))
-        p = classification.posterior(self._ev[idx], v, vs)
+        p = classification.posterior(self._ev[idx], v, vs, xc[:, 2], np.sqrt(np.maximum(Pc[:, 2, 2], 0.0)))
         self._probs[idx] = p
         self._qman[idx] = mode_q(p)[:, 1]
 
@@ -177,7 +180,7 @@ class Tracker:
         live = self._live()
         empty = np.zeros(0, dtype=np.int64)
         if live.size == 0:
-            return empty, empty
+            return empty, empty, np.zeros(0), np.zeros(0)
         xc, Pc, q_man = self._xc[live], self._Pc[live], self._qman[live]
         # Coarse screen: horizontal distance within the sum of generous radii.
         t_mid = 0.5 * (m.t.min() + m.t.max())
@@ -200,7 +203,7 @@ class Tracker:
         ti = np.concatenate(ti)
         mj = np.concatenate(mj)
         if ti.size == 0:
-            return empty, empty
+            return empty, empty, np.zeros(0), np.zeros(0)
         d2, logdet = imm.gate_distances(xc[ti], Pc[ti], m.t[mj] - self._t[live[ti]], q_man[ti], m.z[mj], m.R[mj])
         ok = d2 < self.cfg.gate_chi2
         # A cooperative aircraft's ADS-B only ever updates its own track (or a track without one).
@@ -211,18 +214,19 @@ class Tracker:
                 ok[p] = False
         ti, mj, d2, logdet = ti[ok], mj[ok], d2[ok], logdet[ok]
         if ti.size == 0:
-            return empty, empty
+            return empty, empty, np.zeros(0), np.zeros(0)
         cost = d2 + logdet
         scan = _scan_keys(m)
-        pm, pt = assign(mj, ti, cost, scan[mj], self.cfg.gate_chi2, logdet)
-        return pm, live[pt]
+        pm, pt, pd2, plogdet = assign(mj, ti, cost, scan[mj], self.cfg.gate_chi2, logdet, d2)
+        return pm, live[pt], pd2, plogdet
 
-    def _update(self, m: Measurements, pm: np.ndarray, pt: np.ndarray) -> set[int]:
+    def _update(self, m: Measurements, pm: np.ndarray, pt: np.ndarray, d2: np.ndarray,
+                logdet: np.ndarray) -> set[int]:
         """Apply assigned measurements, in rounds so that each track takes one at a time."""
         if pm.size == 0:
             return set()
         order = np.lexsort((m.index[pm], m.t[pm], pt))
-        pm, pt = pm[order], pt[order]
+        pm, pt, d2, logdet = pm[order], pt[order], d2[order], logdet[order]
         first = np.ones(pt.size, dtype=bool)
         first[1:] = pt[1:] != pt[:-1]
         starts = np.flatnonzero(first)
@@ -230,8 +234,8 @@ class Tracker:
         for r in range(int(rank.max()) + 1):
             sel = rank == r
             self._kalman(pt[sel], m, pm[sel])
-        for j, k in zip(pm.tolist(), pt.tolist(), strict=True):
-            self._credit(k, m, j)
+        for j, k, a, b in zip(pm.tolist(), pt.tolist(), d2.tolist(), logdet.tolist(), strict=True):
+            self._credit(k, m, j, a, b)
         return set(pt.tolist())
 
     def _kalman(self, k: np.ndarray, m: Measurements, j: np.ndarray) -> None:
@@ -250,16 +254,28 @@ class Tracker:
         self._ev[k] = classification.fade(self._ev[k], t_m - t_k) + m.cls_loglik[j]
         self._refresh(k)
 
-    def _credit(self, k: int, m: Measurements, j: int) -> None:
+    def _credit(self, k: int, m: Measurements, j: int, d2: float | None = None,
+                logdet: float | None = None) -> None:
+        """Book a report on track ``k``: counts, sensors and the track score.
+
+        ``d2``, ``logdet``: the report's squared Mahalanobis distance and ln|S|
+        against the track before the update; None for the report that started it.
+        """
         meta = self._meta[k]
         kind = KINDS[m.kind[j]]
         s = m.sensor[j]
         seen = meta.sensors.get(s, 0)
         cfg = self.cfg
-        if seen == 0:
-            meta.evidence += cfg.evidence_first[kind]
-        elif seen < cfg.repeat_cap:
-            meta.evidence += cfg.evidence_repeat[kind]
+        t_j = float(m.t[j])
+        if d2 is None:
+            meta.evidence = cfg.score_init[kind]
+        elif seen and cfg.repeat_llr[kind] is not None:
+            meta.evidence += cfg.repeat_llr[kind]
+        else:
+            lo, hi = cfg.score_window_s
+            window = min(max(abs(t_j - meta.last_update), lo), hi)
+            log_g = -0.5 * (d2 + logdet) - 1.5 * _LOG_2PI
+            meta.evidence += (_log(cfg.pd[kind]) + log_g - _log(cfg.clutter_density[kind] * window))
         meta.sensors[s] = seen + 1
         if m.kind[j] in _LOCATING:
             meta.locating.add(s)
@@ -279,13 +295,13 @@ class Tracker:
             jj = np.array([j])
             if new:
                 k_arr = np.array(new)
-                d2, _ = imm.gate_distances(self._xc[k_arr], self._Pc[k_arr], m.t[j] - self._t[k_arr],
-                                           self._qman[k_arr],
+                d2, ld = imm.gate_distances(self._xc[k_arr], self._Pc[k_arr], m.t[j] - self._t[k_arr],
+                                            self._qman[k_arr],
                                            np.repeat(m.z[jj], k_arr.size, 0), np.repeat(m.R[jj], k_arr.size, 0))
                 best = int(np.argmin(d2))
                 if d2[best] < self.cfg.gate_chi2 and m.sensor[j] not in self._meta[new[best]].sensors:
                     self._kalman(k_arr[best:best + 1], m, jj)
-                    self._credit(new[best], m, j)
+                    self._credit(new[best], m, j, float(d2[best]), float(ld[best]))
                     touched.add(new[best])
                     continue
             k = self._new_track(m, j)
@@ -351,7 +367,7 @@ class Tracker:
         if meta.icao is not None:
             return True  # a cooperative aircraft announces itself
         span = meta.last_update - meta.first_t
-        if len(meta.sensors) >= cfg.min_sensors and meta.evidence >= cfg.confirm_evidence:
+        if len(meta.sensors) >= cfg.min_sensors and meta.evidence >= cfg.confirm_score:
             return bool(meta.locating) or span >= cfg.min_span_s
         if len(meta.locating) == 1 and len(meta.sensors) == 1:
             return meta.n >= cfg.single_sensor_reports and span >= cfg.single_sensor_span_s

@@ -1,0 +1,240 @@
+"""The tracker: measurement models, filter, association, track management, classification."""
+
+from __future__ import annotations
+
+import math
+from datetime import UTC, datetime, timedelta
+
+import numpy as np
+import pytest
+
+from airshield.geo import Theatre
+from airshield.model import AcousticDetection, AdsbReport, ObserverReport, RadarPlot
+from airshield.sim.radar import polar
+from airshield.tracking import Tracker, imm
+from airshield.tracking.association import assign
+from airshield.tracking.measurement import Converter
+
+TH = Theatre.ukraine()
+T0 = datetime(2025, 10, 1, 20, 0, tzinfo=UTC)
+RADAR = (50.0, 33.0, 20.0)  # lat, lon, height
+
+
+def at(s: float) -> datetime:
+    return T0 + timedelta(seconds=s)
+
+
+def radar_plot(x: float, y: float, z: float, s: float, sensor="RAD-1", noise=None) -> RadarPlot:
+    """A radar plot of a target at frame position (x, y, z) at time s, as the simulator makes it."""
+    rx, ry = TH.to_xy(RADAR[0], RADAR[1])
+    r, az, el = polar(np.array([x - rx]), np.array([y - ry]), np.array([z - RADAR[2]]),
+                      TH.north_angle(RADAR[0], RADAR[1]))
+    dr, daz, del_ = noise if noise is not None else (0.0, 0.0, 0.0)
+    return RadarPlot(sensor=sensor, time=at(s), arrival=at(s + 0.5), lat=RADAR[0], lon=RADAR[1],
+                     alt_m=RADAR[2], range_m=float(r[0] + dr), azimuth_deg=float((az[0] + daz) % 360),
+                     elevation_deg=float(el[0] + del_), sigma_range_m=20.0, sigma_azimuth_deg=0.7,
+                     sigma_elevation_deg=1.0)
+
+
+def acoustic(x: float, y: float, s: float, sensor: str, drone=0.8) -> AcousticDetection:
+    lat, lon = TH.to_latlon(x, y)
+    return AcousticDetection(sensor=sensor, time=at(s), arrival=at(s + 2), lat=lat, lon=lon, alt_m=2.0,
+                             scores={"drone": drone, "unknown": round(1 - drone, 3)})
+
+
+def radar_xy() -> tuple[float, float]:
+    return TH.to_xy(RADAR[0], RADAR[1])
+
+
+# --- measurement models ---------------------------------------------------------------
+
+
+def test_radar_plots_convert_to_the_true_position_with_a_consistent_covariance():
+    rng = np.random.default_rng(1)
+    rx, ry = radar_xy()
+    conv = Converter(TH)
+    nees = []
+    for _ in range(300):
+        tgt = np.array([rx + rng.uniform(-20e3, 20e3), ry + rng.uniform(-20e3, 20e3), rng.uniform(100, 3000)])
+        n = (rng.normal(0, 20.0), rng.normal(0, 0.7), rng.normal(0, 1.0))
+        m = conv.convert([radar_plot(*tgt, 0.0, noise=n)])
+        e = m.z[0] - tgt
+        nees.append(e @ np.linalg.solve(m.R[0], e))
+    # Normalised estimation error squared of a consistent 3-D measurement averages 3.
+    assert 2.4 < np.mean(nees) < 3.6
+
+
+def test_a_bearing_points_along_the_true_bearing_even_far_from_the_theatre_centre():
+    # At Lviv true north is turned ~5.4 deg in the frame (grid convergence).
+    lat, lon = 49.84, 24.03
+    ox, oy = TH.to_xy(lat, lon)
+    rep = ObserverReport(sensor="OBS-1", time=at(0), arrival=at(20), lat=lat, lon=lon, alt_m=1.5,
+                         bearing_deg=90.0, sigma_bearing_deg=15.0, cls="drone")
+    m = Converter(TH).convert([rep])
+    tlat, tlon = TH.to_latlon(m.z[0, 0], m.z[0, 1])
+    from pyproj import Geod
+
+    az, _, dist = Geod(ellps="WGS84").inv(lon, lat, tlon, tlat)
+    assert az == pytest.approx(90.0, abs=0.2)
+    assert 1000 < dist < 2000
+    # Elongated along the bearing: the larger principal axis points east-ish.
+    w, v = np.linalg.eigh(m.R[0, :2, :2])
+    assert abs(v[:, 1] @ np.array([math.cos(TH.north_angle(lat, lon)), -math.sin(TH.north_angle(lat, lon))])) > 0.99
+
+
+# --- filter ---------------------------------------------------------------------------
+
+
+def test_imm_with_equal_modes_is_a_plain_kalman_filter():
+    x = np.zeros((1, 2, 6))
+    x[0, :, 3] = 40.0
+    P = np.broadcast_to(np.diag([100.0**2] * 3 + [10.0**2] * 3), (1, 2, 6, 6)).copy()
+    mu = np.array([[0.5, 0.5]])
+    q = np.array([[0.04, 0.04]])
+    dt = np.array([5.0])
+    xp, Pp, c = imm.predict(x, P, mu, dt, q)
+    z = np.array([[210.0, 5.0, 0.0]])
+    R = np.diag([50.0**2] * 3)[None]
+    xu, Pu, mu2, _ = imm.update(xp, Pp, c, z, R)
+    # The textbook filter.
+    F = np.eye(6)
+    F[0, 3] = F[1, 4] = F[2, 5] = 5.0
+    from airshield.tracking.motion import noise
+
+    Q = noise(dt, np.array([0.04]))[0]
+    xk = F @ x[0, 0]
+    Pk = F @ P[0, 0] @ F.T + Q
+    H = np.hstack([np.eye(3), np.zeros((3, 3))])
+    S = H @ Pk @ H.T + R[0]
+    K = Pk @ H.T @ np.linalg.inv(S)
+    xk = xk + K @ (z[0] - H @ xk)
+    Pk = (np.eye(6) - K @ H) @ Pk
+    np.testing.assert_allclose(xu[0, 0], xk, rtol=1e-9, atol=1e-9)
+    np.testing.assert_allclose(Pu[0, 0], Pk, rtol=1e-7, atol=1e-6)
+    # Equal likelihoods leave the mode probabilities at their predicted values.
+    np.testing.assert_allclose(mu2, c / c.sum())
+
+
+def test_gnn_gives_each_plot_of_a_scan_its_own_track():
+    # Two plots of one scan, two tracks: the nearest-first greedy choice would give both
+    # plots' best track to plot 0; the assignment must give each plot a different track.
+    meas = np.array([0, 0, 1])
+    trk = np.array([0, 1, 0])
+    cost = np.array([1.0, 2.0, 1.5])
+    m, t, _, _ = assign(meas, trk, cost, np.zeros(3, dtype=int), 16.0, np.zeros(3), cost)
+    assert dict(zip(m.tolist(), t.tolist(), strict=True)) == {0: 1, 1: 0}
+
+
+def test_different_sensors_may_update_one_track_in_the_same_batch():
+    meas = np.array([0, 1])
+    trk = np.array([0, 0])
+    cost = np.array([1.0, 1.0])
+    m, t, _, _ = assign(meas, trk, cost, np.array([0, 1]), 16.0, np.zeros(2), cost)
+    assert m.tolist() == [0, 1] and t.tolist() == [0, 0]
+
+
+# --- track management -----------------------------------------------------------------
+
+
+def _run(tracker: Tracker, reports, step=1.0):
+    """Feed reports in arrival order, one-second batches; return all events."""
+    reports = sorted(reports, key=lambda r: (r.arrival, r.time))
+    events = []
+    i = 0
+    t = reports[0].arrival.timestamp()
+    while i < len(reports):
+        batch = []
+        while i < len(reports) and reports[i].arrival.timestamp() < t + step:
+            batch.append(reports[i])
+            i += 1
+        t += step
+        events += tracker.process(batch, t)
+    return events
+
+
+def test_a_single_nodes_false_alarm_never_confirms():
+    x, y = radar_xy()
+    reps = [acoustic(x, y, s, "AC-1") for s in (0, 5, 10, 15, 20)]
+    events = _run(Tracker(TH), reps)
+    assert not [e for e in events if e.kind == "confirmed"]
+
+
+def test_a_drone_heard_by_successive_nodes_is_confirmed():
+    x0, y0 = radar_xy()
+    reps = []
+    for s in range(0, 300, 5):
+        px = x0 + 45.0 * s  # 45 m/s east
+        node = round(px / 3000.0)  # a node every 3 km along the path
+        reps.append(acoustic(node * 3000.0, y0 + 500.0, s, f"AC-{node}"))
+    events = _run(Tracker(TH), reps)
+    confirmed = [e for e in events if e.kind == "confirmed"]
+    assert len(confirmed) == 1
+    assert confirmed[0].state.cls == "drone"
+
+
+def test_one_radar_alone_confirms_but_is_no_threat_until_corroborated():
+    x0, y0 = radar_xy()
+    plots = [radar_plot(x0 + 8000 + 45.0 * s, y0 + 5000, 500.0, s) for s in range(0, 40, 2)]
+    events = _run(Tracker(TH), plots)
+    states = [e.state for e in events if e.state.status == "confirmed"]
+    assert states, "a radar's steady plots confirm a track"
+    assert not any(s.threat for s in states)
+    # An acoustic node under the track corroborates it.
+    more = plots + [acoustic(x0 + 8000 + 45.0 * 44, y0 + 5200, 44, "AC-9"),
+                    radar_plot(x0 + 8000 + 45.0 * 46, y0 + 5000, 500.0, 46)]
+    events = _run(Tracker(TH), more)
+    assert any(e.state.threat for e in events)
+
+
+def test_a_cooperative_aircraft_is_never_a_threat():
+    x0, y0 = radar_xy()
+    reps = []
+    for s in range(0, 120, 5):
+        px, py = x0 + 230.0 * s - 15000, y0 + 3000
+        lat, lon = TH.to_latlon(px, py)
+        reps.append(AdsbReport(sensor="ADSB-NET", time=at(s), arrival=at(s + 1), icao="4CA2D1", lat=lat,
+                               lon=lon, alt_m=10500.0, ground_speed_mps=230.0,
+                               track_deg=(90.0 - math.degrees(TH.north_angle(lat, lon))) % 360))
+        reps.append(radar_plot(px, py, 10500.0, s + 1))
+    events = _run(Tracker(TH), reps)
+    assert events
+    assert not any(e.state.threat for e in events)
+    icao = {e.state.icao for e in events if e.state.status != "tentative"}
+    assert icao == {"4CA2D1"}
+
+
+def test_speed_tells_classes_apart():
+    x0, y0 = radar_xy()
+    for speed, alt, expected in ((45.0, 500.0, "drone"), (220.0, 80.0, "cruise"), (1900.0, 20000.0, "ballistic")):
+        plots = [radar_plot(x0 + 2000 + speed * s, y0 + 3000, alt, s) for s in np.arange(0, 30, 2.0)]
+        events = _run(Tracker(TH), plots)
+        final = [e.state for e in events if e.state.status != "tentative"][-1]
+        assert final.cls == expected, (speed, final.probs)
+
+
+def test_a_late_report_updates_its_track_without_turning_back_its_clock():
+    x0, y0 = radar_xy()
+    plots = [radar_plot(x0 + 8000 + 45.0 * s, y0 + 5000, 500.0, s) for s in range(0, 60, 2)]
+    tr = Tracker(TH)
+    _run(tr, plots)
+    (before,) = [s for s in tr.tracks()]
+    lat, lon = TH.to_latlon(x0 + 8000 + 45.0 * 30, y0 + 3500)
+    late = ObserverReport(sensor="OBS-7", time=at(30), arrival=at(70), lat=lat, lon=lon, alt_m=1.5,
+                          bearing_deg=(0.0 - math.degrees(TH.north_angle(lat, lon))) % 360,
+                          sigma_bearing_deg=15.0, cls="drone")
+    tr.process([late], 70.0 + T0.timestamp())
+    (after,) = tr.tracks()
+    assert after.id == before.id
+    assert after.reports == before.reports + 1
+    assert after.t == before.t
+
+
+def test_track_ids_are_never_reused():
+    x, y = radar_xy()
+    tr = Tracker(TH)
+    ids = []
+    for k in range(3):
+        events = tr.process([acoustic(x + 50_000 * k, y, 1000.0 * k, f"AC-{k}")], T0.timestamp() + 1000.0 * k + 3)
+        ids += [e.state.id for e in events if e.kind == "new"]
+        tr.process([], T0.timestamp() + 1000.0 * k + 500)  # the tentative track times out
+    assert len(ids) == 3 and len(set(ids)) == 3
