@@ -20,9 +20,10 @@ from airshield.model import CLASSES, Report
 from airshield.sources.ndjson import LineError, read_reports
 from airshield.tracking import Tracker, TrackerConfig, TrackEvent
 
-#: Default batch length in arrival time, s: one acoustic look period (5 s) spread over
-#: the 1-5 s latency arrives within about a second; a radar scans every 1-2 s.
-BATCH_S = 1.0
+#: Default batch length in arrival time, s: one acoustic look period [est]. Longer
+#: batches cost latency (at most this much, against warning leads of minutes) and
+#: save per-batch work; a live service uses the same value so replays match it.
+BATCH_S = 5.0
 #: After the last report the clock runs on in these steps until no track is left.
 CLOSE_STEP_S = 10.0
 CLOSE_STEPS = 180

@@ -271,20 +271,23 @@ class Converter:
                             np.arange(first_index, first_index + n))
 
 
-def _scores_loglik(scores: dict[str, float], w: float) -> np.ndarray:
+def _scores_loglik(scores: dict[str, float], w: float) -> list[float]:
     """log P(scores | class): a tempered mixture of the scores and a flat prior.
 
     ``unknown`` mass is spread evenly: a node that cannot tell says nothing.
+    Plain Python: it runs once per acoustic report, on six numbers.
     """
-    p = np.full(N_CLASSES, scores.get("unknown", 0.0) / N_CLASSES)
+    spread = scores.get("unknown", 0.0) / N_CLASSES
+    p = [spread] * N_CLASSES
     for k, v in scores.items():
         if k != "unknown":
             p[_CI[k]] += v
-    total = p.sum()
+    total = sum(p)
     if total <= 0.0:
-        return np.zeros(N_CLASSES)
-    p /= total
-    return np.log(w * p + (1.0 - w) / N_CLASSES)
+        return [0.0] * N_CLASSES
+    flat = (1.0 - w) / N_CLASSES
+    a = w / total
+    return [math.log(a * x + flat) for x in p]
 
 
 def _grid_from_enu(north: float) -> np.ndarray:

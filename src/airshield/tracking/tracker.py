@@ -40,6 +40,9 @@ _THREAT_IDX = np.array([CLASSES.index(c) for c in ("drone", "jet", "cruise", "ba
 _LOCATING = (0, 1, 2)  # radar, position, adsb: kinds that measure a position themselves
 _TENTATIVE, _CONFIRMED, _COASTING = 1, 2, 3
 _LOG_2PI = math.log(2.0 * math.pi)
+#: Class probabilities and manoeuvre noise of a track before its first refresh: the prior.
+_PRIOR = np.exp(classification.LOG_PRIOR) / np.exp(classification.LOG_PRIOR).sum()
+_Q_MAN_NEW = float(mode_q(_PRIOR[None, :])[0, 1])
 _log = math.log
 
 
@@ -287,28 +290,54 @@ class Tracker:
             meta.icao = m.icao[j]
 
     def _initiate(self, m: Measurements, idx: np.ndarray, events: list[TrackEvent]) -> set[int]:
-        """Tentative tracks from unassigned measurements; one that gates with a track
-        started earlier in this batch updates it instead of starting another."""
-        touched: set[int] = set()
-        new: list[int] = []
-        for j in idx.tolist():
-            jj = np.array([j])
-            if new:
-                k_arr = np.array(new)
-                d2, ld = imm.gate_distances(self._xc[k_arr], self._Pc[k_arr], m.t[j] - self._t[k_arr],
-                                            self._qman[k_arr],
-                                           np.repeat(m.z[jj], k_arr.size, 0), np.repeat(m.R[jj], k_arr.size, 0))
-                best = int(np.argmin(d2))
-                if d2[best] < self.cfg.gate_chi2 and m.sensor[j] not in self._meta[new[best]].sensors:
-                    self._kalman(k_arr[best:best + 1], m, jj)
-                    self._credit(new[best], m, j, float(d2[best]), float(ld[best]))
-                    touched.add(new[best])
-                    continue
-            k = self._new_track(m, j)
-            new.append(k)
-            touched.add(k)
-            events.append(TrackEvent("new", self._state(k)))
-        return touched
+        """Tentative tracks from unassigned measurements ``idx`` (in time order).
+
+        Reports of this batch that are close to an earlier one from another
+        sensor (two nodes hearing the same new drone) join that report's new
+        track instead of starting their own. Closeness is screened for all
+        pairs at once: the squared Mahalanobis distance of the two positions
+        under both covariances plus the new track's speed prior over the time
+        between them; the joining reports then update their tracks in rounds.
+        """
+        if idx.size == 0:
+            return set()
+        n = idx.size
+        leader = np.arange(n)
+        if n > 1:
+            z = m.z[idx, :2]
+            R = m.R[idx, :2, :2]
+            dt = np.abs(m.t[idx][:, None] - m.t[idx][None, :])
+            sv = np.array([self.cfg.init_speed_sigma[KINDS[c]] for c in m.kind[idx].tolist()])
+            grow = (np.maximum(sv[:, None], sv[None, :]) * dt) ** 2
+            S = R[:, None] + R[None, :] + grow[..., None, None] * np.eye(2)
+            d = z[:, None, :] - z[None, :, :]
+            det = S[..., 0, 0] * S[..., 1, 1] - S[..., 0, 1] * S[..., 1, 0]
+            d2 = (S[..., 1, 1] * d[..., 0] ** 2 - 2 * S[..., 0, 1] * d[..., 0] * d[..., 1]
+                  + S[..., 0, 0] * d[..., 1] ** 2) / det
+            close = d2 < self.cfg.gate_chi2
+            sensors = [m.sensor[j] for j in idx.tolist()]
+            taken: list[set[str]] = [set() for _ in range(n)]
+            for b in range(n):
+                for a in np.flatnonzero(close[b, :b]).tolist():
+                    if leader[a] == a and sensors[b] not in taken[a] and sensors[b] != sensors[a]:
+                        leader[b] = a
+                        taken[a].add(sensors[b])
+                        break
+        heads = np.flatnonzero(leader == np.arange(n))
+        track_of = {}
+        for h in heads.tolist():
+            track_of[h] = self._new_track(m, int(idx[h]))
+        k_new = np.array([track_of[h] for h in heads.tolist()])
+        self._refresh(k_new)
+        followers = np.flatnonzero(leader != np.arange(n))
+        if followers.size:
+            k_f = np.array([track_of[int(leader[f])] for f in followers.tolist()])
+            j_f = idx[followers]
+            xc, Pc = self._xc[k_f], self._Pc[k_f]
+            d2f, ldf = imm.gate_distances(xc, Pc, m.t[j_f] - self._t[k_f], self._qman[k_f], m.z[j_f], m.R[j_f])
+            self._update(m, j_f, k_f, d2f, ldf)
+        events += [TrackEvent("new", self._state(k)) for k in k_new.tolist()]
+        return set(k_new.tolist())
 
     def _new_track(self, m: Measurements, j: int) -> int:
         free = np.flatnonzero(~self._alive)
@@ -340,7 +369,11 @@ class Tracker:
         self._status[k] = _TENTATIVE
         self._last_emit[k] = -np.inf
         self._tent_timeout[k] = self.cfg.tentative_timeout_s[kind]
-        self._refresh(np.array([k]))
+        # Both modes start equal, so the combined state is the initial one; class
+        # probabilities follow in one batched refresh at the end of the initiation.
+        self._xc[k], self._Pc[k] = x, P
+        self._probs[k] = _PRIOR
+        self._qman[k] = _Q_MAN_NEW
         self._credit(k, m, j)
         return k
 
@@ -463,8 +496,8 @@ class Tracker:
         corroborated = len(meta.sensors) >= self.cfg.min_sensors
         threat = (meta.status in ("confirmed", "coasting") and corroborated and meta.icao is None
                   and float(probs[_THREAT_IDX].sum()) >= 0.5)
-        return TrackState(meta.id, float(t), meta.status, tuple(float(v) for v in x), sig,
-                          tuple(float(p) for p in probs), cls, threat, meta.icao, len(meta.sensors), meta.n)
+        return TrackState(meta.id, float(t), meta.status, tuple(x.tolist()), sig,
+                          tuple(probs.tolist()), cls, threat, meta.icao, len(meta.sensors), meta.n)
 
 
 def _scan_keys(m: Measurements) -> np.ndarray:
