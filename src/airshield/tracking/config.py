@@ -44,7 +44,11 @@ class TrackerConfig:
             track coasts, and before a coasting one is deleted.
         max_pos_sigma_m: a track whose position sigma exceeds this is deleted.
         emit_interval_s: a confirmed track's state is emitted at most this often.
-        coast_emit_interval_s: a coasting track's predicted state is emitted this often.
+        coast_emit_interval_s: a coasting track's predicted state is emitted this
+            often; None (the default): only once, when it starts coasting. A
+            drone's dog-leg makes a prediction minutes old worse than none: shown,
+            it is a false position and the threat still counts as missed. The
+            tracker keeps coasting tracks internally to take them up again.
     """
 
     measurement: MeasurementConfig = field(default_factory=MeasurementConfig)
@@ -91,10 +95,10 @@ class TrackerConfig:
     tentative_timeout_s: dict[str, float] = field(default_factory=lambda: {
         "radar": 20.0, "position": 60.0, "adsb": 30.0, "acoustic": 90.0, "observer": 120.0})
     coast_after_s: dict[str, float] = field(default_factory=lambda: {
-        "drone": 60.0, "jet": 30.0, "cruise": 30.0, "ballistic": 10.0, "aircraft": 30.0, "unknown": 60.0})
+        "drone": 30.0, "jet": 30.0, "cruise": 30.0, "ballistic": 10.0, "aircraft": 30.0, "unknown": 30.0})
     delete_after_s: dict[str, float] = field(default_factory=lambda: {
         "drone": 900.0, "jet": 240.0, "cruise": 240.0, "ballistic": 45.0, "aircraft": 300.0,
         "unknown": 600.0})
     max_pos_sigma_m: float = 15_000.0
     emit_interval_s: float = 5.0
-    coast_emit_interval_s: float = 20.0
+    coast_emit_interval_s: float | None = None

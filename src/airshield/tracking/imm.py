@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from airshield.tracking.motion import mode_transition, noise, transition
+from airshield.tracking.motion import mode_transition, propagate
 
 LOG_2PI = float(np.log(2.0 * np.pi))
 
@@ -30,15 +30,14 @@ def predict(x: np.ndarray, P: np.ndarray, mu: np.ndarray, dt: np.ndarray, q: np.
     c = np.einsum("ki,kij->kj", mu, T)
     c = np.maximum(c, 1e-12)
     w = mu[:, :, None] * T / c[:, None, :]  # mixing weights mu_{i|j}
-    x0 = np.einsum("kij,kia->kja", w, x)
-    d = x[:, :, None, :] - x0[:, None, :, :]  # (k, i, j, 6)
-    P0 = np.einsum("kij,kiab->kjab", w, P) + np.einsum("kij,kija,kijb->kjab", w, d, d)
-    F = transition(dt)
-    xp = np.einsum("kab,kjb->kja", F, x0)
-    Pp = np.einsum("kab,kjbc,kdc->kjad", F, P0, F)
-    M = x.shape[1]
-    for m in range(M):
-        Pp[:, m] += noise(dt, q[:, m])
+    wt = np.swapaxes(w, 1, 2)  # (k, j, i)
+    x0 = wt @ x
+    k = x.shape[0]
+    P0 = (wt @ P.reshape(k, P.shape[1], 36)).reshape(P.shape)
+    for j in range(x.shape[1]):  # spread of the means: sum_i w_ij d d^T
+        d = x - x0[:, j:j + 1, :]  # (k, i, 6)
+        P0[:, j] += np.swapaxes(d * w[:, :, j, None], 1, 2) @ d
+    xp, Pp = propagate(x0, P0, dt, q)
     return xp, Pp, c
 
 
@@ -88,9 +87,7 @@ def gate_distances(xc: np.ndarray, Pc: np.ndarray, dt: np.ndarray, q: np.ndarray
     ``dt``: (k,) to each measurement time; ``q``: (k,) the noise density to
     use (the manoeuvre mode's, so that the gate admits a turn).
     """
-    F = transition(dt)
-    xp = np.einsum("kab,kb->ka", F, xc)
-    Pp = F @ Pc @ np.swapaxes(F, -1, -2) + noise(dt, q)
+    xp, Pp = propagate(xc, Pc, dt, q)
     S = Pp[:, :3, :3] + R
     nu = z - xp[:, :3]
     Sinv = np.linalg.inv(S)

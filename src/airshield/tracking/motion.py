@@ -49,6 +49,37 @@ def noise(dt: np.ndarray, q: np.ndarray) -> np.ndarray:
     return Q
 
 
+_I3 = np.arange(3)
+
+
+def propagate(x: np.ndarray, P: np.ndarray, dt: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Constant-velocity prediction of states ``x`` (k, ..., 6) and covariances ``P`` (k, ..., 6, 6).
+
+    ``dt`` (k,) s, ``q`` (k, ...) noise densities. The same as F x and
+    F P F^T + Q(|dt|, q), written out in 3x3 blocks: the transition is so
+    sparse that the products cost a few array operations instead of two
+    batched 6x6 matrix products.
+    """
+    extra = x.ndim - 2
+    d = dt.reshape((-1,) + (1,) * extra)
+    xo = x.copy()
+    xo[..., :3] += d[..., None] * x[..., 3:]
+    dd = d[..., None, None]
+    Ppp, Ppv, Pvp, Pvv = P[..., :3, :3], P[..., :3, 3:], P[..., 3:, :3], P[..., 3:, 3:]
+    Po = np.empty_like(P)
+    Po[..., :3, 3:] = Ppv + dd * Pvv
+    Po[..., 3:, :3] = Pvp + dd * Pvv
+    Po[..., :3, :3] = Ppp + dd * (Ppv + Pvp) + dd * dd * Pvv
+    Po[..., 3:, 3:] = Pvv
+    a = np.abs(d)
+    q3, q2, q1 = q * a**3 / 3.0, q * a**2 / 2.0, q * a
+    Po[..., _I3, _I3] += q3[..., None]
+    Po[..., _I3, _I3 + 3] += q2[..., None]
+    Po[..., _I3 + 3, _I3] += q2[..., None]
+    Po[..., _I3 + 3, _I3 + 3] += q1[..., None]
+    return xo, Po
+
+
 def mode_q(class_probs: np.ndarray) -> np.ndarray:
     """(k, 2) noise densities per IMM mode, the class-probability mixture of ``ACCEL_SIGMA``."""
     return class_probs @ Q_MODES.T

@@ -456,7 +456,10 @@ class Tracker:
             np.maximum(Pc[:, 3, 3] + Pc[:, 4, 4], 0.0))
         delete = (sh > self._delete_after[cls_i]) | (sigma_now > cfg.max_pos_sigma_m)
         coast = ~delete & (st == _CONFIRMED) & (sh > self._coast_after[cls_i])
-        re_emit = ~delete & (st == _COASTING) & (now - self._last_emit[kh] >= cfg.coast_emit_interval_s)
+        if cfg.coast_emit_interval_s is None:
+            re_emit = np.zeros(kh.size, dtype=bool)
+        else:
+            re_emit = ~delete & (st == _COASTING) & (now - self._last_emit[kh] >= cfg.coast_emit_interval_s)
         for k in kh[delete].tolist():
             self._drop(k, events, emit=True)
         for k in kh[coast].tolist():

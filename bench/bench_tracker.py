@@ -1,0 +1,100 @@
+"""Benchmark: the tracker on whole nights: speed, memory and tracking quality, with ablations.
+
+Usage:
+    .venv/bin/python bench/bench_tracker.py [--scenario night-40 record-810] [--seed N]
+        [--ablation] [--batch-s 5]
+
+For each scenario: simulates it (cached under bench/out/), replays its reports
+through the tracker in one process on one core (`airshield run`'s code path:
+parse, convert, associate, filter, manage), and prints reports/s, the 50th
+and 99th percentile of the per-batch ("step") processing time, peak memory,
+and the tracking metrics of ../shared/docs/metrics.md. ``--ablation`` also
+runs night-40 with acoustic only, radar only, observers only and all fused.
+
+The issue's bars (#3): night-40 within 60 s confirmation, <= 1.2 track ids per
+threat, <= 1 false confirmed track, no civil aircraft as threat, >= 95 % class
+accuracy; record-810 at >= 20,000 reports/s, < 2 GiB, p99 step < 50 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import platform
+import resource
+import time
+from pathlib import Path
+
+import numpy as np
+
+from airshield.evaluation import evaluate_files, geo_regions_loader, read_truth
+from airshield.geo import Theatre
+from airshield.pipeline import run
+from airshield.sim import load_scenario, simulate, write_night
+from airshield.sources.ndjson import read_reports
+
+OUT = Path(__file__).parent / "out"
+KEYS = ("gospa_mean_m", "gospa_per_threat_m", "position_rmse_m", "track_ids_per_threat", "id_switches",
+        "false_confirmed_tracks", "civil_tracks_as_threat", "time_to_confirm_p95_s", "class_accuracy")
+
+
+def night_dir(name: str, seed: int | None) -> Path:
+    d = OUT / f"{name}-{seed if seed is not None else 'default'}"
+    if not (d / "reports.ndjson").exists():
+        t = time.perf_counter()
+        write_night(simulate(load_scenario(name), seed), d)
+        print(f"  simulated {name} in {time.perf_counter() - t:.1f} s -> {d}")
+    return d
+
+
+def track(d: Path, kinds: set[str] | None, batch_s: float, label: str) -> dict:
+    t0 = time.perf_counter()
+    reports, errors = read_reports(d / "reports.ndjson")
+    parse_s = time.perf_counter() - t0
+    run_dir = OUT / "runs" / f"{d.name}-{label}"
+    stats = run(reports, Theatre.ukraine(), run_dir, batch_s=batch_s, kinds=kinds)
+    truth = read_truth(d / "truth.ndjson")
+    regions, to_xy = geo_regions_loader(truth.scenario)
+    m = evaluate_files(truth, run_dir, regions, to_xy).metrics
+    n = stats.reports
+    return {
+        "label": label, "reports": n, "parse_s": parse_s, "track_s": stats.wall_s,
+        "rps": n / (parse_s * n / max(len(reports), 1) + stats.wall_s),
+        "p50_ms": 1000 * stats.step_percentile(50), "p99_ms": 1000 * stats.step_percentile(99),
+        "max_ms": 1000 * max(stats.step_s) if stats.step_s else float("nan"),
+        "confirmed": stats.tracks_confirmed, **{k: m.get(k) for k in KEYS},
+    }
+
+
+def fmt(v) -> str:
+    if v is None:
+        return "-"
+    if isinstance(v, float):
+        return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.0f}"
+    return f"{v:,}" if isinstance(v, int) else str(v)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--scenario", nargs="*", default=["night-40", "record-810"])
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--ablation", action="store_true")
+    ap.add_argument("--batch-s", type=float, default=5.0)
+    args = ap.parse_args()
+    print(f"machine: {platform.machine()}, {__import__('os').cpu_count()} cores, CPython {platform.python_version()}, "
+          f"numpy {np.__version__}; batch {args.batch_s} s")
+    rows = []
+    for name in args.scenario:
+        d = night_dir(name, args.seed)
+        rows.append({"scenario": name, **track(d, None, args.batch_s, "all")})
+        if args.ablation and name == "night-40":
+            for kinds, label in (({"acoustic"}, "acoustic"), ({"radar"}, "radar"), ({"observer"}, "observers")):
+                rows.append({"scenario": name, **track(d, kinds, args.batch_s, label)})
+    cols = ["scenario", "label", "reports", "rps", "p50_ms", "p99_ms", "max_ms", "confirmed", *KEYS]
+    print("\t".join(cols))
+    for r in rows:
+        print("\t".join(fmt(r[c]) for c in cols))
+    print(f"peak memory (max RSS of this process): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
+
+
+if __name__ == "__main__":
+    main()
