@@ -49,7 +49,7 @@ def noise(dt: np.ndarray, q: np.ndarray) -> np.ndarray:
     return Q
 
 
-_I3 = np.arange(3)
+_EYE3 = np.eye(3)
 
 
 def propagate(x: np.ndarray, P: np.ndarray, dt: np.ndarray, q: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -71,12 +71,13 @@ def propagate(x: np.ndarray, P: np.ndarray, dt: np.ndarray, q: np.ndarray) -> tu
     Po[..., 3:, :3] = Pvp + dd * Pvv
     Po[..., :3, :3] = Ppp + dd * (Ppv + Pvp) + dd * dd * Pvv
     Po[..., 3:, 3:] = Pvv
-    a = np.abs(d)
-    q3, q2, q1 = q * a**3 / 3.0, q * a**2 / 2.0, q * a
-    Po[..., _I3, _I3] += q3[..., None]
-    Po[..., _I3, _I3 + 3] += q2[..., None]
-    Po[..., _I3 + 3, _I3] += q2[..., None]
-    Po[..., _I3 + 3, _I3 + 3] += q1[..., None]
+    a = np.abs(d)[..., None, None]
+    qq = q[..., None, None] * _EYE3
+    q2 = qq * (a * a / 2.0)
+    Po[..., :3, :3] += qq * (a * a * a / 3.0)
+    Po[..., :3, 3:] += q2
+    Po[..., 3:, :3] += q2
+    Po[..., 3:, 3:] += qq * a
     return xo, Po
 
 
