@@ -28,7 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from airshield.model import CLASSES, Report
-from airshield.tracking import classification, imm
+from airshield.tracking import classification, kernels
 from airshield.tracking.association import assign
 from airshield.tracking.config import KINDS, TrackerConfig
 from airshield.tracking.measurement import Converter, Measurements
@@ -171,44 +171,22 @@ class Tracker:
 
     def _refresh(self, idx: np.ndarray) -> None:
         """Recompute the caches of tracks ``idx`` after their state changed."""
-        xc, Pc = imm.combine(self._x[idx], self._P[idx], self._mu[idx])
-        self._xc[idx], self._Pc[idx] = xc, Pc
-        v = np.hypot(xc[:, 3], xc[:, 4])
-        vs = np.sqrt(np.maximum(Pc[:, 3, 3] + Pc[:, 4, 4], 0.0))
-        p = classification.posterior(self._ev[idx], v, vs, xc[:, 2], np.sqrt(np.maximum(Pc[:, 2, 2], 0.0)))
-        self._probs[idx] = p
-        self._qman[idx] = mode_q(p)[:, 1]
+        kernels.refresh(np.ascontiguousarray(idx, dtype=np.int64), self._x, self._P, self._mu, self._ev,
+                        self._xc, self._Pc, self._probs, self._qman)
 
     def _associate(self, m: Measurements) -> tuple[np.ndarray, np.ndarray]:
         live = self._live()
         empty = np.zeros(0, dtype=np.int64)
         if live.size == 0:
             return empty, empty, np.zeros(0), np.zeros(0)
-        xc, Pc, q_man = self._xc[live], self._Pc[live], self._qman[live]
-        # Coarse screen: horizontal distance within the sum of generous radii.
         t_mid = 0.5 * (m.t.min() + m.t.max())
-        dt_mid = t_mid - self._t[live]
         half = 0.5 * (m.t.max() - m.t.min())
-        pos = xc[:, :2] + xc[:, 3:5] * dt_mid[:, None]
-        dt_abs = np.abs(dt_mid) + half
-        sp = np.sqrt(np.maximum(Pc[:, 0, 0] + Pc[:, 1, 1], 0.0))
-        sv = np.sqrt(np.maximum(Pc[:, 3, 3] + Pc[:, 4, 4], 0.0))
-        r_trk = 4.0 * (sp + sv * dt_abs + np.sqrt(q_man * dt_abs**3 / 3.0)) + np.hypot(
-            xc[:, 3], xc[:, 4]) * half
         r_meas = 4.0 * np.sqrt(m.R[:, 0, 0] + m.R[:, 1, 1])
-        ti, mj = [], []
-        chunk = max(1, 2_000_000 // max(len(m), 1))
-        for s in range(0, live.size, chunk):
-            d = np.hypot(pos[s:s + chunk, None, 0] - m.z[None, :, 0], pos[s:s + chunk, None, 1] - m.z[None, :, 1])
-            a, b = np.nonzero(d < r_trk[s:s + chunk, None] + r_meas[None, :])
-            ti.append(a + s)
-            mj.append(b)
-        ti = np.concatenate(ti)
-        mj = np.concatenate(mj)
+        ti, mj, d2, logdet = kernels.gate(live, self._xc, self._Pc, self._t, self._qman, m.z, m.R, m.t,
+                                          r_meas, self.cfg.gate_chi2, t_mid, half)
         if ti.size == 0:
             return empty, empty, np.zeros(0), np.zeros(0)
-        d2, logdet = imm.gate_distances(xc[ti], Pc[ti], m.t[mj] - self._t[live[ti]], q_man[ti], m.z[mj], m.R[mj])
-        ok = d2 < self.cfg.gate_chi2
+        ok = np.ones(ti.size, dtype=bool)
         # A cooperative aircraft's ADS-B only ever updates its own track (or a track without one).
         icao_m = [m.icao[j] for j in mj.tolist()]
         for p, (tk, ic) in enumerate(zip(live[ti].tolist(), icao_m, strict=True)):
@@ -228,34 +206,13 @@ class Tracker:
         """Apply assigned measurements, in rounds so that each track takes one at a time."""
         if pm.size == 0:
             return set()
-        order = np.lexsort((m.index[pm], m.t[pm], pt))
+        order = np.lexsort((m.index[pm], m.t[pm]))
         pm, pt, d2, logdet = pm[order], pt[order], d2[order], logdet[order]
-        first = np.ones(pt.size, dtype=bool)
-        first[1:] = pt[1:] != pt[:-1]
-        starts = np.flatnonzero(first)
-        rank = np.arange(pt.size) - np.repeat(starts, np.diff(np.append(starts, pt.size)))
-        for r in range(int(rank.max()) + 1):
-            sel = rank == r
-            self._kalman(pt[sel], m, pm[sel])
+        kernels.filter_pairs(pt, m.z[pm], m.R[pm], m.t[pm], m.cls_loglik[pm], self._x, self._P, self._mu,
+                             self._t, self._ev, self._xc, self._Pc, self._probs, self._qman)
         for j, k, a, b in zip(pm.tolist(), pt.tolist(), d2.tolist(), logdet.tolist(), strict=True):
             self._credit(k, m, j, a, b)
         return set(pt.tolist())
-
-    def _kalman(self, k: np.ndarray, m: Measurements, j: np.ndarray) -> None:
-        t_m = m.t[j]
-        t_k = self._t[k]
-        q = mode_q(self._probs[k])
-        xp, Pp, c = imm.predict(self._x[k], self._P[k], self._mu[k], t_m - t_k, q)
-        x, P, mu, _ = imm.update(xp, Pp, c, m.z[j], m.R[j])
-        late = t_m < t_k
-        if late.any():  # retrodicted update: carry the result forward to the track's own time
-            li = np.flatnonzero(late)
-            x2, P2, c2 = imm.predict(x[li], P[li], mu[li], t_k[li] - t_m[li], q[li])
-            x[li], P[li], mu[li] = x2, P2, c2
-        self._x[k], self._P[k], self._mu[k] = x, P, mu
-        self._t[k] = np.maximum(t_k, t_m)
-        self._ev[k] = classification.fade(self._ev[k], t_m - t_k) + m.cls_loglik[j]
-        self._refresh(k)
 
     def _credit(self, k: int, m: Measurements, j: int, d2: float | None = None,
                 logdet: float | None = None) -> None:
@@ -333,8 +290,8 @@ class Tracker:
         if followers.size:
             k_f = np.array([track_of[int(leader[f])] for f in followers.tolist()])
             j_f = idx[followers]
-            xc, Pc = self._xc[k_f], self._Pc[k_f]
-            d2f, ldf = imm.gate_distances(xc, Pc, m.t[j_f] - self._t[k_f], self._qman[k_f], m.z[j_f], m.R[j_f])
+            d2f, ldf = kernels.pair_distances(k_f, self._xc, self._Pc, self._t, self._qman, m.z[j_f], m.R[j_f],
+                                              m.t[j_f])
             self._update(m, j_f, k_f, d2f, ldf)
         events += [TrackEvent("new", self._state(k)) for k in k_new.tolist()]
         return set(k_new.tolist())

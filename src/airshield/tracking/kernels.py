@@ -1,0 +1,338 @@
+"""Compiled inner loops of the tracker (numba): gating and the IMM filter, one pair at a time.
+
+The same mathematics as :mod:`.imm`, :mod:`.motion` and :mod:`.classification`
+(which stay as the readable, vectorised reference the tests compare these
+against), written as plain loops over small fixed-size matrices so that a
+report costs microseconds instead of the tens of microseconds of numpy's
+per-call overhead on 6x6 arrays. See docs/decisions/0007-compiled-kernels.md.
+
+Conventions: states (x, y, z, vx, vy, vz) in m and m/s; two IMM modes;
+classes in model.CLASSES order. No fastmath: results are bit-for-bit
+repeatable run to run.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numba import njit
+
+from airshield.tracking import classification as _cls
+from airshield.tracking import motion as _mot
+
+LOG_PRIOR = _cls.LOG_PRIOR.copy()
+SPEED_LOW = _cls._LOW.copy()
+SPEED_HIGH = _cls._HIGH.copy()
+SPEED_SOFT = _cls.SPEED_SOFT.copy()
+ALT_LOW = _cls._ALT_LOW.copy()
+ALT_HIGH = _cls._ALT_HIGH.copy()
+ALT_SOFT = _cls.ALT_SOFT.copy()
+Q_MODES = _mot.Q_MODES.copy()  # (2, 6)
+SOJOURN = _mot.MODE_SOJOURN_S.copy()
+EV_TAU = float(_cls.EVIDENCE_TAU_S)
+LOG_2PI = math.log(2.0 * math.pi)
+
+
+@njit(cache=True)
+def _logaddexp0(a):
+    """log(1 + exp(a)) without overflow."""
+    if a > 0.0:
+        return a + math.log1p(math.exp(-a))
+    return math.log1p(math.exp(a))
+
+
+@njit(cache=True)
+def _propagate(x, P, dt, q, xo, Po):
+    """CV prediction of one state/covariance by ``dt`` with noise density ``q`` (into xo, Po)."""
+    for i in range(3):
+        xo[i] = x[i] + dt * x[i + 3]
+        xo[i + 3] = x[i + 3]
+    for i in range(3):
+        for j in range(3):
+            pv = P[i, j + 3]
+            vp = P[i + 3, j]
+            vv = P[i + 3, j + 3]
+            Po[i, j] = P[i, j] + dt * (pv + vp) + dt * dt * vv
+            Po[i, j + 3] = pv + dt * vv
+            Po[i + 3, j] = vp + dt * vv
+            Po[i + 3, j + 3] = vv
+    a = abs(dt)
+    q3 = q * a * a * a / 3.0
+    q2 = q * a * a / 2.0
+    q1 = q * a
+    for i in range(3):
+        Po[i, i] += q3
+        Po[i, i + 3] += q2
+        Po[i + 3, i] += q2
+        Po[i + 3, i + 3] += q1
+
+
+@njit(cache=True)
+def _inv3(S, Si):
+    """Inverse of a 3x3 matrix into Si; returns its determinant."""
+    a, b, c = S[0, 0], S[0, 1], S[0, 2]
+    d, e, f = S[1, 0], S[1, 1], S[1, 2]
+    g, h, k = S[2, 0], S[2, 1], S[2, 2]
+    A = e * k - f * h
+    B = -(d * k - f * g)
+    C = d * h - e * g
+    det = a * A + b * B + c * C
+    inv = 1.0 / det
+    Si[0, 0] = A * inv
+    Si[0, 1] = -(b * k - c * h) * inv
+    Si[0, 2] = (b * f - c * e) * inv
+    Si[1, 0] = B * inv
+    Si[1, 1] = (a * k - c * g) * inv
+    Si[1, 2] = -(a * f - c * d) * inv
+    Si[2, 0] = C * inv
+    Si[2, 1] = -(a * h - b * g) * inv
+    Si[2, 2] = (a * e - b * d) * inv
+    return det
+
+
+@njit(cache=True)
+def _mahalanobis(xp, Pp, z, R, Si, S):
+    """(d^2, ln|S|) of position measurement z (3,), R (3, 3) against predicted xp, Pp."""
+    for i in range(3):
+        for j in range(3):
+            S[i, j] = Pp[i, j] + R[i, j]
+    det = _inv3(S, Si)
+    n0 = z[0] - xp[0]
+    n1 = z[1] - xp[1]
+    n2 = z[2] - xp[2]
+    d2 = (n0 * (Si[0, 0] * n0 + Si[0, 1] * n1 + Si[0, 2] * n2)
+          + n1 * (Si[1, 0] * n0 + Si[1, 1] * n1 + Si[1, 2] * n2)
+          + n2 * (Si[2, 0] * n0 + Si[2, 1] * n1 + Si[2, 2] * n2))
+    return d2, math.log(det) if det > 0.0 else 700.0
+
+
+@njit(cache=True)
+def posterior(ev, vx, vy, svv, z, szz, out):
+    """Class probabilities (into ``out`` (6,)) from evidence and kinematics; see classification.py."""
+    speed = math.sqrt(vx * vx + vy * vy)
+    ssig = math.sqrt(max(svv, 0.0))
+    asig = math.sqrt(max(szz, 0.0))
+    best = -1e300
+    for c in range(6):
+        w = math.sqrt(SPEED_SOFT[c] ** 2 + ssig * ssig)
+        a = LOG_PRIOR[c] + ev[c]
+        a -= _logaddexp0(-(speed - SPEED_LOW[c]) / w) + _logaddexp0((speed - SPEED_HIGH[c]) / w)
+        w = math.sqrt(ALT_SOFT[c] ** 2 + asig * asig)
+        a -= _logaddexp0(-(z - ALT_LOW[c]) / w) + _logaddexp0((z - ALT_HIGH[c]) / w)
+        out[c] = a
+        if a > best:
+            best = a
+    tot = 0.0
+    for c in range(6):
+        out[c] = math.exp(out[c] - best)
+        tot += out[c]
+    for c in range(6):
+        out[c] /= tot
+
+
+@njit(cache=True)
+def refresh(idx, x, P, mu, ev, xc, Pc, probs, qman):
+    """Combined state, class probabilities and manoeuvre noise of tracks ``idx`` (in place)."""
+    for n in range(idx.size):
+        _refresh_one(idx[n], x, P, mu, ev, xc, Pc, probs, qman)
+
+
+@njit(cache=True)
+def _refresh_one(k, x, P, mu, ev, xc, Pc, probs, qman):
+    if True:
+        for a in range(6):
+            xc[k, a] = mu[k, 0] * x[k, 0, a] + mu[k, 1] * x[k, 1, a]
+        for a in range(6):
+            for b in range(6):
+                s = 0.0
+                for m in range(2):
+                    da = x[k, m, a] - xc[k, a]
+                    db = x[k, m, b] - xc[k, b]
+                    s += mu[k, m] * (P[k, m, a, b] + da * db)
+                Pc[k, a, b] = s
+        posterior(ev[k], xc[k, 3], xc[k, 4], Pc[k, 3, 3] + Pc[k, 4, 4], xc[k, 2], Pc[k, 2, 2], probs[k])
+        q = 0.0
+        for c in range(6):
+            q += probs[k, c] * Q_MODES[1, c]
+        qman[k] = q
+
+
+@njit(cache=True)
+def filter_pairs(trk, z, R, tm, cls_ll, x, P, mu, t, ev, xc, Pc, probs, qman):
+    """IMM predict + update of track ``trk[p]`` with measurement p, for p in order.
+
+    A measurement older than its track's state (a late report) is applied to
+    the retrodicted state and the result carried forward to the track's time.
+    Updates x, P, mu, t, ev and the caches xc, Pc, probs, qman in place.
+    """
+    xm = np.empty((2, 6))
+    Pm = np.empty((2, 6, 6))
+    xp = np.empty((2, 6))
+    Pp = np.empty((2, 6, 6))
+    S = np.empty((3, 3))
+    Si = np.empty((3, 3))
+    K = np.empty((6, 3))
+    KS = np.empty((6, 3))
+    tmp6 = np.empty(6)
+    tmpP = np.empty((6, 6))
+    T = np.empty((2, 2))
+    c = np.empty(2)
+    ll = np.empty(2)
+    q = np.empty(2)
+    for p in range(trk.size):
+        k = trk[p]
+        dt = tm[p] - t[k]
+        for m in range(2):
+            s = 0.0
+            for cc in range(6):
+                s += probs[k, cc] * Q_MODES[m, cc]
+            q[m] = s
+        _imm_step(x[k], P[k], mu[k], dt, q, z[p], R[p], xm, Pm, xp, Pp, S, Si, K, KS, T, c, ll)
+        if dt < 0.0:  # carry a retrodicted update forward to the track's own time
+            for m in range(2):
+                _propagate(x[k, m], P[k, m], -dt, q[m], tmp6, tmpP)
+                x[k, m] = tmp6
+                P[k, m] = tmpP
+        else:
+            t[k] = tm[p]
+        f = math.exp(-abs(dt) / EV_TAU)
+        for cc in range(6):
+            ev[k, cc] = ev[k, cc] * f + cls_ll[p, cc]
+        _refresh_one(k, x, P, mu, ev, xc, Pc, probs, qman)
+
+
+@njit(cache=True)
+def _imm_step(x, P, mu, dt, q, z, R, xm, Pm, xp, Pp, S, Si, K, KS, T, c, ll):
+    """One IMM cycle in place on one track's (2, 6) x, (2, 6, 6) P, (2,) mu."""
+    a = abs(dt)
+    p0 = 1.0 - math.exp(-a / SOJOURN[0])
+    p1 = 1.0 - math.exp(-a / SOJOURN[1])
+    T[0, 0], T[0, 1], T[1, 0], T[1, 1] = 1.0 - p0, p0, p1, 1.0 - p1
+    for j in range(2):
+        c[j] = max(mu[0] * T[0, j] + mu[1] * T[1, j], 1e-12)
+    # Mixing.
+    for j in range(2):
+        w0 = mu[0] * T[0, j] / c[j]
+        w1 = mu[1] * T[1, j] / c[j]
+        for i in range(6):
+            xm[j, i] = w0 * x[0, i] + w1 * x[1, i]
+        for i in range(6):
+            d0i = x[0, i] - xm[j, i]
+            d1i = x[1, i] - xm[j, i]
+            for jj in range(6):
+                Pm[j, i, jj] = (w0 * (P[0, i, jj] + d0i * (x[0, jj] - xm[j, jj]))
+                                + w1 * (P[1, i, jj] + d1i * (x[1, jj] - xm[j, jj])))
+    # Predict and update each mode.
+    for m in range(2):
+        _propagate(xm[m], Pm[m], dt, q[m], xp[m], Pp[m])
+        d2, logdet = _mahalanobis(xp[m], Pp[m], z, R, Si, S)
+        ll[m] = -0.5 * (d2 + logdet + 3.0 * LOG_2PI)
+        # K = Pp[:, :3] S^-1
+        for i in range(6):
+            for j in range(3):
+                K[i, j] = Pp[m, i, 0] * Si[0, j] + Pp[m, i, 1] * Si[1, j] + Pp[m, i, 2] * Si[2, j]
+        n0 = z[0] - xp[m, 0]
+        n1 = z[1] - xp[m, 1]
+        n2 = z[2] - xp[m, 2]
+        for i in range(6):
+            x[m, i] = xp[m, i] + K[i, 0] * n0 + K[i, 1] * n1 + K[i, 2] * n2
+        # P = Pp - K S K^T, symmetrised.
+        for i in range(6):
+            for j in range(3):
+                KS[i, j] = K[i, 0] * S[0, j] + K[i, 1] * S[1, j] + K[i, 2] * S[2, j]
+        for i in range(6):
+            for j in range(i, 6):
+                v = Pp[m, i, j] - (KS[i, 0] * K[j, 0] + KS[i, 1] * K[j, 1] + KS[i, 2] * K[j, 2])
+                w = Pp[m, j, i] - (KS[j, 0] * K[i, 0] + KS[j, 1] * K[i, 1] + KS[j, 2] * K[i, 2])
+                P[m, i, j] = 0.5 * (v + w)
+                P[m, j, i] = P[m, i, j]
+    top = max(math.log(c[0]) + ll[0], math.log(c[1]) + ll[1])
+    e0 = math.exp(math.log(c[0]) + ll[0] - top)
+    e1 = math.exp(math.log(c[1]) + ll[1] - top)
+    mu[0] = max(e0 / (e0 + e1), 1e-6)
+    mu[1] = max(e1 / (e0 + e1), 1e-6)
+    s = mu[0] + mu[1]
+    mu[0] /= s
+    mu[1] /= s
+
+
+@njit(cache=True)
+def gate(live, xc, Pc, t, qman, z, R, tm, r_meas, chi2, t_mid, half):
+    """Gated (track, measurement) pairs: a coarse distance screen, then d^2 < ``chi2``.
+
+    Returns (track rows into ``live``, measurement rows, d^2, ln|S|).
+    """
+    n, m = live.size, tm.size
+    cap = 64
+    ti = np.empty(cap, dtype=np.int64)
+    mj = np.empty(cap, dtype=np.int64)
+    d2s = np.empty(cap)
+    lds = np.empty(cap)
+    cnt = 0
+    xp = np.empty(6)
+    Pp = np.empty((6, 6))
+    S = np.empty((3, 3))
+    Si = np.empty((3, 3))
+    for a in range(n):
+        k = live[a]
+        dtm = t_mid - t[k]
+        px = xc[k, 0] + xc[k, 3] * dtm
+        py = xc[k, 1] + xc[k, 4] * dtm
+        dta = abs(dtm) + half
+        sp = math.sqrt(max(Pc[k, 0, 0] + Pc[k, 1, 1], 0.0))
+        sv = math.sqrt(max(Pc[k, 3, 3] + Pc[k, 4, 4], 0.0))
+        vel = math.sqrt(xc[k, 3] ** 2 + xc[k, 4] ** 2)
+        r_trk = 4.0 * (sp + sv * dta + math.sqrt(qman[k] * dta * dta * dta / 3.0)) + vel * half
+        for j in range(m):
+            dx = px - z[j, 0]
+            dy = py - z[j, 1]
+            rr = r_trk + r_meas[j]
+            if dx * dx + dy * dy >= rr * rr:
+                continue
+            _propagate(xc[k], Pc[k], tm[j] - t[k], qman[k], xp, Pp)
+            d2, ld = _mahalanobis(xp, Pp, z[j], R[j], Si, S)
+            if d2 < chi2:
+                if cnt == cap:
+                    cap *= 2
+                    ti = _grow_i(ti, cap)
+                    mj = _grow_i(mj, cap)
+                    d2s = _grow_f(d2s, cap)
+                    lds = _grow_f(lds, cap)
+                ti[cnt] = a
+                mj[cnt] = j
+                d2s[cnt] = d2
+                lds[cnt] = ld
+                cnt += 1
+    return ti[:cnt], mj[:cnt], d2s[:cnt], lds[:cnt]
+
+
+@njit(cache=True)
+def _grow_i(a, cap):
+    b = np.empty(cap, dtype=np.int64)
+    b[: a.size] = a
+    return b
+
+
+@njit(cache=True)
+def _grow_f(a, cap):
+    b = np.empty(cap)
+    b[: a.size] = a
+    return b
+
+
+@njit(cache=True)
+def pair_distances(k, xc, Pc, t, qman, z, R, tm):
+    """(d^2, ln|S|) of measurement p against track k[p], for each p."""
+    n = k.size
+    d2 = np.empty(n)
+    ld = np.empty(n)
+    xp = np.empty(6)
+    Pp = np.empty((6, 6))
+    S = np.empty((3, 3))
+    Si = np.empty((3, 3))
+    for p in range(n):
+        kk = k[p]
+        _propagate(xc[kk], Pc[kk], tm[p] - t[kk], qman[kk], xp, Pp)
+        d2[p], ld[p] = _mahalanobis(xp, Pp, z[p], R[p], Si, S)
+    return d2, ld
