@@ -173,6 +173,26 @@ class Converter:
             g = self._north_cache[key] = float(self.theatre.north_angle(key[0] / 20.0, key[1] / 20.0))
         return g
 
+    def _project_new_sensors(self, reports: list[Report]) -> None:
+        """Project every fixed sensor this batch brings for the first time, in one call."""
+        pos = self._pos
+        new: dict[str, tuple[float, float]] = {}
+        for r in reports:
+            if isinstance(r, AdsbReport | PositionReport):
+                continue
+            hit = pos.get(r.sensor)
+            if hit is None or hit[0] != r.lat or hit[1] != r.lon:
+                new[r.sensor] = (r.lat, r.lon)
+        if not new:
+            return
+        lat = np.array([v[0] for v in new.values()])
+        lon = np.array([v[1] for v in new.values()])
+        x, y = self.theatre.to_xy(lat, lon)
+        g = np.degrees(np.atleast_1d(self.theatre.north_angle(lat, lon)))
+        for sensor, la, lo, xx, yy, gg in zip(new, lat.tolist(), lon.tolist(), np.atleast_1d(x).tolist(),
+                                              np.atleast_1d(y).tolist(), g.tolist(), strict=True):
+            pos[sensor] = (la, lo, xx, yy, gg)
+
     def _xy(self, sensor: str, lat: float, lon: float) -> tuple[float, float, float]:
         """Frame position (m) and grid convergence (deg) of a sensor, cached."""
         hit = self._pos.get(sensor)
@@ -197,6 +217,7 @@ class Converter:
         sensors: list[str] = []
         icao: list[str | None] = []
         c = self.cfg
+        self._project_new_sensors(reports)
         # ADS-B and partner positions move every report: project them in one call.
         moving = [i for i, r in enumerate(reports) if isinstance(r, AdsbReport | PositionReport)]
         if moving:

@@ -271,21 +271,19 @@ class Tracker:
             det = S[..., 0, 0] * S[..., 1, 1] - S[..., 0, 1] * S[..., 1, 0]
             d2 = (S[..., 1, 1] * d[..., 0] ** 2 - 2 * S[..., 0, 1] * d[..., 0] * d[..., 1]
                   + S[..., 0, 0] * d[..., 1] ** 2) / det
-            close = d2 < self.cfg.gate_chi2
+            close = (d2 < self.cfg.gate_chi2).tolist()
             sensors = [m.sensor[j] for j in idx.tolist()]
             taken: list[set[str]] = [set() for _ in range(n)]
             for b in range(n):
-                for a in np.flatnonzero(close[b, :b]).tolist():
+                row = close[b]
+                for a in (a for a in range(b) if row[a]):
                     if leader[a] == a and sensors[b] not in taken[a] and sensors[b] != sensors[a]:
                         leader[b] = a
                         taken[a].add(sensors[b])
                         break
         heads = np.flatnonzero(leader == np.arange(n))
-        track_of = {}
-        for h in heads.tolist():
-            track_of[h] = self._new_track(m, int(idx[h]))
-        k_new = np.array([track_of[h] for h in heads.tolist()])
-        self._refresh(k_new)
+        k_new = self._new_tracks(m, idx[heads])
+        track_of = dict(zip(heads.tolist(), k_new.tolist(), strict=True))
         followers = np.flatnonzero(leader != np.arange(n))
         if followers.size:
             k_f = np.array([track_of[int(leader[f])] for f in followers.tolist()])
@@ -296,42 +294,50 @@ class Tracker:
         events += [TrackEvent("new", self._state(k)) for k in k_new.tolist()]
         return set(k_new.tolist())
 
-    def _new_track(self, m: Measurements, j: int) -> int:
+    def _new_tracks(self, m: Measurements, js: np.ndarray) -> np.ndarray:
+        """Start one tentative track per measurement ``js``; returns their slots.
+
+        Position and its covariance from the measurement; velocity unknown (zero
+        with the kind's speed prior) unless the report carries one.
+        """
+        n = js.size
         free = np.flatnonzero(~self._alive)
-        if free.size == 0:
+        while free.size < n:
             self._grow()
             free = np.flatnonzero(~self._alive)
-        k = int(free[0])
-        kind = KINDS[m.kind[j]]
-        x = np.zeros(6)
-        x[:3] = m.z[j]
-        P = np.zeros((6, 6))
-        P[:3, :3] = m.R[j]
-        sv, svz = self.cfg.init_speed_sigma[kind], self.cfg.init_vspeed_sigma[kind]
-        if not np.isnan(m.vel[j, 0]):
-            x[3:] = m.vel[j]
-            sv, svz = min(sv, 30.0), min(svz, 10.0)
-        P[3, 3] = P[4, 4] = sv * sv
-        P[5, 5] = svz * svz
-        self._x[k] = x
-        self._P[k] = P
+        k = free[:n]
+        cfg = self.cfg
+        kinds = [KINDS[c] for c in m.kind[js].tolist()]
+        sv = np.array([cfg.init_speed_sigma[c] for c in kinds])
+        svz = np.array([cfg.init_vspeed_sigma[c] for c in kinds])
+        x = np.zeros((n, 6))
+        x[:, :3] = m.z[js]
+        has_v = ~np.isnan(m.vel[js, 0])
+        x[has_v, 3:] = m.vel[js][has_v]
+        sv = np.where(has_v, np.minimum(sv, 30.0), sv)
+        svz = np.where(has_v, np.minimum(svz, 10.0), svz)
+        P = np.zeros((n, 6, 6))
+        P[:, :3, :3] = m.R[js]
+        P[:, 3, 3] = P[:, 4, 4] = sv * sv
+        P[:, 5, 5] = svz * svz
+        self._x[k] = x[:, None, :]
+        self._P[k] = P[:, None, :, :]
         self._mu[k] = (0.8, 0.2)
-        self._t[k] = m.t[j]
-        self._ev[k] = 0.0
+        self._t[k] = m.t[js]
+        self._ev[k] = m.cls_loglik[js]
         self._alive[k] = True
-        tid = f"T{self._next_id:06d}"
-        self._next_id += 1
-        self._meta[k] = _Meta(tid, float(m.t[j]), int(m.kind[j]))
-        self._ev[k] = m.cls_loglik[j]
         self._status[k] = _TENTATIVE
         self._last_emit[k] = -np.inf
-        self._tent_timeout[k] = self.cfg.tentative_timeout_s[kind]
-        # Both modes start equal, so the combined state is the initial one; class
-        # probabilities follow in one batched refresh at the end of the initiation.
+        self._tent_timeout[k] = [cfg.tentative_timeout_s[c] for c in kinds]
+        # Both modes start equal, so the combined state is the initial one.
         self._xc[k], self._Pc[k] = x, P
         self._probs[k] = _PRIOR
         self._qman[k] = _Q_MAN_NEW
-        self._credit(k, m, j)
+        for kk, j, t in zip(k.tolist(), js.tolist(), m.t[js].tolist(), strict=True):
+            self._meta[kk] = _Meta(f"T{self._next_id:06d}", t, int(m.kind[j]))
+            self._next_id += 1
+            self._credit(kk, m, j)
+        self._refresh(k)
         return k
 
     def _grow(self) -> None:
