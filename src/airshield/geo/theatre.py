@@ -116,11 +116,13 @@ class Theatre:
         azimuth, an ADS-B track) is the frame bearing ``b + north_angle``.
         Floats for scalar input, else arrays.
         """
-        lat_a = np.asarray(lat, dtype=float)
-        x0, y0 = self.to_xy(lat_a, lon)
-        x1, y1 = self.to_xy(lat_a + 1e-4, lon)
-        g = np.arctan2(np.asarray(x1) - x0, np.asarray(y1) - y0)
-        return float(g) if np.ndim(g) == 0 else g
+        lat_a, lon_a = np.broadcast_arrays(np.asarray(lat, dtype=float), np.asarray(lon, dtype=float))
+        # One projection call for both points (a call costs more than its points).
+        x, y = self.to_xy(np.concatenate([lat_a.ravel(), lat_a.ravel() + 1e-4]),
+                          np.concatenate([lon_a.ravel(), lon_a.ravel()]))
+        n = lat_a.size
+        g = np.arctan2(x[n:] - x[:n], y[n:] - y[:n]).reshape(lat_a.shape)
+        return float(g) if g.ndim == 0 else g
 
     def geometry_to_xy(self, geom: Any) -> Any:
         """A shapely geometry (or array of them) in lon/lat degrees, in the metric frame.
