@@ -98,14 +98,21 @@ def encode_events(events: list[TrackEvent], theatre, enc: msgspec.json.Encoder, 
     c, s = np.cos(g), np.sin(g)
     ve = x[:, 3] * c - x[:, 4] * s
     vn = x[:, 3] * s + x[:, 4] * c
+    # Round in arrays, then build the lines from plain Python numbers.
+    lat_r = np.round(lat, 6).tolist()
+    lon_r = np.round(lon, 6).tolist()
+    alt_r = np.round(x[:, 2], 1).tolist()
+    ve_r = np.round(ve, 2).tolist()
+    vn_r = np.round(vn, 2).tolist()
+    vu_r = np.round(x[:, 5], 2).tolist()
+    sig_r = np.round([e.state.pos_sigma_m for e in keep], 1).tolist()
+    probs_r = np.round([e.state.probs for e in keep], 4).tolist()
+    times = [from_epoch(round(e.state.t, 3)) for e in keep]
     for i, e in enumerate(keep):
         st = e.state
         line = TrackLine(
-            "track", from_epoch(round(st.t, 3)), st.id, st.status, e.kind,
-            round(float(lat[i]), 6), round(float(lon[i]), 6), round(st.x[2], 1),
-            (round(float(ve[i]), 2), round(float(vn[i]), 2), round(st.x[5], 2)),
-            round(st.pos_sigma_m, 1), st.cls,
-            {c_: round(p, 4) for c_, p in zip(CLASSES, st.probs, strict=True)},
+            "track", times[i], st.id, st.status, e.kind, lat_r[i], lon_r[i], alt_r[i],
+            (ve_r[i], vn_r[i], vu_r[i]), sig_r[i], st.cls, dict(zip(CLASSES, probs_r[i], strict=True)),
             st.threat, st.icao, st.sensors, st.reports,
         )
         enc.encode_into(line, buf, len(buf))

@@ -100,5 +100,5 @@ class TrackerConfig:
         "drone": 900.0, "jet": 240.0, "cruise": 240.0, "ballistic": 45.0, "aircraft": 300.0,
         "unknown": 600.0})
     max_pos_sigma_m: float = 15_000.0
-    emit_interval_s: float = 5.0
+    emit_interval_s: float = 10.0
     coast_emit_interval_s: float | None = None

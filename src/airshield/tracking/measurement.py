@@ -204,92 +204,103 @@ class Converter:
         return float(x), float(y), g
 
     def convert(self, reports: list[Report], first_index: int = 0) -> Measurements:
-        """Convert ``reports`` (any kinds, any order) into one batch."""
+        """Convert ``reports`` (any kinds, any order) into one batch, kind by kind in arrays."""
         n = len(reports)
-        t = np.empty(n)
-        arr = np.empty(n)
+        self._project_new_sensors(reports)
+        codes = [_CODE[type(r)] for r in reports]
+        kind = np.array(codes, dtype=np.int64)
+        t = np.array([r.time.timestamp() for r in reports])
+        arr = np.array([r.arrival.timestamp() for r in reports])
+        sensors = [r.sensor for r in reports]
         z = np.zeros((n, 3))
         R = np.zeros((n, 3, 3))
-        dim = np.empty(n, dtype=np.int64)
-        kind = np.empty(n, dtype=np.int64)
         ll = np.zeros((n, N_CLASSES))
         vel = np.full((n, 3), np.nan)
-        sensors: list[str] = []
-        icao: list[str | None] = []
-        c = self.cfg
-        self._project_new_sensors(reports)
-        # ADS-B and partner positions move every report: project them in one call.
-        moving = [i for i, r in enumerate(reports) if isinstance(r, AdsbReport | PositionReport)]
+        icao: list[str | None] = [None] * n
+        by: dict[int, list[int]] = {}
+        for i, cd in enumerate(codes):
+            by.setdefault(cd, []).append(i)
+        if 3 in by:
+            self._acoustic([reports[i] for i in by[3]], np.array(by[3]), z, R, ll)
+        if 0 in by:
+            self._radar([reports[i] for i in by[0]], np.array(by[0]), z, R)
+        if 4 in by:
+            self._observer([reports[i] for i in by[4]], np.array(by[4]), z, R, ll)
+        moving = by.get(1, []) + by.get(2, [])
         if moving:
-            mx, my = self.theatre.to_xy(np.array([reports[i].lat for i in moving]),
-                                        np.array([reports[i].lon for i in moving]))
-            mg = np.array([self._north(reports[i].lat, reports[i].lon) for i in moving])
-            mxy = dict(zip(moving, zip(np.atleast_1d(mx).tolist(), np.atleast_1d(my).tolist(),
-                                       mg.tolist(), strict=True), strict=True))
-        for i, r in enumerate(reports):
-            t[i] = r.time.timestamp()
-            arr[i] = r.arrival.timestamp()
-            sensors.append(r.sensor)
-            icao.append(None)
-            if isinstance(r, AcousticDetection):
-                kind[i] = 3
-                ox, oy, g = self._xy(r.sensor, r.lat, r.lon)
-                if r.bearing_deg is not None:
-                    px, py, cxx, cxy, cyy = _bearing_point(
-                        ox, oy, r.bearing_deg + g, r.sigma_bearing_deg, c.acoustic_bearing_range_m,
-                        c.acoustic_bearing_range_sigma_m)
-                    z[i, 0], z[i, 1] = px, py
-                    R[i, 0, 0], R[i, 0, 1], R[i, 1, 0], R[i, 1, 1] = cxx, cxy, cxy, cyy
-                else:
-                    s2 = c.acoustic_sigma_m ** 2
-                    z[i, 0], z[i, 1] = ox, oy
-                    R[i, 0, 0] = R[i, 1, 1] = s2
-                dim[i] = 2
-                z[i, 2] = c.acoustic_alt_m
-                R[i, 2, 2] = c.acoustic_alt_sigma_m ** 2
-                ll[i] = _scores_loglik(r.scores, c.acoustic_class_weight)
-            elif isinstance(r, RadarPlot):
-                kind[i] = 0
-                ox, oy, g = self._xy(r.sensor, r.lat, r.lon)
-                _radar(r, ox, oy, g, z[i], R[i])
-                dim[i] = 3
-            elif isinstance(r, ObserverReport):
-                kind[i] = 4
-                ox, oy, g = self._xy(r.sensor, r.lat, r.lon)
-                px, py, cxx, cxy, cyy = _bearing_point(ox, oy, r.bearing_deg + g, r.sigma_bearing_deg,
-                                                       c.observer_range_m, c.observer_range_sigma_m)
+            self._moving(reports, moving, z, R, ll, vel, icao)
+        dim = np.where((kind == 3) | (kind == 4), 2, 3)
+        return Measurements(t, z, R, dim, kind, sensors, ll, icao, vel, arr,
+                            np.arange(first_index, first_index + n))
+
+    def _acoustic(self, reps: list[AcousticDetection], rows: np.ndarray, z, R, ll) -> None:
+        c = self.cfg
+        pos = self._pos
+        xy = np.array([pos[r.sensor][2:4] for r in reps])
+        z[rows, :2] = xy
+        R[rows, 0, 0] = R[rows, 1, 1] = c.acoustic_sigma_m ** 2
+        z[rows, 2] = c.acoustic_alt_m
+        R[rows, 2, 2] = c.acoustic_alt_sigma_m ** 2
+        w = c.acoustic_class_weight
+        ll[rows] = [_scores_loglik(r.scores, w) for r in reps]
+        for i, r in zip(rows.tolist(), reps, strict=True):
+            if r.bearing_deg is not None:  # an array node: the bearing wedge instead
+                ox, oy, g = pos[r.sensor][2:5]
+                px, py, cxx, cxy, cyy = _bearing_point(
+                    ox, oy, r.bearing_deg + g, r.sigma_bearing_deg, c.acoustic_bearing_range_m,
+                    c.acoustic_bearing_range_sigma_m)
                 z[i, 0], z[i, 1] = px, py
                 R[i, 0, 0], R[i, 0, 1], R[i, 1, 0], R[i, 1, 1] = cxx, cxy, cxy, cyy
-                dim[i] = 2
-                z[i, 2] = c.observer_alt_m
-                R[i, 2, 2] = c.observer_alt_sigma_m ** 2
-                ll[i] = self._obs_ll[r.cls]
-            elif isinstance(r, PositionReport):
-                kind[i] = 1
-                z[i, 0], z[i, 1], g = mxy[i]
-                z[i, 2] = r.alt_m
+
+    def _observer(self, reps: list[ObserverReport], rows: np.ndarray, z, R, ll) -> None:
+        c = self.cfg
+        for i, r in zip(rows.tolist(), reps, strict=True):
+            ox, oy, g = self._pos[r.sensor][2:5]
+            px, py, cxx, cxy, cyy = _bearing_point(ox, oy, r.bearing_deg + g, r.sigma_bearing_deg,
+                                                   c.observer_range_m, c.observer_range_sigma_m)
+            z[i, 0], z[i, 1] = px, py
+            R[i, 0, 0], R[i, 0, 1], R[i, 1, 0], R[i, 1, 1] = cxx, cxy, cxy, cyy
+            ll[i] = self._obs_ll[r.cls]
+        z[rows, 2] = c.observer_alt_m
+        R[rows, 2, 2] = c.observer_alt_sigma_m ** 2
+
+    def _radar(self, reps: list[RadarPlot], rows: np.ndarray, z, R) -> None:
+        """Polar plots -> frame positions and covariances, vectorised (see :func:`radar_to_frame`)."""
+        pos = self._pos
+        site = np.array([pos[r.sensor][2:5] for r in reps])
+        cols = np.array([(r.range_m, r.azimuth_deg, r.elevation_deg, r.sigma_range_m, r.sigma_azimuth_deg,
+                          r.sigma_elevation_deg, r.alt_m) for r in reps])
+        z[rows], R[rows] = radar_to_frame(site[:, 0], site[:, 1], site[:, 2], cols[:, 6], *cols[:, :6].T)
+
+    def _moving(self, reports, moving: list[int], z, R, ll, vel, icao) -> None:
+        """Partner positions and ADS-B: each report its own position, projected in one call."""
+        c = self.cfg
+        mx, my = self.theatre.to_xy(np.array([reports[i].lat for i in moving]),
+                                    np.array([reports[i].lon for i in moving]))
+        mx, my = np.atleast_1d(mx).tolist(), np.atleast_1d(my).tolist()
+        for n_, i in enumerate(moving):
+            r = reports[i]
+            g = self._north(r.lat, r.lon)
+            z[i] = (mx[n_], my[n_], r.alt_m)
+            if isinstance(r, PositionReport):
                 rot = _grid_from_enu(g)
                 R[i] = rot @ np.asarray(r.cov_enu_m2).reshape(3, 3) @ rot.T
-                dim[i] = 3
                 if r.vel_enu_mps is not None:
                     vel[i] = rot @ np.asarray(r.vel_enu_mps)
                 if r.cls is not None:
                     ll[i] = self._pos_ll[r.cls]
-            else:  # AdsbReport
-                kind[i] = 2
-                z[i, 0], z[i, 1], g = mxy[i]
-                z[i, 2] = r.alt_m
+            else:
                 s2 = c.adsb_sigma_m ** 2
                 R[i, 0, 0] = R[i, 1, 1] = s2
                 R[i, 2, 2] = 4 * s2
-                dim[i] = 3
                 th = math.radians(r.track_deg) + g
                 vel[i] = (r.ground_speed_mps * math.sin(th), r.ground_speed_mps * math.cos(th),
                           r.vertical_rate_mps)
                 ll[i] = self._adsb_ll
                 icao[i] = r.icao.upper()
-        return Measurements(t, z, R, dim, kind, sensors, ll, icao, vel, arr,
-                            np.arange(first_index, first_index + n))
+
+
+_CODE = {RadarPlot: 0, PositionReport: 1, AdsbReport: 2, AcousticDetection: 3, ObserverReport: 4}
 
 
 def _scores_loglik(scores: dict[str, float], w: float) -> list[float]:
@@ -317,27 +328,26 @@ def _grid_from_enu(north: float) -> np.ndarray:
     return np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])
 
 
-def _radar(r: RadarPlot, ox: float, oy: float, north_deg: float, z: np.ndarray, R: np.ndarray) -> None:
-    """Polar plot -> frame position (x, y, altitude) with its covariance, in place.
+def radar_to_frame(ox, oy, north_deg, alt, rng, az_deg, el_deg, s_r, s_az_deg, s_el_deg):
+    """Polar plots -> frame positions (n, 3) and covariances (n, 3, 3), vectorised.
 
-    The azimuth is from true north; the frame's north at the radar is turned by
-    the grid convergence ``north_deg``.
+    Azimuths are from true north; the frame's north at each radar is turned by
+    the grid convergence ``north_deg``. Altitude is above the radar's ground
+    plus the 4/3-earth drop; covariance J diag(sigma^2) J^T with J the
+    Jacobian of (x, y, h) with respect to (range, azimuth, elevation).
     """
-    rng = r.range_m
-    az = math.radians(r.azimuth_deg + north_deg)
-    el = math.radians(r.elevation_deg)
-    ce, se, ca, sa = math.cos(el), math.sin(el), math.cos(az), math.sin(az)
+    az = np.radians(az_deg + north_deg)
+    el = np.radians(el_deg)
+    ce, se, ca, sa = np.cos(el), np.sin(el), np.cos(az), np.sin(az)
     ground = rng * ce
-    z[0] = ox + ground * sa
-    z[1] = oy + ground * ca
-    # Altitude above the radar's ground: slant height plus the 4/3-earth drop.
-    z[2] = r.alt_m + rng * se + ground * ground / (2.0 * R_EFF_M)
-    # Jacobian of (x, y, h) w.r.t. (range, az, el).
-    J = np.array([
-        [ce * sa, ground * ca, -rng * se * sa],
-        [ce * ca, -ground * sa, -rng * se * ca],
-        [se + ground * ce / R_EFF_M, 0.0, rng * ce - ground * rng * se / R_EFF_M],
-    ])
-    s = np.array([r.sigma_range_m, math.radians(r.sigma_azimuth_deg), math.radians(r.sigma_elevation_deg)])
-    Js = J * s
-    R[:] = Js @ Js.T
+    n = rng.size
+    z = np.empty((n, 3))
+    z[:, 0] = ox + ground * sa
+    z[:, 1] = oy + ground * ca
+    z[:, 2] = alt + rng * se + ground * ground / (2.0 * R_EFF_M)
+    J = np.empty((n, 3, 3))
+    J[:, 0, 0], J[:, 0, 1], J[:, 0, 2] = ce * sa, ground * ca, -rng * se * sa
+    J[:, 1, 0], J[:, 1, 1], J[:, 1, 2] = ce * ca, -ground * sa, -rng * se * ca
+    J[:, 2, 0], J[:, 2, 1], J[:, 2, 2] = se + ground * ce / R_EFF_M, 0.0, rng * ce - ground * rng * se / R_EFF_M
+    Js = J * np.stack([s_r, np.radians(s_az_deg), np.radians(s_el_deg)], axis=1)[:, None, :]
+    return z, Js @ np.swapaxes(Js, 1, 2)

@@ -155,8 +155,11 @@ class Tracker:
             assigned = np.zeros(len(m), dtype=bool)
             assigned[pairs_m] = True
             touched |= self._initiate(m, np.flatnonzero(~assigned), events)
-            for k in sorted(touched):
-                self._after_update(k, events)
+            if touched:
+                ks = sorted(touched)
+                best = np.argmax(self._probs[ks], axis=1).tolist()
+                for k, b in zip(ks, best, strict=True):
+                    self._after_update(k, CLASSES[b], events)
         self._housekeeping(events)
         return events
 
@@ -369,9 +372,9 @@ class Tracker:
             return meta.n >= cfg.single_sensor_reports and span >= cfg.single_sensor_span_s
         return False
 
-    def _after_update(self, k: int, events: list[TrackEvent]) -> None:
+    def _after_update(self, k: int, cls: str, events: list[TrackEvent]) -> None:
+        """Status and emission after track ``k`` took reports; ``cls`` its most probable class."""
         meta = self._meta[k]
-        cls = CLASSES[int(np.argmax(self._probs[k]))]
         if meta.status == "tentative":
             if self._confirmable(meta):
                 meta.status = "confirmed"
