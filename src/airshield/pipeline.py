@@ -137,6 +137,7 @@ def run(
     if kinds is not None:
         reports = [r for r in reports if _kind(r) in kinds]
     tracker = Tracker(theatre, config)
+    tracker.register_sensors(reports)  # the sensor registry a live service has
     stats = RunStats(reports=len(reports))
     enc = msgspec.json.Encoder()
     buf = bytearray()

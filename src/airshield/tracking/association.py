@@ -53,6 +53,21 @@ def assign(
     out = [np.flatnonzero(pick)]
     multi = np.flatnonzero(~single)
     if multi.size:
+        # A scan in which no track is a candidate of two of its reports needs no
+        # assignment problem: each report's cheapest track is the optimum.
+        key = scan_id[multi] * (int(trk.max()) + 1) + trk[multi]
+        order_k = np.argsort(key, kind="stable")
+        ks = key[order_k]
+        dup = np.zeros(multi.size, dtype=bool)
+        same = ks[1:] == ks[:-1]
+        dup[order_k[1:][same]] = True
+        dup[order_k[:-1][same]] = True
+        conflicted = np.zeros(scan_id.max() + 1, dtype=bool)
+        conflicted[scan_id[multi][dup]] = True
+        free = ~conflicted[scan_id[multi]]
+        out.append(multi[free & new_meas[multi]])
+        multi = multi[~free]
+    if multi.size:
         bounds = np.flatnonzero(np.diff(scan_id[multi]) != 0) + 1
         for grp in np.split(multi, bounds):
             gm, gt, gc, gl = meas[grp], trk[grp], cost[grp], logdet[grp]

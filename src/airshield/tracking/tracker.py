@@ -141,6 +141,14 @@ class Tracker:
 
     # ------------------------------------------------------------------ API
 
+    def register_sensors(self, reports: list[Report]) -> None:
+        """Learn the positions of the fixed sensors in ``reports`` at once (optional).
+
+        A sensor registry would know them in advance; without it each new sensor
+        is projected when its first report arrives. Changes no output.
+        """
+        self.converter._project_new_sensors(reports)
+
     def process(self, reports: list[Report], now: float) -> list[TrackEvent]:
         """Take the reports that arrived up to ``now`` (s since the epoch); return the events."""
         events: list[TrackEvent] = []
@@ -232,6 +240,8 @@ class Tracker:
         t_j = float(m.t[j])
         if d2 is None:
             meta.evidence = cfg.score_init[kind]
+        elif meta.status != "tentative":
+            pass  # the score only decides confirmation
         elif seen and cfg.repeat_llr[kind] is not None:
             meta.evidence += cfg.repeat_llr[kind]
         else:
