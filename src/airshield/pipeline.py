@@ -99,12 +99,13 @@ def encode_events(events: list[TrackEvent], theatre, enc: msgspec.json.Encoder, 
     ve = x[:, 3] * c - x[:, 4] * s
     vn = x[:, 3] * s + x[:, 4] * c
     # Round in arrays, then build the lines from plain Python numbers.
+    # (+ 0.0 turns a rounded -0.0 into 0.0: the same number, written the same way.)
     lat_r = np.round(lat, 6).tolist()
     lon_r = np.round(lon, 6).tolist()
-    alt_r = np.round(x[:, 2], 1).tolist()
-    ve_r = np.round(ve, 2).tolist()
-    vn_r = np.round(vn, 2).tolist()
-    vu_r = np.round(x[:, 5], 2).tolist()
+    alt_r = (np.round(x[:, 2], 1) + 0.0).tolist()
+    ve_r = (np.round(ve, 2) + 0.0).tolist()
+    vn_r = (np.round(vn, 2) + 0.0).tolist()
+    vu_r = (np.round(x[:, 5], 2) + 0.0).tolist()
     sig_r = np.round([e.state.pos_sigma_m for e in keep], 1).tolist()
     probs_r = np.round([e.state.probs for e in keep], 4).tolist()
     times = [from_epoch(round(e.state.t, 3)) for e in keep]

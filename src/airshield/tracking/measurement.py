@@ -178,7 +178,7 @@ class Converter:
         pos = self._pos
         new: dict[str, tuple[float, float]] = {}
         for r in reports:
-            if isinstance(r, AdsbReport | PositionReport):
+            if type(r) in _MOVING:
                 continue
             hit = pos.get(r.sensor)
             if hit is None or hit[0] != r.lat or hit[1] != r.lon:
@@ -241,8 +241,7 @@ class Converter:
         R[rows, 0, 0] = R[rows, 1, 1] = c.acoustic_sigma_m ** 2
         z[rows, 2] = c.acoustic_alt_m
         R[rows, 2, 2] = c.acoustic_alt_sigma_m ** 2
-        w = c.acoustic_class_weight
-        ll[rows] = [_scores_loglik(r.scores, w) for r in reps]
+        ll[rows] = scores_loglik([r.scores for r in reps], c.acoustic_class_weight)
         for i, r in zip(rows.tolist(), reps, strict=True):
             if r.bearing_deg is not None:  # an array node: the bearing wedge instead
                 ox, oy, g = pos[r.sensor][2:5]
@@ -301,25 +300,24 @@ class Converter:
 
 
 _CODE = {RadarPlot: 0, PositionReport: 1, AdsbReport: 2, AcousticDetection: 3, ObserverReport: 4}
+_MOVING = frozenset((AdsbReport, PositionReport))
 
 
-def _scores_loglik(scores: dict[str, float], w: float) -> list[float]:
-    """log P(scores | class): a tempered mixture of the scores and a flat prior.
+def scores_loglik(scores: list[dict[str, float]], w: float) -> np.ndarray:
+    """(n, 6) log P(scores | class): a tempered mixture of the scores and a flat prior.
 
-    ``unknown`` mass is spread evenly: a node that cannot tell says nothing.
-    Plain Python: it runs once per acoustic report, on six numbers.
+    ``unknown`` mass is spread evenly over the classes: a node that cannot
+    tell says nothing. ``w`` is how far the scores are trusted (0..1).
     """
-    spread = scores.get("unknown", 0.0) / N_CLASSES
-    p = [spread] * N_CLASSES
-    for k, v in scores.items():
-        if k != "unknown":
-            p[_CI[k]] += v
-    total = sum(p)
-    if total <= 0.0:
-        return [0.0] * N_CLASSES
-    flat = (1.0 - w) / N_CLASSES
-    a = w / total
-    return [math.log(a * x + flat) for x in p]
+    S = np.array([[sc.get(c, 0.0) for c in CLASSES] for sc in scores]).reshape(-1, N_CLASSES)
+    unk = S[:, _CI["unknown"]].copy()
+    S[:, _CI["unknown"]] = 0.0
+    S += (unk / N_CLASSES)[:, None]
+    total = S.sum(axis=1, keepdims=True)
+    ok = total[:, 0] > 0.0
+    out = np.zeros_like(S)
+    out[ok] = np.log(w * S[ok] / total[ok] + (1.0 - w) / N_CLASSES)
+    return out
 
 
 def _grid_from_enu(north: float) -> np.ndarray:

@@ -39,6 +39,8 @@ _I_AIRCRAFT = CLASSES.index("aircraft")
 _THREAT_IDX = np.array([CLASSES.index(c) for c in ("drone", "jet", "cruise", "ballistic")])
 _LOCATING = (0, 1, 2)  # radar, position, adsb: kinds that measure a position themselves
 _TENTATIVE, _CONFIRMED, _COASTING = 1, 2, 3
+_AIRCRAFT_PROBS = tuple(1.0 if c == "aircraft" else 0.0 for c in CLASSES)
+assert CLASSES[:4] == ("drone", "jet", "cruise", "ballistic")  # the threat classes, summed in _state
 _LOG_2PI = math.log(2.0 * math.pi)
 #: Class probabilities and manoeuvre noise of a track before its first refresh: the prior.
 _PRIOR = np.exp(classification.LOG_PRIOR) / np.exp(classification.LOG_PRIOR).sum()
@@ -455,28 +457,30 @@ class Tracker:
         self._meta[k] = None
 
     def _state(self, k: int, t: float | None = None) -> TrackState:
-        """The state of track ``k``, predicted to ``t`` if given (coasting)."""
+        """The state of track ``k``, predicted to ``t`` if given (coasting).
+
+        Plain Python on a handful of floats: it runs for every emitted event.
+        """
         meta = self._meta[k]
-        x, P = self._xc[k], self._Pc[k]
+        x = self._xc[k].tolist()
+        p = self._Pc[k]
+        pxx, pyy = float(p[0, 0]), float(p[1, 1])
         t0 = float(self._t[k])
+        sig = math.sqrt(max(pxx + pyy, 0.0))
         if t is not None and t > t0:
             dt = t - t0
-            x = x.copy()
-            x[:3] += x[3:] * dt
-            sig = float(np.sqrt(max(P[0, 0] + P[1, 1], 0.0)) + dt * np.sqrt(max(P[3, 3] + P[4, 4], 0.0)))
+            x[0] += x[3] * dt
+            x[1] += x[4] * dt
+            x[2] += x[5] * dt
+            sig += dt * math.sqrt(max(float(p[3, 3]) + float(p[4, 4]), 0.0))
         else:
             t = t0
-            sig = float(np.sqrt(max(P[0, 0] + P[1, 1], 0.0)))
-        probs = self._probs[k]
-        if meta.icao is not None:
-            probs = np.zeros(len(CLASSES))
-            probs[_I_AIRCRAFT] = 1.0
-        cls = CLASSES[int(np.argmax(probs))]
-        corroborated = len(meta.sensors) >= self.cfg.min_sensors
-        threat = (meta.status in ("confirmed", "coasting") and corroborated and meta.icao is None
-                  and float(probs[_THREAT_IDX].sum()) >= 0.5)
-        return TrackState(meta.id, float(t), meta.status, tuple(x.tolist()), sig,
-                          tuple(probs.tolist()), cls, threat, meta.icao, len(meta.sensors), meta.n)
+        probs = _AIRCRAFT_PROBS if meta.icao is not None else tuple(self._probs[k].tolist())
+        best = max(range(len(probs)), key=probs.__getitem__)
+        threat = (meta.status in ("confirmed", "coasting") and len(meta.sensors) >= self.cfg.min_sensors
+                  and meta.icao is None and probs[0] + probs[1] + probs[2] + probs[3] >= 0.5)
+        return TrackState(meta.id, float(t), meta.status, tuple(x), sig, probs, CLASSES[best], threat,
+                          meta.icao, len(meta.sensors), meta.n)
 
 
 def _scan_keys(m: Measurements) -> np.ndarray:
