@@ -29,8 +29,11 @@ test: $(STAMP) $(NE)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
+# The benchmarks of BENCHMARKS.md (minutes). The Stone Soup comparison needs its
+# benchmark-only dependency: $(BIN)/pip install -r bench/requirements-stonesoup.txt
 bench: $(STAMP) $(NE)
 	$(BIN)/python bench/bench_simulator.py
+	$(BIN)/python bench/bench_tracker.py --ablation
 
 clean:
 	rm -rf $(VENV) .cache build *.egg-info
