@@ -34,9 +34,10 @@ class TrackerConfig:
             alarm, or one faulty or spoofed sensor, cannot by itself create a
             confirmed threat").
         single_sensor_reports, single_sensor_span_s: a track seen by only one
-            *locating* sensor (a radar, a partner) is confirmed after this many
-            reports over this span, but never shown as a threat until a second
-            sensor corroborates it.
+            *locating* sensor (a radar, a partner) is confirmed once its score
+            reaches ``confirm_score`` with at least this many reports over this
+            span, but it is never shown as a threat until a second sensor
+            corroborates it.
         min_span_s: a track corroborated only by non-locating sensors
             (acoustic, observers) must have been reported over this span.
         tentative_timeout_s: a tentative track without a report for this long is dropped.
@@ -89,8 +90,8 @@ class TrackerConfig:
     score_window_s: tuple[float, float] = (2.0, 120.0)
     confirm_score: float = 9.2  # ln(1 / 1e-4): one false confirmation per 10,000 tentative tracks
     min_sensors: int = 2
-    single_sensor_reports: int = 8
-    single_sensor_span_s: float = 12.0
+    single_sensor_reports: int = 2
+    single_sensor_span_s: float = 0.0
     min_span_s: float = 20.0
     tentative_timeout_s: dict[str, float] = field(default_factory=lambda: {
         "radar": 20.0, "position": 60.0, "adsb": 30.0, "acoustic": 90.0, "observer": 120.0})

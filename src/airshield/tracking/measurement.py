@@ -272,31 +272,41 @@ class Converter:
         z[rows], R[rows] = radar_to_frame(site[:, 0], site[:, 1], site[:, 2], cols[:, 6], *cols[:, :6].T)
 
     def _moving(self, reports, moving: list[int], z, R, ll, vel, icao) -> None:
-        """Partner positions and ADS-B: each report its own position, projected in one call."""
+        """Partner positions and ADS-B: each report its own position, converted in arrays."""
         c = self.cfg
-        mx, my = self.theatre.to_xy(np.array([reports[i].lat for i in moving]),
-                                    np.array([reports[i].lon for i in moving]))
-        mx, my = np.atleast_1d(mx).tolist(), np.atleast_1d(my).tolist()
-        for n_, i in enumerate(moving):
-            r = reports[i]
-            g = self._north(r.lat, r.lon)
-            z[i] = (mx[n_], my[n_], r.alt_m)
-            if isinstance(r, PositionReport):
-                rot = _grid_from_enu(g)
-                R[i] = rot @ np.asarray(r.cov_enu_m2).reshape(3, 3) @ rot.T
+        reps = [reports[i] for i in moving]
+        rows = np.array(moving)
+        lat = np.array([r.lat for r in reps])
+        lon = np.array([r.lon for r in reps])
+        mx, my = self.theatre.to_xy(lat, lon)
+        g = np.array([self._north(a, b) for a, b in zip(lat.tolist(), lon.tolist(), strict=True)])
+        z[rows, 0], z[rows, 1] = mx, my
+        z[rows, 2] = [r.alt_m for r in reps]
+        is_pos = np.array([type(r) is PositionReport for r in reps])
+        if is_pos.any():
+            sel = np.flatnonzero(is_pos)
+            rot = _grid_from_enu_many(g[sel])
+            cov = np.array([reps[i].cov_enu_m2 for i in sel.tolist()]).reshape(-1, 3, 3)
+            R[rows[sel]] = rot @ cov @ np.swapaxes(rot, 1, 2)
+            for n_, i in enumerate(sel.tolist()):
+                r = reps[i]
                 if r.vel_enu_mps is not None:
-                    vel[i] = rot @ np.asarray(r.vel_enu_mps)
+                    vel[moving[i]] = rot[n_] @ np.asarray(r.vel_enu_mps)
                 if r.cls is not None:
-                    ll[i] = self._pos_ll[r.cls]
-            else:
-                s2 = c.adsb_sigma_m ** 2
-                R[i, 0, 0] = R[i, 1, 1] = s2
-                R[i, 2, 2] = 4 * s2
-                th = math.radians(r.track_deg) + g
-                vel[i] = (r.ground_speed_mps * math.sin(th), r.ground_speed_mps * math.cos(th),
-                          r.vertical_rate_mps)
-                ll[i] = self._adsb_ll
-                icao[i] = r.icao.upper()
+                    ll[moving[i]] = self._pos_ll[r.cls]
+        if (~is_pos).any():
+            sel = np.flatnonzero(~is_pos)
+            rr = rows[sel]
+            s2 = c.adsb_sigma_m ** 2
+            R[rr, 0, 0] = R[rr, 1, 1] = s2
+            R[rr, 2, 2] = 4 * s2
+            th = np.radians([reps[i].track_deg for i in sel.tolist()]) + g[sel]
+            gs = np.array([reps[i].ground_speed_mps for i in sel.tolist()])
+            vel[rr, 0], vel[rr, 1] = gs * np.sin(th), gs * np.cos(th)
+            vel[rr, 2] = [reps[i].vertical_rate_mps for i in sel.tolist()]
+            ll[rr] = self._adsb_ll
+            for i in sel.tolist():
+                icao[moving[i]] = reps[i].icao.upper()
 
 
 _CODE = {RadarPlot: 0, PositionReport: 1, AdsbReport: 2, AcousticDetection: 3, ObserverReport: 4}
@@ -320,10 +330,12 @@ def scores_loglik(scores: list[dict[str, float]], w: float) -> np.ndarray:
     return out
 
 
-def _grid_from_enu(north: float) -> np.ndarray:
-    """3x3 rotation from [east, north, up] to the frame at a point of grid convergence ``north`` (rad)."""
-    c, s = math.cos(north), math.sin(north)
-    return np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])
+def _grid_from_enu_many(north: np.ndarray) -> np.ndarray:
+    """(n, 3, 3) rotations from [east, north, up] to the frame at points of grid convergence ``north`` (rad)."""
+    c, s = np.cos(north), np.sin(north)
+    rot = np.zeros((north.size, 3, 3))
+    rot[:, 0, 0], rot[:, 0, 1], rot[:, 1, 0], rot[:, 1, 1], rot[:, 2, 2] = c, s, -s, c, 1.0
+    return rot
 
 
 def radar_to_frame(ox, oy, north_deg, alt, rng, az_deg, el_deg, s_r, s_az_deg, s_el_deg):

@@ -381,7 +381,8 @@ class Tracker:
         if len(meta.sensors) >= cfg.min_sensors and meta.evidence >= cfg.confirm_score:
             return bool(meta.locating) or span >= cfg.min_span_s
         if len(meta.locating) == 1 and len(meta.sensors) == 1:
-            return meta.n >= cfg.single_sensor_reports and span >= cfg.single_sensor_span_s
+            return (meta.n >= cfg.single_sensor_reports and span >= cfg.single_sensor_span_s
+                    and meta.evidence >= cfg.confirm_score)
         return False
 
     def _after_update(self, k: int, cls: str, events: list[TrackEvent]) -> None:
