@@ -404,9 +404,10 @@ class Tracker:
         elif meta.last_update - meta.last_emit >= self.cfg.emit_interval_s:
             self._emit(k, "updated", events)
 
-    def _emit(self, k: int, kind: str, events: list[TrackEvent], t: float | None = None) -> None:
+    def _emit(self, k: int, kind: str, events: list[TrackEvent], t: float | None = None,
+              predict: bool = True) -> None:
         meta = self._meta[k]
-        st = self._state(k, t)
+        st = self._state(k, t, predict)
         meta.last_emit = st.t
         self._last_emit[k] = st.t
         events.append(TrackEvent(kind, st))
@@ -452,13 +453,15 @@ class Tracker:
         meta = self._meta[k]
         if emit:
             meta.status = "deleted"
-            self._emit(k, "deleted", events, t=self.now)
+            # At the time of deletion, but where it was last seen: a prediction over
+            # minutes of silence would put the track where nothing is known to be.
+            self._emit(k, "deleted", events, t=self.now, predict=False)
         self._alive[k] = False
         self._status[k] = 0
         self._meta[k] = None
 
-    def _state(self, k: int, t: float | None = None) -> TrackState:
-        """The state of track ``k``, predicted to ``t`` if given (coasting).
+    def _state(self, k: int, t: float | None = None, predict: bool = True) -> TrackState:
+        """The state of track ``k`` at time ``t`` if given (predicted there if ``predict``).
 
         Plain Python on a handful of floats: it runs for every emitted event.
         """
@@ -468,7 +471,9 @@ class Tracker:
         pxx, pyy = float(p[0, 0]), float(p[1, 1])
         t0 = float(self._t[k])
         sig = math.sqrt(max(pxx + pyy, 0.0))
-        if t is not None and t > t0:
+        if t is not None and t > t0 and not predict:
+            pass
+        elif t is not None and t > t0:
             dt = t - t0
             x[0] += x[3] * dt
             x[1] += x[4] * dt
