@@ -7,6 +7,7 @@ names the source, the line number, the field and the reason.
 
 from __future__ import annotations
 
+import io
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
@@ -106,10 +107,20 @@ def decode_lines(
 
 
 def read_reports(path: str | Path) -> tuple[list[Report], list[LineError]]:
-    """Read a reports NDJSON file: (valid reports in file order, errors)."""
+    """Read a reports NDJSON file: (valid reports in file order, errors).
+
+    A clean file (no comment lines, no bad line) is decoded in one call;
+    otherwise line by line, so that every error names its line and every
+    valid line is kept.
+    """
     path = Path(path)
-    with path.open("rb") as f:
-        return decode_lines(iter_lines(f), path.name)
+    data = path.read_bytes()
+    if not data.startswith(b"#") and b"\n#" not in data:
+        try:
+            return _decoder.decode_lines(data), []
+        except (msgspec.ValidationError, msgspec.DecodeError):
+            pass  # find and name the bad lines below
+    return decode_lines(iter_lines(io.BytesIO(data)), path.name)
 
 
 def encode_report(report: Report) -> bytes:

@@ -118,6 +118,18 @@ class Measurements:
     def __len__(self) -> int:
         return int(self.t.size)
 
+    def kind_list(self) -> list[int]:
+        """``kind`` as a Python list (cached): cheaper than numpy scalars in per-report loops."""
+        if getattr(self, "_kind_l", None) is None:
+            self._kind_l = self.kind.tolist()
+        return self._kind_l
+
+    def t_list(self) -> list[float]:
+        """``t`` as a Python list (cached)."""
+        if getattr(self, "_t_l", None) is None:
+            self._t_l = self.t.tolist()
+        return self._t_l
+
     def take(self, idx: np.ndarray) -> Measurements:
         il = idx.tolist()
         return Measurements(self.t[idx], self.z[idx], self.R[idx], self.dim[idx], self.kind[idx],
@@ -165,7 +177,7 @@ class Converter:
         self._adsb_ll[_CI["aircraft"]] = 0.0
         self._flat = np.zeros(N_CLASSES)
 
-    def _north(self, lat: float, lon: float) -> float:
+    def north(self, lat: float, lon: float) -> float:
         """Grid convergence (rad), cached on a 0.05 deg grid (it changes by < 0.04 deg across a cell)."""
         key = (round(lat * 20.0), round(lon * 20.0))
         g = self._north_cache.get(key)
@@ -178,10 +190,11 @@ class Converter:
         pos = self._pos
         new: dict[str, tuple[float, float]] = {}
         for r in reports:
-            if type(r) in _MOVING:
-                continue
             hit = pos.get(r.sensor)
-            if hit is None or hit[0] != r.lat or hit[1] != r.lon:
+            # A known sensor at the same place (the usual case) costs one lookup and a compare.
+            if hit is not None and hit[0] == r.lat and hit[1] == r.lon:
+                continue
+            if type(r) not in _MOVING:
                 new[r.sensor] = (r.lat, r.lon)
         if not new:
             return
@@ -279,7 +292,7 @@ class Converter:
         lat = np.array([r.lat for r in reps])
         lon = np.array([r.lon for r in reps])
         mx, my = self.theatre.to_xy(lat, lon)
-        g = np.array([self._north(a, b) for a, b in zip(lat.tolist(), lon.tolist(), strict=True)])
+        g = np.array([self.north(a, b) for a, b in zip(lat.tolist(), lon.tolist(), strict=True)])
         z[rows, 0], z[rows, 1] = mx, my
         z[rows, 2] = [r.alt_m for r in reps]
         is_pos = np.array([type(r) is PositionReport for r in reps])

@@ -216,50 +216,54 @@ class Tracker:
 
     def _update(self, m: Measurements, pm: np.ndarray, pt: np.ndarray, d2: np.ndarray,
                 logdet: np.ndarray) -> set[int]:
-        """Apply assigned measurements, in rounds so that each track takes one at a time."""
+        """Apply assigned measurements in time order (the compiled filter), then book them."""
         if pm.size == 0:
             return set()
         order = np.lexsort((m.index[pm], m.t[pm]))
         pm, pt, d2, logdet = pm[order], pt[order], d2[order], logdet[order]
         kernels.filter_pairs(pt, m.z[pm], m.R[pm], m.t[pm], m.cls_loglik[pm], self._x, self._P, self._mu,
                              self._t, self._ev, self._xc, self._Pc, self._probs, self._qman)
-        for j, k, a, b in zip(pm.tolist(), pt.tolist(), d2.tolist(), logdet.tolist(), strict=True):
-            self._credit(k, m, j, a, b)
+        self._credit(pt.tolist(), m, pm.tolist(), d2.tolist(), logdet.tolist())
         return set(pt.tolist())
 
-    def _credit(self, k: int, m: Measurements, j: int, d2: float | None = None,
-                logdet: float | None = None) -> None:
-        """Book a report on track ``k``: counts, sensors and the track score.
+    def _credit(self, ks: list[int], m: Measurements, js: list[int], d2s: list[float] | None = None,
+                lds: list[float] | None = None) -> None:
+        """Book reports ``js`` on tracks ``ks``: counts, sensors and the track score.
 
-        ``d2``, ``logdet``: the report's squared Mahalanobis distance and ln|S|
-        against the track before the update; None for the report that started it.
+        ``d2s``, ``lds``: each report's squared Mahalanobis distance and ln|S|
+        against its track before the update; None for reports that start tracks.
         """
-        meta = self._meta[k]
-        kind = KINDS[m.kind[j]]
-        s = m.sensor[j]
-        seen = meta.sensors.get(s, 0)
         cfg = self.cfg
-        t_j = float(m.t[j])
-        if d2 is None:
-            meta.evidence = cfg.score_init[kind]
-        elif meta.status != "tentative":
-            pass  # the score only decides confirmation
-        elif seen and cfg.repeat_llr[kind] is not None:
-            meta.evidence += cfg.repeat_llr[kind]
-        else:
-            lo, hi = cfg.score_window_s
-            window = min(max(abs(t_j - meta.last_update), lo), hi)
-            log_g = -0.5 * (d2 + logdet) - 1.5 * _LOG_2PI
-            meta.evidence += (_log(cfg.pd[kind]) + log_g - _log(cfg.clutter_density[kind] * window))
-        meta.sensors[s] = seen + 1
-        if m.kind[j] in _LOCATING:
-            meta.locating.add(s)
-        meta.n += 1
-        meta.last_update = max(meta.last_update, float(m.t[j]))
-        self._last[k] = meta.last_update
-        meta.first_t = min(meta.first_t, float(m.t[j]))
-        if m.icao[j] is not None:
-            meta.icao = m.icao[j]
+        kinds, times, sensors, icaos = m.kind_list(), m.t_list(), m.sensor, m.icao
+        lo, hi = cfg.score_window_s
+        for n, (k, j) in enumerate(zip(ks, js, strict=True)):
+            meta = self._meta[k]
+            code = kinds[j]
+            kind = KINDS[code]
+            s = sensors[j]
+            t_j = times[j]
+            seen = meta.sensors.get(s, 0)
+            if d2s is None:
+                meta.evidence = cfg.score_init[kind]
+            elif meta.status != "tentative":
+                pass  # the score only decides confirmation
+            elif seen and cfg.repeat_llr[kind] is not None:
+                meta.evidence += cfg.repeat_llr[kind]
+            else:
+                window = min(max(abs(t_j - meta.last_update), lo), hi)
+                log_g = -0.5 * (d2s[n] + lds[n]) - 1.5 * _LOG_2PI
+                meta.evidence += _log(cfg.pd[kind]) + log_g - _log(cfg.clutter_density[kind] * window)
+            meta.sensors[s] = seen + 1
+            if code in _LOCATING:
+                meta.locating.add(s)
+            meta.n += 1
+            if t_j > meta.last_update:
+                meta.last_update = t_j
+                self._last[k] = t_j
+            if t_j < meta.first_t:
+                meta.first_t = t_j
+            if icaos[j] is not None:
+                meta.icao = icaos[j]
 
     def _initiate(self, m: Measurements, idx: np.ndarray, events: list[TrackEvent]) -> set[int]:
         """Tentative tracks from unassigned measurements ``idx`` (in time order).
@@ -351,7 +355,8 @@ class Tracker:
         for kk, j, t in zip(k.tolist(), js.tolist(), m.t[js].tolist(), strict=True):
             self._meta[kk] = _Meta(f"T{self._next_id:06d}", t, int(m.kind[j]))
             self._next_id += 1
-            self._credit(kk, m, j)
+            self._last[kk] = t
+        self._credit(k.tolist(), m, js.tolist())
         self._refresh(k)
         return k
 
