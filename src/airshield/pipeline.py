@@ -164,6 +164,7 @@ def run(
         out_dir.mkdir(parents=True, exist_ok=True)
         f = (out_dir / "tracks.ndjson").open("wb")
     confirmed: set[str] = set()
+    pending: list[TrackEvent] = []
     t_all = time.perf_counter()
     n_done = 0
     try:
@@ -176,11 +177,14 @@ def run(
             for e in events:
                 if e.kind == "confirmed":
                     confirmed.add(e.state.id)
-            if f is not None:
-                stats.track_lines += encode_events(events, theatre, enc, buf, tracker.converter.north)
-                if len(buf) > 1 << 20:
-                    f.write(buf)
-                    buf.clear()
+                if e.state.status != "tentative":
+                    pending.append(e)
+            # Written in chunks: one projection call for many states.
+            if f is not None and len(pending) >= 2000:
+                stats.track_lines += encode_events(pending, theatre, enc, buf, tracker.converter.north)
+                pending.clear()
+                f.write(buf)
+                buf.clear()
             n_done += len(batch)
             if progress and stats.batches % 200 == 0:
                 progress(n_done / max(len(reports), 1))
@@ -188,12 +192,11 @@ def run(
         if reports:
             t = reports[-1].arrival.timestamp()
             for k in range(1, CLOSE_STEPS + 1):
-                events = tracker.process([], t + k * CLOSE_STEP_S)
-                if f is not None:
-                    stats.track_lines += encode_events(events, theatre, enc, buf, tracker.converter.north)
+                pending += tracker.process([], t + k * CLOSE_STEP_S)
                 if not tracker.tracks():
                     break
         if f is not None:
+            stats.track_lines += encode_events(pending, theatre, enc, buf, tracker.converter.north)
             f.write(buf)
     finally:
         if f is not None:
