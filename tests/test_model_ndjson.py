@@ -127,3 +127,16 @@ def test_times_round_trip_to_the_microsecond_and_naive_times_are_refused():
     assert parse_time("2025-09-07T23:04:05.25+02:00") == t
     with pytest.raises(msgspec.ValidationError):
         parse_time("2025-09-07T21:04:05")
+
+
+def test_a_clean_file_reads_the_same_in_one_call_as_line_by_line(tmp_path):
+    p = tmp_path / "reports.ndjson"
+    buf = io.BytesIO()
+    write_reports(ONE_OF_EACH * 3, buf)
+    p.write_bytes(buf.getvalue())
+    fast, errors = read_reports(p)
+    slow, _ = decode_lines(iter_lines(io.BytesIO(buf.getvalue())), "x")
+    assert errors == [] and fast == slow == ONE_OF_EACH * 3
+    # A comment line takes the line-by-line path and changes nothing else.
+    p.write_bytes(b"# night of 2025-09-07\n" + buf.getvalue())
+    assert read_reports(p) == (ONE_OF_EACH * 3, [])
