@@ -19,6 +19,8 @@ accuracy; record-810 at >= 20,000 reports/s, < 2 GiB, p99 step < 50 ms.
 from __future__ import annotations
 
 import argparse
+import concurrent.futures
+import multiprocessing
 import platform
 import resource
 import time
@@ -58,7 +60,9 @@ def track(d: Path, kinds: set[str] | None, batch_s: float, label: str) -> dict:
     m = ev.metrics
     within, n_corr = confirmed_within(ev, d / "truth.ndjson", kinds)
     n = stats.reports
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
+        "peak_mib": peak,
         "label": label, "reports": n, "parse_s": parse_s, "track_s": stats.wall_s,
         "rps": n / (parse_s * n / max(len(reports), 1) + stats.wall_s),
         "p50_ms": 1000 * stats.step_percentile(50), "p99_ms": 1000 * stats.step_percentile(99),
@@ -131,18 +135,24 @@ def main() -> None:
     print(f"machine: {platform.machine()}, {__import__('os').cpu_count()} cores, CPython {platform.python_version()}, "
           f"numpy {np.__version__}; batch {args.batch_s} s")
     rows = []
-    for name in args.scenario:
-        d = night_dir(name, args.seed)
-        rows.append({"scenario": name, **track(d, None, args.batch_s, "all")})
-        if args.ablation and name == "night-40":
-            for kinds, label in (({"acoustic"}, "acoustic"), ({"radar"}, "radar"), ({"observer"}, "observers")):
-                rows.append({"scenario": name, **track(d, kinds, args.batch_s, label)})
-    cols = ["scenario", "label", "reports", "rps", "p50_ms", "p99_ms", "max_ms", "confirmed", "corroborated",
+    # Each run in a fresh process (spawned, one at a time): no run inherits another's
+    # memory, caches or garbage-collector state, as `airshield run` would not.
+    ctx = multiprocessing.get_context("spawn")
+    with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=ctx, max_tasks_per_child=1) as pool:
+        for name in args.scenario:
+            d = night_dir(name, args.seed)
+            cases = [(None, "all")]
+            if args.ablation and name == "night-40":
+                cases += [({"acoustic"}, "acoustic"), ({"radar"}, "radar"), ({"observer"}, "observers")]
+            for kinds, label in cases:
+                r = pool.submit(track, d, kinds, args.batch_s, label).result()
+                rows.append({"scenario": name, **r})
+                print(f"  {name} {label}: {r['rps']:,.0f} reports/s, peak {r['peak_mib']:,.0f} MiB", flush=True)
+    cols = ["scenario", "label", "reports", "rps", "p50_ms", "p99_ms", "max_ms", "peak_mib", "confirmed", "corroborated",
             "confirmed_60s", *KEYS]
     print("\t".join(cols))
     for r in rows:
         print("\t".join(fmt(r[c]) for c in cols))
-    print(f"peak memory (max RSS of this process): {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:,.0f} MiB")
 
 
 if __name__ == "__main__":
