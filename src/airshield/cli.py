@@ -25,8 +25,8 @@ app = typer.Typer(
     add_completion=False,
     no_args_is_help=True,
     help="airshield: early warning of air threats for people and infrastructure. "
-    "It fuses sensor reports into tracks and raises per-region alerts; it never aims, cues "
-    "or controls a weapon.",
+    "It fuses sensor reports into classified tracks to warn people in time; it never aims, "
+    "cues or controls a weapon.",
 )
 console = Console(stderr=True)
 out_console = Console()
@@ -184,8 +184,7 @@ def demo(
     scenario: Annotated[str, typer.Option(help="scenario to show")] = "night-40",
     seed: Annotated[int | None, typer.Option(help="random seed (default: the scenario's)")] = None,
 ) -> None:
-    """The main job: simulate a night, track it, and show what happened (threats, sensors, reports,
-    coverage, tracks against truth, a map)."""
+    """The main job: simulate a night, track it and show what happened (threats, sensors, reports, coverage, tracks against truth, a map)."""
     from airshield.evaluation import evaluate_run
     from airshield.evaluation.table import print_metrics
     from airshield.pipeline import run as run_pipeline
