@@ -86,11 +86,11 @@ def batches(reports: list[Report], batch_s: float) -> Iterable[tuple[list[Report
 
 
 def encode_events(events: list[TrackEvent], theatre, enc: msgspec.json.Encoder, buf: bytearray,
-                  north: Callable[[float, float], float] | None = None) -> int:
+                  north: Callable[[np.ndarray, np.ndarray], np.ndarray] | None = None) -> int:
     """Append the NDJSON lines of the non-tentative events to ``buf``; returns the count.
 
-    ``north(lat, lon)``: the grid convergence (rad), e.g. a tracker's cached
-    ``converter.north``; by default computed with the theatre.
+    ``north(lat, lon)``: the grid convergence (rad) of arrays of points, e.g. a
+    tracker's cached ``converter.north_many``; by default computed with the theatre.
     """
     from airshield.model import from_epoch
 
@@ -100,10 +100,7 @@ def encode_events(events: list[TrackEvent], theatre, enc: msgspec.json.Encoder, 
     x = np.array([e.state.x for e in keep])
     lat, lon = theatre.to_latlon(x[:, 0], x[:, 1])
     lat, lon = np.atleast_1d(lat), np.atleast_1d(lon)
-    if north is None:
-        g = np.atleast_1d(theatre.north_angle(lat, lon))
-    else:
-        g = np.array([north(a, b) for a, b in zip(lat.tolist(), lon.tolist(), strict=True)])
+    g = np.atleast_1d(theatre.north_angle(lat, lon)) if north is None else north(lat, lon)
     c, s = np.cos(g), np.sin(g)
     ve = x[:, 3] * c - x[:, 4] * s
     vn = x[:, 3] * s + x[:, 4] * c
@@ -181,7 +178,7 @@ def run(
                     pending.append(e)
             # Written in chunks: one projection call for many states.
             if f is not None and len(pending) >= 2000:
-                stats.track_lines += encode_events(pending, theatre, enc, buf, tracker.converter.north)
+                stats.track_lines += encode_events(pending, theatre, enc, buf, tracker.converter.north_many)
                 pending.clear()
                 f.write(buf)
                 buf.clear()
@@ -196,7 +193,7 @@ def run(
                 if not tracker.tracks():
                     break
         if f is not None:
-            stats.track_lines += encode_events(pending, theatre, enc, buf, tracker.converter.north)
+            stats.track_lines += encode_events(pending, theatre, enc, buf, tracker.converter.north_many)
             f.write(buf)
     finally:
         if f is not None:

@@ -206,6 +206,19 @@ class Converter:
                                               np.atleast_1d(y).tolist(), g.tolist(), strict=True):
             pos[sensor] = (la, lo, xx, yy, gg)
 
+    def north_many(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
+        """:meth:`north` for arrays: the cells not cached yet are computed in one call."""
+        keys = list(zip(np.round(lat * 20.0).astype(int).tolist(), np.round(lon * 20.0).astype(int).tolist(),
+                        strict=True))
+        cache = self._north_cache
+        missing = sorted({k for k in keys if k not in cache})
+        if missing:
+            ka = np.array(missing, dtype=float) / 20.0
+            for k, g in zip(missing, np.atleast_1d(self.theatre.north_angle(ka[:, 0], ka[:, 1])).tolist(),
+                            strict=True):
+                cache[k] = g
+        return np.array([cache[k] for k in keys])
+
     def _xy(self, sensor: str, lat: float, lon: float) -> tuple[float, float, float]:
         """Frame position (m) and grid convergence (deg) of a sensor, cached."""
         hit = self._pos.get(sensor)
@@ -292,7 +305,7 @@ class Converter:
         lat = np.array([r.lat for r in reps])
         lon = np.array([r.lon for r in reps])
         mx, my = self.theatre.to_xy(lat, lon)
-        g = np.array([self.north(a, b) for a, b in zip(lat.tolist(), lon.tolist(), strict=True)])
+        g = self.north_many(lat, lon)
         z[rows, 0], z[rows, 1] = mx, my
         z[rows, 2] = [r.alt_m for r in reps]
         is_pos = np.array([type(r) is PositionReport for r in reps])
