@@ -21,17 +21,20 @@ from numba import njit
 from airshield.tracking import classification as _cls
 from airshield.tracking import motion as _mot
 
-LOG_PRIOR = _cls.LOG_PRIOR.copy()
-SPEED_LOW = _cls._LOW.copy()
-SPEED_HIGH = _cls._HIGH.copy()
-SPEED_SOFT = _cls.SPEED_SOFT.copy()
-ALT_LOW = _cls._ALT_LOW.copy()
-ALT_HIGH = _cls._ALT_HIGH.copy()
-ALT_SOFT = _cls.ALT_SOFT.copy()
-Q_MODES = _mot.Q_MODES.copy()  # (2, 6)
-SOJOURN = _mot.MODE_SOJOURN_S.copy()
-EV_TAU = float(_cls.EVIDENCE_TAU_S)
 LOG_2PI = math.log(2.0 * math.pi)
+
+
+def model_constants() -> tuple:
+    """The model's constants, passed to the kernels as an argument.
+
+    Passed, not read as globals: numba bakes globals into the compiled code
+    and its on-disk cache would keep old values after a change in
+    classification.py or motion.py.
+    """
+    return (_cls.LOG_PRIOR.copy(), _cls._LOW.copy(), _cls._HIGH.copy(), _cls.SPEED_SOFT.copy(),
+            _cls._ALT_LOW.copy(), _cls._ALT_HIGH.copy(), _cls.ALT_SOFT.copy(),
+            np.ascontiguousarray(_mot.Q_MODES, dtype=np.float64), _mot.MODE_SOJOURN_S.astype(np.float64),
+            float(_cls.EVIDENCE_TAU_S))
 
 
 @njit(cache=True)
@@ -108,8 +111,12 @@ def _mahalanobis(xp, Pp, z, R, Si, S):
 
 
 @njit(cache=True)
-def posterior(ev, vx, vy, svv, z, szz, out):
-    """Class probabilities (into ``out`` (6,)) from evidence and kinematics; see classification.py."""
+def posterior(C, ev, vx, vy, svv, z, szz, out):
+    """Class probabilities (into ``out`` (6,)) from evidence and kinematics; see classification.py.
+
+    ``C``: :func:`model_constants`.
+    """
+    LOG_PRIOR, SPEED_LOW, SPEED_HIGH, SPEED_SOFT, ALT_LOW, ALT_HIGH, ALT_SOFT = C[0], C[1], C[2], C[3], C[4], C[5], C[6]
     speed = math.sqrt(vx * vx + vy * vy)
     ssig = math.sqrt(max(svv, 0.0))
     asig = math.sqrt(max(szz, 0.0))
@@ -132,14 +139,15 @@ def posterior(ev, vx, vy, svv, z, szz, out):
 
 
 @njit(cache=True)
-def refresh(idx, x, P, mu, ev, xc, Pc, probs, qman):
+def refresh(C, idx, x, P, mu, ev, xc, Pc, probs, qman):
     """Combined state, class probabilities and manoeuvre noise of tracks ``idx`` (in place)."""
     for n in range(idx.size):
-        _refresh_one(idx[n], x, P, mu, ev, xc, Pc, probs, qman)
+        _refresh_one(C, idx[n], x, P, mu, ev, xc, Pc, probs, qman)
 
 
 @njit(cache=True)
-def _refresh_one(k, x, P, mu, ev, xc, Pc, probs, qman):
+def _refresh_one(C, k, x, P, mu, ev, xc, Pc, probs, qman):
+    Q_MODES = C[7]
     if True:
         for a in range(6):
             xc[k, a] = mu[k, 0] * x[k, 0, a] + mu[k, 1] * x[k, 1, a]
@@ -151,7 +159,7 @@ def _refresh_one(k, x, P, mu, ev, xc, Pc, probs, qman):
                     db = x[k, m, b] - xc[k, b]
                     s += mu[k, m] * (P[k, m, a, b] + da * db)
                 Pc[k, a, b] = s
-        posterior(ev[k], xc[k, 3], xc[k, 4], Pc[k, 3, 3] + Pc[k, 4, 4], xc[k, 2], Pc[k, 2, 2], probs[k])
+        posterior(C, ev[k], xc[k, 3], xc[k, 4], Pc[k, 3, 3] + Pc[k, 4, 4], xc[k, 2], Pc[k, 2, 2], probs[k])
         q = 0.0
         for c in range(6):
             q += probs[k, c] * Q_MODES[1, c]
@@ -159,13 +167,15 @@ def _refresh_one(k, x, P, mu, ev, xc, Pc, probs, qman):
 
 
 @njit(cache=True)
-def filter_pairs(trk, z, R, tm, cls_ll, x, P, mu, t, ev, xc, Pc, probs, qman):
+def filter_pairs(C, trk, z, R, tm, cls_ll, x, P, mu, t, ev, xc, Pc, probs, qman):
     """IMM predict + update of track ``trk[p]`` with measurement p, for p in order.
 
     A measurement older than its track's state (a late report) is applied to
     the retrodicted state and the result carried forward to the track's time.
     Updates x, P, mu, t, ev and the caches xc, Pc, probs, qman in place.
+    ``C``: :func:`model_constants`.
     """
+    Q_MODES, SOJOURN, EV_TAU = C[7], C[8], C[9]
     xm = np.empty((2, 6))
     Pm = np.empty((2, 6, 6))
     xp = np.empty((2, 6))
@@ -188,7 +198,7 @@ def filter_pairs(trk, z, R, tm, cls_ll, x, P, mu, t, ev, xc, Pc, probs, qman):
             for cc in range(6):
                 s += probs[k, cc] * Q_MODES[m, cc]
             q[m] = s
-        _imm_step(x[k], P[k], mu[k], dt, q, z[p], R[p], xm, Pm, xp, Pp, S, Si, K, KS, T, c, ll)
+        _imm_step(SOJOURN, x[k], P[k], mu[k], dt, q, z[p], R[p], xm, Pm, xp, Pp, S, Si, K, KS, T, c, ll)
         if dt < 0.0:  # carry a retrodicted update forward to the track's own time
             for m in range(2):
                 _propagate(x[k, m], P[k, m], -dt, q[m], tmp6, tmpP)
@@ -199,11 +209,11 @@ def filter_pairs(trk, z, R, tm, cls_ll, x, P, mu, t, ev, xc, Pc, probs, qman):
         f = math.exp(-abs(dt) / EV_TAU)
         for cc in range(6):
             ev[k, cc] = ev[k, cc] * f + cls_ll[p, cc]
-        _refresh_one(k, x, P, mu, ev, xc, Pc, probs, qman)
+        _refresh_one(C, k, x, P, mu, ev, xc, Pc, probs, qman)
 
 
 @njit(cache=True)
-def _imm_step(x, P, mu, dt, q, z, R, xm, Pm, xp, Pp, S, Si, K, KS, T, c, ll):
+def _imm_step(SOJOURN, x, P, mu, dt, q, z, R, xm, Pm, xp, Pp, S, Si, K, KS, T, c, ll):
     """One IMM cycle in place on one track's (2, 6) x, (2, 6, 6) P, (2,) mu."""
     a = abs(dt)
     p0 = 1.0 - math.exp(-a / SOJOURN[0])

@@ -24,8 +24,9 @@ ACCEL_SIGMA = {
     "unknown": (0.3, 4.0),
 }
 Q_MODES = np.array([[ACCEL_SIGMA[c][m] ** 2 for c in CLASSES] for m in range(2)])  # (2, 6)
-#: Mean sojourn time in each mode, s [est]: straight legs last minutes, turns tens of seconds.
-MODE_SOJOURN_S = np.array([300.0, 40.0])
+#: Mean sojourn time in each mode, s [est]: a Shahed flies straight legs of many minutes
+#: between dog-legs (routes of hours with a few turns, domain.md); a turn lasts tens of seconds.
+MODE_SOJOURN_S = np.array([900.0, 40.0])
 
 
 def transition(dt: np.ndarray) -> np.ndarray:

@@ -117,6 +117,7 @@ class Tracker:
         self.cfg = config or TrackerConfig()
         self.theatre = theatre
         self.converter = Converter(theatre, self.cfg.measurement)
+        self._consts = kernels.model_constants()
         cap = 256
         self._x = np.zeros((cap, N_MODES, 6))
         self._P = np.zeros((cap, N_MODES, 6, 6))
@@ -184,7 +185,7 @@ class Tracker:
 
     def _refresh(self, idx: np.ndarray) -> None:
         """Recompute the caches of tracks ``idx`` after their state changed."""
-        kernels.refresh(np.ascontiguousarray(idx, dtype=np.int64), self._x, self._P, self._mu, self._ev,
+        kernels.refresh(self._consts, np.ascontiguousarray(idx, dtype=np.int64), self._x, self._P, self._mu, self._ev,
                         self._xc, self._Pc, self._probs, self._qman)
 
     def _associate(self, m: Measurements) -> tuple[np.ndarray, np.ndarray]:
@@ -221,7 +222,7 @@ class Tracker:
             return set()
         order = np.lexsort((m.index[pm], m.t[pm]))
         pm, pt, d2, logdet = pm[order], pt[order], d2[order], logdet[order]
-        kernels.filter_pairs(pt, m.z[pm], m.R[pm], m.t[pm], m.cls_loglik[pm], self._x, self._P, self._mu,
+        kernels.filter_pairs(self._consts, pt, m.z[pm], m.R[pm], m.t[pm], m.cls_loglik[pm], self._x, self._P, self._mu,
                              self._t, self._ev, self._xc, self._Pc, self._probs, self._qman)
         self._credit(pt.tolist(), m, pm.tolist(), d2.tolist(), logdet.tolist())
         return set(pt.tolist())
