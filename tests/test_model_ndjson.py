@@ -140,3 +140,11 @@ def test_a_clean_file_reads_the_same_in_one_call_as_line_by_line(tmp_path):
     # A comment line takes the line-by-line path and changes nothing else.
     p.write_bytes(b"# night of 2025-09-07\n" + buf.getvalue())
     assert read_reports(p) == (ONE_OF_EACH * 3, [])
+
+
+def test_a_covariance_that_is_not_positive_definite_is_refused():
+    bad = msgspec.to_builtins(ONE_OF_EACH[4])
+    for cov in ([100, 1000, 0, 1000, 100, 0, 0, 0, 100], [100, 100, 0, 100, 100, 0, 0, 0, 100]):
+        bad["cov_enu_m2"] = cov
+        with pytest.raises(ReportDecodeError, match="not positive definite"):
+            decode_report(msgspec.json.encode(bad))

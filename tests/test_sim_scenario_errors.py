@@ -97,3 +97,33 @@ def test_an_unknown_target_city_is_named(tmp_path):
     result = CliRunner().invoke(app, ["simulate", str(bad), "--out", str(tmp_path / "o"), "-q"])
     assert result.exit_code == 2
     assert "Gotham" in result.output
+
+
+def test_a_wave_after_the_end_of_the_scenario_is_refused():
+    e = _error(GOOD.replace('model = "gerbera"', 'model = "gerbera"\nstart_min = 500'))
+    assert e.field == "waves[1].start_min"
+    assert "after the 2 h scenario" in e.reason
+
+
+def test_a_reversed_or_negative_sensor_range_is_refused():
+    e = _error(GOOD + "latency_s = [5, 1]\n")
+    assert (e.line, e.field) == (18, "sensors.acoustic.latency_s")
+    e = _error(GOOD + "sigma_bearing_deg = [0, 3]\n")
+    assert e.field == "sensors.acoustic.sigma_bearing_deg"
+
+
+def test_an_unknown_acoustic_region_is_named_without_a_traceback(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(GOOD.replace('regions = ["UA-59"]', 'regions = ["UA-99"]'))
+    result = CliRunner().invoke(app, ["simulate", str(bad), "--out", str(tmp_path / "o"), "-q"])
+    assert result.exit_code == 2
+    assert "UA-99" in result.output and "Traceback" not in result.output
+
+
+def test_a_scenario_without_sensors_gives_truth_and_no_reports(tmp_path):
+    src = tmp_path / "quiet.toml"
+    src.write_text(GOOD.split("[sensors.acoustic]")[0])
+    result = CliRunner().invoke(app, ["simulate", str(src), "--out", str(tmp_path / "o"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "o" / "reports.ndjson").read_bytes() == b""
+    assert b'"type":"state"' in (tmp_path / "o" / "truth.ndjson").read_bytes()

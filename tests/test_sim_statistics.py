@@ -199,3 +199,21 @@ def test_night_40_has_about_40_drones_towards_5_to_8_cities(night40):
     assert 35 <= len(threats) <= 45
     assert 5 <= len({o.target for o in threats}) <= 8
     assert len({o.launch_area for o in threats}) >= 3
+
+
+def test_no_report_is_measured_after_the_scenario_ends(night40):
+    for e in night40.emitted:
+        assert e.time.size == 0 or e.time.max() <= night40.t_end + 1e-3, e.kind
+    assert all(o.trajectory.end <= night40.t_end for o in night40.objects)
+
+
+def test_a_loitering_drone_never_turns_back_on_itself():
+    from airshield.sim.routes import insert_loiter
+
+    for seed in range(8):
+        poly = insert_loiter(np.random.default_rng(seed), np.array([[0.0, 0.0], [100_000.0, 0.0]]), 45.0)
+        d = np.diff(poly, axis=0)
+        d /= np.linalg.norm(d, axis=1)[:, None]
+        # Consecutive legs turn by at most a chord's angle (a 16-point circle: 22.5 deg), never 180.
+        cos_turn = np.sum(d[1:] * d[:-1], axis=1)
+        assert cos_turn.min() > np.cos(np.radians(30.0)), seed

@@ -238,3 +238,14 @@ def test_track_ids_are_never_reused():
         ids += [e.state.id for e in events if e.kind == "new"]
         tr.process([], T0.timestamp() + 1000.0 * k + 500)  # the tentative track times out
     assert len(ids) == 3 and len(set(ids)) == 3
+
+
+def test_each_report_is_converted_from_its_own_sensor_position_even_if_the_sensor_moved():
+    # An observer's phone moves: two reports of one observer in one batch, 55 km apart.
+    a = ObserverReport(sensor="OBS-1", time=at(0), arrival=at(20), lat=50.0, lon=30.0, alt_m=1.5,
+                       bearing_deg=0.0, sigma_bearing_deg=15.0, cls="drone")
+    b = ObserverReport(sensor="OBS-1", time=at(0), arrival=at(20), lat=50.5, lon=30.0, alt_m=1.5,
+                       bearing_deg=0.0, sigma_bearing_deg=15.0, cls="drone")
+    both = Converter(TH).convert([a, b]).z
+    np.testing.assert_allclose(both[0], Converter(TH).convert([a]).z[0])
+    np.testing.assert_allclose(both[1], Converter(TH).convert([b]).z[0])

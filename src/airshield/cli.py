@@ -72,7 +72,7 @@ def _simulate(scenario: str, seed: int | None, out: Path, quiet: bool):
             stages = _Stages(progress)
             night = simulate(sc, seed, stages)
             counts = write_night(night, out, stages)
-    except (ValueError, FileNotFoundError) as exc:
+    except (ValueError, OSError) as exc:
         _fail(f"{scenario}: {exc}")
     return night, counts, time.perf_counter() - t0
 
@@ -102,7 +102,7 @@ def _summary_table(night, counts: dict[str, int], elapsed: float) -> Table:
 def simulate(
     scenario: Annotated[str, typer.Argument(help="built-in scenario name (night-40, record-810, tiny, missiles) or a .toml file")],
     out: Annotated[Path, typer.Option("--out", "-o", help="output directory")],
-    seed: Annotated[int | None, typer.Option(help="random seed (default: the scenario's)")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="random seed (default: the scenario's)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
     """Simulate a night: writes OUT/reports.ndjson, OUT/truth.ndjson and OUT/sensors.ndjson."""
@@ -117,7 +117,7 @@ def run(
     reports: Annotated[Path, typer.Argument(help="reports.ndjson, in arrival order")],
     out: Annotated[Path, typer.Option("--out", "-o", help="run directory")],
     kinds: Annotated[str | None, typer.Option(help="only these report kinds, comma-separated (ablation)")] = None,
-    batch_s: Annotated[float, typer.Option(help="batch length in arrival time, s")] = 5.0,
+    batch_s: Annotated[float, typer.Option(min=0.001, max=3600.0, help="batch length in arrival time, s")] = 5.0,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
     """Track a report stream: writes RUNDIR/tracks.ndjson (track states, WGS84, class probabilities)."""
@@ -132,17 +132,24 @@ def run(
     if kinds:
         keep = {k.strip() for k in kinds.split(",") if k.strip()}
         bad = keep - set(REPORT_KINDS)
-        if bad:
-            _fail(f"--kinds: unknown kind(s) {', '.join(sorted(bad))}; known: {', '.join(REPORT_KINDS)}")
+        if bad or not keep:
+            _fail(f"--kinds: unknown or no kind(s) {', '.join(sorted(bad))}; known: {', '.join(REPORT_KINDS)}")
     rs, errors = read_reports(reports)
     for e in errors[:20]:
         console.print(f"[yellow]rejected[/] {e}", highlight=False, soft_wrap=True)
     if len(errors) > 20:
         console.print(f"[yellow]… and {len(errors) - 20} more rejected lines[/]")
-    with _progress(quiet) as progress:
-        stages = _Stages(progress)
-        stats = run_pipeline(rs, Theatre.ukraine(), out, batch_s=batch_s, kinds=keep,
-                             progress=lambda f: stages("tracking", f))
+    arrivals = [r.arrival for r in rs]
+    if any(b < a for a, b in zip(arrivals, arrivals[1:], strict=False)):
+        console.print("[yellow]the reports are not in arrival order: sorted by arrival (stable) before tracking[/]")
+        rs = sorted(rs, key=lambda r: r.arrival)
+    try:
+        with _progress(quiet) as progress:
+            stages = _Stages(progress)
+            stats = run_pipeline(rs, Theatre.ukraine(), out, batch_s=batch_s, kinds=keep,
+                                 progress=lambda f: stages("tracking", f))
+    except OSError as exc:
+        _fail(f"{out}: {exc}")
     console.print(
         f"{stats.reports:,} reports ({len(errors):,} rejected) in {stats.wall_s:.1f} s: "
         f"{stats.reports_per_s:,.0f} reports/s, step p99 {1000 * stats.step_percentile(99):.1f} ms; "
@@ -168,7 +175,7 @@ def evaluate(
     report_dir = None if no_report else (report or (run / "report" if run else truth.parent / "report"))
     try:
         metrics = evaluate_run(truth, run, report_dir=report_dir)
-    except (EvaluationInputError, ValueError, FileNotFoundError) as exc:
+    except (EvaluationInputError, ValueError, OSError) as exc:
         _fail(str(exc))
     if as_json:
         sys.stdout.write(json.dumps(metrics, sort_keys=False) + "\n")
@@ -182,7 +189,7 @@ def evaluate(
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="where to write the night")] = Path("out/demo"),
     scenario: Annotated[str, typer.Option(help="scenario to show")] = "night-40",
-    seed: Annotated[int | None, typer.Option(help="random seed (default: the scenario's)")] = None,
+    seed: Annotated[int | None, typer.Option(min=0, help="random seed (default: the scenario's)")] = None,
 ) -> None:
     """The main job: simulate a night, track it and show what happened (threats, sensors, reports, coverage, tracks against truth, a map)."""
     from airshield.evaluation import evaluate_run

@@ -203,6 +203,13 @@ class PositionReport(_ReportBase, frozen=True, tag="position"):
             a, b = c[3 * i + j], c[3 * j + i]
             if abs(a - b) > 1e-6 * max(1.0, abs(a), abs(b)):
                 raise ReportValueError("cov_enu_m2", f"not symmetric: [{i}][{j}]={a} but [{j}][{i}]={b}")
+        # Positive definite (Sylvester: every leading minor > 0); a singular or indefinite
+        # covariance would claim certainty it cannot have and corrupt the tracks it updates.
+        m2 = c[0] * c[4] - c[1] * c[3]
+        det = (c[0] * (c[4] * c[8] - c[5] * c[7]) - c[1] * (c[3] * c[8] - c[5] * c[6])
+               + c[2] * (c[3] * c[7] - c[4] * c[6]))
+        if m2 <= 0.0 or det <= 0.0:
+            raise ReportValueError("cov_enu_m2", "not positive definite (a variance is implied to be <= 0)")
         if self.vel_enu_mps is not None:
             _check_vector(self.vel_enu_mps, "vel_enu_mps", 10_000.0)
 

@@ -154,7 +154,7 @@ def detect(
     """
     P = cfg.report_period_s
     tree = cKDTree(net.xy)
-    r_max = CUTOFF_FACTOR * cfg.range_50_m * cfg.loud_range_factor
+    r_max = CUTOFF_FACTOR * cfg.range_50_m * max(1.0, cfg.loud_range_factor) * max(1.0, cfg.city_range_factor)
     # Global look grid t_k = t_start + k P; each object sampled on it.
     samples_obj, samples_k = [], []
     for i, o in enumerate(objects):

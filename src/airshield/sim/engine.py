@@ -6,13 +6,16 @@ so that, for example, changing the radar layout does not move a single drone.
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import msgspec
 import numpy as np
 
 from airshield.geo import RegionSet, Theatre, load_cities, load_regions
+from airshield.model import Lat, Lon, SensorId
 from airshield.sim import acoustic, adsb, observers, partner, radar
 from airshield.sim.emitted import Emitted
 from airshield.sim.raid import SimObject, build_civil, build_threats
@@ -59,6 +62,8 @@ class Night:
         Ties are broken by measurement time, kind, sensor id and row, so the
         order never depends on anything but the data.
         """
+        if not self.emitted:
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
         all_ids = sorted({s for e in self.emitted for s in e.sensor_ids})
         rank = {s: i for i, s in enumerate(all_ids)}
         arr, tim, kind, sens, src, row = [], [], [], [], [], []
@@ -88,6 +93,10 @@ def simulate(sc: Scenario, seed: int | None = None, progress: Progress | None = 
     say("threats", 0.0)
     objects = build_threats(sc, theatre, rng_for(seed, "threats"), cities)
     objects += build_civil(sc, theatre, rng_for(seed, "civil"))
+    # The night ends at the scenario's end: so do the truth and every sensor's reports.
+    objects = [o if o.trajectory.end <= t_end else
+               dataclasses.replace(o, trajectory=o.trajectory.truncated(t_end), end_how="scenario_end")
+               for o in objects if o.trajectory.start < t_end]
     say("threats", 1.0)
     area = regions.outline_xy()
     emitted: list[Emitted] = []
@@ -97,6 +106,11 @@ def simulate(sc: Scenario, seed: int | None = None, progress: Progress | None = 
         cfg = s.acoustic
         if cfg.regions:
             import shapely
+
+            unknown = [r for r in cfg.regions if r not in set(regions.ids)]
+            if unknown:
+                raise ValueError(f"sensors.acoustic.regions: unknown region(s) {', '.join(unknown)}; "
+                                 f"the {regions.source} regions are {', '.join(regions.ids)}")
 
             area_a = shapely.union_all([regions.geometry_xy(r) for r in cfg.regions])
         else:
@@ -140,21 +154,30 @@ def simulate(sc: Scenario, seed: int | None = None, progress: Progress | None = 
     return Night(sc, seed, theatre, regions, objects, emitted, sensors, t_start, t_end)
 
 
+class _Node(msgspec.Struct, forbid_unknown_fields=True):
+    """One line of an acoustic node file."""
+
+    id: SensorId
+    lat: Lat
+    lon: Lon
+    array: bool = False
+
+
 def _read_nodes(path: str):
     """Acoustic nodes from an NDJSON file of ``{"id", "lat", "lon", "array"?}`` lines."""
-    import msgspec
-
     ids, lat, lon, arr = [], [], [], []
     with open(path, "rb") as f:
         for n, line in enumerate(f, start=1):
             if not line.strip() or line.startswith(b"#"):
                 continue
             try:
-                d = msgspec.json.decode(line)
-                ids.append(str(d["id"]))
-                lat.append(float(d["lat"]))
-                lon.append(float(d["lon"]))
-                arr.append(bool(d.get("array", False)))
-            except (msgspec.DecodeError, KeyError, TypeError, ValueError) as exc:
-                raise ValueError(f"{path}:{n}: bad acoustic node line ({exc!r})") from None
+                d = msgspec.json.decode(line, type=_Node)
+            except msgspec.ValidationError as exc:
+                raise ValueError(f"{path}:{n}: bad acoustic node line: {exc}") from None
+            except msgspec.DecodeError as exc:
+                raise ValueError(f"{path}:{n}: not valid JSON ({exc})") from None
+            ids.append(d.id)
+            lat.append(d.lat)
+            lon.append(d.lon)
+            arr.append(d.array)
     return ids, np.array(lat), np.array(lon), np.array(arr)

@@ -75,7 +75,7 @@ def _write_truth(night: Night, path: Path, say) -> None:
             tr = o.trajectory
             t = np.arange(np.ceil(tr.start / step) * step, tr.end, step)
             t = np.concatenate([[tr.start], t[t > tr.start], [tr.end]])
-            t = np.round(t * 1000.0) / 1000.0
+            t = np.unique(np.round(t * 1000.0) / 1000.0)  # rounding may make two grid times one
             p = tr.position(t)
             lat, lon = night.theatre.to_latlon(p[:, 0], p[:, 1])
             v = np.round(enu_from_grid(tr.velocity(t), np.asarray(night.theatre.north_angle(lat, lon))), 2)

@@ -34,7 +34,7 @@ class SimObject:
         target: target site id, or None.
         group, wave: group and wave numbers (-1 for civil flights).
         trajectory: its path; ends where the object ends.
-        end_how: ``impact``, ``shot_down``, ``fuel`` or ``left``.
+        end_how: ``impact``, ``shot_down``, ``fuel``, ``left`` or ``scenario_end``.
         icao, callsign: civil flights only.
     """
 
@@ -153,7 +153,7 @@ def build_civil(
         p, q = (a + off, b + off) if rng.random() < 0.5 else (b + off, a + off)
         t0 = t_start + rng.uniform(0.0, sc.duration_h * 3600.0 * 0.85)
         traj = flight(rng, np.vstack([p, q]), tt, t0, dive=False, start_alt=float(rng.uniform(*tt.alt_m)))
-        icao = f"{0x500000 + int(rng.integers(0, 0xFFFF)) * 16 + i % 16:06X}"
+        icao = f"{0x508000 + i:06X}"  # unique per flight (a block of Ukraine's 0x508000 range)
         callsign = f"{['LOT', 'TAR', 'WZZ', 'RYR'][i % 4]}{int(rng.integers(100, 9999))}"
         out.append(SimObject(f"F{i + 1:04d}", "airliner", "aircraft", True, "", None, -1, -1, traj,
                              "left", icao, callsign))

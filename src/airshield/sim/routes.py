@@ -82,7 +82,8 @@ def insert_loiter(
     # Circle tangent to the route at p: its centre lies to one side.
     centre = p + radius * sgn * np.array([-math.sin(heading), math.cos(heading)])
     a0 = math.atan2(*(p - centre)[::-1])
-    ang = a0 - sgn * np.linspace(0.0, 2 * math.pi * laps, laps * LOITER_POINTS_PER_LAP + 1)
+    # Centre on the left (sgn > 0) means turning left: counter-clockwise, increasing angle.
+    ang = a0 + sgn * np.linspace(0.0, 2 * math.pi * laps, laps * LOITER_POINTS_PER_LAP + 1)
     circle = centre + radius * np.column_stack([np.cos(ang), np.sin(ang)])
     return np.vstack([poly[: i + 1], circle, poly[i + 1 :]])
 

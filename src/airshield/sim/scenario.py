@@ -195,8 +195,8 @@ def builtin_names() -> list[str]:
 def load_scenario(name_or_path: str | Path) -> Scenario:
     """Load a built-in scenario by name or a TOML file by path."""
     p = Path(name_or_path)
-    if p.suffix == ".toml" or p.exists():
-        if not p.exists():
+    if p.suffix == ".toml" or p.is_file():
+        if not p.is_file():
             raise ScenarioError(str(p), None, None, "no such file")
         return parse_scenario(p.read_text(encoding="utf-8"), str(p))
     root = resources.files("airshield.sim") / BUILTIN_DIR / f"{name_or_path}.toml"
@@ -311,6 +311,27 @@ def _check_references(sc: Scenario, text: str, source: str) -> None:
                 path = ["waves", i, name]
                 raise ScenarioError(source, locate_line(text, path), _dotted(path),
                                     f"expected [low, high] with 0 < low <= high, got {list(pair)}")
+    # Every other (low, high) range of the file: latencies, sigmas, altitudes.
+    s = sc.sensors
+    for section, cfg in (("acoustic", s.acoustic), ("radar", s.radar), ("observers", s.observers),
+                         ("adsb", s.adsb), ("partner", s.partner)):
+        if cfg is None:
+            continue
+        for name in cfg.__struct_fields__:
+            pair = getattr(cfg, name)
+            if not (isinstance(pair, tuple) and len(pair) == 2 and all(isinstance(v, float | int) for v in pair)):
+                continue
+            low_ok = pair[0] > 0 if name.startswith("sigma") else pair[0] >= 0
+            if not low_ok or pair[0] > pair[1]:
+                path = ["sensors", section, name]
+                need = "0 < low <= high" if name.startswith("sigma") else "0 <= low <= high"
+                raise ScenarioError(source, locate_line(text, path), _dotted(path),
+                                    f"expected [low, high] with {need}, got {list(pair)}")
+    for i, w in enumerate(sc.waves):
+        if w.start_min * 60.0 >= sc.duration_h * 3600.0:
+            path = ["waves", i, "start_min"]
+            raise ScenarioError(source, locate_line(text, path) or locate_line(text, ["waves", i]), _dotted(path),
+                                f"the wave starts at {w.start_min:g} min, after the {sc.duration_h:g} h scenario")
     if sc.start.tzinfo is None:
         raise ScenarioError(source, locate_line(text, ["start"]), "start",
                             "the start time needs a UTC offset, e.g. 2025-09-06T17:00:00Z")

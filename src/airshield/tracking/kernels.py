@@ -107,7 +107,9 @@ def _mahalanobis(xp, Pp, z, R, Si, S):
     d2 = (n0 * (Si[0, 0] * n0 + Si[0, 1] * n1 + Si[0, 2] * n2)
           + n1 * (Si[1, 0] * n0 + Si[1, 1] * n1 + Si[1, 2] * n2)
           + n2 * (Si[2, 0] * n0 + Si[2, 1] * n1 + Si[2, 2] * n2))
-    return d2, math.log(det) if det > 0.0 else 700.0
+    if det <= 0.0:  # a degenerate innovation covariance gates nothing
+        return math.inf, 700.0
+    return d2, math.log(det)
 
 
 @njit(cache=True)

@@ -259,18 +259,41 @@ class Converter:
         return Measurements(t, z, R, dim, kind, sensors, ll, icao, vel, arr,
                             np.arange(first_index, first_index + n))
 
+    def _origins(self, reps) -> np.ndarray:
+        """(n, 3) frame x, y (m) and grid convergence (deg) of each report's own sensor position.
+
+        The registry's projection where the report's position is the known one;
+        a sensor reporting from elsewhere (an observer's phone moves) is projected
+        at that report's position, all such reports in one call.
+        """
+        pos = self._pos
+        out = np.empty((len(reps), 3))
+        moved = []
+        for i, r in enumerate(reps):
+            hit = pos.get(r.sensor)
+            if hit is not None and hit[0] == r.lat and hit[1] == r.lon:
+                out[i] = hit[2:5]
+            else:
+                moved.append(i)
+        if moved:
+            lat = np.array([reps[i].lat for i in moved])
+            lon = np.array([reps[i].lon for i in moved])
+            x, y = self.theatre.to_xy(lat, lon)
+            out[moved, 0], out[moved, 1] = x, y
+            out[moved, 2] = np.degrees(self.north_many(lat, lon))
+        return out
+
     def _acoustic(self, reps: list[AcousticDetection], rows: np.ndarray, z, R, ll) -> None:
         c = self.cfg
-        pos = self._pos
-        xy = np.array([pos[r.sensor][2:4] for r in reps])
-        z[rows, :2] = xy
+        origin = self._origins(reps)
+        z[rows, :2] = origin[:, :2]
         R[rows, 0, 0] = R[rows, 1, 1] = c.acoustic_sigma_m ** 2
         z[rows, 2] = c.acoustic_alt_m
         R[rows, 2, 2] = c.acoustic_alt_sigma_m ** 2
         ll[rows] = scores_loglik([r.scores for r in reps], c.acoustic_class_weight)
-        for i, r in zip(rows.tolist(), reps, strict=True):
+        for n, (i, r) in enumerate(zip(rows.tolist(), reps, strict=True)):
             if r.bearing_deg is not None:  # an array node: the bearing wedge instead
-                ox, oy, g = pos[r.sensor][2:5]
+                ox, oy, g = origin[n].tolist()
                 px, py, cxx, cxy, cyy = _bearing_point(
                     ox, oy, r.bearing_deg + g, r.sigma_bearing_deg, c.acoustic_bearing_range_m,
                     c.acoustic_bearing_range_sigma_m)
@@ -279,8 +302,9 @@ class Converter:
 
     def _observer(self, reps: list[ObserverReport], rows: np.ndarray, z, R, ll) -> None:
         c = self.cfg
-        for i, r in zip(rows.tolist(), reps, strict=True):
-            ox, oy, g = self._pos[r.sensor][2:5]
+        origin = self._origins(reps)
+        for n, (i, r) in enumerate(zip(rows.tolist(), reps, strict=True)):
+            ox, oy, g = origin[n].tolist()
             px, py, cxx, cxy, cyy = _bearing_point(ox, oy, r.bearing_deg + g, r.sigma_bearing_deg,
                                                    c.observer_range_m, c.observer_range_sigma_m)
             z[i, 0], z[i, 1] = px, py
@@ -291,8 +315,7 @@ class Converter:
 
     def _radar(self, reps: list[RadarPlot], rows: np.ndarray, z, R) -> None:
         """Polar plots -> frame positions and covariances, vectorised (see :func:`radar_to_frame`)."""
-        pos = self._pos
-        site = np.array([pos[r.sensor][2:5] for r in reps])
+        site = self._origins(reps)
         cols = np.array([(r.range_m, r.azimuth_deg, r.elevation_deg, r.sigma_range_m, r.sigma_azimuth_deg,
                           r.sigma_elevation_deg, r.alt_m) for r in reps])
         z[rows], R[rows] = radar_to_frame(site[:, 0], site[:, 1], site[:, 2], cols[:, 6], *cols[:, :6].T)

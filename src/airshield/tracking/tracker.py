@@ -39,6 +39,9 @@ _I_AIRCRAFT = CLASSES.index("aircraft")
 _THREAT_IDX = np.array([CLASSES.index(c) for c in ("drone", "jet", "cruise", "ballistic")])
 _LOCATING = (0, 1, 2)  # radar, position, adsb: kinds that measure a position themselves
 _TENTATIVE, _CONFIRMED, _COASTING = 1, 2, 3
+_ADSB = 2  # KINDS index of ADS-B reports
+#: ADS-B reports of one aircraft a track must take before it counts as that aircraft.
+ICAO_CONFIRM_REPORTS = 2
 _AIRCRAFT_PROBS = tuple(1.0 if c == "aircraft" else 0.0 for c in CLASSES)
 assert CLASSES[:4] == ("drone", "jet", "cruise", "ballistic")  # the threat classes, summed in _state
 _LOG_2PI = math.log(2.0 * math.pi)
@@ -87,7 +90,7 @@ class _Meta:
     """Book-keeping of one track (what the arrays do not hold)."""
 
     __slots__ = ("id", "status", "born", "last_update", "n", "sensors", "evidence", "icao",
-                 "last_emit", "cls", "first_t", "locating", "kind0")
+                 "last_emit", "cls", "first_t", "locating", "kind0", "icao_hits")
 
     def __init__(self, tid: str, t: float, kind0: int):
         self.id = tid
@@ -100,6 +103,7 @@ class _Meta:
         self.locating: set[str] = set()
         self.evidence = 0.0
         self.icao: str | None = None
+        self.icao_hits: dict[str, int] = {}
         self.last_emit = -np.inf
         self.cls = "unknown"
         self.kind0 = kind0
@@ -263,8 +267,13 @@ class Tracker:
                 self._last[k] = t_j
             if t_j < meta.first_t:
                 meta.first_t = t_j
-            if icaos[j] is not None:
-                meta.icao = icaos[j]
+            if icaos[j] is not None and meta.icao != icaos[j]:
+                # A track a cooperative aircraft started is that aircraft. Any other track
+                # becomes one only after two of its broadcasts: one stray (or spoofed)
+                # ADS-B report must not silence a threat.
+                meta.icao_hits[icaos[j]] = meta.icao_hits.get(icaos[j], 0) + 1
+                if meta.kind0 == _ADSB or meta.icao_hits[icaos[j]] >= ICAO_CONFIRM_REPORTS:
+                    meta.icao = icaos[j]
 
     def _initiate(self, m: Measurements, idx: np.ndarray, events: list[TrackEvent]) -> set[int]:
         """Tentative tracks from unassigned measurements ``idx`` (in time order).
