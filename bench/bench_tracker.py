@@ -39,8 +39,21 @@ KEYS = ("gospa_mean_m", "gospa_per_threat_m", "position_rmse_m", "track_ids_per_
         "false_confirmed_tracks", "civil_tracks_as_threat", "time_to_confirm_p95_s", "class_accuracy")
 
 
+def sim_version() -> str:
+    """A short hash of the simulator's source: a changed simulator makes new nights."""
+    import hashlib
+
+    import airshield.sim as sim
+
+    h = hashlib.sha256()
+    for f in sorted(Path(sim.__file__).parent.rglob("*")):
+        if f.suffix in (".py", ".toml"):
+            h.update(f.read_bytes())
+    return h.hexdigest()[:8]
+
+
 def night_dir(name: str, seed: int | None) -> Path:
-    d = OUT / f"{name}-{seed if seed is not None else 'default'}"
+    d = OUT / f"{name}-{seed if seed is not None else 'default'}-{sim_version()}"
     if not (d / "reports.ndjson").exists():
         t = time.perf_counter()
         write_night(simulate(load_scenario(name), seed), d)
