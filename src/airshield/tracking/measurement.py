@@ -232,7 +232,6 @@ class Converter:
     def convert(self, reports: list[Report], first_index: int = 0) -> Measurements:
         """Convert ``reports`` (any kinds, any order) into one batch, kind by kind in arrays."""
         n = len(reports)
-        self._project_new_sensors(reports)
         codes = [_CODE[type(r)] for r in reports]
         kind = np.array(codes, dtype=np.int64)
         t = np.array([r.time.timestamp() for r in reports])
@@ -281,6 +280,9 @@ class Converter:
             x, y = self.theatre.to_xy(lat, lon)
             out[moved, 0], out[moved, 1] = x, y
             out[moved, 2] = np.degrees(self.north_many(lat, lon))
+            for i in moved:  # the registry keeps each sensor's latest position
+                r = reps[i]
+                pos[r.sensor] = (r.lat, r.lon, *out[i].tolist())
         return out
 
     def _acoustic(self, reps: list[AcousticDetection], rows: np.ndarray, z, R, ll) -> None:
