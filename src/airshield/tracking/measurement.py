@@ -99,7 +99,6 @@ class Measurements:
         icao: list of n ICAO addresses (ADS-B) or None.
         vel: (n, 3) velocity if the report carries one (else NaN), m/s.
         radial: (n,) Doppler radial speed (NaN if none), m/s; (n, 3) ``origin`` its sensor position.
-        arrival: (n,) arrival times, s.
         index: (n,) position of the report in the input stream.
     """
 
@@ -112,7 +111,6 @@ class Measurements:
     cls_loglik: np.ndarray
     icao: list[str | None]
     vel: np.ndarray
-    arrival: np.ndarray
     index: np.ndarray
 
     def __len__(self) -> int:
@@ -134,7 +132,7 @@ class Measurements:
         il = idx.tolist()
         return Measurements(self.t[idx], self.z[idx], self.R[idx], self.dim[idx], self.kind[idx],
                             [self.sensor[i] for i in il], self.cls_loglik[idx], [self.icao[i] for i in il],
-                            self.vel[idx], self.arrival[idx], self.index[idx])
+                            self.vel[idx], self.index[idx])
 
 
 def _bearing_point(ox: float, oy: float, brg_deg: float, sig_deg: float, r: float, sr: float):
@@ -235,7 +233,6 @@ class Converter:
         codes = [_CODE[type(r)] for r in reports]
         kind = np.array(codes, dtype=np.int64)
         t = np.array([r.time.timestamp() for r in reports])
-        arr = np.array([r.arrival.timestamp() for r in reports])
         sensors = [r.sensor for r in reports]
         z = np.zeros((n, 3))
         R = np.zeros((n, 3, 3))
@@ -255,7 +252,7 @@ class Converter:
         if moving:
             self._moving(reports, moving, z, R, ll, vel, icao)
         dim = np.where((kind == 3) | (kind == 4), 2, 3)
-        return Measurements(t, z, R, dim, kind, sensors, ll, icao, vel, arr,
+        return Measurements(t, z, R, dim, kind, sensors, ll, icao, vel,
                             np.arange(first_index, first_index + n))
 
     def _origins(self, reps) -> np.ndarray:

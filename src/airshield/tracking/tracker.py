@@ -141,6 +141,10 @@ class Tracker:
         self._last_emit = np.full(cap, -np.inf)
         self._tent_timeout = np.zeros(cap)
         self._coast_after = np.array([self.cfg.coast_after_s[c] for c in CLASSES])
+        # Per report kind (KINDS order), for vectorised track creation.
+        self._init_sv = np.array([self.cfg.init_speed_sigma[k] for k in KINDS])
+        self._init_svz = np.array([self.cfg.init_vspeed_sigma[k] for k in KINDS])
+        self._tent_by_kind = np.array([self.cfg.tentative_timeout_s[k] for k in KINDS])
         self._delete_after = np.array([self.cfg.delete_after_s[c] for c in CLASSES])
         self._next_id = 1
         self._n_reports = 0
@@ -335,10 +339,9 @@ class Tracker:
             self._grow()
             free = np.flatnonzero(~self._alive)
         k = free[:n]
-        cfg = self.cfg
-        kinds = [KINDS[c] for c in m.kind[js].tolist()]
-        sv = np.array([cfg.init_speed_sigma[c] for c in kinds])
-        svz = np.array([cfg.init_vspeed_sigma[c] for c in kinds])
+        codes = m.kind[js]
+        sv = self._init_sv[codes]
+        svz = self._init_svz[codes]
         x = np.zeros((n, 6))
         x[:, :3] = m.z[js]
         has_v = ~np.isnan(m.vel[js, 0])
@@ -357,7 +360,7 @@ class Tracker:
         self._alive[k] = True
         self._status[k] = _TENTATIVE
         self._last_emit[k] = -np.inf
-        self._tent_timeout[k] = [cfg.tentative_timeout_s[c] for c in kinds]
+        self._tent_timeout[k] = self._tent_by_kind[codes]
         # Both modes start equal, so the combined state is the initial one.
         self._xc[k], self._Pc[k] = x, P
         self._probs[k] = _PRIOR
