@@ -140,6 +140,7 @@ class Tracker:
         self._meta: list[_Meta | None] = [None] * cap
         self._last_emit = np.full(cap, -np.inf)
         self._tent_timeout = np.zeros(cap)
+        self._score = np.zeros(cap)
         self._coast_after = np.array([self.cfg.coast_after_s[c] for c in CLASSES])
         # Per report kind (KINDS order), for vectorised track creation.
         self._init_sv = np.array([self.cfg.init_speed_sigma[k] for k in KINDS])
@@ -263,6 +264,7 @@ class Tracker:
                 log_g = -0.5 * (d2s[n] + lds[n]) - 1.5 * _LOG_2PI
                 meta.evidence += _log(cfg.pd[kind]) + log_g - _log(cfg.clutter_density[kind] * window)
             meta.sensors[s] = seen + 1
+            self._score[k] = meta.evidence
             if code in _LOCATING:
                 meta.locating.add(s)
             meta.n += 1
@@ -389,6 +391,7 @@ class Tracker:
         self._status = np.concatenate([self._status, np.zeros(cap, dtype=np.int8)])
         self._last_emit = np.concatenate([self._last_emit, np.full(cap, -np.inf)])
         self._tent_timeout = np.concatenate([self._tent_timeout, np.zeros(cap)])
+        self._score = np.concatenate([self._score, np.zeros(cap)])
         self._meta += [None] * cap
 
     def _confirmable(self, meta: _Meta) -> bool:
@@ -441,7 +444,11 @@ class Tracker:
         status = self._status[live]
         tent = status == _TENTATIVE
         if tent.any():
-            timeout = self._tent_timeout[live[tent]]
+            # A tentative track whose score has turned positive (corroborated by more
+            # than chance) may wait longer for its next report: drones cross gaps of
+            # minutes between acoustic nodes; a false alarm's track does not get there.
+            timeout = self._tent_timeout[live[tent]] * np.where(
+                self._score[live[tent]] >= 0.0, cfg.promising_timeout_factor, 1.0)
             for k in live[tent][silent[tent] > timeout].tolist():
                 self._drop(k, events, emit=False)
         held = ~tent
