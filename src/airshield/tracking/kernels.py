@@ -270,6 +270,12 @@ def _imm_step(SOJOURN, x, P, mu, dt, q, z, R, xm, Pm, xp, Pp, S, Si, K, KS, T, c
 
 
 @njit(cache=True)
+def _scratch():
+    """Work arrays of one pair's distance: predicted state, covariance, S and its inverse."""
+    return np.empty(6), np.empty((6, 6)), np.empty((3, 3)), np.empty((3, 3))
+
+
+@njit(cache=True)
 def gate(live, xc, Pc, t, qman, z, R, tm, r_meas, chi2, t_mid, half):
     """Gated (track, measurement) pairs: a coarse distance screen, then d^2 < ``chi2``.
 
@@ -282,10 +288,7 @@ def gate(live, xc, Pc, t, qman, z, R, tm, r_meas, chi2, t_mid, half):
     d2s = np.empty(cap)
     lds = np.empty(cap)
     cnt = 0
-    xp = np.empty(6)
-    Pp = np.empty((6, 6))
-    S = np.empty((3, 3))
-    Si = np.empty((3, 3))
+    xp, Pp, S, Si = _scratch()
     for a in range(n):
         k = live[a]
         dtm = t_mid - t[k]
@@ -339,10 +342,7 @@ def pair_distances(k, xc, Pc, t, qman, z, R, tm):
     n = k.size
     d2 = np.empty(n)
     ld = np.empty(n)
-    xp = np.empty(6)
-    Pp = np.empty((6, 6))
-    S = np.empty((3, 3))
-    Si = np.empty((3, 3))
+    xp, Pp, S, Si = _scratch()
     for p in range(n):
         kk = k[p]
         _propagate(xc[kk], Pc[kk], tm[p] - t[kk], qman[kk], xp, Pp)
