@@ -41,6 +41,12 @@ class TrackerConfig:
         min_span_s: a track corroborated only by non-locating sensors
             (acoustic, observers) must have been reported over this span.
         tentative_timeout_s: a tentative track without a report for this long is dropped.
+        negative_pd, negative_radius_m, negative_max_sigma_m: negative information:
+            each acoustic node within the radius of where a tentative, acoustic-only
+            track (position sigma at most the maximum) is predicted, silent for a
+            batch, lowers its score by ln(1 - negative_pd) [est: 0.9 within 1 km
+            (domain.md), lowered for cities and altitude].
+        drop_score: a tentative track whose score falls below this is dropped.
         promising_timeout_factor: a tentative track waits this many times longer once
             its score is positive (1: no difference). On night-40, 2.5 confirmed one
             more threat within 60 s and lowered GOSPA by 1 %, but added a false
@@ -101,6 +107,10 @@ class TrackerConfig:
     tentative_timeout_s: dict[str, float] = field(default_factory=lambda: {
         "radar": 20.0, "position": 60.0, "adsb": 30.0, "acoustic": 90.0, "observer": 120.0})
     promising_timeout_factor: float = 1.0
+    negative_pd: float = 0.5
+    negative_radius_m: float = 1000.0
+    negative_max_sigma_m: float = 800.0
+    drop_score: float = -12.0
     coast_after_s: dict[str, float] = field(default_factory=lambda: {
         "drone": 30.0, "jet": 30.0, "cruise": 30.0, "ballistic": 10.0, "aircraft": 30.0, "unknown": 30.0})
     delete_after_s: dict[str, float] = field(default_factory=lambda: {

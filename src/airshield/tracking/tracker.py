@@ -26,8 +26,9 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy.spatial import cKDTree
 
-from airshield.model import CLASSES, Report
+from airshield.model import CLASSES, AcousticDetection, Report
 from airshield.tracking import classification, kernels
 from airshield.tracking.association import assign
 from airshield.tracking.config import KINDS, TrackerConfig
@@ -147,6 +148,11 @@ class Tracker:
         self._init_svz = np.array([self.cfg.init_vspeed_sigma[k] for k in KINDS])
         self._tent_by_kind = np.array([self.cfg.tentative_timeout_s[k] for k in KINDS])
         self._delete_after = np.array([self.cfg.delete_after_s[c] for c in CLASSES])
+        self._node_known: set[str] = set()
+        self._node_order: list[str] = []
+        self._node_new: list = []
+        self._node_xy = np.zeros((0, 2))
+        self._node_tree = None
         self._next_id = 1
         self._n_reports = 0
         self.now = -np.inf
@@ -160,7 +166,54 @@ class Tracker:
         is projected when its first report arrives. Changes no output.
         """
         self.converter._project_new_sensors(reports)
+        self._learn_nodes(reports)
 
+    def _learn_nodes(self, reports: list[Report]) -> None:
+        """Remember where the acoustic nodes are (for negative information)."""
+        known = self._node_known
+        pos = self.converter._pos
+        for r in reports:
+            if type(r) is AcousticDetection and r.sensor not in known and r.sensor in pos:
+                known.add(r.sensor)
+                self._node_order.append(r.sensor)
+                self._node_new.append(pos[r.sensor][2:4])
+        if self._node_new:
+            self._node_xy = np.vstack([self._node_xy, np.array(self._node_new)])
+            self._node_new = []
+            self._node_tree = cKDTree(self._node_xy)
+
+
+    def _negative(self, reported: set[str]) -> None:
+        """Negative information: acoustic nodes that should have heard a tentative track and did not.
+
+        A node within ``negative_radius_m`` of where a well-localised, acoustic-only
+        tentative track is predicted now, silent for this batch, lowers the track's
+        score by ln(1 - ``negative_pd``): a real drone that close is heard (domain.md:
+        Pd 0.9 within 1 km, less in cities and above 1.5 km, hence the lower Pd used);
+        a coincidence of false alarms is not heard again.
+        """
+        cfg = self.cfg
+        if self._node_tree is None or cfg.negative_pd <= 0.0:
+            return
+        live = self._live()
+        cand = live[self._status[live] == _TENTATIVE]
+        if cand.size == 0:
+            return
+        Pc = self._Pc[cand]
+        sig = np.sqrt(np.maximum(Pc[:, 0, 0] + Pc[:, 1, 1], 0.0))
+        cand = cand[sig <= cfg.negative_max_sigma_m]
+        cand = np.array([k for k in cand.tolist() if not self._meta[k].locating], dtype=np.int64)
+        if cand.size == 0:
+            return
+        dt = self.now - self._t[cand]
+        xy = self._xc[cand, :2] + self._xc[cand, 3:5] * dt[:, None]
+        step = math.log(1.0 - cfg.negative_pd)
+        ids = self._node_order
+        for k, near in zip(cand.tolist(), self._node_tree.query_ball_point(xy, cfg.negative_radius_m), strict=True):
+            silent = sum(1 for i in near if ids[i] not in reported)
+            if silent:
+                self._meta[k].evidence += step * silent
+                self._score[k] = self._meta[k].evidence
     def process(self, reports: list[Report], now: float) -> list[TrackEvent]:
         """Take the reports that arrived up to ``now`` (s since the epoch); return the events."""
         events: list[TrackEvent] = []
@@ -175,6 +228,8 @@ class Tracker:
             assigned = np.zeros(len(m), dtype=bool)
             assigned[pairs_m] = True
             touched |= self._initiate(m, np.flatnonzero(~assigned), events)
+            self._learn_nodes(reports)
+            self._negative(set(m.sensor))
             if touched:
                 ks = sorted(touched)
                 best = np.argmax(self._probs[ks], axis=1).tolist()
@@ -443,6 +498,13 @@ class Tracker:
         silent = now - self._last[live]
         status = self._status[live]
         tent = status == _TENTATIVE
+        if tent.any():
+            for k in live[tent][self._score[live[tent]] < cfg.drop_score].tolist():
+                self._drop(k, events, emit=False)  # hopeless: far more evidence against than for
+            live = self._live()
+            silent = now - self._last[live]
+            status = self._status[live]
+            tent = status == _TENTATIVE
         if tent.any():
             # A tentative track whose score has turned positive (corroborated by more
             # than chance) may wait longer for its next report: drones cross gaps of
