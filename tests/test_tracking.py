@@ -249,3 +249,27 @@ def test_each_report_is_converted_from_its_own_sensor_position_even_if_the_senso
     both = Converter(TH).convert([a, b]).z
     np.testing.assert_allclose(both[0], Converter(TH).convert([a]).z[0])
     np.testing.assert_allclose(both[1], Converter(TH).convert([b]).z[0])
+
+
+def _false_alarm_coincidence(config):
+    x0, y0 = radar_xy()
+    # A grid of nodes 700 m apart; every node has reported before (the registry knows it).
+    nodes = {f"AC-{i}{j}": (x0 + 700.0 * i, y0 + 700.0 * j) for i in range(5) for j in range(5)}
+    history = [acoustic(x, y, -3600.0 + n, s) for n, (s, (x, y)) in enumerate(nodes.items())]
+    # False-alarm bursts at three neighbouring nodes within a minute; nothing else hears anything.
+    bursts = [acoustic(*nodes[s], t0 + dt, s, drone=0.5)
+              for s, t0 in (("AC-22", 0.0), ("AC-23", 20.0), ("AC-32", 40.0)) for dt in (0.0, 5.0, 10.0, 15.0)]
+    tr = Tracker(TH, config)
+    tr.register_sensors(history + bursts)
+    return [e for e in _run(tr, bursts) if e.kind == "confirmed"]
+
+
+def test_silent_nodes_around_a_coincidence_of_false_alarms_keep_it_from_confirming():
+    import dataclasses
+
+    from airshield.tracking import TrackerConfig
+
+    # Without negative information the coincidence looks like a drone...
+    assert _false_alarm_coincidence(dataclasses.replace(TrackerConfig(), negative_pd=0.0))
+    # ...with it, the neighbours that heard nothing give it away.
+    assert not _false_alarm_coincidence(TrackerConfig())

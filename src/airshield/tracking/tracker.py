@@ -188,9 +188,9 @@ class Tracker:
 
         A node within ``negative_radius_m`` of where a well-localised, acoustic-only
         tentative track is predicted now, silent for this batch, lowers the track's
-        score by ln(1 - ``negative_pd``): a real drone that close is heard (domain.md:
-        Pd 0.9 within 1 km, less in cities and above 1.5 km, hence the lower Pd used);
-        a coincidence of false alarms is not heard again.
+        score by ln(1 - ``negative_pd``): a real drone that close is usually heard
+        (domain.md: Pd 0.9 within 1 km, less in cities and above 1.5 km, hence the
+        lower Pd used); a coincidence of false alarms is not heard again.
         """
         cfg = self.cfg
         if self._node_tree is None or cfg.negative_pd <= 0.0:
