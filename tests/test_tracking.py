@@ -11,7 +11,7 @@ import pytest
 from airshield.geo import Theatre
 from airshield.model import AcousticDetection, AdsbReport, ObserverReport, RadarPlot
 from airshield.sim.radar import polar
-from airshield.tracking import Tracker, imm
+from airshield.tracking import Tracker, kernels
 from airshield.tracking.association import assign
 from airshield.tracking.measurement import Converter
 
@@ -86,33 +86,42 @@ def test_a_bearing_points_along_the_true_bearing_even_far_from_the_theatre_centr
 
 
 def test_imm_with_equal_modes_is_a_plain_kalman_filter():
-    x = np.zeros((1, 2, 6))
-    x[0, :, 3] = 40.0
-    P = np.broadcast_to(np.diag([100.0**2] * 3 + [10.0**2] * 3), (1, 2, 6, 6)).copy()
+    # The compiled filter with both modes' noise equal must reduce to the textbook
+    # constant-velocity Kalman filter (Bar-Shalom, Li, Kirubarajan, ch. 5-6).
+    q = 0.04
+    C = list(kernels.model_constants())
+    C[7] = np.full_like(C[7], q)  # both modes, every class: the same noise density
+    C = tuple(C)
+    x0 = np.zeros(6)
+    x0[3] = 40.0
+    P0 = np.diag([100.0**2] * 3 + [10.0**2] * 3)
+    x = np.broadcast_to(x0, (1, 2, 6)).copy()
+    P = np.broadcast_to(P0, (1, 2, 6, 6)).copy()
     mu = np.array([[0.5, 0.5]])
-    q = np.array([[0.04, 0.04]])
-    dt = np.array([5.0])
-    xp, Pp, c = imm.predict(x, P, mu, dt, q)
+    t = np.array([0.0])
+    ev = np.zeros((1, 6))
+    xc, Pc, probs, qman = np.zeros((1, 6)), np.zeros((1, 6, 6)), np.full((1, 6), 1 / 6), np.zeros(1)
     z = np.array([[210.0, 5.0, 0.0]])
     R = np.diag([50.0**2] * 3)[None]
-    xu, Pu, mu2, _ = imm.update(xp, Pp, c, z, R)
+    kernels.filter_pairs(C, np.array([0]), z, R, np.array([5.0]), np.zeros((1, 6)), x, P, mu, t, ev,
+                         xc, Pc, probs, qman)
     # The textbook filter.
+    dt = 5.0
     F = np.eye(6)
-    F[0, 3] = F[1, 4] = F[2, 5] = 5.0
-    from airshield.tracking.motion import noise
-
-    Q = noise(dt, np.array([0.04]))[0]
-    xk = F @ x[0, 0]
-    Pk = F @ P[0, 0] @ F.T + Q
+    F[0, 3] = F[1, 4] = F[2, 5] = dt
+    Q = np.kron(np.array([[dt**3 / 3, dt**2 / 2], [dt**2 / 2, dt]]), np.eye(3)) * q
+    xk = F @ x0
+    Pk = F @ P0 @ F.T + Q
     H = np.hstack([np.eye(3), np.zeros((3, 3))])
     S = H @ Pk @ H.T + R[0]
     K = Pk @ H.T @ np.linalg.inv(S)
     xk = xk + K @ (z[0] - H @ xk)
     Pk = (np.eye(6) - K @ H) @ Pk
-    np.testing.assert_allclose(xu[0, 0], xk, rtol=1e-9, atol=1e-9)
-    np.testing.assert_allclose(Pu[0, 0], Pk, rtol=1e-7, atol=1e-6)
-    # Equal likelihoods leave the mode probabilities at their predicted values.
-    np.testing.assert_allclose(mu2, c / c.sum())
+    for m in range(2):
+        np.testing.assert_allclose(x[0, m], xk, rtol=1e-9, atol=1e-9)
+        np.testing.assert_allclose(P[0, m], Pk, rtol=1e-7, atol=1e-6)
+    np.testing.assert_allclose(xc[0], xk, rtol=1e-9, atol=1e-9)
+    assert t[0] == 5.0
 
 
 def test_gnn_gives_each_plot_of_a_scan_its_own_track():

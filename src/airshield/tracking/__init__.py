@@ -2,7 +2,7 @@
 
 Stone Soup's vocabulary, as small modules: measurement models
 (:mod:`.measurement`), motion models (:mod:`.motion`), the predictor/updater
-(:mod:`.imm`), data association (:mod:`.association`), classification
+(:mod:`.kernels`, compiled), data association (:mod:`.association`), classification
 (:mod:`.classification`) and the tracker that initiates, confirms and deletes
 tracks (:mod:`.tracker`), configured in :mod:`.config`.
 """

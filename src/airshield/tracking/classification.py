@@ -1,10 +1,10 @@
-"""Class probabilities: report evidence fused with kinematics.
+"""Class probabilities: report evidence fused with kinematics (the model's constants).
 
 Each report contributes log P(report | class) (see measurement.py); the
 evidence fades with a time constant so that a track can be reclassified.
-Kinematics enter as log P(speed | class) from the speed bands of
+Kinematics enter as soft band memberships of speed and altitude from
 ../shared/docs/domain.md: a 700 km/h target is not a Shahed; 2 km/s is
-ballistic.
+ballistic. The posterior itself is computed in kernels.posterior.
 """
 
 from __future__ import annotations
@@ -48,36 +48,3 @@ _ALT_HIGH = np.array([ALT_BAND[c][1] for c in CLASSES])
 #: Evidence half-life, s [est]: long enough to keep a class through a quiet stretch,
 #: short enough to follow a reclassification within minutes.
 EVIDENCE_TAU_S = 900.0
-
-
-def speed_loglik(speed: np.ndarray, speed_sigma: np.ndarray) -> np.ndarray:
-    """(k, 6) log P(speed | class) for speeds (k,) m/s known to ``speed_sigma`` (k,).
-
-    A poorly known speed (a young track) says little: the band edges soften
-    with the speed's own uncertainty.
-    """
-    return band_loglik(speed, speed_sigma, _LOW, _HIGH, SPEED_SOFT)
-
-
-def band_loglik(value: np.ndarray, sigma: np.ndarray, low: np.ndarray, high: np.ndarray,
-                soft: np.ndarray) -> np.ndarray:
-    """(k, 6) log of a soft band membership: ~0 inside [low, high], falling off outside."""
-    w = np.sqrt(soft[None, :] ** 2 + sigma[:, None] ** 2)
-    v = value[:, None]
-    return -np.logaddexp(0.0, -(v - low[None, :]) / w) - np.logaddexp(0.0, (v - high[None, :]) / w)
-
-
-def posterior(evidence: np.ndarray, speed: np.ndarray, speed_sigma: np.ndarray,
-              alt: np.ndarray | None = None, alt_sigma: np.ndarray | None = None) -> np.ndarray:
-    """(k, 6) class probabilities from accumulated report evidence and kinematics (speed, altitude)."""
-    a = LOG_PRIOR[None, :] + evidence + speed_loglik(speed, speed_sigma)
-    if alt is not None:
-        a = a + band_loglik(alt, alt_sigma, _ALT_LOW, _ALT_HIGH, ALT_SOFT)
-    a -= a.max(axis=1, keepdims=True)
-    p = np.exp(a)
-    return p / p.sum(axis=1, keepdims=True)
-
-
-def fade(evidence: np.ndarray, dt: np.ndarray) -> np.ndarray:
-    """Evidence (k, 6) faded over ``dt`` (k,) s."""
-    return evidence * np.exp(-np.abs(dt) / EVIDENCE_TAU_S)[:, None]

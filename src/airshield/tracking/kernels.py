@@ -1,10 +1,10 @@
 """Compiled inner loops of the tracker (numba): gating and the IMM filter, one pair at a time.
 
-The same mathematics as :mod:`.imm`, :mod:`.motion` and :mod:`.classification`
-(which stay as the readable, vectorised reference the tests compare these
-against), written as plain loops over small fixed-size matrices so that a
-report costs microseconds instead of the tens of microseconds of numpy's
-per-call overhead on 6x6 arrays. See docs/decisions/0007-compiled-kernels.md.
+The IMM of :mod:`.motion` with the class model of :mod:`.classification`
+(whose constants they take as an argument), written as plain loops over small
+fixed-size matrices so that a report costs microseconds instead of the tens
+of microseconds of numpy's per-call overhead on 6x6 arrays. The tests check
+the filter against the textbook Kalman filter. See docs/decisions/0007-compiled-kernels.md.
 
 Conventions: states (x, y, z, vx, vy, vz) in m and m/s; two IMM modes;
 classes in model.CLASSES order. No fastmath: results are bit-for-bit

@@ -183,26 +183,11 @@ class Converter:
             g = self._north_cache[key] = float(self.theatre.north_angle(key[0] / 20.0, key[1] / 20.0))
         return g
 
-    def _project_new_sensors(self, reports: list[Report]) -> None:
-        """Project every fixed sensor this batch brings for the first time, in one call."""
-        pos = self._pos
-        new: dict[str, tuple[float, float]] = {}
-        for r in reports:
-            hit = pos.get(r.sensor)
-            # A known sensor at the same place (the usual case) costs one lookup and a compare.
-            if hit is not None and hit[0] == r.lat and hit[1] == r.lon:
-                continue
-            if type(r) not in _MOVING:
-                new[r.sensor] = (r.lat, r.lon)
-        if not new:
-            return
-        lat = np.array([v[0] for v in new.values()])
-        lon = np.array([v[1] for v in new.values()])
-        x, y = self.theatre.to_xy(lat, lon)
-        g = np.degrees(np.atleast_1d(self.theatre.north_angle(lat, lon)))
-        for sensor, la, lo, xx, yy, gg in zip(new, lat.tolist(), lon.tolist(), np.atleast_1d(x).tolist(),
-                                              np.atleast_1d(y).tolist(), g.tolist(), strict=True):
-            pos[sensor] = (la, lo, xx, yy, gg)
+    def register(self, reports: list[Report]) -> None:
+        """Project every fixed sensor of ``reports`` at once (a sensor registry, optional)."""
+        fixed = [r for r in reports if type(r) not in _MOVING]
+        if fixed:
+            self._origins(fixed)
 
     def north_many(self, lat: np.ndarray, lon: np.ndarray) -> np.ndarray:
         """:meth:`north` for arrays: the cells not cached yet are computed in one call."""
@@ -276,7 +261,8 @@ class Converter:
             lon = np.array([reps[i].lon for i in moved])
             x, y = self.theatre.to_xy(lat, lon)
             out[moved, 0], out[moved, 1] = x, y
-            out[moved, 2] = np.degrees(self.north_many(lat, lon))
+            # Exact here (not the cached grid): sensor positions are few and kept.
+            out[moved, 2] = np.degrees(np.atleast_1d(self.theatre.north_angle(lat, lon)))
             for i in moved:  # the registry keeps each sensor's latest position
                 r = reps[i]
                 pos[r.sensor] = (r.lat, r.lon, *out[i].tolist())

@@ -10,7 +10,7 @@ last call and the current time, and returns the track events that follow:
 3. assign them, per sensor scan, by global nearest neighbour
    (association.py): a sensor reports each target at most once per look, but
    a track may take reports from several sensors at once;
-4. update the assigned tracks with the vectorised IMM (imm.py); a report
+4. update the assigned tracks with the compiled IMM (kernels.py); a report
    older than its track's state (observers report up to a minute late) is
    applied by retrodiction;
 5. start tentative tracks from what is left (initiation), and
@@ -91,7 +91,7 @@ class _Meta:
     """Book-keeping of one track (what the arrays do not hold)."""
 
     __slots__ = ("id", "status", "born", "last_update", "n", "sensors", "evidence", "icao",
-                 "last_emit", "cls", "first_t", "locating", "kind0", "icao_hits")
+                 "cls", "first_t", "locating", "kind0", "icao_hits")
 
     def __init__(self, tid: str, t: float, kind0: int):
         self.id = tid
@@ -105,7 +105,6 @@ class _Meta:
         self.evidence = 0.0
         self.icao: str | None = None
         self.icao_hits: dict[str, int] = {}
-        self.last_emit = -np.inf
         self.cls = "unknown"
         self.kind0 = kind0
 
@@ -165,7 +164,7 @@ class Tracker:
         A sensor registry would know them in advance; without it each new sensor
         is projected when its first report arrives. Changes no output.
         """
-        self.converter._project_new_sensors(reports)
+        self.converter.register(reports)
         self._learn_nodes(reports)
 
     def _learn_nodes(self, reports: list[Report]) -> None:
@@ -477,14 +476,12 @@ class Tracker:
         if cls != meta.cls:
             meta.cls = cls
             self._emit(k, "reclassified", events)
-        elif meta.last_update - meta.last_emit >= self.cfg.emit_interval_s:
+        elif meta.last_update - self._last_emit[k] >= self.cfg.emit_interval_s:
             self._emit(k, "updated", events)
 
     def _emit(self, k: int, kind: str, events: list[TrackEvent], t: float | None = None,
               predict: bool = True) -> None:
-        meta = self._meta[k]
         st = self._state(k, t, predict)
-        meta.last_emit = st.t
         self._last_emit[k] = st.t
         events.append(TrackEvent(kind, st))
 
