@@ -50,6 +50,9 @@ _LOG_2PI = math.log(2.0 * math.pi)
 _PRIOR = np.exp(classification.LOG_PRIOR) / np.exp(classification.LOG_PRIOR).sum()
 _Q_MAN_NEW = float(mode_q(_PRIOR[None, :])[0, 1])
 _log = math.log
+#: Sorted kind names of every bit mask of KINDS indices (TrackState.kinds).
+_KIND_NAMES = tuple(tuple(sorted(KINDS[i] for i in range(len(KINDS)) if m >> i & 1))
+                    for m in range(1 << len(KINDS)))
 
 
 @dataclass(frozen=True)
@@ -64,6 +67,8 @@ class TrackState:
         threat: shown as a threat (confirmed, corroborated, not a cooperative aircraft).
         icao: the cooperative aircraft this track is, or None.
         sensors: distinct sensors that reported it. reports: reports it took.
+        vel_sigma_mps: 1-sigma horizontal velocity error, m/s (for path prediction).
+        kinds: the report kinds (``radar``, ``acoustic``, ...) behind it, sorted.
     """
 
     id: str
@@ -77,6 +82,8 @@ class TrackState:
     icao: str | None
     sensors: int
     reports: int
+    vel_sigma_mps: float = 0.0
+    kinds: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -91,7 +98,7 @@ class _Meta:
     """Book-keeping of one track (what the arrays do not hold)."""
 
     __slots__ = ("id", "status", "born", "last_update", "n", "sensors", "evidence", "icao",
-                 "cls", "first_t", "locating", "kind0", "icao_hits")
+                 "cls", "first_t", "locating", "kind0", "icao_hits", "kinds")
 
     def __init__(self, tid: str, t: float, kind0: int):
         self.id = tid
@@ -107,6 +114,7 @@ class _Meta:
         self.icao_hits: dict[str, int] = {}
         self.cls = "unknown"
         self.kind0 = kind0
+        self.kinds = 0  # bit mask of KINDS indices
 
 
 class Tracker:
@@ -319,6 +327,7 @@ class Tracker:
                 meta.evidence += _log(cfg.pd[kind]) + log_g - _log(cfg.clutter_density[kind] * window)
             meta.sensors[s] = seen + 1
             self._score[k] = meta.evidence
+            meta.kinds |= 1 << code
             if code in _LOCATING:
                 meta.locating.add(s)
             meta.n += 1
@@ -555,6 +564,7 @@ class Tracker:
         pxx, pyy = float(p[0, 0]), float(p[1, 1])
         t0 = float(self._t[k])
         sig = math.sqrt(max(pxx + pyy, 0.0))
+        vsig = math.sqrt(max(float(p[3, 3]) + float(p[4, 4]), 0.0))
         if t is not None and t > t0 and not predict:
             pass
         elif t is not None and t > t0:
@@ -562,15 +572,16 @@ class Tracker:
             x[0] += x[3] * dt
             x[1] += x[4] * dt
             x[2] += x[5] * dt
-            sig += dt * math.sqrt(max(float(p[3, 3]) + float(p[4, 4]), 0.0))
+            sig += dt * vsig
         else:
             t = t0
         probs = _AIRCRAFT_PROBS if meta.icao is not None else tuple(self._probs[k].tolist())
         best = max(range(len(probs)), key=probs.__getitem__)
         threat = (meta.status in ("confirmed", "coasting") and len(meta.sensors) >= self.cfg.min_sensors
                   and meta.icao is None and probs[0] + probs[1] + probs[2] + probs[3] >= 0.5)
+        kinds = _KIND_NAMES[meta.kinds]
         return TrackState(meta.id, float(t), meta.status, tuple(x), sig, probs, CLASSES[best], threat,
-                          meta.icao, len(meta.sensors), meta.n)
+                          meta.icao, len(meta.sensors), meta.n, vsig, kinds)
 
 
 def _scan_keys(m: Measurements) -> np.ndarray:
