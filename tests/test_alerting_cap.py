@@ -10,6 +10,8 @@ import re
 
 import pytest
 import shapely
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from lxml import etree
 from shapely.geometry import MultiPolygon, Point, Polygon, box
 
@@ -616,3 +618,81 @@ def test_messages_stay_small(source, request):
 def test_cap_path_is_one_safe_segment():
     assert cap_path("UA-32.A.20250907T210000Z.0") == "cap/UA-32.A.20250907T210000Z.0.xml"
     assert cap_path("a/b:c") == "cap/a%2Fb%3Ac.xml"
+
+
+# -- any reason the policy may give ------------------------------------------
+
+_classes = st.sampled_from(
+    ["drone", "jet", "cruise", "ballistic", "aircraft", "unknown", "balloon"]
+)
+_eta = st.one_of(st.none(), st.floats(0.0, 6 * 3600.0), st.just(float("inf")))
+
+
+@st.composite
+def _reasons(draw) -> AlertReason:
+    threats = tuple(
+        ThreatRef(
+            id=f"T{i}",
+            cls=draw(_classes),
+            confidence=draw(st.floats(0.0, 1.0)),
+            inside=draw(st.booleans()),
+            eta_s=draw(_eta),
+            eta_lo_s=draw(_eta),
+            eta_hi_s=draw(_eta),
+            lat=50.0,
+            lon=30.0,
+            speed_mps=40.0,
+            heading_deg=0.0,
+        )
+        for i in range(draw(st.integers(0, 4)))
+    )
+    note = draw(
+        st.one_of(
+            st.none(),
+            st.builds(
+                OperatorNote,
+                user=st.just("op"),
+                action=st.sampled_from(["raise", "extend", "cancel", "other"]),
+                note=st.text(max_size=40),
+            ),
+        )
+    )
+    return reason(
+        *threats,
+        rule=draw(st.sampled_from(["threat-inside", "eta-within-lead", "operator-raise", "x"])),
+        eta_s=draw(_eta),
+        eta_lo_s=draw(_eta),
+        eta_hi_s=draw(_eta),
+        operator=note,
+        text=draw(st.text(max_size=60)),
+    )
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    why=st.lists(_reasons(), min_size=3, max_size=3), kind=st.sampled_from(["alert", "pre_alert"])
+)
+def test_any_reason_gives_valid_messages(natural_earth, why, kind):
+    end = "all_clear" if kind == "alert" else "pre_alert_end"
+    events = [
+        event(kind, kind, 0, T0, why[0]),
+        event(kind, "update", 1, T0 + 60.0, why[1]),
+        event(kind, end, 2, T0 + 120.0, why[2], expires=T0 + 120.0),
+    ]
+    messages = CapEncoder(natural_earth, status="Exercise").encode_all(events)
+    for m in messages:
+        assert validate(m.xml) == [], m.xml.decode()[:3000]
+    assert check_chains(messages) == []
+
+
+def test_a_long_alert_references_every_earlier_message(natural_earth):
+    drone = threat()
+    events = [event("alert", "alert", 0, T0, reason(drone))]
+    events += [event("alert", "update", i, T0 + 60.0 * i, reason(drone)) for i in range(1, 60)]
+    events.append(event("alert", "all_clear", 60, T0 + 3600.0, reason(), expires=T0 + 3600.0))
+    messages = CapEncoder(natural_earth).encode_all(events)
+    assert len(messages[-1].references) == 60
+    assert all(validate(m.xml) == [] for m in messages[::10] + messages[-1:])
+    assert check_chains(messages) == []

@@ -904,8 +904,12 @@ class CapEncoder:
         response_types, urgency, severity, certainty = self._assessment(event, situation)
         onset = None
         if msg_type != "Cancel" or situation == "pre_alert_end-to-alert":
-            # Onset: the earliest the threat may arrive (now when it is inside).
-            onset = cap_time(event.t + max(event.reason.eta_lo_s or 0.0, 0.0))
+            # Onset: the earliest the threat may arrive (now when it is inside, or
+            # when no finite earliest arrival is known).
+            lo = event.reason.eta_lo_s
+            onset = cap_time(
+                event.t + (max(lo, 0.0) if lo is not None and math.isfinite(lo) else 0.0)
+            )
         polygons = self._area_polygons(region)
         geocode_pair = geocode(region.id)
         parameters = self._parameters(event)
@@ -943,11 +947,22 @@ class CapEncoder:
         return root
 
 
+# Characters XML 1.0 does not allow (section 2.2): C0 controls other than tab,
+# newline and carriage return, lone surrogates, U+FFFE and U+FFFF.
+_NOT_XML = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
+
+
+def xml_text(text: str) -> str:
+    """`text` without the characters XML 1.0 cannot carry (an operator's note
+    pasted with a control character must not stop the alert)."""
+    return _NOT_XML.sub("", text)
+
+
 def _sub(parent: etree._Element, tag: str, text: str | None = None, **pairs: str) -> etree._Element:
     """Append a CAP element; `pairs` (valueName, value) become child elements in that order."""
     element = etree.SubElement(parent, f"{{{CAP_NS}}}{tag}")
     if text is not None:
-        element.text = text
+        element.text = xml_text(text)
     for name, value in pairs.items():
-        etree.SubElement(element, f"{{{CAP_NS}}}{name}").text = value
+        etree.SubElement(element, f"{{{CAP_NS}}}{name}").text = xml_text(value)
     return element
