@@ -81,6 +81,11 @@ def test_checks_catch_an_open_polygon(life):
         ("50.1;30.1 50.2,30.2 50.3,30.1 50.1;30.1", "not a 'lat,lon' pair"),
         ("50.1,30.1,0 50.2,30.2 50.3,30.1 50.1,30.1,0", "not a 'lat,lon' pair"),
         ("", "0 points"),
+        (
+            "50.0,30.0 51.0,31.0 51.0,30.0 50.0,31.0 50.0,30.0",
+            "not a valid polygon: Self-intersection",
+        ),
+        ("50.0,30.0 50.0,30.0 50.0,30.0 50.0,30.0", "not a valid polygon"),
     ],
 )
 def test_checks_catch_a_bad_polygon(polygon, problem):

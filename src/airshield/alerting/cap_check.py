@@ -25,7 +25,9 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 
+import shapely
 from lxml import etree
+from shapely.geometry import Polygon
 
 from airshield.alerting.cap import CAP_NS, LANGUAGES, CapMessage
 from airshield.geo.paths import shared_dir
@@ -267,6 +269,7 @@ def polygon_problems(text: str) -> list[str]:
     "A whitespace-delimited list of WGS 84 coordinate pairs. A minimum of 4
     coordinate pairs MUST be present and the first and last pairs of
     coordinates MUST be the same." Pairs are "latitude,longitude" (CAP 3.3.3).
+    Google Public Alerts also refuses self-intersecting polygons; so does this.
     """
     pairs = text.split()
     problems = []
@@ -279,6 +282,11 @@ def polygon_problems(text: str) -> list[str]:
         problems.append(f"{len(pairs)} points; CAP 1.2 3.2.4 requires at least 4")
     if pairs and coords[0] is not None and coords[0] != coords[-1]:
         problems.append(f"not closed (first point {pairs[0]}, last {pairs[-1]})")
+    if not problems:
+        # Google Public Alerts: "valid polygons without self-intersecting edges".
+        ring = Polygon([(c[1], c[0]) for c in coords if c is not None])
+        if not ring.is_valid:
+            problems.append(f"not a valid polygon: {shapely.is_valid_reason(ring)}")
     return problems
 
 
