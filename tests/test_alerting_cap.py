@@ -6,7 +6,11 @@ hand; test_alerting_cap_check.py and test_alerting_cap_atom.py import them.
 
 from __future__ import annotations
 
+import os
 import re
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 import shapely
@@ -595,8 +599,38 @@ def test_same_events_give_identical_bytes(natural_earth, geoboundaries):
     for regions in (natural_earth, geoboundaries):
         first = [m.xml for m in CapEncoder(regions).encode_all(events)]
         again = [m.xml for m in CapEncoder(load_regions(regions.source)).encode_all(events)]
-        assert first == again
-    # ... and a fresh region set, a fresh encoder: nothing hidden carries over.
+        assert first == again  # a fresh region set, a fresh encoder: nothing hidden carries over
+
+
+_DIGEST_SCRIPT = """
+import hashlib, sys
+sys.path.insert(0, sys.argv[1])
+from test_alerting_cap import alert_life, pre_alert_then_alert, sort_key
+from airshield.alerting.atom import atom_feed
+from airshield.alerting.cap import CapEncoder
+from airshield.geo.region_sources import load_regions
+events = sorted(alert_life() + pre_alert_then_alert("UA-63"), key=sort_key)
+messages = CapEncoder(load_regions("geoboundaries")).encode_all(events)
+digest = hashlib.sha256(b"".join(m.xml for m in messages))
+digest.update(atom_feed(messages, "https://example.org/"))
+print(digest.hexdigest())
+"""
+
+
+def test_bytes_do_not_depend_on_the_process():
+    """Two processes with different hash seeds (set and dict order) give the same bytes."""
+    tests = str(Path(__file__).parent)
+    digests = {
+        subprocess.run(
+            [sys.executable, "-c", _DIGEST_SCRIPT, tests],
+            env={**os.environ, "PYTHONHASHSEED": seed},
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout
+        for seed in ("1", "2")
+    }
+    assert len(digests) == 1
 
 
 def test_messages_are_utf8_pretty_printed_cap_xml(natural_earth):
