@@ -250,3 +250,11 @@ def test_chain_check_catches_a_message_that_mixes_chains(life):
     mixed = f"{other.sender},{other.identifier},{other.sent} {life[0].sender},{life[0].identifier},{life[0].sent}"
     problems = check_chains([life[0], other, broken(life[1].xml, set_text("c:references", mixed))])
     assert len(problems) == 1 and "mixes the chains of" in problems[0]
+
+
+def test_chain_check_catches_a_message_sent_before_what_it_references(life):
+    early = broken(life[1].xml, set_text("c:sent", "2025-09-07T20:59:59-00:00"))
+    assert check_chains([life[0], early]) == [
+        f"{life[1].identifier}: sent: 2025-09-07T20:59:59-00:00 is before {life[0].identifier}, "
+        "which it references"
+    ]

@@ -314,7 +314,8 @@ def check_chains(messages: Iterable[bytes | CapMessage]) -> list[str]:
       that sender, identifier and sent time;
     * every Update and Cancel references its chain's Alert: an Alert from the
       same sender (a chain is an Alert and what references it);
-    * a message referencing several messages keeps to one chain;
+    * a message referencing several messages keeps to one chain, and is not
+      sent before any of them;
     * nothing follows a Cancel: no message references a cancelled chain.
 
     Messages that do not parse are reported and skipped.
@@ -354,6 +355,9 @@ def check_chains(messages: Iterable[bytes | CapMessage]) -> list[str]:
                 problems.append(
                     f"{ident}: references: {ref_ident} was sent {earlier[0]}, not {ref_sent}"
                 )
+            when, then = parse_cap_time(sent), parse_cap_time(earlier[0])
+            if when is not None and then is not None and when < then:
+                problems.append(f"{ident}: sent: {sent} is before {ref_ident}, which it references")
             chains.add(earlier[2])
         chain = key
         if msg_type in ("Update", "Cancel"):
