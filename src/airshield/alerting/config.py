@@ -1,0 +1,58 @@
+"""Alert-policy parameters, each with its reason. Units: s."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    """Parameters of the per-region alert policy (policy.py).
+
+    Attributes:
+        lead_s: per class, a region goes into alert when a threat may arrive
+            within this time (its earliest plausible arrival). Issue #4: "15 min
+            for drones, 10 for cruise missiles, at once for a ballistic
+            missile's predicted impact area" (infinite: the whole predicted
+            flight); jet drones fly like cruise missiles (domain.md: radar
+            operators confuse them).
+        prealert_s: per class, a region is pre-alerted when a threat may arrive
+            within this time (the prediction horizon: issue #4, ~60 min for
+            drones, ~30 min for cruise missiles).
+        clear_hold_s: an alert ends only after no threat has been inside or
+            expected within its lead time for this long [est]: tracks blink
+            (a missed look, a new track id for the same drone); an all-clear
+            followed minutes later by a new alert is the flapping people
+            complain about (domain.md: 3.6 % of official alerts re-start within
+            10 min of their all-clear).
+        min_alert_s: an alert lasts at least this long [est]: people need a few
+            minutes to reach a shelter; an alert shorter than that is noise.
+        prealert_hold_s: the same hold for pre-alerts.
+        update_min_s: an alert's reason changes (more threats, another class, a
+            nearer ETA) are sent at most this often: an update per batch would
+            flood phones and sirens [est].
+        eta_step_s: the nearest ETA is compared in steps of this size for
+            "changed" (a new minute-level ETA every 5 s is not news) [est].
+        refresh_s: an alert that has not changed is refreshed this often, so
+            its CAP message never expires while it is running.
+        expires_s: how long a message stays valid without a refresh (CAP
+            ``expires``): twice the refresh, so one lost refresh does not expire it.
+        prealert_uncorroborated: threats seen by one sensor only may pre-alert
+            (never alert) a region.
+        levels: region levels the policy runs for (None: every region given).
+    """
+
+    lead_s: dict[str, float] = field(default_factory=lambda: {
+        "drone": 900.0, "jet": 600.0, "cruise": 600.0, "ballistic": math.inf})
+    prealert_s: dict[str, float] = field(default_factory=lambda: {
+        "drone": 3600.0, "jet": 1800.0, "cruise": 1800.0, "ballistic": math.inf})
+    clear_hold_s: float = 300.0
+    min_alert_s: float = 300.0
+    prealert_hold_s: float = 300.0
+    update_min_s: float = 120.0
+    eta_step_s: float = 300.0
+    refresh_s: float = 1800.0
+    expires_s: float = 3600.0
+    prealert_uncorroborated: bool = True
+    levels: tuple[str, ...] | None = None

@@ -1,0 +1,430 @@
+"""The alert policy: one pure state machine per region, threats and time in, alert events out.
+
+Written to be read rule by rule, like h11's state machine: every transition
+names its rule (:data:`RULES`), and every event carries that rule in its
+machine-readable reason. No clock, no I/O: :meth:`AlertPolicy.step` takes the
+threat picture's impact table, the time and the operators' commands, and
+returns the events (and the audit records of the commands).
+
+States and transitions of a region (docs/alerting.md has the diagram)::
+
+    quiet ──pre-alert──► pre_alert ──alert──► alert ──all-clear──► quiet / pre_alert
+      │                      ▲  │                ▲
+      └────────alert─────────┼──┘                └── update (changed / refresh / operator)
+                             └── pre_alert_end (lapsed, or superseded by an alert)
+
+The rules, with their sources:
+
+* **R1 threat-inside**: a corroborated threat's cone covers the region now
+  -> alert. The alert must cover every entry (metrics.md: a *missed entry* is
+  a threat inside a region that never alerted).
+* **R2 eta-within-lead**: a corroborated threat's earliest plausible arrival
+  is within its class's lead time (15 min drones, 10 min cruise missiles and
+  jet drones, the whole predicted flight of a ballistic missile: issue #4)
+  -> alert. Using the *earliest* plausible arrival, not the nominal one, is
+  what makes the warning on time when a drone speeds up or turns.
+* **R3 expected-within-horizon**: a threat (corroborated, or seen by one
+  locating sensor) may arrive within its class's prediction horizon
+  -> pre-alert (Israel's Home Front Command model: early warning, then alert;
+  domain.md).
+* **R4 clear-after-hold-off**: an alert ends (all-clear) when no R1/R2 threat
+  has been present for ``clear_hold_s``, the alert has lasted
+  ``min_alert_s`` and no operator hold is running. The region falls back to
+  pre-alert if R3 still holds.
+* **R5 pre-alert-lapsed**: a pre-alert ends when no R3 threat has been present
+  for ``prealert_hold_s``.
+* **R6 changed**: a running alert or pre-alert whose threats changed
+  materially (counts by class, a threat inside or not, the nearest ETA in
+  ``eta_step_s`` steps) is updated, at most every ``update_min_s``.
+* **R7 refresh**: an alert or pre-alert that did not change is re-sent every
+  ``refresh_s`` so that its message never expires while it runs.
+* **Operators** (issue #4: "raise, extend and cancel alerts by hand, with a
+  reason, recorded in an audit trail"): ``raise`` starts an alert (or holds a
+  running one) until ``t + duration``; ``extend`` holds a running alert
+  longer; ``cancel`` ends a running alert now and keeps the threats behind it
+  from re-raising it for ``duration``; new threats still do.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from airshield.alerting.config import PolicyConfig
+from airshield.alerting.events import (
+    AlertEvent,
+    AlertReason,
+    OperatorCommand,
+    OperatorNote,
+    ThreatRef,
+)
+from airshield.model import format_time
+from airshield.warning.config import PREDICTED
+from airshield.warning.picture import Table, ThreatPicture
+
+RULES: dict[str, str] = {
+    "threat-inside": "R1: a corroborated threat is inside the region (within its position uncertainty).",
+    "eta-within-lead": "R2: a corroborated threat may arrive within its class's lead time.",
+    "expected-within-horizon": "R3: a threat may arrive within its class's prediction horizon.",
+    "clear-after-hold-off": "R4: no threat inside or within its lead time for the hold-off; minimum duration met.",
+    "pre-alert-lapsed": "R5: no threat expected within the horizon for the hold-off.",
+    "changed": "R6: the threats behind the alert changed materially.",
+    "refresh": "R7: periodic refresh of an unchanged alert.",
+    "superseded-by-alert": "A pre-alert ends because an alert started.",
+    "operator-raise": "An operator raised the alert by hand.",
+    "operator-extend": "An operator held the alert longer.",
+    "operator-cancel": "An operator ended the alert by hand.",
+}
+
+ACTIONS = ("raise", "extend", "cancel")
+_N_CLS = len(PREDICTED)
+
+
+@dataclass(frozen=True)
+class AuditRecord:
+    """What happened to an operator's command (the audit trail).
+
+    Attributes:
+        t: when the policy took it, s. command: the command as given.
+        outcome: ``applied`` or ``rejected``. detail: why it was rejected, or what it did.
+        alert_id: the alert it acted on, if any.
+    """
+
+    t: float
+    command: OperatorCommand
+    outcome: str
+    detail: str
+    alert_id: str | None = None
+
+
+@dataclass
+class _Region:
+    id: str
+    state: str = "quiet"
+    chain: str | None = None  # the running chain (alert or pre-alert)
+    chain_kind: str = ""
+    seq: int = 0
+    started: float = -math.inf
+    last_alert_drv: float = -math.inf
+    last_pre_drv: float = -math.inf
+    last_emit: float = -math.inf
+    signature: tuple | None = None
+    hold_until: float = -math.inf
+    suppressed: dict[str, float] = field(default_factory=dict)
+    last_chain_id: dict[str, str] = field(default_factory=dict)
+
+
+#: describe(forecast row, impact index within the forecast or None, now) -> ThreatRef
+Describe = Callable[[int, int | None, float], ThreatRef]
+
+
+class AlertPolicy:
+    """One state machine per region (see the module doc).
+
+    Args:
+        region_ids: the regions to alert, any level; each is independent.
+        config: parameters with their reasons (config.py).
+        region_index: region id -> column of that region in the impact tables
+            (default: the position in ``region_ids``).
+    """
+
+    def __init__(self, region_ids: Sequence[str], config: PolicyConfig | None = None,
+                 region_index: dict[str, int] | None = None):
+        self.cfg = config or PolicyConfig()
+        self.ids = list(region_ids)
+        self.col = region_index or {r: i for i, r in enumerate(self.ids)}
+        self.regions = {r: _Region(r) for r in self.ids}
+        self._lead = np.array([self.cfg.lead_s[c] for c in PREDICTED])
+        self._pre = np.array([self.cfg.prealert_s[c] for c in PREDICTED])
+        self.now = -math.inf
+
+    # ------------------------------------------------------------------ API
+
+    def states(self) -> dict[str, str]:
+        """Region id -> current state."""
+        return {r: s.state for r, s in self.regions.items()}
+
+    def step(self, picture: ThreatPicture, now: float,
+             commands: Sequence[OperatorCommand] = ()) -> tuple[list[AlertEvent], list[AuditRecord]]:
+        """Advance every region to ``now``; returns (events, audit records), in region order.
+
+        Args:
+            picture: the threat picture (its impact table and threat descriptions).
+            now: the time, s; never goes back.
+            commands: operators' commands given since the last step (t <= now).
+        """
+        self.now = now = max(self.now, now)
+        table = picture.table()
+
+        def describe(row: int, sub: int | None, t: float) -> ThreatRef:
+            return picture.threat_ref(table.forecasts[row], sub, t)
+
+        events: list[AlertEvent] = []
+        audit: list[AuditRecord] = []
+        drv = _Drivers(self, table, now)
+        for cmd in sorted(commands, key=lambda c: (c.t, c.region, c.action, c.user)):
+            audit.append(self._command(cmd, drv, describe, events))
+        touched = drv.active | {r for r, s in self.regions.items() if s.state != "quiet"}
+        for rid in sorted(touched):
+            self._advance(self.regions[rid], drv, describe, events)
+        return events, audit
+
+    # ------------------------------------------------------------ transitions
+
+    def _advance(self, reg: _Region, drv: _Drivers, describe: Describe, events: list[AlertEvent]) -> None:
+        cfg, now = self.cfg, self.now
+        a_rows = drv.rows(reg, "alert")
+        p_rows = drv.rows(reg, "pre")
+        if a_rows.size:
+            reg.last_alert_drv = now
+        if p_rows.size:
+            reg.last_pre_drv = now
+        if reg.state != "alert" and a_rows.size:
+            rule = "threat-inside" if drv.inside(a_rows) else "eta-within-lead"
+            self._start(reg, "alert", rule, a_rows, drv, describe, events)
+            return
+        if reg.state == "alert":
+            if (not a_rows.size and now - reg.last_alert_drv >= cfg.clear_hold_s
+                    and now - reg.started >= cfg.min_alert_s and now >= reg.hold_until):
+                self._all_clear(reg, "clear-after-hold-off", p_rows, drv, describe, events, None)
+                return
+            self._maybe_update(reg, a_rows, drv, describe, events)
+            return
+        if reg.state == "quiet" and p_rows.size:
+            self._start(reg, "pre_alert", "expected-within-horizon", p_rows, drv, describe, events)
+            return
+        if reg.state == "pre_alert":
+            if not p_rows.size and now - reg.last_pre_drv >= cfg.prealert_hold_s:
+                self._end_chain(reg, "pre_alert_end", "quiet", "pre-alert-lapsed", p_rows, drv, describe, events)
+                return
+            self._maybe_update(reg, p_rows, drv, describe, events)
+
+    def _start(self, reg: _Region, kind: str, rule: str, rows: np.ndarray, drv: _Drivers, describe: Describe,
+               events: list[AlertEvent], note: OperatorNote | None = None) -> None:
+        """Start a chain of ``kind`` (``alert`` or ``pre_alert``); an open pre-alert is superseded."""
+        now = self.now
+        if kind == "alert" and reg.state == "pre_alert":
+            self._end_chain(reg, "pre_alert_end", "alert", "superseded-by-alert", rows, drv, describe, events)
+        reg.chain = self._chain_id(reg, kind)
+        reg.chain_kind = kind
+        reg.seq = 0
+        reg.state = kind
+        reg.started = now
+        if kind == "alert":
+            reg.last_alert_drv = now
+        self._emit(reg, kind, rule, rows, drv, describe, events, note)
+
+    def _all_clear(self, reg: _Region, rule: str, p_rows: np.ndarray, drv: _Drivers, describe: Describe,
+                   events: list[AlertEvent], note: OperatorNote | None) -> None:
+        """End the alert; fall back to a new pre-alert if threats are still expected (R4)."""
+        after = "pre_alert" if p_rows.size else "quiet"
+        self._end_chain(reg, "all_clear", after, rule, p_rows, drv, describe, events, note)
+        reg.hold_until = -math.inf
+        if p_rows.size:
+            self._start(reg, "pre_alert", "expected-within-horizon", p_rows, drv, describe, events)
+
+    def _end_chain(self, reg: _Region, event: str, after: str, rule: str, rows: np.ndarray, drv: _Drivers,
+                   describe: Describe, events: list[AlertEvent], note: OperatorNote | None = None) -> None:
+        reg.seq += 1
+        reg.state = after
+        self._emit(reg, event, rule, rows, drv, describe, events, note)
+        reg.chain = None
+        reg.signature = None
+
+    def _maybe_update(self, reg: _Region, rows: np.ndarray, drv: _Drivers, describe: Describe,
+                      events: list[AlertEvent]) -> None:
+        """R6 (changed, rate-limited) and R7 (refresh)."""
+        now, cfg = self.now, self.cfg
+        sig = drv.signature(rows)
+        if sig != reg.signature and now - reg.last_emit >= cfg.update_min_s and rows.size:
+            rule = "changed"
+        elif now - reg.last_emit >= cfg.refresh_s:
+            rule = "refresh"
+        else:
+            return
+        reg.seq += 1
+        self._emit(reg, "update", rule, rows, drv, describe, events)
+
+    def _emit(self, reg: _Region, event: str, rule: str, rows: np.ndarray, drv: _Drivers, describe: Describe,
+              events: list[AlertEvent], note: OperatorNote | None = None) -> None:
+        now = self.now
+        reason = drv.reason(rows, rule, describe, event, note)
+        reg.signature = drv.signature(rows)
+        reg.last_emit = now
+        events.append(AlertEvent(
+            t=now, region=reg.id, event=event, state=reg.state, alert_id=reg.chain or "", seq=reg.seq,
+            kind=reg.chain_kind, expires=now + self.cfg.expires_s, reason=reason))
+
+    def _chain_id(self, reg: _Region, kind: str) -> str:
+        """``<region>.<A|P>.<UTC start, compact>``, unique per region and kind (a suffix if the second repeats)."""
+        stamp = format_time(math.floor(self.now)).replace("-", "").replace(":", "")
+        base = f"{reg.id}.{'A' if kind == 'alert' else 'P'}.{stamp}"
+        cid, n = base, 1
+        while reg.last_chain_id.get(kind, "").startswith(base) and reg.last_chain_id[kind] >= cid:
+            n += 1
+            cid = f"{base}-{n}"
+        reg.last_chain_id[kind] = cid
+        return cid
+
+    # --------------------------------------------------------------- operators
+
+    def _command(self, cmd: OperatorCommand, drv: _Drivers, describe: Describe,
+                 events: list[AlertEvent]) -> AuditRecord:
+        """Apply one operator command (validated here too: the policy never trusts its input)."""
+        now = self.now
+        reg = self.regions.get(cmd.region)
+        problem = None
+        if reg is None:
+            problem = f"unknown region {cmd.region!r}"
+        elif cmd.action not in ACTIONS:
+            problem = f"unknown action {cmd.action!r} (known: {', '.join(ACTIONS)})"
+        elif not cmd.note.strip():
+            problem = "a reason (note) is required"
+        elif not cmd.user.strip():
+            problem = "the operator (user) is required"
+        elif not (math.isfinite(cmd.duration_s) and cmd.duration_s >= 0.0):
+            problem = f"duration_s must be a finite number >= 0, got {cmd.duration_s}"
+        elif cmd.action in ("extend", "cancel") and reg.state != "alert":
+            problem = f"no alert is running in {cmd.region} (state {reg.state})"
+        if problem is not None:
+            return AuditRecord(now, cmd, "rejected", problem)
+        note = OperatorNote(user=cmd.user, action=cmd.action, note=cmd.note,
+                            until=cmd.t + cmd.duration_s if cmd.action != "cancel" else None)
+        a_rows = drv.rows(reg, "alert")
+        if cmd.action == "raise":
+            reg.hold_until = max(reg.hold_until, cmd.t + cmd.duration_s)
+            if reg.state == "alert":
+                reg.seq += 1
+                self._emit(reg, "update", "operator-raise", a_rows, drv, describe, events, note)
+                return AuditRecord(now, cmd, "applied", "alert already running: held", reg.chain)
+            self._start(reg, "alert", "operator-raise", a_rows, drv, describe, events, note)
+            return AuditRecord(now, cmd, "applied", "alert started", reg.chain)
+        if cmd.action == "extend":
+            reg.hold_until = max(reg.hold_until, cmd.t + cmd.duration_s)
+            reg.seq += 1
+            self._emit(reg, "update", "operator-extend", a_rows, drv, describe, events, note)
+            return AuditRecord(now, cmd, "applied", f"held until {format_time(reg.hold_until)}", reg.chain)
+        # cancel
+        chain = reg.chain
+        until = cmd.t + cmd.duration_s
+        for i in drv.track_ids(a_rows):
+            reg.suppressed[i] = max(reg.suppressed.get(i, -math.inf), until)
+        reg.hold_until = -math.inf
+        self._all_clear(reg, "operator-cancel", drv.rows(reg, "pre"), drv, describe, events, note)
+        # The threats behind the cancelled alert do not raise it again at once: the operator
+        # judged them (e.g. a false track); new threats still do.
+        reg.last_alert_drv = -math.inf
+        return AuditRecord(now, cmd, "applied", "alert ended", chain)
+
+
+class _Drivers:
+    """The impact table seen from each region at one step (vectorised once per step)."""
+
+    def __init__(self, policy: AlertPolicy, table: Table, now: float):
+        self.policy = policy
+        self.table = table
+        self.now = now
+        cfg = policy.cfg
+        valid = (table.expires >= now) & (table.t_last >= now)
+        dt = table.t_lo - now
+        self.alert = valid & table.corroborated & (dt <= policy._lead[table.cls])
+        pre_ok = table.corroborated | cfg.prealert_uncorroborated
+        self.pre = valid & pre_ok & (dt <= policy._pre[table.cls])
+        self.inside_now = table.t_lo <= now
+        order = np.argsort(table.region, kind="stable")
+        self._order = order
+        n_reg = max(len(policy.col), int(table.region.max()) + 1 if table.region.size else 0)
+        self._bounds = np.searchsorted(table.region[order], np.arange(n_reg + 1))
+        hit = np.zeros(n_reg, dtype=bool)
+        hit[table.region[self.alert | self.pre]] = True
+        inv = {c: r for r, c in policy.col.items()}
+        self.active = {inv[c] for c in np.flatnonzero(hit).tolist() if c in inv}
+
+    def rows(self, reg: _Region, which: str) -> np.ndarray:
+        """Impact rows of region ``reg`` that drive ``which`` (``alert`` or ``pre``), suppression applied."""
+        c = self.policy.col[reg.id]
+        if c + 1 >= self._bounds.size:
+            return np.zeros(0, dtype=np.int64)
+        idx = self._order[self._bounds[c]:self._bounds[c + 1]]
+        mask = self.alert if which == "alert" else self.pre
+        idx = idx[mask[idx]]
+        if reg.suppressed and idx.size:
+            now = self.now
+            for k in [k for k, u in reg.suppressed.items() if u < now]:
+                del reg.suppressed[k]
+            if reg.suppressed:
+                fs = self.table.forecasts
+                idx = np.array([i for i in idx.tolist() if fs[self.table.row[i]].track not in reg.suppressed],
+                               dtype=np.int64)
+        return idx
+
+    def inside(self, rows: np.ndarray) -> bool:
+        return bool(self.inside_now[rows].any())
+
+    def track_ids(self, rows: np.ndarray) -> list[str]:
+        fs = self.table.forecasts
+        return sorted({fs[self.table.row[i]].track for i in rows.tolist()})
+
+    def signature(self, rows: np.ndarray) -> tuple:
+        """What counts as a material change (R6): counts by class, inside or not, nearest ETA step."""
+        if rows.size == 0:
+            return ((0,) * _N_CLS, False, -1)
+        counts = tuple(np.bincount(self.table.cls[rows], minlength=_N_CLS).tolist())
+        eta = max(float(self.table.t_lo[rows].min()) - self.now, 0.0)
+        return counts, self.inside(rows), int(eta // self.policy.cfg.eta_step_s)
+
+    def reason(self, rows: np.ndarray, rule: str, describe: Describe, event: str,
+               note: OperatorNote | None) -> AlertReason:
+        """The machine-readable reason of an event, threats nearest first."""
+        tab, now = self.table, self.now
+        refs = [describe(int(tab.row[i]), int(tab.sub[i]), now) for i in rows.tolist()]
+        refs.sort(key=lambda r: (r.eta_lo_s if r.eta_lo_s is not None else math.inf, r.id))
+        counts: dict[str, int] = {}
+        sensors: dict[str, int] = {}
+        for r in refs:
+            counts[r.cls] = counts.get(r.cls, 0) + 1
+            for k in r.sensors:
+                sensors[k] = sensors.get(k, 0) + 1
+        near = refs[0] if refs else None
+        conf = 1.0 if note is not None and note.action != "cancel" and not refs else max(
+            (r.confidence for r in refs), default=0.0)
+        return AlertReason(
+            rule=rule, text=_text(rule, event, refs, counts, note, self.policy.cfg),
+            threats=tuple(refs), counts=dict(sorted(counts.items())),
+            eta_s=near.eta_s if near else None, eta_lo_s=near.eta_lo_s if near else None,
+            eta_hi_s=near.eta_hi_s if near else None, sensors=dict(sorted(sensors.items())),
+            confidence=conf, operator=note,
+        )
+
+
+_PLURAL = {"drone": "drones", "jet": "jet drones", "cruise": "cruise missiles", "ballistic": "ballistic missiles"}
+_SINGULAR = {"drone": "drone", "jet": "jet drone", "cruise": "cruise missile", "ballistic": "ballistic missile"}
+
+
+def _text(rule: str, event: str, refs: list[ThreatRef], counts: dict[str, int], note: OperatorNote | None,
+          cfg: PolicyConfig) -> str:
+    """One English sentence for people (the CAP texts are made from the structured reason)."""
+    what = ", ".join(f"{n} {(_SINGULAR if n == 1 else _PLURAL)[c]}" for c, n in sorted(counts.items()))
+    inside = sum(1 for r in refs if r.inside)
+    etas = [r.eta_lo_s for r in refs if r.eta_lo_s is not None and not r.inside]
+    parts = []
+    if rule.startswith("operator-") and note is not None:
+        parts.append(f"Operator {note.user}: {note.note}.")
+    if event == "all_clear":
+        parts.append("All clear: no threat inside or expected within its lead time"
+                     f" for {cfg.clear_hold_s / 60:.0f} min." if rule != "operator-cancel" else "All clear.")
+        if refs:
+            parts.append(f"Still expected within the horizon: {what}.")
+    elif event == "pre_alert_end":
+        parts.append("Pre-alert superseded by an alert." if rule == "superseded-by-alert"
+                     else "Pre-alert ended: no threat expected any more.")
+    elif refs:
+        parts.append(f"{what[0].upper()}{what[1:]}.")
+        if inside:
+            parts.append(f"{inside} inside the region.")
+        if etas:
+            parts.append(f"Nearest may arrive in {min(etas) / 60:.0f} min.")
+    return " ".join(parts)

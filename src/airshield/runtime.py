@@ -1,0 +1,475 @@
+"""The shell around the core: the event log, the clock's steps, the outputs; replay and recovery.
+
+:class:`Runtime` is what a live deployment and ``airshield run`` both use:
+
+1. :meth:`Runtime.accept` appends reports to the event log (durable) before
+   anything else happens to them; :meth:`Runtime.command` does the same for an
+   operator's command;
+2. :meth:`Runtime.step` closes a step at the clock's time ``now``: the core
+   (:class:`airshield.core.Core`) processes every report and command accepted
+   since the last step, and the step with all its events is written to the log
+   in one transaction, then to the output files.
+
+**Recovery is replay.** :meth:`Runtime.recover` opens a log, rebuilds the core
+from the configuration the log was made with, and feeds it the logged steps
+again, checking that every event comes out byte for byte as logged. Reports
+that were accepted but not yet stepped are pending again. A process killed
+at any moment therefore carries on with the same alerts, having lost nothing
+it accepted. ``airshield replay`` is the same loop into another directory.
+
+File mode (:func:`run_file`) batches a report file by arrival time
+(``batch_s``) with a simulated clock at each batch's end, exactly as a live
+service steps at those times, then runs the clock on until every track has
+ended and every region is quiet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import time
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import msgspec
+import numpy as np
+
+from airshield import __version__
+from airshield.alerting.events import OperatorCommand
+from airshield.core import Core, CoreConfig, StepResult
+from airshield.model import Report
+from airshield.outputs import (
+    CapFiles,
+    Outputs,
+    alert_line,
+    audit_line,
+    command_body,
+    decode_command,
+    track_lines,
+)
+from airshield.pipeline import BATCH_S, batches
+from airshield.sources.ndjson import decode_report, encode_report
+from airshield.store import EventLog, LogError
+
+#: After the last report the clock runs on in steps of this length ...
+CLOSE_STEP_S = 10.0
+#: ... until no track is left and every region is quiet, or this long has passed.
+CLOSE_MAX_S = 4 * 3600.0
+
+
+class ReplayMismatch(RuntimeError):
+    """A replayed step did not give the events the log holds (the core is not deterministic, or changed)."""
+
+
+@dataclass
+class NightStats:
+    """What a run did. Times are wall-clock seconds; ``step_s`` holds each step's core time."""
+
+    reports: int = 0
+    rejected: int = 0
+    steps: int = 0
+    track_lines: int = 0
+    alert_events: int = 0
+    audit_records: int = 0
+    cap_messages: int = 0
+    tracks_confirmed: int = 0
+    wall_s: float = 0.0
+    core_s: float = 0.0
+    step_s: list[float] = field(default_factory=list)
+    recovered_steps: int = 0
+
+    @property
+    def reports_per_s(self) -> float:
+        return self.reports / self.wall_s if self.wall_s > 0 else float("nan")
+
+    def step_percentile(self, q: float) -> float:
+        return float(np.percentile(self.step_s, q)) if self.step_s else float("nan")
+
+
+# ----------------------------------------------------------------- log meta
+
+
+def config_json(cfg: CoreConfig) -> str:
+    """The configuration as JSON (infinite values as ``Infinity``, as Python's json writes them)."""
+    return json.dumps(msgspec.to_builtins(cfg), sort_keys=True)
+
+
+def config_from_json(text: str) -> CoreConfig:
+    return msgspec.convert(json.loads(text), CoreConfig)
+
+
+def make_core(regions_source: str, lat0: float, lon0: float, cfg: CoreConfig, sites: bool = True) -> Core:
+    """A core for regions from ``regions_source`` in the theatre centred at (lat0, lon0)."""
+    from airshield.geo import Theatre, load_cities, load_regions
+
+    regions = load_regions(regions_source, Theatre(lat0, lon0))
+    return Core(regions, load_cities() if sites else None, cfg)
+
+
+def _core_meta(core: Core, batch_s: float, sites: bool, extra: dict) -> dict:
+    th = core.theatre
+    return {
+        "created_by": f"airshield {__version__}",
+        "config": config_json(core.cfg),
+        "regions": core.regions.source,
+        "theatre": {"lat0": th.lat0, "lon0": th.lon0},
+        "sites": sites,
+        "batch_s": batch_s,
+        **extra,
+    }
+
+
+def core_from_log(log: EventLog) -> tuple[Core, dict]:
+    """Rebuild the core a log was made with; returns it with the log's meta data."""
+    meta = log.meta()
+    if "config" not in meta:
+        raise LogError(f"{log.path}: holds no night (no configuration recorded)")
+    th = json.loads(meta["theatre"])
+    try:
+        core = make_core(meta["regions"], th["lat0"], th["lon0"], config_from_json(meta["config"]),
+                         json.loads(meta.get("sites", "true")))
+    except (FileNotFoundError, ValueError) as exc:
+        raise LogError(f"{log.path}: cannot rebuild its core: {exc}") from None
+    return core, meta
+
+
+# ------------------------------------------------------------------- runtime
+
+
+class Runtime:
+    """The core, its event log and its outputs (see module doc).
+
+    Args:
+        core: the pure core.
+        log: the event log to append to, or None (nothing is logged).
+        outputs: the run directory's files, or None.
+    """
+
+    def __init__(self, core: Core, log: EventLog | None = None, outputs: Outputs | None = None):
+        self.core = core
+        self.log = log
+        self.outputs = outputs
+        self._pending: list[Report] = []
+        self._pending_cmds: list[OperatorCommand] = []
+        self.accepted = 0  # seq of the last accepted report
+        self.accepted_cmds = 0
+        self.stats = NightStats()
+        self._confirmed: set[str] = set()
+
+    @property
+    def now(self) -> float:
+        return self.core.now
+
+    @property
+    def pending(self) -> int:
+        return len(self._pending)
+
+    def accept(self, reports: Sequence[Report]) -> int:
+        """Log ``reports`` durably, to be processed at the next step; returns the last seq."""
+        if not reports:
+            return self.accepted
+        if self.log is not None:
+            self.accepted = self.log.append_reports([(r.arrival.timestamp(), encode_report(r)) for r in reports])
+        else:
+            self.accepted += len(reports)
+        self._pending.extend(reports)
+        self.stats.reports += len(reports)
+        return self.accepted
+
+    def register(self, reports: Sequence[Report]) -> None:
+        """Make sensors known in advance (a registry), one report each; logged, applied from the next step."""
+        fixed = first_of_each_sensor(reports)
+        if not fixed:
+            return
+        if self.log is not None:
+            self.log.append_registry(self.stats.steps, [encode_report(r) for r in fixed])
+        self.core.register_sensors(fixed)
+
+    def command(self, cmd: OperatorCommand) -> int:
+        """Log an operator command durably, to be applied at the next step; returns its seq."""
+        if self.log is not None:
+            self.accepted_cmds = self.log.append_command(cmd.t, command_body(cmd))
+        else:
+            self.accepted_cmds += 1
+        self._pending_cmds.append(cmd)
+        return self.accepted_cmds
+
+    def step(self, now: float) -> StepResult:
+        """Process everything accepted so far at time ``now``; log the step and its events, write outputs."""
+        reports, cmds = self._pending, self._pending_cmds
+        self._pending, self._pending_cmds = [], []
+        t0 = time.perf_counter()
+        res = self.core.step(reports, now, cmds)
+        self.stats.step_s.append(time.perf_counter() - t0)
+        rows = self._lines(res)
+        if self.log is not None:
+            self.log.append_step(res.now, self.accepted, self.accepted_cmds, rows)
+        self._write(res, rows)
+        return res
+
+    def _lines(self, res: StepResult) -> list[tuple[str, float, str, bytes]]:
+        """(kind, t, key, line) of every event of a step, in a fixed order: tracks, alerts, audit."""
+        tr = self.core.tracker
+        rows = [("track", e.state.t, e.state.id, line)
+                for e, line in track_lines(res.track_events, self.core.theatre, tr.converter.north_many)]
+        rows += [("alert", e.t, e.region, alert_line(e)) for e in res.alert_events]
+        rows += [("audit", a.t, a.command.region, audit_line(a)) for a in res.audit]
+        return rows
+
+    def _write(self, res: StepResult, rows: list[tuple[str, float, str, bytes]]) -> None:
+        st = self.stats
+        st.steps += 1
+        st.alert_events += len(res.alert_events)
+        st.audit_records += len(res.audit)
+        for e in res.track_events:
+            if e.kind == "confirmed":
+                self._confirmed.add(e.state.id)
+        st.tracks_confirmed = len(self._confirmed)
+        if self.outputs is None:
+            st.track_lines += sum(1 for r in rows if r[0] == "track")
+            return
+        by: dict[str, list[bytes]] = {"track": [], "alert": [], "audit": []}
+        for kind, _, _, line in rows:
+            by[kind].append(line)
+        for kind, lines in by.items():
+            self.outputs.write(kind, lines)
+        self.outputs.alerts(res.alert_events)
+        st.track_lines = self.outputs.counts["track"]
+        if self.outputs.cap is not None:
+            st.cap_messages = self.outputs.cap.count
+
+    def idle(self) -> bool:
+        """No live track, no threat in the picture and every region quiet."""
+        return (not self.core.tracker.tracks() and not self.core.picture.forecasts
+                and all(s == "quiet" for s in self.core.policy.states().values()))
+
+    def close(self) -> None:
+        if self.outputs is not None:
+            self.outputs.close()
+        if self.log is not None:
+            self.log.close()
+
+    # ------------------------------------------------------------- recovery
+
+    @classmethod
+    def recover(cls, log_path: str | Path, out_dir: str | Path | None, *, cap: bool = True,
+                cap_status: str = "Actual", verify: bool = True, readonly: bool = False,
+                progress: Callable[[float], None] | None = None) -> Runtime:
+        """Rebuild a runtime from its log by replaying every logged step (see module doc).
+
+        Args:
+            log_path: the event log.
+            out_dir: rewrite the run directory's files here (None: no files).
+            cap, cap_status: write CAP files, with this CAP ``status``.
+            verify: check that each replayed step gives exactly the logged events
+                (raises :class:`ReplayMismatch` at the first difference).
+            readonly: do not append to the log afterwards (``airshield replay``).
+        """
+        log = EventLog(log_path, readonly=readonly)
+        core, _ = core_from_log(log)
+        outputs = None
+        if out_dir is not None:
+            outputs = Outputs(out_dir, CapFiles(out_dir, core.regions, cap_status) if cap else None)
+        rt = cls(core, None, outputs)
+        n_steps = log.count("steps")
+        registry = log.registry()
+        prev_r = prev_c = 0
+        for st in log.steps():
+            if st.step - 1 in registry:
+                rt.core.register_sensors([decode_report(b) for b in registry.pop(st.step - 1)])
+            reports = [decode_report(b) for _, _, b in log.reports(prev_r, st.last_report)]
+            cmds = [decode_command(b) for _, _, b in log.commands(prev_c, st.last_command)]
+            rt.accepted, rt.accepted_cmds = st.last_report, st.last_command
+            rt._pending, rt._pending_cmds = reports, cmds
+            rt.stats.reports += len(reports)
+            res = rt.core.step(reports, st.now, cmds)
+            rt._pending, rt._pending_cmds = [], []
+            rows = rt._lines(res)
+            if verify:
+                _compare(st.step, rows, log.step_events(st.step))
+            rt._write(res, rows)
+            prev_r, prev_c = st.last_report, st.last_command
+            if progress and st.step % 200 == 0:
+                progress(st.step / max(n_steps, 1))
+        rt.stats.recovered_steps = rt.stats.steps
+        for bodies in registry.values():  # registered after the last step
+            rt.core.register_sensors([decode_report(b) for b in bodies])
+        # Accepted, not yet stepped: pending again.
+        rest = log.reports(prev_r)
+        rt._pending = [decode_report(b) for _, _, b in rest]
+        rt._pending_cmds = [decode_command(b) for _, _, b in log.commands(prev_c)]
+        rt.accepted = rest[-1][0] if rest else prev_r
+        rt.accepted_cmds = log.last_seq("commands")
+        rt.stats.reports += len(rest)
+        if readonly:
+            log.close()
+        else:
+            rt.log = log
+        if progress:
+            progress(1.0)
+        return rt
+
+
+def _compare(step: int, rows: list[tuple[str, float, str, bytes]], logged) -> None:
+    if len(rows) != len(logged) or any(r[3] != e.body or r[0] != e.kind for r, e in zip(rows, logged, strict=False)):
+        for i, (r, e) in enumerate(zip(rows, logged, strict=False)):
+            if r[3] != e.body or r[0] != e.kind:
+                raise ReplayMismatch(f"step {step}, event {i + 1}: replay gives {r[3][:200]!r}, "
+                                     f"the log holds {e.body[:200]!r}")
+        raise ReplayMismatch(f"step {step}: replay gives {len(rows)} events, the log holds {len(logged)}")
+
+
+# ------------------------------------------------------------------ file mode
+
+
+def first_of_each_sensor(reports: Sequence[Report]) -> list[Report]:
+    """The first report of each fixed sensor (acoustic nodes, radars, observers), in input order."""
+    from airshield.model import AdsbReport, PositionReport
+
+    seen: set[str] = set()
+    out = []
+    for r in reports:
+        if r.sensor not in seen and type(r) not in (AdsbReport, PositionReport):
+            seen.add(r.sensor)
+            out.append(r)
+    return out
+
+
+def input_fingerprint(reports: Sequence[Report]) -> str:
+    """A hash of the first reports of an input, to refuse resuming a log with another file."""
+    h = hashlib.sha256()
+    for r in reports[:1000]:
+        h.update(encode_report(r))
+    return f"{len(reports)}:{h.hexdigest()[:16]}"
+
+
+def run_file(
+    reports: Sequence[Report],
+    regions,
+    out_dir: str | Path,
+    *,
+    sites: Sequence | None = None,
+    config: CoreConfig | None = None,
+    batch_s: float = BATCH_S,
+    resume: bool = False,
+    cap: bool = True,
+    cap_status: str = "Actual",
+    commands: Iterable[OperatorCommand] = (),
+    pace: float | None = None,
+    on_step: Callable[[Runtime, StepResult], None] | None = None,
+    progress: Callable[[str, float], None] | None = None,
+) -> NightStats:
+    """Run a night from a report file's reports (arrival order) into ``out_dir``.
+
+    Writes ``events.sqlite`` (the event log), ``tracks.ndjson``,
+    ``alerts.ndjson``, ``audit.ndjson``, ``cap/`` and ``alerts.atom``.
+
+    Args:
+        reports: valid reports in arrival order.
+        regions: the alert regions (airshield.geo.RegionSet).
+        out_dir: the run directory.
+        sites: places for ETAs (airshield.geo.Site), or None.
+        config: the core's parameters.
+        batch_s: step length in arrival time, s.
+        resume: carry on from ``out_dir/events.sqlite`` (after a crash): the
+            log's steps are replayed, and the input continues after the reports
+            it had accepted. Without it, an existing log is an error.
+        cap, cap_status: write CAP files, with this CAP ``status``
+            (``Exercise`` for a simulated night).
+        commands: operator commands to apply at their times.
+        pace: simulated seconds per wall-clock second (None: as fast as possible).
+        on_step: called after every step (a live view).
+        progress: ``progress(stage, fraction)``.
+    """
+    out_dir = Path(out_dir)
+    log_path = out_dir / "events.sqlite"
+    fingerprint = input_fingerprint(reports)
+    t_wall = time.perf_counter()
+    if resume and log_path.exists():
+        rt = Runtime.recover(log_path, out_dir, cap=cap, cap_status=cap_status,
+                             progress=(lambda f: progress("recovering", f)) if progress else None)
+        meta = rt.log.meta()
+        if meta.get("input") != fingerprint:
+            rt.close()
+            raise LogError(f"{log_path}: was made from another input ({meta.get('input')}, this one {fingerprint})")
+        if float(meta["batch_s"]) != batch_s:
+            rt.close()
+            raise LogError(f"{log_path}: was made with --batch-s {meta['batch_s']}, not {batch_s}")
+    else:
+        if log_path.exists():
+            raise LogError(f"{log_path} exists: use --resume to carry on from it, or another --out")
+        from airshield.geo import load_cities
+
+        if sites is None:
+            sites = load_cities()
+        core = Core(regions, sites, config)
+        log = EventLog(log_path)
+        log.init_meta(_core_meta(core, batch_s, bool(sites), {"input": fingerprint}))
+        outputs = Outputs(out_dir, CapFiles(out_dir, regions, cap_status) if cap else None)
+        rt = Runtime(core, log, outputs)
+        rt.register(reports)  # the sensor registry a live service has: every fixed sensor of the input
+    skip = rt.accepted  # the first `skip` input reports are in the log already
+    todo = list(reports[skip:])
+    cmds = sorted(commands, key=lambda c: c.t)[rt.accepted_cmds:]
+    t_sim0 = None
+    wall0 = time.perf_counter()
+    n_done = skip
+
+    def step(now: float) -> None:
+        nonlocal t_sim0
+        while cmds and cmds[0].t <= now:
+            rt.command(cmds.pop(0))
+        if pace:
+            if t_sim0 is None:
+                t_sim0 = now
+            wait = (now - t_sim0) / pace - (time.perf_counter() - wall0)
+            if wait > 0:
+                time.sleep(wait)
+        res = rt.step(now)
+        if on_step:
+            on_step(rt, res)
+
+    try:
+        if rt.pending:
+            # Accepted before a crash, not stepped: they close their own batch first,
+            # unless the input's next batch is the same one.
+            key = math.floor(rt._pending[-1].arrival.timestamp() / batch_s)
+            if not todo or math.floor(todo[0].arrival.timestamp() / batch_s) != key:
+                step(float((key + 1) * batch_s))
+        for k, (batch, now) in enumerate(batches(todo, batch_s)):
+            if now <= rt.now:
+                raise LogError(f"input batch at {now} is not after the log's last step at {rt.now}")
+            rt.accept(batch)
+            step(now)
+            n_done += len(batch)
+            if progress and k % 200 == 0:
+                progress("night", n_done / max(len(reports), 1))
+        # Close the night: the clock runs on until nothing is left.
+        if reports:
+            t_end = reports[-1].arrival.timestamp()
+            t_end = (math.floor(t_end / batch_s) + 1) * batch_s
+            k = max(0, math.floor((rt.now - t_end) / CLOSE_STEP_S))
+            while not rt.idle() and k * CLOSE_STEP_S < CLOSE_MAX_S:
+                k += 1
+                step(t_end + k * CLOSE_STEP_S)
+        if progress:
+            progress("night", 1.0)
+    finally:
+        rt.close()
+    rt.stats.wall_s = time.perf_counter() - t_wall
+    rt.stats.core_s = float(sum(rt.stats.step_s))
+    return rt.stats
+
+
+def replay(log_path: str | Path, out_dir: str | Path, *, cap: bool = True, cap_status: str = "Actual",
+           verify: bool = True, progress: Callable[[float], None] | None = None) -> NightStats:
+    """``airshield replay``: the log's night again into ``out_dir``, checked against the log."""
+    t0 = time.perf_counter()
+    rt = Runtime.recover(log_path, out_dir, cap=cap, cap_status=cap_status, verify=verify, readonly=True,
+                         progress=progress)
+    rt.close()
+    rt.stats.wall_s = time.perf_counter() - t0
+    rt.stats.core_s = float(sum(rt.stats.step_s))
+    return rt.stats

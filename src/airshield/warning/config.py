@@ -1,0 +1,105 @@
+"""Prediction parameters per threat class, each with its reason. Units: m, s, m/s, rad.
+
+The predicted path of a threat is its current course at its current speed
+(no route is known), with an uncertainty that grows with time because threats
+change speed and course. Sources: ../shared/docs/domain.md (cited per value);
+[est] marks engineering estimates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+#: Threat classes that are predicted (``aircraft`` and ``unknown`` are not threats).
+PREDICTED = ("drone", "jet", "cruise", "ballistic")
+
+
+@dataclass(frozen=True)
+class ClassModel:
+    """How one class flies, for prediction.
+
+    Attributes:
+        horizon_s: how far ahead the path is predicted, s.
+        step_s: time step of the predicted path, s (arrival times are
+            interpolated between steps).
+        speed_change_mps: 1-sigma change of along-track speed over the
+            prediction, m/s (loiters and speed changes).
+        heading_diffusion: variance growth of the course, rad^2/s (a random
+            walk of the heading: dog-legs and course changes).
+        heading_max_rad: the course uncertainty never exceeds this (1-sigma).
+        manoeuvre_m: an extra 1-sigma position spread that the course model
+            does not cover (terminal manoeuvres), m, reached at the horizon.
+        max_speed_mps: the fastest the class flies. A track estimated faster
+            has a velocity that cannot be trusted (a presence-only acoustic track
+            jumping between nodes, two targets mixed up): it is predicted at this
+            speed, and the excess is added to its velocity uncertainty.
+    """
+
+    horizon_s: float
+    step_s: float
+    speed_change_mps: float
+    heading_diffusion: float
+    heading_max_rad: float
+    manoeuvre_m: float = 0.0
+    max_speed_mps: float = float("inf")
+
+
+def _default_models() -> dict[str, ClassModel]:
+    return {
+        # Shahed-type drones (domain.md): 120-185 km/h (60 m/s allows for dives and wind), "dog-legs, unusual directions,
+        # follows rivers, loiters", 2.3-6.5 h flights with routes +30 % longer than the
+        # straight line. [est] a dog-leg of ~60 deg every ~30 min: heading variance grows
+        # by (1.05 rad)^2 / 1800 s = 6e-4 rad^2/s; loiters and speed changes ~8 m/s.
+        # Horizon: the issue's ~60 min.
+        "drone": ClassModel(horizon_s=3600.0, step_s=60.0, speed_change_mps=8.0,
+                            heading_diffusion=6e-4, heading_max_rad=1.2, max_speed_mps=60.0),
+        # Jet drones (Geran-3, > 500 km/h): routes like a Shahed's at three times the speed,
+        # so the same turns come three times as often [est]; up to ~800 km/h [est].
+        "jet": ClassModel(horizon_s=1800.0, step_s=20.0, speed_change_mps=20.0,
+                          heading_diffusion=1.8e-3, heading_max_rad=1.2, max_speed_mps=220.0),
+        # Cruise missiles (Kh-101, Kalibr; ~700-800 km/h, "several entry directions,
+        # repeated course changes"): a turn of ~45 deg every ~10 min [est]. Horizon: the
+        # issue's ~30 min.
+        "cruise": ClassModel(horizon_s=1800.0, step_s=20.0, speed_change_mps=15.0,
+                             heading_diffusion=1e-3, heading_max_rad=1.0, max_speed_mps=280.0),
+        # Ballistic (Iskander-M, KN-23; ~2 km/s, a few minutes of flight): predicted to
+        # impact (the horizon is only a ceiling); quasi-ballistic terminal manoeuvres of
+        # some km [est].
+        "ballistic": ClassModel(horizon_s=600.0, step_s=5.0, speed_change_mps=150.0,
+                                heading_diffusion=2e-4, heading_max_rad=0.5, manoeuvre_m=5000.0,
+                                max_speed_mps=3000.0),
+    }
+
+
+@dataclass(frozen=True)
+class WarningConfig:
+    """Prediction parameters.
+
+    Attributes:
+        models: per predicted class, how it flies.
+        cone_k: the predicted area at each time is the disc of radius
+            ``cone_k`` x the larger 1-sigma axis around the predicted point
+            (k = 2.5 holds a 2-D Gaussian's position with >= 95 % probability).
+        min_speed_mps: below this a track is treated as hovering/loitering: its
+            course is unknown, so the cone grows in all directions at the class's
+            speed change.
+        region_res_m, region_margin_m: the signed-distance raster of the regions
+            (region_field.py): cell size, and how far outside a region distances
+            are known (a cone wider than this is cut to it).
+        site_radius_m: a city counts as reached when the cone comes this close
+            to its centre [est: the built-up area of a city of 15,000+ people].
+        lost_keep_s: after a track is deleted (not reported for long), its
+            forecast is kept, as a *lost* threat, until this long after its last
+            state or its horizon, whichever is first: the threat has not gone
+            away because the sensors stopped hearing it.
+    """
+
+    models: dict[str, ClassModel] = field(default_factory=_default_models)
+    cone_k: float = 2.5
+    min_speed_mps: float = 5.0
+    region_res_m: float = 1000.0
+    region_margin_m: float = 100_000.0
+    site_radius_m: float = 5000.0
+    lost_keep_s: float = 3600.0
+    lost_max_radius_m: float = 50_000.0
+    implausible_prealert_only: bool = True
