@@ -53,10 +53,11 @@ from airshield.pipeline import BATCH_S, batches
 from airshield.sources.ndjson import decode_report, encode_report
 from airshield.store import EventLog, LogError
 
-#: After the last report the clock runs on in steps of this length ...
-CLOSE_STEP_S = 10.0
-#: ... until no track is left and every region is quiet, or this long has passed.
+#: After the last report the clock runs on until no track is left and every region is
+#: quiet, or this long has passed, s.
 CLOSE_MAX_S = 4 * 3600.0
+#: File mode writes the log in groups of this many steps (crash-safe: see Runtime).
+FILE_FLUSH_STEPS = 200
 
 
 class ReplayMismatch(RuntimeError):
@@ -141,41 +142,81 @@ def core_from_log(log: EventLog) -> tuple[Core, dict]:
 class Runtime:
     """The core, its event log and its outputs (see module doc).
 
+    Steps are taken at every multiple of ``batch_s`` (:meth:`advance`); a step
+    at time ``now`` consumes the accepted reports that arrived before ``now``
+    and the commands given before it. Because that rule depends only on the
+    accepted data, steps that were taken but not yet written to the log when
+    the process died are taken again, identically, after recovery: the log is
+    written in groups of ``flush_every`` steps (one transaction, one
+    projection call for their track lines) without losing anything accepted.
+
     Args:
         core: the pure core.
         log: the event log to append to, or None (nothing is logged).
         outputs: the run directory's files, or None.
+        batch_s: step length, s.
+        flush_every: steps per log transaction (1: every step at once).
     """
 
-    def __init__(self, core: Core, log: EventLog | None = None, outputs: Outputs | None = None):
+    def __init__(self, core: Core, log: EventLog | None = None, outputs: Outputs | None = None,
+                 batch_s: float = BATCH_S, flush_every: int = 1):
         self.core = core
         self.log = log
         self.outputs = outputs
+        self.batch_s = float(batch_s)
+        self.flush_every = max(1, int(flush_every))
         self._pending: list[Report] = []
         self._pending_cmds: list[OperatorCommand] = []
+        self._next: float | None = None  # time of the next step
         self.accepted = 0  # seq of the last accepted report
         self.accepted_cmds = 0
+        self.consumed = 0  # seq of the last report a step has taken
+        self.consumed_cmds = 0
+        self._unlogged: list[tuple[float, bytes]] = []  # accepted without durability, not yet in the log
+        self._steps: list[tuple[StepResult, int, int]] = []  # stepped, not yet in the log
         self.stats = NightStats()
         self._confirmed: set[str] = set()
+        self._verify: EventLog | None = None  # replay: compare each step's events with this log's
+        self._flushed = 0  # steps flushed so far
 
     @property
     def now(self) -> float:
         return self.core.now
 
     @property
+    def next_step(self) -> float | None:
+        """When the next step will be taken, s (None until something was accepted)."""
+        return self._next
+
+    @property
     def pending(self) -> int:
         return len(self._pending)
 
-    def accept(self, reports: Sequence[Report]) -> int:
-        """Log ``reports`` durably, to be processed at the next step; returns the last seq."""
+    # ---------------------------------------------------------------- input
+
+    def accept(self, reports: Sequence[Report], durable: bool = True) -> int:
+        """Accept ``reports`` (arrival order) for the next steps; returns the seq of the last one.
+
+        ``durable``: in the log before this returns (a live service replies only
+        then). ``False`` (file mode: the input file is the source) writes them
+        with the next group of steps.
+        """
         if not reports:
             return self.accepted
         if self.log is not None:
-            self.accepted = self.log.append_reports([(r.arrival.timestamp(), encode_report(r)) for r in reports])
+            rows = [(r.arrival.timestamp(), encode_report(r)) for r in reports]
+            if durable:
+                self.flush()
+                self.accepted = self.log.append_reports(rows)
+            else:
+                self._unlogged.extend(rows)
+                self.accepted += len(rows)
         else:
             self.accepted += len(reports)
         self._pending.extend(reports)
         self.stats.reports += len(reports)
+        if self._next is None:
+            self._next = self._window_end(reports[0].arrival.timestamp())
         return self.accepted
 
     def register(self, reports: Sequence[Report]) -> None:
@@ -184,41 +225,98 @@ class Runtime:
         if not fixed:
             return
         if self.log is not None:
+            self.flush()
             self.log.append_registry(self.stats.steps, [encode_report(r) for r in fixed])
         self.core.register_sensors(fixed)
 
     def command(self, cmd: OperatorCommand) -> int:
-        """Log an operator command durably, to be applied at the next step; returns its seq."""
+        """Log an operator command durably, to be applied at the next step after its time; returns its seq."""
         if self.log is not None:
+            self.flush()
             self.accepted_cmds = self.log.append_command(cmd.t, command_body(cmd))
         else:
             self.accepted_cmds += 1
         self._pending_cmds.append(cmd)
+        if self._next is None:
+            self._next = self._window_end(cmd.t)
         return self.accepted_cmds
 
-    def step(self, now: float) -> StepResult:
-        """Process everything accepted so far at time ``now``; log the step and its events, write outputs."""
-        reports, cmds = self._pending, self._pending_cmds
-        self._pending, self._pending_cmds = [], []
+    def _window_end(self, t: float) -> float:
+        return float((math.floor(t / self.batch_s) + 1) * self.batch_s)
+
+    # ---------------------------------------------------------------- steps
+
+    def advance(self, now: float) -> list[StepResult]:
+        """Take every step due up to ``now`` (one per ``batch_s``); returns their results."""
+        out = []
+        while self._next is not None and self._next <= now:
+            out.append(self._step(self._next))
+            self._next += self.batch_s
+        return out
+
+    def _step(self, now: float) -> StepResult:
+        """One step at ``now``: the reports that arrived and the commands given before ``now``."""
+        n = 0
+        while n < len(self._pending) and self._pending[n].arrival.timestamp() < now:
+            n += 1
+        m = 0
+        while m < len(self._pending_cmds) and self._pending_cmds[m].t < now:
+            m += 1
+        reports, self._pending = self._pending[:n], self._pending[n:]
+        cmds, self._pending_cmds = self._pending_cmds[:m], self._pending_cmds[m:]
+        self.consumed += n
+        self.consumed_cmds += m
         t0 = time.perf_counter()
         res = self.core.step(reports, now, cmds)
         self.stats.step_s.append(time.perf_counter() - t0)
-        rows = self._lines(res)
-        if self.log is not None:
-            self.log.append_step(res.now, self.accepted, self.accepted_cmds, rows)
-        self._write(res, rows)
+        self._count(res)
+        if self.outputs is not None:
+            # Alerts go out at once; track lines are made per group (one projection call).
+            self.outputs.write("alert", [alert_line(e) for e in res.alert_events])
+            self.outputs.write("audit", [audit_line(a) for a in res.audit])
+            self.outputs.alerts(res.alert_events)
+        self._steps.append((res, self.consumed, self.consumed_cmds))
+        if len(self._steps) >= self.flush_every:
+            self.flush()
         return res
 
-    def _lines(self, res: StepResult) -> list[tuple[str, float, str, bytes]]:
-        """(kind, t, key, line) of every event of a step, in a fixed order: tracks, alerts, audit."""
-        tr = self.core.tracker
-        rows = [("track", e.state.t, e.state.id, line)
-                for e, line in track_lines(res.track_events, self.core.theatre, tr.converter.north_many)]
-        rows += [("alert", e.t, e.region, alert_line(e)) for e in res.alert_events]
-        rows += [("audit", a.t, a.command.region, audit_line(a)) for a in res.audit]
-        return rows
+    def flush(self) -> None:
+        """Write the steps taken since the last flush (and reports accepted without durability) to the log."""
+        if not self._steps and not self._unlogged:
+            return
+        steps, self._steps = self._steps, []
+        rows = self._lines(steps)
+        if self._verify is not None:
+            for i, ev in enumerate(rows):
+                _compare(self._flushed + i + 1, ev, self._verify.step_events(self._flushed + i + 1))
+        self._flushed += len(steps)
+        if self.log is not None:
+            self.log.append_steps(self._unlogged, [(res.now, r, c, ev) for (res, r, c), ev in zip(steps, rows,
+                                                                                                 strict=True)])
+            self._unlogged = []
+        if self.outputs is not None:
+            self.outputs.write("track", [line for ev in rows for kind, _, _, line in ev if kind == "track"])
+            self.stats.track_lines = self.outputs.counts["track"]
+            if self.outputs.cap is not None:
+                self.stats.cap_messages = self.outputs.cap.count
+        else:
+            self.stats.track_lines += sum(1 for ev in rows for r in ev if r[0] == "track")
 
-    def _write(self, res: StepResult, rows: list[tuple[str, float, str, bytes]]) -> None:
+    def _lines(self, steps: Sequence[tuple[StepResult, int, int]]) -> list[list[tuple[str, float, str, bytes]]]:
+        """Per step, (kind, t, key, line) of each of its events, in a fixed order: tracks, alerts, audit."""
+        tr = self.core.tracker
+        all_track = [e for res, _, _ in steps for e in res.track_events]
+        lines = iter(track_lines(all_track, self.core.theatre, tr.converter.north_many))
+        out = []
+        for res, _, _ in steps:
+            n = sum(1 for e in res.track_events if e.state.status != "tentative")
+            rows = [("track", e.state.t, e.state.id, line) for e, line in (next(lines) for _ in range(n))]
+            rows += [("alert", e.t, e.region, alert_line(e)) for e in res.alert_events]
+            rows += [("audit", a.t, a.command.region, audit_line(a)) for a in res.audit]
+            out.append(rows)
+        return out
+
+    def _count(self, res: StepResult) -> None:
         st = self.stats
         st.steps += 1
         st.alert_events += len(res.alert_events)
@@ -227,25 +325,15 @@ class Runtime:
             if e.kind == "confirmed":
                 self._confirmed.add(e.state.id)
         st.tracks_confirmed = len(self._confirmed)
-        if self.outputs is None:
-            st.track_lines += sum(1 for r in rows if r[0] == "track")
-            return
-        by: dict[str, list[bytes]] = {"track": [], "alert": [], "audit": []}
-        for kind, _, _, line in rows:
-            by[kind].append(line)
-        for kind, lines in by.items():
-            self.outputs.write(kind, lines)
-        self.outputs.alerts(res.alert_events)
-        st.track_lines = self.outputs.counts["track"]
-        if self.outputs.cap is not None:
-            st.cap_messages = self.outputs.cap.count
 
     def idle(self) -> bool:
-        """No live track, no threat in the picture and every region quiet."""
-        return (not self.core.tracker.tracks() and not self.core.picture.forecasts
-                and all(s == "quiet" for s in self.core.policy.states().values()))
+        """Nothing pending, no live track, no threat in the picture and every region quiet."""
+        return (not self._pending and not self._pending_cmds and not self.core.tracker.tracks()
+                and not len(self.core.picture) and all(s == "quiet" for s in self.core.policy.states().values()))
 
     def close(self) -> None:
+        """Flush the log and close the files (the night can be carried on with :meth:`recover`)."""
+        self.flush()
         if self.outputs is not None:
             self.outputs.close()
         if self.log is not None:
@@ -255,7 +343,7 @@ class Runtime:
 
     @classmethod
     def recover(cls, log_path: str | Path, out_dir: str | Path | None, *, cap: bool = True,
-                cap_status: str = "Actual", verify: bool = True, readonly: bool = False,
+                cap_status: str = "Actual", verify: bool = True, readonly: bool = False, flush_every: int = 1,
                 progress: Callable[[float], None] | None = None) -> Runtime:
         """Rebuild a runtime from its log by replaying every logged step (see module doc).
 
@@ -266,43 +354,48 @@ class Runtime:
             verify: check that each replayed step gives exactly the logged events
                 (raises :class:`ReplayMismatch` at the first difference).
             readonly: do not append to the log afterwards (``airshield replay``).
+            flush_every: steps per log transaction from now on.
         """
         log = EventLog(log_path, readonly=readonly)
-        core, _ = core_from_log(log)
+        core, meta = core_from_log(log)
         outputs = None
         if out_dir is not None:
             outputs = Outputs(out_dir, CapFiles(out_dir, core.regions, cap_status) if cap else None)
-        rt = cls(core, None, outputs)
+        rt = cls(core, None, outputs, float(meta.get("batch_s", BATCH_S)), flush_every=200)
+        rt._verify = log if verify else None
         n_steps = log.count("steps")
         registry = log.registry()
-        prev_r = prev_c = 0
         for st in log.steps():
             if st.step - 1 in registry:
                 rt.core.register_sensors([decode_report(b) for b in registry.pop(st.step - 1)])
-            reports = [decode_report(b) for _, _, b in log.reports(prev_r, st.last_report)]
-            cmds = [decode_command(b) for _, _, b in log.commands(prev_c, st.last_command)]
-            rt.accepted, rt.accepted_cmds = st.last_report, st.last_command
+            reports = [decode_report(b) for _, _, b in log.reports(rt.consumed, st.last_report)]
+            cmds = [decode_command(b) for _, _, b in log.commands(rt.consumed_cmds, st.last_command)]
             rt._pending, rt._pending_cmds = reports, cmds
+            rt.accepted, rt.accepted_cmds = st.last_report, st.last_command
             rt.stats.reports += len(reports)
-            res = rt.core.step(reports, st.now, cmds)
-            rt._pending, rt._pending_cmds = [], []
-            rows = rt._lines(res)
-            if verify:
-                _compare(st.step, rows, log.step_events(st.step))
-            rt._write(res, rows)
-            prev_r, prev_c = st.last_report, st.last_command
+            rt._step(st.now)
+            if rt._pending or rt._pending_cmds:
+                raise ReplayMismatch(f"step {st.step}: the log says it took reports up to {st.last_report}, "
+                                     f"but {len(rt._pending)} of them arrived after its time {st.now}")
+            rt._next = st.now + rt.batch_s
             if progress and st.step % 200 == 0:
                 progress(st.step / max(n_steps, 1))
+        rt.flush()
+        rt._verify = None
         rt.stats.recovered_steps = rt.stats.steps
         for bodies in registry.values():  # registered after the last step
             rt.core.register_sensors([decode_report(b) for b in bodies])
-        # Accepted, not yet stepped: pending again.
-        rest = log.reports(prev_r)
+        # Accepted, not yet stepped (or stepped and not logged): pending again.
+        rest = log.reports(rt.consumed)
         rt._pending = [decode_report(b) for _, _, b in rest]
-        rt._pending_cmds = [decode_command(b) for _, _, b in log.commands(prev_c)]
-        rt.accepted = rest[-1][0] if rest else prev_r
+        rt._pending_cmds = [decode_command(b) for _, _, b in log.commands(rt.consumed_cmds)]
+        rt.accepted = rest[-1][0] if rest else rt.consumed
         rt.accepted_cmds = log.last_seq("commands")
         rt.stats.reports += len(rest)
+        if rt._next is None and (rt._pending or rt._pending_cmds):
+            first = min([r.arrival.timestamp() for r in rt._pending[:1]] + [c.t for c in rt._pending_cmds[:1]])
+            rt._next = rt._window_end(first)
+        rt.flush_every = max(1, int(flush_every))
         if readonly:
             log.close()
         else:
@@ -388,72 +481,60 @@ def run_file(
     fingerprint = input_fingerprint(reports)
     t_wall = time.perf_counter()
     if resume and log_path.exists():
-        rt = Runtime.recover(log_path, out_dir, cap=cap, cap_status=cap_status,
+        rt = Runtime.recover(log_path, out_dir, cap=cap, cap_status=cap_status, flush_every=FILE_FLUSH_STEPS,
                              progress=(lambda f: progress("recovering", f)) if progress else None)
         meta = rt.log.meta()
+        problem = None
         if meta.get("input") != fingerprint:
+            problem = f"was made from another input ({meta.get('input')}, this one {fingerprint})"
+        elif float(meta["batch_s"]) != batch_s:
+            problem = f"was made with --batch-s {meta['batch_s']}, not {batch_s}"
+        if problem:
             rt.close()
-            raise LogError(f"{log_path}: was made from another input ({meta.get('input')}, this one {fingerprint})")
-        if float(meta["batch_s"]) != batch_s:
-            rt.close()
-            raise LogError(f"{log_path}: was made with --batch-s {meta['batch_s']}, not {batch_s}")
+            raise LogError(f"{log_path}: {problem}")
     else:
         if log_path.exists():
             raise LogError(f"{log_path} exists: use --resume to carry on from it, or another --out")
-        from airshield.geo import load_cities
-
         if sites is None:
+            from airshield.geo import load_cities
+
             sites = load_cities()
         core = Core(regions, sites, config)
         log = EventLog(log_path)
         log.init_meta(_core_meta(core, batch_s, bool(sites), {"input": fingerprint}))
         outputs = Outputs(out_dir, CapFiles(out_dir, regions, cap_status) if cap else None)
-        rt = Runtime(core, log, outputs)
+        rt = Runtime(core, log, outputs, batch_s, flush_every=FILE_FLUSH_STEPS)
         rt.register(reports)  # the sensor registry a live service has: every fixed sensor of the input
-    skip = rt.accepted  # the first `skip` input reports are in the log already
-    todo = list(reports[skip:])
+    todo = list(reports[rt.accepted:])  # the first ones are in the log already
     cmds = sorted(commands, key=lambda c: c.t)[rt.accepted_cmds:]
-    t_sim0 = None
-    wall0 = time.perf_counter()
-    n_done = skip
+    pacer = _Pacer(pace)
+    n_done = rt.accepted
 
-    def step(now: float) -> None:
-        nonlocal t_sim0
-        while cmds and cmds[0].t <= now:
+    def advance(now: float) -> None:
+        while cmds and cmds[0].t < now:
             rt.command(cmds.pop(0))
-        if pace:
-            if t_sim0 is None:
-                t_sim0 = now
-            wait = (now - t_sim0) / pace - (time.perf_counter() - wall0)
-            if wait > 0:
-                time.sleep(wait)
-        res = rt.step(now)
-        if on_step:
-            on_step(rt, res)
+        if on_step is None and pace is None:
+            rt.advance(now)
+            return
+        while rt.next_step is not None and rt.next_step <= now:
+            pacer.wait(rt.next_step)
+            for res in rt.advance(rt.next_step):
+                if on_step:
+                    on_step(rt, res)
 
     try:
-        if rt.pending:
-            # Accepted before a crash, not stepped: they close their own batch first,
-            # unless the input's next batch is the same one.
-            key = math.floor(rt._pending[-1].arrival.timestamp() / batch_s)
-            if not todo or math.floor(todo[0].arrival.timestamp() / batch_s) != key:
-                step(float((key + 1) * batch_s))
         for k, (batch, now) in enumerate(batches(todo, batch_s)):
-            if now <= rt.now:
-                raise LogError(f"input batch at {now} is not after the log's last step at {rt.now}")
-            rt.accept(batch)
-            step(now)
+            rt.accept(batch, durable=False)
+            advance(now)
             n_done += len(batch)
             if progress and k % 200 == 0:
                 progress("night", n_done / max(len(reports), 1))
-        # Close the night: the clock runs on until nothing is left.
+        # Close the night: the clock runs on until nothing is left (at most CLOSE_MAX_S).
         if reports:
-            t_end = reports[-1].arrival.timestamp()
-            t_end = (math.floor(t_end / batch_s) + 1) * batch_s
-            k = max(0, math.floor((rt.now - t_end) / CLOSE_STEP_S))
-            while not rt.idle() and k * CLOSE_STEP_S < CLOSE_MAX_S:
-                k += 1
-                step(t_end + k * CLOSE_STEP_S)
+            t_end = rt._window_end(reports[-1].arrival.timestamp())
+            advance(t_end)
+            while not rt.idle() and rt.next_step is not None and rt.next_step <= t_end + CLOSE_MAX_S:
+                advance(rt.next_step)
         if progress:
             progress("night", 1.0)
     finally:
@@ -461,6 +542,24 @@ def run_file(
     rt.stats.wall_s = time.perf_counter() - t_wall
     rt.stats.core_s = float(sum(rt.stats.step_s))
     return rt.stats
+
+
+class _Pacer:
+    """Sleeps so that simulated time runs ``pace`` times as fast as the wall clock (None: never sleeps)."""
+
+    def __init__(self, pace: float | None):
+        self.pace = pace
+        self.t0: float | None = None
+        self.wall0 = time.perf_counter()
+
+    def wait(self, t_sim: float) -> None:
+        if not self.pace:
+            return
+        if self.t0 is None:
+            self.t0, self.wall0 = t_sim, time.perf_counter()
+        wait = (t_sim - self.t0) / self.pace - (time.perf_counter() - self.wall0)
+        if wait > 0:
+            time.sleep(wait)
 
 
 def replay(log_path: str | Path, out_dir: str | Path, *, cap: bool = True, cap_status: str = "Actual",

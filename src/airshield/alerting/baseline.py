@@ -13,8 +13,6 @@ from __future__ import annotations
 import math
 from collections.abc import Sequence
 
-import numpy as np
-
 from airshield.alerting.events import AlertEvent, AlertReason, OperatorCommand
 from airshield.model import format_time
 from airshield.warning.picture import ThreatPicture
@@ -40,14 +38,13 @@ class NaivePolicy:
              commands: Sequence[OperatorCommand] = ()) -> tuple[list[AlertEvent], list]:
         """Advance to ``now``; operators' commands are ignored (the baseline has none)."""
         self.now = now = max(self.now, now)
-        live = [f for f in picture.forecasts.values() if f.corroborated and not f.deleted]
+        ids, xy = picture.positions(now, live_only=True)
         near: dict[int, list[str]] = {}
-        if live:
-            xy = np.array([f.position(now) for f in live])
+        if ids:
             pi, ri, d = picture.field.near(xy[:, 0], xy[:, 1])
             close = d <= self.radius
             for p, r in zip(pi[close].tolist(), ri[close].tolist(), strict=True):
-                near.setdefault(r, []).append(live[p].track)
+                near.setdefault(r, []).append(ids[p])
         events = []
         for rid in self.ids:
             tracks = sorted(near.get(self.col[rid], []))

@@ -738,7 +738,7 @@ class CapEncoder:
         reason = event.reason
         classes = {c for c, n in _counts_of(reason).items() if n > 0}
         severity = "Extreme" if classes & _EXTREME_CLASSES else "Severe"
-        inside = any(t.inside for t in reason.threats)
+        inside = reason.inside > 0 or any(t.inside for t in reason.threats)
         if situation in ("all_clear", "pre_alert_end"):
             # Nothing left to do or fear: "Past - responsive action is no longer
             # required", "Minor - minimal to no known threat".
@@ -766,7 +766,7 @@ class CapEncoder:
         reason = event.reason
         counts = _counts_of(reason)
         eta = _Eta.of(reason)
-        inside = sum(1 for t in reason.threats if t.inside)
+        inside = max(reason.inside, sum(1 for t in reason.threats if t.inside))
         ballistic = counts.get("ballistic", 0) > 0 and situation in (
             "alert",
             "alert-update",
@@ -840,7 +840,7 @@ class CapEncoder:
         if counts:
             params.append(("threat_classes", " ".join(c for c, _ in counts)))
             params.extend((f"threat_count_{c}", str(n)) for c, n in counts)
-        params.append(("threats_inside", str(sum(1 for t in reason.threats if t.inside))))
+        params.append(("threats_inside", str(max(reason.inside, sum(1 for t in reason.threats if t.inside)))))
         for name, value, rounding in (
             ("eta_minutes", reason.eta_s, "nearest"),
             ("eta_lo_minutes", reason.eta_lo_s, "floor"),

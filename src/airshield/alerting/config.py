@@ -32,6 +32,9 @@ class PolicyConfig:
         update_min_s: an alert's reason changes (more threats, another class, a
             nearer ETA) are sent at most this often: an update per batch would
             flood phones and sirens [est].
+        reason_threats: a reason lists at most this many threats, the nearest
+            first (its counts cover all of them): on a night of hundreds of
+            drones a message must stay readable and small.
         eta_step_s: the nearest ETA is compared in steps of this size for
             "changed" (a new minute-level ETA every 5 s is not news) [est].
         refresh_s: an alert that has not changed is refreshed this often, so
@@ -50,7 +53,8 @@ class PolicyConfig:
     clear_hold_s: float = 300.0
     min_alert_s: float = 300.0
     prealert_hold_s: float = 300.0
-    update_min_s: float = 120.0
+    update_min_s: float = 300.0
+    reason_threats: int = 20
     eta_step_s: float = 300.0
     refresh_s: float = 1800.0
     expires_s: float = 3600.0

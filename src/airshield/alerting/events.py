@@ -93,8 +93,10 @@ class AlertReason(msgspec.Struct, frozen=True, kw_only=True, gc=False):
             ``eta-within-lead``, ``expected-within-horizon``,
             ``clear-after-hold-off``, ``operator-raise``.
         text: the same in one English sentence.
-        threats: the threats behind the state, nearest (smallest ETA) first.
-        counts: class -> number of those threats.
+        threats: the threats behind the state, nearest (smallest ETA) first; at
+            most the policy's ``reason_threats`` of them.
+        counts: class -> number of all the threats behind the state.
+        inside: how many of them are inside the region now.
         eta_s, eta_lo_s, eta_hi_s: of the nearest threat (see :class:`ThreatRef`);
             None when no threat is expected.
         sensors: report kind -> number of those threats it supports.
@@ -107,6 +109,7 @@ class AlertReason(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     text: str
     threats: tuple[ThreatRef, ...] = ()
     counts: dict[str, int] = msgspec.field(default_factory=dict)
+    inside: int = 0
     eta_s: float | None = None
     eta_lo_s: float | None = None
     eta_hi_s: float | None = None

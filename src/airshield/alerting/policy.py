@@ -117,8 +117,8 @@ class _Region:
     last_chain_id: dict[str, str] = field(default_factory=dict)
 
 
-#: describe(forecast row, impact index within the forecast or None, now) -> ThreatRef
-Describe = Callable[[int, int | None, float], ThreatRef]
+#: describe(impact rows of the table, now) -> the threats, as ThreatRefs
+Describe = Callable[[np.ndarray, float], list[ThreatRef]]
 
 
 class AlertPolicy:
@@ -159,12 +159,12 @@ class AlertPolicy:
         self.now = now = max(self.now, now)
         table = picture.table()
 
-        def describe(row: int, sub: int | None, t: float) -> ThreatRef:
-            return picture.threat_ref(table.forecasts[row], sub, t)
+        def describe(rows: np.ndarray, t: float) -> list[ThreatRef]:
+            return picture.describe(rows, t, table)
 
         events: list[AlertEvent] = []
         audit: list[AuditRecord] = []
-        drv = _Drivers(self, table, now)
+        drv = _Drivers(self, picture, table, now)
         for cmd in sorted(commands, key=lambda c: (c.t, c.region, c.action, c.user)):
             audit.append(self._command(cmd, drv, describe, events))
         touched = drv.active | {r for r, s in self.regions.items() if s.state != "quiet"}
@@ -238,8 +238,9 @@ class AlertPolicy:
                       events: list[AlertEvent]) -> None:
         """R6 (changed, rate-limited) and R7 (refresh)."""
         now, cfg = self.now, self.cfg
-        sig = drv.signature(rows)
-        if sig != reg.signature and now - reg.last_emit >= cfg.update_min_s and rows.size:
+        if now - reg.last_emit < cfg.update_min_s:
+            return  # neither rule may fire yet (refresh_s > update_min_s)
+        if rows.size and drv.signature(rows) != reg.signature:
             rule = "changed"
         elif now - reg.last_emit >= cfg.refresh_s:
             rule = "refresh"
@@ -323,8 +324,9 @@ class AlertPolicy:
 class _Drivers:
     """The impact table seen from each region at one step (vectorised once per step)."""
 
-    def __init__(self, policy: AlertPolicy, table: Table, now: float):
+    def __init__(self, policy: AlertPolicy, picture: ThreatPicture, table: Table, now: float):
         self.policy = policy
+        self.picture = picture
         self.table = table
         self.now = now
         cfg = policy.cfg
@@ -334,10 +336,12 @@ class _Drivers:
         pre_ok = table.corroborated | cfg.prealert_uncorroborated
         self.pre = valid & pre_ok & (dt <= policy._pre[table.cls])
         self.inside_now = table.t_lo <= now
-        order = np.argsort(table.region, kind="stable")
-        self._order = order
+        # The table is sorted by region: each region's driving rows are one slice.
         n_reg = max(len(policy.col), int(table.region.max()) + 1 if table.region.size else 0)
-        self._bounds = np.searchsorted(table.region[order], np.arange(n_reg + 1))
+        self._rows = {}
+        for which, mask in (("alert", self.alert), ("pre", self.pre)):
+            idx = np.flatnonzero(mask)
+            self._rows[which] = (idx, np.searchsorted(table.region[idx], np.arange(n_reg + 1)))
         hit = np.zeros(n_reg, dtype=bool)
         hit[table.region[self.alert | self.pre]] = True
         inv = {c: r for r, c in policy.col.items()}
@@ -346,18 +350,17 @@ class _Drivers:
     def rows(self, reg: _Region, which: str) -> np.ndarray:
         """Impact rows of region ``reg`` that drive ``which`` (``alert`` or ``pre``), suppression applied."""
         c = self.policy.col[reg.id]
-        if c + 1 >= self._bounds.size:
+        rows, bounds = self._rows[which]
+        if c + 1 >= bounds.size:
             return np.zeros(0, dtype=np.int64)
-        idx = self._order[self._bounds[c]:self._bounds[c + 1]]
-        mask = self.alert if which == "alert" else self.pre
-        idx = idx[mask[idx]]
+        idx = rows[bounds[c]:bounds[c + 1]]
         if reg.suppressed and idx.size:
             now = self.now
             for k in [k for k, u in reg.suppressed.items() if u < now]:
                 del reg.suppressed[k]
             if reg.suppressed:
-                fs = self.table.forecasts
-                idx = np.array([i for i in idx.tolist() if fs[self.table.row[i]].track not in reg.suppressed],
+                tid = self.picture.track_id
+                idx = np.array([i for i in idx.tolist() if tid(self.table.row[i]) not in reg.suppressed],
                                dtype=np.int64)
         return idx
 
@@ -365,14 +368,15 @@ class _Drivers:
         return bool(self.inside_now[rows].any())
 
     def track_ids(self, rows: np.ndarray) -> list[str]:
-        fs = self.table.forecasts
-        return sorted({fs[self.table.row[i]].track for i in rows.tolist()})
+        return sorted({self.picture.track_id(k) for k in self.table.row[rows].tolist()})
 
     def signature(self, rows: np.ndarray) -> tuple:
-        """What counts as a material change (R6): counts by class, inside or not, nearest ETA step."""
+        """What counts as a material change (R6): counts by class (in steps that grow with the
+        count: 7 drones instead of 6 is not news, 2 instead of 1 is), a threat inside or not,
+        the nearest ETA in ``eta_step_s`` steps."""
         if rows.size == 0:
             return ((0,) * _N_CLS, False, -1)
-        counts = tuple(np.bincount(self.table.cls[rows], minlength=_N_CLS).tolist())
+        counts = tuple(_count_bucket(n) for n in np.bincount(self.table.cls[rows], minlength=_N_CLS).tolist())
         eta = max(float(self.table.t_lo[rows].min()) - self.now, 0.0)
         return counts, self.inside(rows), int(eta // self.policy.cfg.eta_step_s)
 
@@ -380,35 +384,51 @@ class _Drivers:
                note: OperatorNote | None) -> AlertReason:
         """The machine-readable reason of an event, threats nearest first."""
         tab, now = self.table, self.now
-        refs = [describe(int(tab.row[i]), int(tab.sub[i]), now) for i in rows.tolist()]
-        refs.sort(key=lambda r: (r.eta_lo_s if r.eta_lo_s is not None else math.inf, r.id))
+        # Nearest first (earliest plausible arrival, then track id): only those are described.
+        pic = self.picture
+        slots = tab.row[rows].tolist()
+        ids = [pic.track_id(k) for k in slots]
+        order = sorted(range(len(slots)), key=lambda j: (float(tab.t_lo[rows[j]]), ids[j]))
         counts: dict[str, int] = {}
         sensors: dict[str, int] = {}
-        for r in refs:
-            counts[r.cls] = counts.get(r.cls, 0) + 1
-            for k in r.sensors:
+        for j in order:
+            c = PREDICTED[int(tab.cls[rows[j]])]
+            counts[c] = counts.get(c, 0) + 1
+            for k in pic.sensors_of(slots[j]):
                 sensors[k] = sensors.get(k, 0) + 1
+        refs = describe(rows[order[:self.policy.cfg.reason_threats]], now) if rows.size else []
+        inside = int(self.inside_now[rows].sum()) if rows.size else 0
         near = refs[0] if refs else None
         conf = 1.0 if note is not None and note.action != "cancel" and not refs else max(
             (r.confidence for r in refs), default=0.0)
         return AlertReason(
-            rule=rule, text=_text(rule, event, refs, counts, note, self.policy.cfg),
-            threats=tuple(refs), counts=dict(sorted(counts.items())),
+            rule=rule, text=_text(rule, event, refs, counts, inside, note, self.policy.cfg),
+            threats=tuple(refs), counts=dict(sorted(counts.items())), inside=inside,
             eta_s=near.eta_s if near else None, eta_lo_s=near.eta_lo_s if near else None,
             eta_hi_s=near.eta_hi_s if near else None, sensors=dict(sorted(sensors.items())),
             confidence=conf, operator=note,
         )
 
 
+#: Upper bounds of the count steps of :meth:`_Drivers.signature`.
+_COUNT_STEPS = (0, 1, 2, 3, 5, 10, 20, 50, 100, 200, 500)
+
+
+def _count_bucket(n: int) -> int:
+    for i, b in enumerate(_COUNT_STEPS):
+        if n <= b:
+            return i
+    return len(_COUNT_STEPS)
+
+
 _PLURAL = {"drone": "drones", "jet": "jet drones", "cruise": "cruise missiles", "ballistic": "ballistic missiles"}
 _SINGULAR = {"drone": "drone", "jet": "jet drone", "cruise": "cruise missile", "ballistic": "ballistic missile"}
 
 
-def _text(rule: str, event: str, refs: list[ThreatRef], counts: dict[str, int], note: OperatorNote | None,
-          cfg: PolicyConfig) -> str:
+def _text(rule: str, event: str, refs: list[ThreatRef], counts: dict[str, int], inside: int,
+          note: OperatorNote | None, cfg: PolicyConfig) -> str:
     """One English sentence for people (the CAP texts are made from the structured reason)."""
     what = ", ".join(f"{n} {(_SINGULAR if n == 1 else _PLURAL)[c]}" for c, n in sorted(counts.items()))
-    inside = sum(1 for r in refs if r.inside)
     etas = [r.eta_lo_s for r in refs if r.eta_lo_s is not None and not r.inside]
     parts = []
     if rule.startswith("operator-") and note is not None:

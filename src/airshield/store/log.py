@@ -188,12 +188,22 @@ class EventLog:
     def append_step(self, now: float, last_report: int, last_command: int,
                     events: Iterable[tuple[str, float, str, bytes]]) -> int:
         """Append a step and its events (kind, t, key, body) in one transaction; returns the step number."""
+        return self.append_steps([], [(now, last_report, last_command, events)])
+
+    def append_steps(self, reports: Sequence[tuple[float, bytes]],
+                     steps: Sequence[tuple[float, int, int, Iterable[tuple[str, float, str, bytes]]]]) -> int:
+        """Append reports (arrival, body), then steps (now, last report, last command, events), in one
+        transaction; returns the last step number."""
+        step = 0
         with self._tx():
-            cur = self._db.execute("INSERT INTO steps (now, last_report, last_command) VALUES (?, ?, ?)",
-                                   (now, last_report, last_command))
-            step = int(cur.lastrowid)
-            self._db.executemany("INSERT INTO events (step, kind, t, key, body) VALUES (?, ?, ?, ?, ?)",
-                                 ((step, k, t, key, b) for k, t, key, b in events))
+            if reports:
+                self._db.executemany("INSERT INTO reports (arrival, body) VALUES (?, ?)", reports)
+            for now, last_report, last_command, events in steps:
+                cur = self._db.execute("INSERT INTO steps (now, last_report, last_command) VALUES (?, ?, ?)",
+                                       (now, last_report, last_command))
+                step = int(cur.lastrowid)
+                self._db.executemany("INSERT INTO events (step, kind, t, key, body) VALUES (?, ?, ?, ?, ?)",
+                                     ((step, k, t, key, b) for k, t, key, b in events))
         return step
 
     # ---------------------------------------------------------------- reading

@@ -102,4 +102,5 @@ class WarningConfig:
     site_radius_m: float = 5000.0
     lost_keep_s: float = 3600.0
     lost_max_radius_m: float = 50_000.0
-    implausible_prealert_only: bool = True
+    repredict_s: float = 30.0
+    implausible_prealert_only: bool = False

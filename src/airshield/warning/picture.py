@@ -2,13 +2,14 @@
 
 :class:`ThreatPicture` is fed the tracker's events batch by batch (pure: the
 events and the time in, no clock inside). For every confirmed threat track it
-keeps a :class:`Forecast`: the predicted path with its cone, and when the
-threat may reach each region and each city. Tracks that took reports are
+keeps a *forecast*: the predicted path with its cone, and when the threat may
+reach each region and each city (prediction.py). Tracks that took reports are
 re-predicted from their new state in one vectorised batch; a coasting track
 keeps the forecast of its last real update (its cone already grows with time);
 a deleted track stays in the picture as a *lost* threat until
-``lost_keep_s`` after its last state or its horizon: the sensors lost it, the
-threat is still flying.
+``lost_keep_s`` after its last state, its horizon, or the moment its cone is
+wider than ``lost_max_radius_m``: the sensors lost it, the threat is still
+flying.
 
 Which tracks count:
 
@@ -18,13 +19,16 @@ Which tracks count:
 * **uncorroborated threats**: confirmed by one locating sensor only (a single
   radar), threat class more likely than not, no ADS-B. They can raise
   pre-alerts only: one sensor must not sound a siren (issue #3).
+
+Storage is columnar (one slot per forecast, one row per region impact), so
+the alert policy reads every impact of the night's picture as a few arrays.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 from scipy.spatial import cKDTree
@@ -32,29 +36,29 @@ from scipy.spatial import cKDTree
 from airshield.alerting.events import ThreatRef
 from airshield.model import CLASSES
 from airshield.warning.config import PREDICTED, WarningConfig
-from airshield.warning.prediction import class_index, impacts, predict
+from airshield.warning.kernels import region_impacts
+from airshield.warning.prediction import Impacts, Paths, impacts, predict
 from airshield.warning.region_field import RegionField
 
 _THREAT_COLS = np.array([CLASSES.index(c) for c in PREDICTED])
 
 
-@dataclass
+@dataclass(frozen=True)
 class Forecast:
-    """One threat's forecast (theatre frame, SI units).
+    """One threat's forecast, as a read-only view (theatre frame, SI units).
 
     Attributes:
         track: track id. t0: time of the state it was predicted from, s.
         cls: predicted class (the most probable threat class). confidence: P(threat).
         corroborated: may raise alerts (see the module docstring).
-        lost: the track is coasting or was deleted: nothing has been heard for a while.
-        deleted: the tracker has given the track up (it stays here as a lost threat).
+        lost: the track is coasting or was deleted. deleted: the tracker gave it up.
         expires: the forecast is dropped after this time, s.
-        x, v: (3,) position (m) and velocity (m/s) at ``t0``. sigma_p: 1-sigma position, m.
-        sensors: report kinds behind the track.
-        region: (q,) region indices (into the picture's ``region_ids``); t_lo, t_last,
-            t_in, t_hi: (q,) arrival times, s (prediction.py); NaN where unknown.
-        site: (s,) site indices; site_t_lo, site_t_in: (s,) s.
-        path_t, path_xy, path_r: the predicted points (k,), (k, 2) and cone radii (k,).
+        x, v: (3,) position (m) and velocity (m/s) at ``t0`` (``v`` as predicted:
+            zero when the track's speed is not one its class can fly).
+        sigma_p: 1-sigma horizontal position error, m. sensors: report kinds behind it.
+        regions: region ids it may reach; t_lo, t_last, t_in, t_hi: (q,) s (prediction.py).
+        sites: (site index, t_lo, t_in) of the places it may reach (computed on request).
+        path_t, path_xy, path_r: the predicted points (k,), (k, 2) and cone radii (k,), m.
     """
 
     track: str
@@ -63,28 +67,25 @@ class Forecast:
     confidence: float
     corroborated: bool
     lost: bool
+    deleted: bool
     expires: float
     x: np.ndarray
     v: np.ndarray
     sigma_p: float
     sensors: tuple[str, ...]
-    region: np.ndarray
+    regions: list[str]
     t_lo: np.ndarray
     t_last: np.ndarray
     t_in: np.ndarray
     t_hi: np.ndarray
-    site: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    site_t_lo: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    site_t_in: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    path_t: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    path_xy: np.ndarray = field(default_factory=lambda: np.zeros((0, 2)))
-    path_r: np.ndarray = field(default_factory=lambda: np.zeros(0))
-    deleted: bool = False
+    sites: list[tuple[int, float, float]]
+    path_t: np.ndarray
+    path_xy: np.ndarray
+    path_r: np.ndarray
 
     def position(self, t: float) -> np.ndarray:
         """Predicted (x, y) at time t, m (straight line from the state)."""
-        dt = max(t - self.t0, 0.0)
-        return self.x[:2] + self.v[:2] * dt
+        return self.x[:2] + self.v[:2] * max(t - self.t0, 0.0)
 
 
 @dataclass(frozen=True)
@@ -92,16 +93,13 @@ class Table:
     """Every (forecast, region) impact of the picture as columns, for the alert policy.
 
     Attributes:
-        forecasts: the forecasts, in track-id order; ``row`` indexes them.
-        row, region: (q,) forecast and region index of each impact; sub: (q,) its
-            index in the forecast's own impact arrays.
+        row: (q,) forecast slot of each impact (:meth:`ThreatPicture.track_id`).
+        region: (q,) region index (into ``ThreatPicture.region_ids``).
         cls: (q,) class index into PREDICTED. corroborated, lost: (q,) bool.
         t_lo, t_last, t_in, t_hi, expires: (q,) s.
     """
 
-    forecasts: list[Forecast]
     row: np.ndarray
-    sub: np.ndarray
     region: np.ndarray
     cls: np.ndarray
     corroborated: np.ndarray
@@ -111,6 +109,16 @@ class Table:
     t_in: np.ndarray
     t_hi: np.ndarray
     expires: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.row.size)
+
+
+_IMP_COLS = ("slot", "region", "t_lo", "t_last", "t_in", "t_hi")
+
+
+def _empty(cols: tuple[str, ...]) -> dict[str, np.ndarray]:
+    return {c: np.zeros(0, dtype=np.int64 if c in ("slot", "region", "site") else float) for c in cols}
 
 
 class ThreatPicture:
@@ -137,8 +145,81 @@ class ThreatPicture:
         else:
             self._site_xy = np.zeros((0, 2))
             self._site_tree = None
-        self.forecasts: dict[str, Forecast] = {}
+        self._rasters = field.rasters()
+        self._vmax = np.array([self.cfg.models[c].max_speed_mps for c in PREDICTED])
+        cap = 64
+        self._slot: dict[str, int] = {}
+        self._ids: list[str | None] = [None] * cap
+        self._sensors: list[tuple[str, ...]] = [()] * cap
+        self._paths: list[tuple[Paths, int, int] | None] = [None] * cap
+        self._t0 = np.zeros(cap)
+        self._conf = np.zeros(cap)
+        self._expires = np.zeros(cap)
+        self._sigma_p = np.zeros(cap)
+        self._cls = np.zeros(cap, dtype=np.int64)
+        self._corr = np.zeros(cap, dtype=bool)
+        self._lost = np.zeros(cap, dtype=bool)
+        self._deleted = np.zeros(cap, dtype=bool)
+        self._x = np.zeros((cap, 3))
+        self._v = np.zeros((cap, 3))
+        self._imp = _empty(_IMP_COLS)
         self._table: Table | None = None
+
+    # ------------------------------------------------------------------ views
+
+    def __len__(self) -> int:
+        return len(self._slot)
+
+    def __contains__(self, track_id: object) -> bool:
+        return track_id in self._slot
+
+    @property
+    def track_ids(self) -> list[str]:
+        """Ids of the tracks in the picture, sorted."""
+        return sorted(self._slot)
+
+    def track_id(self, slot: int) -> str:
+        return self._ids[slot]
+
+    def sensors_of(self, slot: int) -> tuple[str, ...]:
+        return self._sensors[slot]
+
+    def forecast(self, track_id: str) -> Forecast:
+        """A read-only view of one track's forecast (KeyError if it has none)."""
+        k = self._slot[track_id]
+        imp = self._imp
+        sel = np.flatnonzero(imp["slot"] == k)
+        paths, a, b = self._paths[k]
+        sites: list[tuple[int, float, float]] = []
+        if self._site_tree is not None:
+            si = self._site_impacts(paths, a, b)
+            sites = list(zip(si.target.tolist(), si.t_lo.tolist(), si.t_in.tolist(), strict=True))
+        return Forecast(
+            track=track_id, t0=float(self._t0[k]), cls=PREDICTED[int(self._cls[k])],
+            confidence=float(self._conf[k]), corroborated=bool(self._corr[k]), lost=bool(self._lost[k]),
+            deleted=bool(self._deleted[k]), expires=float(self._expires[k]), x=self._x[k].copy(),
+            v=self._v[k].copy(), sigma_p=float(self._sigma_p[k]), sensors=self._sensors[k],
+            regions=[self.region_ids[i] for i in imp["region"][sel].tolist()], t_lo=imp["t_lo"][sel],
+            t_last=imp["t_last"][sel], t_in=imp["t_in"][sel], t_hi=imp["t_hi"][sel],
+            sites=sites,
+            path_t=paths.t[a:b], path_xy=np.column_stack([paths.x[a:b], paths.y[a:b]]), path_r=paths.r[a:b],
+        )
+
+    def forecasts(self) -> list[Forecast]:
+        """Every forecast, in track-id order."""
+        return [self.forecast(t) for t in self.track_ids]
+
+    def positions(self, now: float, live_only: bool = False) -> tuple[list[str], np.ndarray]:
+        """(track ids, (n, 2) predicted positions at ``now``) of the corroborated threats.
+
+        ``live_only``: leave out deleted tracks (the naive baseline's "confirmed threat").
+        """
+        ks = [k for t, k in sorted(self._slot.items()) if self._corr[k] and not (live_only and self._deleted[k])]
+        if not ks:
+            return [], np.zeros((0, 2))
+        ka = np.array(ks)
+        dt = np.maximum(now - self._t0[ka], 0.0)
+        return [self._ids[k] for k in ks], self._x[ka, :2] + self._v[ka, :2] * dt[:, None]
 
     # ------------------------------------------------------------------ updates
 
@@ -150,151 +231,201 @@ class ThreatPicture:
             st = e.state
             if st.status == "tentative":
                 continue
-            if e.kind == "deleted":
+            if e.kind in ("deleted", "coasting"):
                 fresh.pop(st.id, None)
-                f = self.forecasts.get(st.id)
-                if f is not None:
-                    self._lose(f)
-                    f.deleted = True
-                    changed.add(st.id)
-                continue
-            if e.kind == "coasting":
-                f = self.forecasts.get(st.id)
-                if f is not None and not f.lost:
-                    self._lose(f)
+                k = self._slot.get(st.id)
+                if k is not None and (e.kind == "deleted" or not self._lost[k]):
+                    self._lose(k)
+                    self._deleted[k] |= e.kind == "deleted"
                     changed.add(st.id)
                 continue
             fresh[st.id] = st
         if fresh:
-            changed |= self._predict(list(fresh.values()))
-        for tid in [k for k, f in self.forecasts.items() if f.expires < now]:
-            del self.forecasts[tid]
-            changed.add(tid)
+            changed |= self._predict([st for st in fresh.values() if not self._still_good(st)])
+        gone = [t for t, k in self._slot.items() if self._expires[k] < now]
+        if gone:
+            self._remove([self._slot[t] for t in gone])
+            changed.update(gone)
         if changed:
             self._table = None
         return changed
 
-    def _lose(self, f: Forecast) -> None:
+    def _still_good(self, st) -> bool:
+        """True when a live track's new state is what its forecast said (no re-prediction needed).
+
+        A forecast is refreshed at least every ``repredict_s``, and at once when the
+        track's class or corroboration changed or it has strayed more than one
+        sigma from its predicted path (a dog-leg shows at once).
+        """
+        k = self._slot.get(st.id)
+        if k is None or self._lost[k] or st.t - self._t0[k] >= self.cfg.repredict_s:
+            return False
+        kind = _threat_kind(st)
+        if kind is None or kind != self._corr[k]:
+            return False
+        probs = st.probs
+        if max(range(len(_THREAT_COLS)), key=lambda i: probs[_THREAT_COLS[i]]) != self._cls[k]:
+            return False
+        paths, a, b = self._paths[k]
+        i = min(a + int(np.searchsorted(paths.t[a:b], st.t)), b - 1)
+        sigma = paths.r[i] / self.cfg.cone_k
+        dt = st.t - self._t0[k]
+        px = self._x[k, 0] + self._v[k, 0] * dt
+        py = self._x[k, 1] + self._v[k, 1] * dt
+        return math.hypot(st.x[0] - px, st.x[1] - py) <= max(sigma, st.pos_sigma_m)
+
+    def _lose(self, k: int) -> None:
         """Mark a forecast lost: it ends after ``lost_keep_s`` or once its cone is wider than ``lost_max_radius_m``."""
-        f.lost = True
-        wide = np.flatnonzero(f.path_r > self.cfg.lost_max_radius_m)
-        end = f.t0 + self.cfg.lost_keep_s
+        self._lost[k] = True
+        paths, a, b = self._paths[k]
+        wide = np.flatnonzero(paths.r[a:b] > self.cfg.lost_max_radius_m)
+        end = self._t0[k] + self.cfg.lost_keep_s
         if wide.size:
-            end = min(end, float(f.path_t[wide[0]]))
-        f.expires = min(f.expires, end)
+            end = min(end, float(paths.t[a + wide[0]]))
+        self._expires[k] = min(self._expires[k], end)
+
+    def _remove(self, slots: list[int]) -> None:
+        if not slots:
+            return
+        for k in slots:
+            del self._slot[self._ids[k]]
+            self._ids[k] = None
+            self._paths[k] = None
+        drop = np.array(slots, dtype=np.int64)
+        keep = ~np.isin(self._imp["slot"], drop)
+        self._imp = {c: a[keep] for c, a in self._imp.items()}
+
+    def _free_slots(self, n: int) -> list[int]:
+        free = [k for k, i in enumerate(self._ids) if i is None]
+        while len(free) < n:
+            cap = len(self._ids)
+            self._ids += [None] * cap
+            self._sensors += [()] * cap
+            self._paths += [None] * cap
+            for name in ("_t0", "_conf", "_expires", "_sigma_p", "_cls", "_corr", "_lost", "_deleted", "_x", "_v"):
+                a = getattr(self, name)
+                setattr(self, name, np.concatenate([a, np.zeros_like(a)]))
+            free = [k for k, i in enumerate(self._ids) if i is None]
+        return free[:n]
 
     def _predict(self, states: list) -> set[str]:
         """Re-predict the tracks of ``states`` (one batch); drop those that are no longer threats."""
         changed: set[str] = set()
-        keep = []
+        keep, kinds = [], []
+        drop = []
         for st in states:
             kind = _threat_kind(st)
             if kind is None:
-                if self.forecasts.pop(st.id, None) is not None:
+                if st.id in self._slot:
+                    drop.append(self._slot[st.id])
                     changed.add(st.id)
                 continue
-            keep.append((st, kind))
+            keep.append(st)
+            kinds.append(kind)
+        self._remove(drop + [self._slot[st.id] for st in keep if st.id in self._slot])
         if not keep:
             return changed
         n = len(keep)
-        probs = np.array([st.probs for st, _ in keep])
+        probs = np.array([st.probs for st in keep])
         cls_idx = np.argmax(probs[:, _THREAT_COLS], axis=1)
-        t0 = np.array([st.t for st, _ in keep])
-        x = np.array([st.x for st, _ in keep])
-        sp = np.array([st.pos_sigma_m for st, _ in keep])
-        sv = np.array([st.vel_sigma_mps for st, _ in keep])
+        t0 = np.array([st.t for st in keep])
+        x = np.array([st.x for st in keep])
+        sp = np.array([st.pos_sigma_m for st in keep])
+        sv = np.array([st.vel_sigma_mps for st in keep])
         paths = predict(self.cfg, t0, x[:, :3], x[:, 3:6], sp, sv, cls_idx)
-        vmax = np.array([self.cfg.models[c].max_speed_mps for c in PREDICTED])[cls_idx]
-        plausible = np.hypot(x[:, 3], x[:, 4]) <= vmax
-        pi, ri, d = self.field.near(paths.x, paths.y)
-        imp = impacts(paths, pi, ri, d, self.cfg.cone_k, r_cap=self.field.margin)
-        site_imp = None
-        if self._site_tree is not None:
-            pts = np.column_stack([paths.x, paths.y])
-            reach = np.minimum(paths.r, self.field.margin) + self.cfg.site_radius_m
-            lists = self._site_tree.query_ball_point(pts, reach)
-            counts = np.fromiter((len(li) for li in lists), dtype=np.int64, count=len(lists))
-            spi = np.repeat(np.arange(len(lists)), counts)
-            sti = np.fromiter((j for li in lists for j in li), dtype=np.int64, count=int(counts.sum()))
-            sd = np.hypot(paths.x[spi] - self._site_xy[sti, 0], paths.y[spi] - self._site_xy[sti, 1])
-            site_imp = impacts(paths, spi, sti, sd - self.cfg.site_radius_m, self.cfg.cone_k,
-                               r_cap=self.field.margin)
-        r_bounds = np.searchsorted(imp.track, np.arange(n + 1))
-        p_bounds = np.searchsorted(paths.track, np.arange(n + 1))
-        s_bounds = np.searchsorted(site_imp.track, np.arange(n + 1)) if site_imp is not None else None
-        horizon_end = paths.t[p_bounds[1:] - 1]
-        for i, (st, corroborated) in enumerate(keep):
-            a, b = r_bounds[i], r_bounds[i + 1]
-            pa, pb = p_bounds[i], p_bounds[i + 1]
-            f = Forecast(
-                track=st.id, t0=float(t0[i]), cls=PREDICTED[int(cls_idx[i])],
-                confidence=float(probs[i, _THREAT_COLS].sum()),
-                corroborated=corroborated and (bool(plausible[i]) or not self.cfg.implausible_prealert_only), lost=False,
-                expires=float(horizon_end[i]), x=x[i, :3].copy(), v=x[i, 3:6].copy(), sigma_p=float(sp[i]),
-                sensors=tuple(getattr(st, "kinds", ())),
-                region=imp.target[a:b], t_lo=imp.t_lo[a:b], t_last=imp.t_last[a:b], t_in=imp.t_in[a:b],
-                t_hi=imp.t_hi[a:b],
-                path_t=paths.t[pa:pb], path_xy=np.column_stack([paths.x[pa:pb], paths.y[pa:pb]]),
-                path_r=paths.r[pa:pb],
-            )
-            if s_bounds is not None:
-                sa, sb = s_bounds[i], s_bounds[i + 1]
-                f.site, f.site_t_lo, f.site_t_in = site_imp.target[sa:sb], site_imp.t_lo[sa:sb], site_imp.t_in[sa:sb]
-            self.forecasts[st.id] = f
+        plausible = np.hypot(x[:, 3], x[:, 4]) <= self._vmax[cls_idx]
+        imp = Impacts(*region_impacts(paths.track, paths.step, paths.t, paths.x, paths.y, paths.r,
+                                      paths.sigma_along, paths.speed, n, self.field.margin, self.cfg.cone_k,
+                                      *self._rasters))
+        slots = np.array(self._free_slots(n), dtype=np.int64)
+        v = x[:, 3:6].copy()
+        v[~plausible, :2] = 0.0  # as predicted: an implausible course is not extrapolated
+        corr = np.array(kinds, dtype=bool)
+        if self.cfg.implausible_prealert_only:
+            corr &= plausible
+        bounds = np.searchsorted(paths.track, np.arange(n + 1))
+        self._t0[slots], self._cls[slots], self._x[slots], self._v[slots] = t0, cls_idx, x[:, :3], v
+        self._conf[slots] = probs[:, _THREAT_COLS].sum(axis=1)
+        self._sigma_p[slots] = sp
+        self._corr[slots] = corr
+        self._lost[slots] = self._deleted[slots] = False
+        self._expires[slots] = paths.t[bounds[1:] - 1]
+        for i, (st, k) in enumerate(zip(keep, slots.tolist(), strict=True)):
+            self._slot[st.id] = k
+            self._ids[k] = st.id
+            self._sensors[k] = tuple(st.kinds)
+            self._paths[k] = (paths, int(bounds[i]), int(bounds[i + 1]))
             changed.add(st.id)
+        self._append(self._imp, imp, slots, "region")
         return changed
+
+    def _site_impacts(self, paths: Paths, a: int, b: int) -> Impacts:
+        """When the path points ``a:b`` of ``paths`` (one track) may reach each place."""
+        sub = Paths(np.zeros(b - a, dtype=np.int64), paths.step[a:b], paths.t[a:b], paths.x[a:b], paths.y[a:b],
+                    paths.r[a:b], paths.sigma_along[a:b], paths.speed[paths.track[a:a + 1]])
+        paths = sub
+        pts = np.column_stack([paths.x, paths.y])
+        reach = np.minimum(paths.r, self.field.margin) + self.cfg.site_radius_m
+        lists = self._site_tree.query_ball_point(pts, reach)
+        counts = np.fromiter((len(li) for li in lists), dtype=np.int64, count=len(lists))
+        spi = np.repeat(np.arange(len(lists)), counts)
+        sti = np.fromiter((j for li in lists for j in li), dtype=np.int64, count=int(counts.sum()))
+        sd = np.hypot(paths.x[spi] - self._site_xy[sti, 0], paths.y[spi] - self._site_xy[sti, 1])
+        return impacts(paths, spi, sti, sd - self.cfg.site_radius_m, self.cfg.cone_k, r_cap=self.field.margin)
+
+    @staticmethod
+    def _append(store: dict[str, np.ndarray], imp: Impacts, slots: np.ndarray, target: str) -> None:
+        new = {"slot": slots[imp.track], target: imp.target, "t_lo": imp.t_lo, "t_last": imp.t_last,
+               "t_in": imp.t_in, "t_hi": imp.t_hi}
+        for c in store:
+            store[c] = np.concatenate([store[c], new[c]])
 
     # ------------------------------------------------------------------ queries
 
     def table(self) -> Table:
-        """Every impact as columns (cached until the forecasts change)."""
+        """Every impact as columns, sorted by region (cached until the picture changes)."""
         if self._table is None:
-            fs = [self.forecasts[k] for k in sorted(self.forecasts)]
-            counts = np.array([f.region.size for f in fs], dtype=np.int64)
-            row = np.repeat(np.arange(len(fs)), counts)
-            start = np.concatenate([[0], np.cumsum(counts)[:-1]]) if fs else np.zeros(0, dtype=np.int64)
-            sub = np.arange(row.size) - np.repeat(start, counts)
-
-            def cat(name: str, dtype=float) -> np.ndarray:
-                return np.concatenate([getattr(f, name) for f in fs]).astype(dtype) if fs else np.zeros(0, dtype)
-
-            def per(values: list, dtype) -> np.ndarray:
-                return np.array(values, dtype=dtype)[row] if fs else np.zeros(0, dtype)
-
-            self._table = Table(
-                fs, row, sub, cat("region", np.int64), per([class_index(f.cls) for f in fs], np.int64),
-                per([f.corroborated for f in fs], bool), per([f.lost for f in fs], bool),
-                cat("t_lo"), cat("t_last"), cat("t_in"), cat("t_hi"), per([f.expires for f in fs], float),
-            )
+            imp = self._imp
+            o = np.argsort(imp["region"], kind="stable")  # by region, then in insertion order
+            s = imp["slot"][o]
+            self._table = Table(s, imp["region"][o], self._cls[s], self._corr[s], self._lost[s], imp["t_lo"][o],
+                                imp["t_last"][o], imp["t_in"][o], imp["t_hi"][o], self._expires[s])
         return self._table
 
-    def threat_ref(self, f: Forecast, i: int | None, now: float) -> ThreatRef:
-        """A forecast as seen at ``now`` for the reason of an event; ``i`` its impact row in ``f`` (or None)."""
-        xy = f.position(now)
-        lat, lon = self.theatre.to_latlon(xy[0], xy[1])
-        north = float(self.theatre.north_angle(lat, lon))
-        # Course over ground from true north: the frame's course turned back by the grid convergence.
-        heading = (math.degrees(math.atan2(f.v[0], f.v[1]) + north)) % 360.0
-        speed = float(math.hypot(f.v[0], f.v[1]))
-        eta = eta_lo = eta_hi = None
-        inside = False
-        if i is not None:
-            t_lo, t_in, t_hi = float(f.t_lo[i]), float(f.t_in[i]), float(f.t_hi[i])
-            inside = t_lo <= now
-            eta_lo = _round(max(t_lo - now, 0.0))
-            eta = None if math.isnan(t_in) else _round(max(t_in - now, 0.0))
-            eta_hi = None if math.isnan(t_hi) else _round(max(t_hi - now, 0.0))
-        return ThreatRef(
-            id=f.track, cls=f.cls, confidence=round(f.confidence, 3), inside=inside, eta_s=eta, eta_lo_s=eta_lo,
-            eta_hi_s=eta_hi, lat=round(float(lat), 5), lon=round(float(lon), 5), speed_mps=round(speed, 1),
-            heading_deg=round(heading, 1), sensors=f.sensors, lost=f.lost,
-        )
-
-    def sites_reached(self, f: Forecast, now: float) -> list[tuple[str, float | None, float]]:
-        """(site id, nominal ETA or None, earliest ETA) of the places the forecast may reach, nearest first."""
+    def describe(self, rows: Sequence[int], now: float, table: Table | None = None) -> list[ThreatRef]:
+        """The threats of impact ``rows`` (of :meth:`table`) as seen at ``now``, for an event's reason."""
+        tab = table or self.table()
+        if not len(rows):
+            return []
+        r = np.asarray(rows, dtype=np.int64)
+        k = tab.row[r]
+        dt = np.maximum(now - self._t0[k], 0.0)
+        px = self._x[k, 0] + self._v[k, 0] * dt
+        py = self._x[k, 1] + self._v[k, 1] * dt
+        lat, lon = self.theatre.to_latlon(px, py)
+        lat, lon = np.atleast_1d(lat), np.atleast_1d(lon)
+        north = np.atleast_1d(self.theatre.north_angle(lat, lon))
+        # Course over ground from true north: the frame's course turned by the grid convergence.
+        heading = np.degrees(np.arctan2(self._v[k, 0], self._v[k, 1]) + north) % 360.0
+        speed = np.hypot(self._v[k, 0], self._v[k, 1])
         out = []
-        for j, lo, tin in zip(f.site.tolist(), f.site_t_lo.tolist(), f.site_t_in.tolist(), strict=True):
-            out.append((self.sites[j].id, None if math.isnan(tin) else max(tin - now, 0.0), max(lo - now, 0.0)))
+        for j, (slot, i) in enumerate(zip(k.tolist(), r.tolist(), strict=True)):
+            t_lo, t_in, t_hi = float(tab.t_lo[i]), float(tab.t_in[i]), float(tab.t_hi[i])
+            out.append(ThreatRef(
+                id=self._ids[slot], cls=PREDICTED[int(self._cls[slot])], confidence=round(float(self._conf[slot]), 3),
+                inside=t_lo <= now, eta_s=None if math.isnan(t_in) else _round(max(t_in - now, 0.0)),
+                eta_lo_s=_round(max(t_lo - now, 0.0)),
+                eta_hi_s=None if math.isnan(t_hi) else _round(max(t_hi - now, 0.0)),
+                lat=round(float(lat[j]), 5), lon=round(float(lon[j]), 5), speed_mps=round(float(speed[j]), 1),
+                heading_deg=round(float(heading[j]), 1), sensors=self._sensors[slot], lost=bool(self._lost[slot]),
+            ))
+        return out
+
+    def sites_reached(self, track_id: str, now: float) -> list[tuple[str, float | None, float]]:
+        """(site id, nominal ETA or None, earliest ETA) of the places a track may reach, nearest first."""
+        f = self.forecast(track_id)
+        out = [(self.sites[j].id, None if math.isnan(tin) else max(tin - now, 0.0), max(lo - now, 0.0))
+               for j, lo, tin in f.sites]
         return sorted(out, key=lambda s: (s[2], s[0]))
 
 

@@ -84,6 +84,10 @@ class RegionField:
         """Memory held by the rasters, bytes."""
         return int(self._flat.nbytes)
 
+    def rasters(self) -> tuple:
+        """(box, x0, y0, nx, ny, off, flat, res): the raw rasters, for compiled kernels (kernels.py)."""
+        return self._box, self._x0, self._y0, self._nx, self._ny, self._off, self._flat, self.res
+
     def near(self, x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """Every (point, region) pair within the margin, with the signed distance.
 
