@@ -1,9 +1,10 @@
 """The ``airshield`` command line: the I/O shell around the core.
 
-Commands (stable; later issues add ``replay`` and ``serve``):
+Commands (stable; a later issue adds ``serve``):
 
 * ``airshield simulate SCENARIO [--seed N] --out DIR``
-* ``airshield run REPORTS.ndjson --out RUNDIR``
+* ``airshield run REPORTS.ndjson --out RUNDIR [--resume] [--policy naive] [--commands FILE]``
+* ``airshield replay RUNDIR/events.sqlite --out DIR``
 * ``airshield evaluate --truth DIR/truth.ndjson --run RUNDIR [--json] [--report DIR]``
 * ``airshield demo``
 """
@@ -112,29 +113,23 @@ def simulate(
         console.print(f"wrote {out}/reports.ndjson, truth.ndjson, sensors.ndjson")
 
 
-@app.command()
-def run(
-    reports: Annotated[Path, typer.Argument(help="reports.ndjson, in arrival order")],
-    out: Annotated[Path, typer.Option("--out", "-o", help="run directory")],
-    kinds: Annotated[str | None, typer.Option(help="only these report kinds, comma-separated (ablation)")] = None,
-    batch_s: Annotated[float, typer.Option(min=0.001, max=3600.0, help="batch length in arrival time, s")] = 5.0,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
-) -> None:
-    """Track a report stream: writes RUNDIR/tracks.ndjson (track states, WGS84, class probabilities)."""
-    from airshield.geo import Theatre
+def _read_input(reports: Path, kinds: str | None):
+    """Valid reports of a file in arrival order (rejected lines printed), filtered by kinds."""
     from airshield.model import REPORT_KINDS
-    from airshield.pipeline import run as run_pipeline
     from airshield.sources.ndjson import read_reports
 
     if not reports.is_file():
         _fail(f"{reports}: no such file")
     keep = None
-    if kinds:
+    if kinds is not None:
         keep = {k.strip() for k in kinds.split(",") if k.strip()}
         bad = keep - set(REPORT_KINDS)
         if bad or not keep:
             _fail(f"--kinds: unknown or no kind(s) {', '.join(sorted(bad))}; known: {', '.join(REPORT_KINDS)}")
-    rs, errors = read_reports(reports)
+    try:
+        rs, errors = read_reports(reports)
+    except OSError as exc:
+        _fail(f"{reports}: {exc}")
     for e in errors[:20]:
         console.print(f"[yellow]rejected[/] {e}", highlight=False, soft_wrap=True)
     if len(errors) > 20:
@@ -143,17 +138,106 @@ def run(
     if any(b < a for a, b in zip(arrivals, arrivals[1:], strict=False)):
         console.print("[yellow]the reports are not in arrival order: sorted by arrival (stable) before tracking[/]")
         rs = sorted(rs, key=lambda r: r.arrival)
+    if keep is not None:
+        rs = [r for r in rs if type(r).__struct_config__.tag in keep]
+    return rs, errors
+
+
+def _read_commands(path: Path | None):
+    """Operator commands from an NDJSON file (docs/formats.md, "Operator commands")."""
+    if path is None:
+        return []
+    from airshield.outputs import read_commands
+
+    try:
+        cmds, errors = read_commands(path)
+    except OSError as exc:
+        _fail(f"{path}: {exc}")
+    if errors:
+        _fail("; ".join(str(e) for e in errors[:5]))
+    return cmds
+
+
+@app.command()
+def run(
+    reports: Annotated[Path, typer.Argument(help="reports.ndjson, in arrival order")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="run directory")],
+    kinds: Annotated[str | None, typer.Option(help="only these report kinds, comma-separated (ablation)")] = None,
+    batch_s: Annotated[float, typer.Option(min=0.001, max=3600.0, help="step length in arrival time, s")] = 5.0,
+    resume: Annotated[bool, typer.Option("--resume", help="carry on from RUNDIR/events.sqlite after a crash")] = False,
+    policy: Annotated[str, typer.Option(help="alert policy: airshield, or naive (alert while a threat is within 50 km)")] = "airshield",
+    commands: Annotated[Path | None, typer.Option(help="operator commands, NDJSON (raise / extend / cancel)")] = None,
+    cap: Annotated[bool, typer.Option("--cap/--no-cap", help="write CAP 1.2 messages and the Atom feed")] = True,
+    cap_status: Annotated[str, typer.Option(help="CAP status: Actual, Exercise (a simulated night), Test, ...")] = "Actual",
+    pace: Annotated[float | None, typer.Option(min=0.001, help="simulated seconds per wall-clock second (default: as fast as possible)")] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+) -> None:
+    """Run a report stream through the whole pipeline: tracks, warnings, alerts.
+
+    Writes RUNDIR/events.sqlite (the event log: every report and event), tracks.ndjson,
+    alerts.ndjson, audit.ndjson, cap/ (one CAP 1.2 file per message) and alerts.atom.
+    """
+    from airshield.core import POLICIES, CoreConfig
+    from airshield.geo import load_regions
+    from airshield.runtime import run_file
+    from airshield.store import LogError
+
+    if policy not in POLICIES:
+        _fail(f"--policy: unknown policy {policy!r}; known: {', '.join(POLICIES)}")
+    if cap_status not in ("Actual", "Exercise", "System", "Test", "Draft"):
+        _fail(f"--cap-status: {cap_status!r} is not a CAP 1.2 status (Actual, Exercise, System, Test, Draft)")
+    rs, errors = _read_input(reports, kinds)
+    cmds = _read_commands(commands)
+    try:
+        regions = load_regions()
+        with _progress(quiet) as progress:
+            stages = _Stages(progress)
+            stats = run_file(rs, regions, out, config=CoreConfig(policy_name=policy), batch_s=batch_s,
+                             resume=resume, cap=cap, cap_status=cap_status, commands=cmds, pace=pace,
+                             progress=stages)
+    except (LogError, OSError, ValueError) as exc:
+        _fail(str(exc))
+    console.print(
+        f"{len(rs):,} reports ({len(errors):,} rejected) in {stats.wall_s:.1f} s: "
+        f"{len(rs) / max(stats.wall_s, 1e-9):,.0f} reports/s, step p99 {1000 * stats.step_percentile(99):.1f} ms; "
+        f"{stats.tracks_confirmed:,} confirmed tracks, {stats.alert_events:,} alert events"
+        + (f" ({stats.recovered_steps:,} steps recovered from the log)" if stats.recovered_steps else "")
+        + f"; wrote {out}/", highlight=False)
+
+
+@app.command()
+def replay(
+    log: Annotated[Path, typer.Argument(help="an event log (RUNDIR/events.sqlite)")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="directory for the replayed outputs")],
+    verify: Annotated[bool, typer.Option("--verify/--no-verify", help="check every event against the log")] = True,
+    cap: Annotated[bool, typer.Option("--cap/--no-cap", help="write CAP 1.2 messages and the Atom feed")] = True,
+    cap_status: Annotated[str, typer.Option(help="CAP status of the replayed messages")] = "Actual",
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
+) -> None:
+    """Replay a night from its event log: the same tracks, alerts and CAP files, byte for byte.
+
+    Every replayed event is compared with the one the log holds; the first difference is an error.
+    """
+    from airshield.runtime import ReplayMismatch
+    from airshield.runtime import replay as replay_log
+    from airshield.store import LogError
+
+    if not log.is_file():
+        _fail(f"{log}: no such event log")
+    if out.resolve() == log.parent.resolve():
+        _fail(f"--out {out}: replay into another directory than the log's own")
     try:
         with _progress(quiet) as progress:
             stages = _Stages(progress)
-            stats = run_pipeline(rs, Theatre.ukraine(), out, batch_s=batch_s, kinds=keep,
-                                 progress=lambda f: stages("tracking", f))
-    except OSError as exc:
-        _fail(f"{out}: {exc}")
-    console.print(
-        f"{stats.reports:,} reports ({len(errors):,} rejected) in {stats.wall_s:.1f} s: "
-        f"{stats.reports_per_s:,.0f} reports/s, step p99 {1000 * stats.step_percentile(99):.1f} ms; "
-        f"{stats.tracks_confirmed:,} confirmed tracks; wrote {out}/tracks.ndjson", highlight=False)
+            stats = replay_log(log, out, cap=cap, cap_status=cap_status, verify=verify,
+                               progress=lambda f: stages("replay", f))
+    except ReplayMismatch as exc:
+        _fail(f"replay differs from the log: {exc}", code=1)
+    except (LogError, OSError, ValueError) as exc:
+        _fail(str(exc))
+    console.print(f"replayed {stats.steps:,} steps, {stats.reports:,} reports, {stats.alert_events:,} alert events "
+                  f"in {stats.wall_s:.1f} s" + (", every event as logged" if verify else "") + f"; wrote {out}/",
+                  highlight=False)
 
 
 @app.command()
@@ -190,34 +274,46 @@ def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="where to write the night")] = Path("out/demo"),
     scenario: Annotated[str, typer.Option(help="scenario to show")] = "night-40",
     seed: Annotated[int | None, typer.Option(min=0, help="random seed (default: the scenario's)")] = None,
+    speed: Annotated[float, typer.Option(min=0.0, help="simulated seconds per wall-clock second (0: as fast as possible)")] = 600.0,
 ) -> None:
-    """The main job: simulate a night, track it and show what happened (threats, sensors, reports, coverage, tracks against truth, a map)."""
+    """The main job: simulate a night and run it through the whole pipeline (tracks, warnings,
+    alerts, CAP) at accelerated time, with a live view; then score it against the truth."""
+    import shutil
+
     from airshield.evaluation import evaluate_run
     from airshield.evaluation.table import print_metrics
-    from airshield.pipeline import run as run_pipeline
+    from airshield.geo import load_regions
+    from airshield.live import LiveView
+    from airshield.runtime import run_file
     from airshield.sim.coverage import coverage
     from airshield.sim.picture import night_map
     from airshield.sources.ndjson import read_reports
 
     night, counts, elapsed = _simulate(scenario, seed, out, quiet=False)
     console.print(_summary_table(night, counts, elapsed))
-    cov = coverage(night)
-    out_console.print(_coverage_table(cov))
+    out_console.print(_coverage_table(coverage(night)))
     png = night_map(night, out / "map.png")
-    # The night through the tracker, exactly as `airshield run` does it.
+    # The night through the whole pipeline, exactly as `airshield run` does it.
     reports, _ = read_reports(out / "reports.ndjson")
     run_dir = out / "run"
-    with _progress(False) as progress:
-        stages = _Stages(progress)
-        stats = run_pipeline(reports, night.theatre, run_dir, progress=lambda f: stages("tracking", f))
-    console.print(f"tracked {stats.reports:,} reports in {stats.wall_s:.1f} s "
-                  f"({stats.reports_per_s:,.0f} reports/s): {stats.tracks_confirmed} confirmed tracks",
-                  highlight=False)
+    shutil.rmtree(run_dir, ignore_errors=True)
+    regions = load_regions()
+    with LiveView(console, f"{night.scenario.name} ×{speed:g}" if speed else night.scenario.name,
+                  total=len(reports)) as view:
+        stats = run_file(reports, regions, run_dir, cap_status="Exercise", pace=speed or None,
+                         on_step=view.on_step)
+    console.print(f"ran {stats.reports:,} reports through the pipeline in {stats.wall_s:.1f} s "
+                  f"(core {stats.core_s:.1f} s: {stats.reports / max(stats.core_s, 1e-9):,.0f} reports/s): "
+                  f"{stats.tracks_confirmed} confirmed tracks, {stats.alert_events} alert events, "
+                  f"{stats.cap_messages} CAP messages", highlight=False)
     metrics = evaluate_run(out / "truth.ndjson", run_dir, report_dir=out / "report")
     print_metrics(metrics, out_console)
     console.print(f"map of the night: {png}")
-    console.print(f"evaluation report (truth against tracks, plots): {out}/report/report.md")
-    console.print(f"files: {out}/reports.ndjson, truth.ndjson, sensors.ndjson, run/tracks.ndjson")
+    console.print(f"evaluation report (alerts against true threat presence, map, lead times): "
+                  f"{out}/report/report.md")
+    console.print(f"files: {out}/reports.ndjson, truth.ndjson, sensors.ndjson; {run_dir}/tracks.ndjson, "
+                  f"alerts.ndjson, cap/, alerts.atom, events.sqlite (replay: airshield replay "
+                  f"{run_dir}/events.sqlite --out DIR)")
 
 
 def _coverage_table(cov) -> Table:

@@ -16,12 +16,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Annotated, Literal
 
 import msgspec
 
 from airshield.alerting.events import AlertEvent, AlertReason, OperatorCommand
 from airshield.alerting.policy import AuditRecord
-from airshield.model import from_epoch
+from airshield.model import UtcTime, from_epoch
 from airshield.pipeline import encode_events
 from airshield.tracking import TrackEvent
 
@@ -80,6 +81,36 @@ def audit_line(a: AuditRecord) -> bytes:
     c = a.command
     return _enc.encode(AuditLine("audit", _time(a.t), c.region, c.action, c.user, c.note, c.duration_s,
                                  _time(c.t), a.outcome, a.detail, a.alert_id))
+
+
+class CommandLine(msgspec.Struct, forbid_unknown_fields=True):
+    """One operator command in a file (docs/formats.md, "Operator commands")."""
+
+    t: UtcTime
+    region: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    action: Literal["raise", "extend", "cancel"]
+    user: Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+    note: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
+    duration_s: Annotated[float, msgspec.Meta(ge=0.0, le=7 * 86400.0)] = 0.0
+
+
+def read_commands(path: str | Path) -> tuple[list[OperatorCommand], list]:
+    """Operator commands of an NDJSON file, sorted by time, and one LineError per bad line."""
+    from airshield.sources.ndjson import explain, iter_lines
+
+    path = Path(path)
+    out, errors = [], []
+    dec = msgspec.json.Decoder(CommandLine)
+    with path.open("rb") as f:
+        for n, line in iter_lines(f):
+            try:
+                c = dec.decode(line)
+            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+                errors.append(explain(exc, path.name, n))
+                continue
+            out.append(OperatorCommand(t=c.t.timestamp(), region=c.region, action=c.action, user=c.user,
+                                       note=c.note, duration_s=c.duration_s))
+    return sorted(out, key=lambda c: c.t), errors
 
 
 def command_body(c: OperatorCommand) -> bytes:

@@ -60,3 +60,24 @@ class PolicyConfig:
     expires_s: float = 3600.0
     prealert_uncorroborated: bool = True
     levels: tuple[str, ...] | None = None
+
+    def __post_init__(self) -> None:
+        from airshield.warning.config import PREDICTED
+
+        for name in ("clear_hold_s", "min_alert_s", "prealert_hold_s", "update_min_s", "eta_step_s", "refresh_s",
+                     "expires_s"):
+            v = getattr(self, name)
+            if not (math.isfinite(v) and v >= 0.0):
+                raise ValueError(f"PolicyConfig.{name} must be a finite number >= 0, got {v}")
+        if self.refresh_s < self.update_min_s:
+            raise ValueError(f"PolicyConfig.refresh_s ({self.refresh_s}) must be at least update_min_s "
+                             f"({self.update_min_s})")
+        if self.expires_s <= self.refresh_s:
+            raise ValueError(f"PolicyConfig.expires_s ({self.expires_s}) must exceed refresh_s ({self.refresh_s}): "
+                             "a running alert would expire between refreshes")
+        for name in ("lead_s", "prealert_s"):
+            missing = set(PREDICTED) - set(getattr(self, name))
+            if missing:
+                raise ValueError(f"PolicyConfig.{name} lacks the classes {sorted(missing)}")
+        if self.eta_step_s <= 0:
+            raise ValueError("PolicyConfig.eta_step_s must be > 0")

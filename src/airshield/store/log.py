@@ -103,24 +103,10 @@ class EventLog:
         if durability not in ("process", "power"):
             raise ValueError(f"durability must be 'process' or 'power', got {durability!r}")
         self.path = Path(path)
-        if readonly:
-            if not self.path.is_file():
-                raise LogError(f"{self.path}: no such event log")
-            self._db = sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
-        else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._db = sqlite3.connect(self.path, isolation_level=None)
-            # WAL: readers (replay, the service's queries) never block the writer. In WAL mode
-            # synchronous=NORMAL keeps every commit across a crash of the process, FULL also
-            # across a power cut (SQLite docs, "PRAGMA synchronous", "Write-Ahead Logging").
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute(f"PRAGMA synchronous={'FULL' if durability == 'power' else 'NORMAL'}")
-            self._db.executescript(_SCHEMA)
-            for t in _TABLES:
-                for op in ("UPDATE", "DELETE"):
-                    self._db.execute(
-                        f"CREATE TRIGGER IF NOT EXISTS {t}_no_{op.lower()} BEFORE {op} ON {t} "
-                        f"BEGIN SELECT RAISE(ABORT, 'the event log is append-only: no {op} on {t}'); END")
+        try:
+            self._db = self._connect(readonly, durability)
+        except sqlite3.DatabaseError as exc:
+            raise LogError(f"{self.path}: not an event log ({exc})") from None
         try:
             tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
         except sqlite3.DatabaseError as exc:
@@ -130,6 +116,26 @@ class EventLog:
         v = self.meta().get("schema_version")
         if v is not None and int(v) != SCHEMA_VERSION:
             raise LogError(f"{self.path}: schema version {v}, this airshield reads {SCHEMA_VERSION}")
+
+    def _connect(self, readonly: bool, durability: str) -> sqlite3.Connection:
+        if readonly:
+            if not self.path.is_file():
+                raise LogError(f"{self.path}: no such event log")
+            return sqlite3.connect(f"file:{self.path}?mode=ro", uri=True, isolation_level=None)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        db = sqlite3.connect(self.path, isolation_level=None)
+        # WAL: readers (replay, the service's queries) never block the writer. In WAL mode
+        # synchronous=NORMAL keeps every commit across a crash of the process, FULL also
+        # across a power cut (SQLite docs, "PRAGMA synchronous", "Write-Ahead Logging").
+        db.execute("PRAGMA journal_mode=WAL")
+        db.execute(f"PRAGMA synchronous={'FULL' if durability == 'power' else 'NORMAL'}")
+        db.executescript(_SCHEMA)
+        for t in _TABLES:
+            for op in ("UPDATE", "DELETE"):
+                db.execute(
+                    f"CREATE TRIGGER IF NOT EXISTS {t}_no_{op.lower()} BEFORE {op} ON {t} "
+                    f"BEGIN SELECT RAISE(ABORT, 'the event log is append-only: no {op} on {t}'); END")
+        return db
 
     def close(self) -> None:
         self._db.close()

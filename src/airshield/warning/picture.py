@@ -209,6 +209,15 @@ class ThreatPicture:
         """Every forecast, in track-id order."""
         return [self.forecast(t) for t in self.track_ids]
 
+    def counts(self, now: float) -> tuple[dict[str, int], int]:
+        """(class -> number of forecasts in force at ``now``, how many of them are lost)."""
+        ks = [k for k in self._slot.values() if self._expires[k] >= now]
+        by: dict[str, int] = {}
+        for k in ks:
+            c = PREDICTED[int(self._cls[k])]
+            by[c] = by.get(c, 0) + 1
+        return by, sum(1 for k in ks if self._lost[k])
+
     def positions(self, now: float, live_only: bool = False) -> tuple[list[str], np.ndarray]:
         """(track ids, (n, 2) predicted positions at ``now``) of the corroborated threats.
 

@@ -1,0 +1,307 @@
+"""The alert policy, rule by rule (alerting/policy.py), on synthetic threats over box regions.
+
+The world: region A is a 100 km square whose western edge is at x = 0; region
+B is the square east of A; region N is a small square nested inside A (a
+raion of oblast A). Drones fly east at 45 m/s along y = 50 km unless a test
+says otherwise. Times are seconds from T0.
+"""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+from shapely.geometry import box
+
+from airshield.alerting import OperatorCommand
+from airshield.alerting.baseline import NaivePolicy
+from airshield.alerting.config import PolicyConfig
+from airshield.alerting.policy import RULES, AlertPolicy
+from airshield.geo import Theatre
+from airshield.model import CLASSES
+from airshield.tracking import TrackEvent, TrackState
+from airshield.warning import RegionField, ThreatPicture, WarningConfig
+
+T0 = 1_760_000_000.0
+KM = 1000.0
+_FIELD = RegionField({
+    "A": box(0, 0, 100 * KM, 100 * KM),
+    "B": box(100 * KM, 0, 200 * KM, 100 * KM),
+    "N": box(40 * KM, 40 * KM, 60 * KM, 60 * KM),
+}, res_m=1000.0, margin_m=100 * KM)
+
+
+def probs_of(cls: str) -> tuple[float, ...]:
+    return tuple(0.96 if c == cls else 0.01 for c in CLASSES[:5]) + (0.0,)
+
+
+def state(tid: str, t: float, x: float, y: float, vx: float = 45.0, vy: float = 0.0, *, cls: str = "drone",
+          threat: bool = True, status: str = "confirmed", z: float = 500.0, vz: float = 0.0,
+          kinds: tuple[str, ...] = ("acoustic", "radar")) -> TrackState:
+    return TrackState(tid, T0 + t, status, (x, y, z, vx, vy, vz), 300.0, probs_of(cls), cls, threat, None,
+                      2 if threat else 1, 10, 2.0, kinds)
+
+
+class World:
+    """A threat picture and a policy, stepped every 5 s like the runtime does."""
+
+    def __init__(self, policy: PolicyConfig | None = None, naive: bool = False):
+        self.picture = ThreatPicture(Theatre.ukraine(), _FIELD, None, WarningConfig())
+        self.policy = NaivePolicy(_FIELD.ids) if naive else AlertPolicy(_FIELD.ids, policy)
+        self.t = 0.0
+        self.events = []
+        self.audit = []
+
+    def step(self, t: float, states=(), kind: str = "updated", commands=()):
+        """Advance to t (s after T0), with these track states emitted at t."""
+        self.t = t
+        evs = [TrackEvent(kind, s) for s in states]
+        self.picture.update(evs, T0 + t)
+        ev, au = self.policy.step(self.picture, T0 + t, commands)
+        self.events += ev
+        self.audit += au
+        return ev
+
+    def fly(self, tid: str, t_from: float, t_to: float, x0: float, y0: float = 50 * KM, vx: float = 45.0,
+            vy: float = 0.0, every: float = 10.0, **kw):
+        """A track reported every ``every`` s flying straight from (x0, y0) at t_from."""
+        t = t_from
+        while t <= t_to + 1e-9:
+            dt = t - t_from
+            self.step(t, [state(tid, t, x0 + vx * dt, y0 + vy * dt, vx, vy, **kw)])
+            t += every
+
+    def idle(self, t_to: float, every: float = 5.0):
+        t = self.t + every
+        while t <= t_to + 1e-9:
+            self.step(t)
+            t += every
+
+    def of(self, region: str, event: str | None = None):
+        return [e for e in self.events if e.region == region and (event is None or e.event == event)]
+
+    def state(self, region: str) -> str:
+        return self.policy.states()[region]
+
+
+def test_region_alerts_when_a_drone_may_arrive_within_its_lead_time():
+    # 60 km west of A at 45 m/s: nominal arrival in 22 min, the earliest plausible sooner.
+    w = World()
+    w.fly("T1", 0, 900, x0=-60 * KM)
+    alert = w.of("A", "alert")
+    assert len(alert) == 1
+    e = alert[0]
+    assert e.reason.rule == "eta-within-lead"
+    nominal = (60 * KM) / 45.0
+    # The alert comes once the earliest plausible arrival is within 15 min, before the nominal one is.
+    assert e.t - T0 < nominal - 900 + 1e-6
+    assert e.reason.eta_lo_s <= 900 and e.reason.eta_s > e.reason.eta_lo_s
+    assert e.reason.threats[0].id == "T1" and e.reason.counts == {"drone": 1}
+    assert e.reason.eta_hi_s > e.reason.eta_s
+
+
+def test_prealert_comes_before_the_alert_when_a_drone_is_an_hour_out():
+    w = World()
+    w.fly("T1", 0, 1800, x0=-150 * KM)
+    kinds = [e.event for e in w.of("A")]
+    assert kinds[0] == "pre_alert"
+    assert "alert" in kinds
+    pre = w.of("A", "pre_alert")[0]
+    end = w.of("A", "pre_alert_end")[0]
+    alert = w.of("A", "alert")[0]
+    assert pre.t < alert.t
+    assert end.t == alert.t and end.reason.rule == "superseded-by-alert"
+    assert pre.reason.rule == "expected-within-horizon" and pre.kind == "pre_alert"
+
+
+def test_region_behind_the_threat_is_not_alerted():
+    # Flying east out of A into B: A's neighbour to the west (none) ... B alerts, a region
+    # 300 km behind never does.
+    far = RegionField({"W": box(-400 * KM, 0, -300 * KM, 100 * KM), "A": box(0, 0, 100 * KM, 100 * KM)})
+    w = World()
+    w.picture = ThreatPicture(Theatre.ukraine(), far, None, WarningConfig())
+    w.policy = AlertPolicy(far.ids)
+    w.fly("T1", 0, 1200, x0=20 * KM)
+    assert not w.of("W")
+    assert w.of("A", "alert")
+
+
+def test_all_clear_waits_until_last_threat_has_left():
+    cfg = PolicyConfig()
+    w = World(cfg)
+    # Two drones cross A; the second leaves 10 min after the first.
+    for t in range(0, 4000, 10):
+        sts = [state("T1", t, -10 * KM + 45 * t, 50 * KM)]
+        if t >= 600:
+            sts.append(state("T2", t, -10 * KM + 45 * (t - 600), 30 * KM))
+        w.step(t, sts)
+    clear = w.of("A", "all_clear")
+    assert clear, "the alert must end after both have left"
+    t_clear = clear[0].t - T0
+    # T2 leaves A (x = 100 km) at 600 + 110 km / 45 m/s; the all-clear waits for it and the hold-off.
+    t2_out = 600 + 110 * KM / 45.0
+    assert t_clear >= t2_out
+    assert clear[0].reason.rule == "clear-after-hold-off"
+    assert w.state("A") == "quiet" or w.state("A") == "pre_alert"
+
+
+def test_a_blink_in_the_track_does_not_end_the_alert():
+    # The drone is inside A, then unreported for 2 min (a missed look): no all-clear, no new alert.
+    w = World()
+    w.fly("T1", 0, 600, x0=20 * KM)
+    w.step(605, [state("T1", 605, 20 * KM + 45 * 605, 50 * KM)], kind="coasting")
+    w.idle(725)
+    w.fly("T1", 730, 900, x0=20 * KM + 45 * 730)
+    assert len(w.of("A", "alert")) == 1 and not w.of("A", "all_clear")
+
+
+def test_alert_lasts_at_least_the_minimum_duration():
+    cfg = PolicyConfig(min_alert_s=1200.0, clear_hold_s=60.0)
+    w = World(cfg)
+    # A track inside A for one minute, then gone (a false track the tracker dropped).
+    w.fly("T1", 0, 60, x0=50 * KM, vx=0.0)
+    w.step(65, [state("T1", 65, 50 * KM, 50 * KM, 0.0)], kind="deleted")
+    w.idle(3600)
+    start = w.of("A", "alert")[0].t
+    end = w.of("A", "all_clear")[0].t
+    assert end - start >= 1200.0
+
+
+def test_a_threat_seen_by_one_sensor_only_prealerts_but_never_alerts():
+    w = World()
+    w.fly("R1", 0, 2400, x0=-60 * KM, threat=False, kinds=("radar",))
+    assert w.of("A", "pre_alert")
+    assert not w.of("A", "alert")
+
+
+def test_ballistic_missile_alerts_every_region_of_its_predicted_flight_at_once():
+    w = World()
+    # 2 km/s eastward at 40 km altitude, climbing: lands far beyond B within minutes.
+    ev = w.step(0, [state("B1", 0, -20 * KM, 50 * KM, 2000.0, 0.0, cls="ballistic", z=40_000.0, vz=200.0,
+                          kinds=("radar", "position"))])
+    alerted = {e.region for e in ev if e.event == "alert"}
+    assert {"A", "B"} <= alerted
+    assert all(e.t == T0 for e in w.of("A", "alert"))
+
+
+def test_every_event_carries_a_machine_readable_reason():
+    w = World()
+    w.fly("T1", 0, 3600, x0=-80 * KM)
+    w.idle(7200)
+    assert w.events
+    for e in w.events:
+        r = e.reason
+        assert r.rule in RULES
+        assert r.text
+        assert e.expires > e.t
+        assert e.state in ("quiet", "pre_alert", "alert")
+        if e.event in ("alert", "pre_alert"):
+            assert r.threats and r.counts and r.sensors == {"acoustic": 1, "radar": 1}
+            assert 0.5 < r.confidence <= 1.0
+            t = r.threats[0]
+            assert 40 < t.lat < 60 and 20 < t.lon < 45 and 0 <= t.heading_deg < 360
+
+
+def test_updates_are_rate_limited_and_a_running_alert_is_refreshed():
+    cfg = PolicyConfig(update_min_s=300.0, refresh_s=900.0)
+    w = World(cfg)
+    # A drone circling inside A (loitering) for an hour: a long alert.
+    for t in range(0, 3600, 10):
+        a = t / 300.0
+        w.step(t, [state("T1", t, 50 * KM + 3 * KM * math.cos(a), 50 * KM + 3 * KM * math.sin(a),
+                         -10 * math.sin(a), 10 * math.cos(a))])
+    updates = w.of("A", "update")
+    times = [e.t for e in w.of("A")]
+    assert all(b - a >= 300.0 - 1e-6 for a, b in zip(times[1:], times[2:], strict=False))
+    assert any(e.reason.rule == "refresh" for e in updates)
+    seqs = [e.seq for e in w.of("A") if e.kind == "alert"]
+    assert seqs == list(range(len(seqs)))
+
+
+def test_nested_regions_alert_independently():
+    # A drone hovering in A's south-west corner, 40 km from its raion N: A alerts, N does not.
+    w = World()
+    w.fly("T1", 0, 1800, x0=10 * KM, y0=10 * KM, vx=0.0)
+    assert w.of("A", "alert")
+    assert not w.of("N", "alert")
+    # One flying through N alerts both, each with its own chain.
+    w2 = World()
+    w2.fly("T2", 0, 2400, x0=-40 * KM, y0=50 * KM)
+    a, n = w2.of("A", "alert"), w2.of("N", "alert")
+    assert a and n and a[0].alert_id != n[0].alert_id
+
+
+def test_operators_raise_extend_and_cancel_alerts_by_hand_with_a_reason():
+    w = World()
+    w.step(0)
+    raise_ = OperatorCommand(t=T0, region="B", action="raise", user="duty-1", note="air force warning",
+                             duration_s=1800.0)
+    ev = w.step(5, commands=[raise_])
+    assert [e.event for e in ev] == ["alert"]
+    assert ev[0].reason.rule == "operator-raise" and ev[0].reason.operator.note == "air force warning"
+    w.idle(1700)
+    assert w.state("B") == "alert"  # held although no threat is there
+    extend = OperatorCommand(t=T0 + 1700, region="B", action="extend", user="duty-1", note="more to come",
+                             duration_s=1200.0)
+    w.step(1705, commands=[extend])
+    w.idle(2850)
+    assert w.state("B") == "alert"
+    cancel = OperatorCommand(t=T0 + 2850, region="B", action="cancel", user="duty-2", note="threat passed")
+    ev = w.step(2855, commands=[cancel])
+    assert [e.event for e in ev] == ["all_clear"] and ev[0].reason.rule == "operator-cancel"
+    assert [a.outcome for a in w.audit] == ["applied", "applied", "applied"]
+    assert w.audit[2].alert_id == w.audit[0].alert_id
+
+
+def test_an_operator_command_without_a_reason_or_for_no_alert_is_rejected_and_audited():
+    w = World()
+    bad = [OperatorCommand(t=T0, region="A", action="raise", user="duty-1", note="  "),
+           OperatorCommand(t=T0, region="A", action="cancel", user="duty-1", note="nothing to cancel"),
+           OperatorCommand(t=T0, region="XX", action="raise", user="duty-1", note="unknown"),
+           OperatorCommand(t=T0, region="A", action="shout", user="duty-1", note="?")]
+    ev = w.step(5, commands=bad)
+    assert ev == []
+    assert [a.outcome for a in w.audit] == ["rejected"] * 4
+    details = " | ".join(a.detail for a in w.audit)
+    assert "reason" in details and "no alert is running" in details and "unknown region" in details
+    assert "unknown action" in details
+
+
+def test_a_cancelled_alert_is_not_raised_again_by_the_same_threat_but_is_by_a_new_one():
+    w = World()
+    w.fly("T1", 0, 300, x0=20 * KM, vx=0.0)
+    assert w.state("A") == "alert"
+    cancel = OperatorCommand(t=T0 + 300, region="A", action="cancel", user="duty-1",
+                             note="known false track", duration_s=1800.0)
+    w.step(305, [state("T1", 305, 20 * KM, 50 * KM, 0.0)], commands=[cancel])
+    w.fly("T1", 310, 900, x0=20 * KM, vx=0.0)
+    assert len(w.of("A", "alert")) == 1
+    w.step(905, [state("T1", 905, 20 * KM, 50 * KM, 0.0), state("T9", 905, 60 * KM, 60 * KM, 0.0)])
+    assert len(w.of("A", "alert")) == 2
+
+
+def test_chain_ids_are_unique_and_never_reused():
+    w = World(PolicyConfig(min_alert_s=0.0, clear_hold_s=0.0, prealert_hold_s=0.0))
+    for k in range(4):  # four separate visits
+        t0 = k * 4000.0
+        w.fly(f"T{k}", t0, t0 + 120, x0=50 * KM, vx=0.0)
+        w.step(t0 + 125, [state(f"T{k}", t0 + 125, 50 * KM, 50 * KM, 0.0)], kind="deleted")
+        w.idle(t0 + 3990)
+    starts = [e.alert_id for e in w.events if e.seq == 0]
+    assert len(starts) == len(set(starts)) >= 4
+    assert all(e.alert_id.startswith(e.region + ".") for e in w.events)
+
+
+def test_naive_baseline_alerts_whenever_a_confirmed_threat_is_within_50_km():
+    w = World(naive=True)
+    w.fly("T1", 0, 4000, x0=-100 * KM)
+    a = w.of("A", "alert")[0]
+    # Within 50 km of A's western edge: x >= -50 km, reached after 50 km / 45 m/s.
+    assert a.t - T0 == pytest.approx(50 * KM / 45.0, abs=30.0)  # the region raster is good to ~1 km
+    assert w.of("B", "alert")
+
+
+@pytest.mark.parametrize("bad", [{"refresh_s": 10.0}, {"clear_hold_s": -1.0}])
+def test_inconsistent_policy_parameters_are_refused(bad):
+    with pytest.raises(ValueError):
+        PolicyConfig(**bad)

@@ -1,0 +1,154 @@
+"""The whole pipeline on a night: replay and kill-and-restart give the same outputs, byte for byte."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from airshield.cli import app
+from airshield.runtime import ReplayMismatch, replay
+from airshield.sim import load_scenario, simulate, write_night
+from airshield.store import EventLog, LogError
+
+OUTPUTS = ("tracks.ndjson", "alerts.ndjson", "audit.ndjson", "alerts.atom")
+
+
+@pytest.fixture(scope="module")
+def tiny(tmp_path_factory):
+    out = tmp_path_factory.mktemp("tiny")
+    write_night(simulate(load_scenario("tiny")), out)
+    return out
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tiny, tmp_path_factory):
+    run = tmp_path_factory.mktemp("tiny-run") / "run"
+    _cli("run", str(tiny / "reports.ndjson"), "--out", str(run), "-q", "--cap-status", "Exercise")
+    return run
+
+
+def _cli(*args, code=0):
+    result = CliRunner().invoke(app, list(args))
+    assert result.exit_code == code, result.output
+    return result
+
+
+def _same_outputs(a: Path, b: Path) -> None:
+    for name in OUTPUTS:
+        assert (a / name).read_bytes() == (b / name).read_bytes(), name
+    caps_a = sorted(p.name for p in (a / "cap").iterdir())
+    assert caps_a == sorted(p.name for p in (b / "cap").iterdir())
+    for name in caps_a:
+        assert (a / "cap" / name).read_bytes() == (b / "cap" / name).read_bytes(), name
+
+
+def test_a_run_writes_tracks_alerts_cap_and_its_event_log(tiny, tiny_run):
+    for name in (*OUTPUTS, "events.sqlite"):
+        assert (tiny_run / name).is_file(), name
+    alerts = (tiny_run / "alerts.ndjson").read_bytes().splitlines()
+    assert alerts and len(list((tiny_run / "cap").iterdir())) == len(alerts)
+    log = EventLog(tiny_run / "events.sqlite", readonly=True)
+    n_lines = sum(len((tiny_run / f).read_bytes().splitlines()) for f in ("tracks.ndjson", "alerts.ndjson"))
+    assert log.count("events") == n_lines
+    assert log.count("reports") == len((tiny / "reports.ndjson").read_bytes().splitlines())
+
+
+def test_replay_reproduces_every_output_byte_for_byte(tiny_run, tmp_path):
+    _cli("replay", str(tiny_run / "events.sqlite"), "--out", str(tmp_path / "again"), "-q",
+         "--cap-status", "Exercise")
+    _same_outputs(tiny_run, tmp_path / "again")
+
+
+def test_replay_notices_a_log_that_does_not_match_the_core(tiny_run, tmp_path):
+    # A copy of the log with one alert event changed (written below SQLite's triggers: a
+    # forged or corrupted log, or a core that changed since).
+    forged = tmp_path / "forged.sqlite"
+    src = sqlite3.connect(tiny_run / "events.sqlite")
+    src.execute("PRAGMA wal_checkpoint(FULL)")
+    src.backup(dst := sqlite3.connect(forged))
+    dst.execute("DROP TRIGGER events_no_update")
+    seq = dst.execute("SELECT seq FROM events WHERE kind = 'alert' ORDER BY seq LIMIT 1").fetchone()[0]
+    dst.execute("UPDATE events SET body = replace(body, '\"alert\"', '\"alert \"') WHERE seq = ?", (seq,))
+    dst.commit()
+    dst.close()
+    with pytest.raises(ReplayMismatch, match="step"):
+        replay(forged, tmp_path / "out", cap=False)
+    result = _cli("replay", str(forged), "--out", str(tmp_path / "out2"), "-q", code=1)
+    assert "differs from the log" in result.output
+
+
+def test_a_night_killed_mid_way_and_resumed_gives_the_same_alerts(tiny, tiny_run, tmp_path):
+    run = tmp_path / "killed"
+    cmd = [sys.executable, "-m", "airshield.cli", "run", str(tiny / "reports.ndjson"), "--out", str(run), "-q",
+           "--cap-status", "Exercise", "--pace", "2400"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            env={**os.environ, "PYTHONHASHSEED": "0"})
+    log = run / "events.sqlite"
+    deadline = time.time() + 60
+    steps = 0
+    while time.time() < deadline and steps < 600:  # ~50 min of the 4 h night
+        time.sleep(0.2)
+        if log.exists():
+            try:
+                steps = EventLog(log, readonly=True).count("steps")
+            except (LogError, sqlite3.DatabaseError):
+                steps = 0
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert proc.returncode == -signal.SIGKILL
+    killed_at = EventLog(log, readonly=True).count("steps")
+    assert 0 < killed_at < EventLog(tiny_run / "events.sqlite", readonly=True).count("steps")
+    result = _cli("run", str(tiny / "reports.ndjson"), "--out", str(run), "-q", "--cap-status", "Exercise",
+                  "--resume")
+    assert "recovered from the log" in result.output
+    _same_outputs(tiny_run, run)
+
+
+def test_resuming_needs_the_same_input_and_a_new_run_needs_a_new_directory(tiny, tiny_run, tmp_path):
+    result = _cli("run", str(tiny / "reports.ndjson"), "--out", str(tiny_run), "-q", code=2)
+    assert "use --resume" in result.output
+    other = tmp_path / "other.ndjson"
+    other.write_bytes(b"".join((tiny / "reports.ndjson").read_bytes().splitlines(keepends=True)[5:]))
+    copy = tmp_path / "copy"
+    _cli("run", str(other), "--out", str(copy), "-q", "--no-cap")
+    result = _cli("run", str(tiny / "reports.ndjson"), "--out", str(copy), "-q", "--resume", code=2)
+    assert "another input" in result.output
+
+
+def test_operator_commands_from_a_file_are_applied_and_audited(tiny, tmp_path):
+    cmds = tmp_path / "commands.ndjson"
+    cmds.write_text(
+        '{"t":"2025-10-01T18:10:00Z","region":"UA-46","action":"raise","user":"duty-1",'
+        '"note":"exercise: western alert","duration_s":1200}\n'
+        '{"t":"2025-10-01T18:12:00Z","region":"UA-46","action":"extend","user":"duty-1","note":"",'
+        '"duration_s":3600}\n'
+        '{"t":"2025-10-01T18:40:00Z","region":"UA-46","action":"cancel","user":"duty-2","note":"done"}\n')
+    _cli("run", str(tiny / "reports.ndjson"), "--out", str(tmp_path / "r"), "-q", "--commands", str(cmds),
+         code=2)  # the empty note is refused before anything runs
+    cmds.write_text(cmds.read_text().replace('"note":""', '"note":"keep it"'))
+    _cli("run", str(tiny / "reports.ndjson"), "--out", str(tmp_path / "r"), "-q", "--commands", str(cmds))
+    audit = (tmp_path / "r" / "audit.ndjson").read_text().splitlines()
+    assert len(audit) == 3 and all('"outcome":"applied"' in a for a in audit)
+    west = [line for line in (tmp_path / "r" / "alerts.ndjson").read_text().splitlines() if '"UA-46"' in line]
+    assert '"operator-raise"' in west[0] and '"operator-cancel"' in west[-1]
+    assert '"all_clear"' in west[-1]
+
+
+def test_bad_report_lines_and_bad_options_are_clear_errors(tiny, tmp_path):
+    result = _cli("run", str(tmp_path / "nope.ndjson"), "--out", str(tmp_path / "r"), code=2)
+    assert "no such file" in result.output
+    result = _cli("run", str(tiny / "reports.ndjson"), "--out", str(tmp_path / "r"), "--policy", "magic", code=2)
+    assert "unknown policy" in result.output
+    result = _cli("run", str(tiny / "reports.ndjson"), "--out", str(tmp_path / "r"), "--cap-status", "Live",
+                  code=2)
+    assert "CAP 1.2 status" in result.output
+    result = _cli("replay", str(tmp_path / "missing.sqlite"), "--out", str(tmp_path / "x"), code=2)
+    assert "no such event log" in result.output

@@ -1,0 +1,143 @@
+"""Prediction: cones that grow with time, arrival times and their bounds, the region raster."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import shapely
+from shapely.geometry import box
+
+from airshield.geo import Theatre, load_regions
+from airshield.tracking import TrackEvent
+from airshield.warning import RegionField, ThreatPicture, WarningConfig
+from airshield.warning.config import PREDICTED
+from airshield.warning.kernels import region_impacts
+from airshield.warning.prediction import impacts, predict
+
+KM = 1000.0
+CFG = WarningConfig()
+
+
+def _one(cls="drone", x=(0.0, 0.0, 500.0), v=(45.0, 0.0, 0.0), sp=300.0, sv=2.0, t0=0.0):
+    return predict(CFG, np.array([t0]), np.array([x]), np.array([v]), np.array([sp]), np.array([sv]),
+                   np.array([PREDICTED.index(cls)]))
+
+
+def test_the_cone_grows_with_time_and_never_beyond_what_the_class_can_reach():
+    p = _one()
+    assert np.all(np.diff(p.r) >= 0)
+    dt = p.t - p.t[0]
+    vmax = CFG.models["drone"].max_speed_mps
+    assert np.all(p.r <= p.r[0] + vmax * dt + 1e-6)
+    assert p.t[-1] == pytest.approx(CFG.models["drone"].horizon_s)
+
+
+def test_class_horizons_and_a_ballistic_missile_predicted_to_impact():
+    assert _one("cruise").t[-1] == pytest.approx(1800.0)
+    # 30 km up, falling at 1 km/s: impact in about 28 s, not the class's 10 min.
+    b = _one("ballistic", x=(0.0, 0.0, 30_000.0), v=(1500.0, 0.0, -1000.0))
+    assert 20.0 <= b.t[-1] <= 35.0
+
+
+def test_a_speed_the_class_cannot_fly_is_not_extrapolated():
+    wild = _one(v=(400.0, 0.0, 0.0))  # a "drone" at 1,440 km/h: a mixed-up track
+    assert np.allclose(wild.x, 0.0)  # predicted where it is ...
+    assert wild.r[10] > _one().r[10]  # ... with a cone that grows in every direction (10 min ahead)
+
+
+def test_arrival_bounds_bracket_the_nominal_arrival():
+    f = RegionField({"E": box(50 * KM, -50 * KM, 150 * KM, 50 * KM)})
+    p = _one()
+    pi, ri, d = f.near(p.x, p.y)
+    imp = impacts(p, pi, ri, d, CFG.cone_k)
+    nominal = 50 * KM / 45.0
+    assert imp.t_in[0] == pytest.approx(nominal, abs=30.0)  # the raster is good to ~1 km
+    assert imp.t_lo[0] < imp.t_in[0] < imp.t_hi[0]
+    assert imp.t_last[0] >= 150 * KM / 45.0 - 60.0
+
+
+def test_compiled_impacts_match_the_numpy_reference():
+    rs = load_regions()
+    field = RegionField({r: rs.geometry_xy(r) for r in rs.ids})
+    rng = np.random.default_rng(3)
+    n = 60
+    x = np.column_stack([rng.uniform(-600 * KM, 600 * KM, n), rng.uniform(-400 * KM, 400 * KM, n),
+                         rng.uniform(0, 3000, n)])
+    v = np.column_stack([rng.normal(0, 60, n), rng.normal(0, 60, n), np.zeros(n)])
+    p = predict(CFG, rng.uniform(0, 100, n), x, v, rng.uniform(100, 2000, n), rng.uniform(1, 20, n),
+                rng.integers(0, 3, n))
+    pi, ri, d = field.near(p.x, p.y)
+    ref = impacts(p, pi, ri, d, CFG.cone_k, r_cap=field.margin)
+    got = region_impacts(p.track, p.step, p.t, p.x, p.y, p.r, p.sigma_along, p.speed, n, field.margin,
+                         CFG.cone_k, *field.rasters())
+    assert len(ref) > 50
+    for a, b in zip((ref.track, ref.target, ref.t_lo, ref.t_last, ref.t_in, ref.t_hi), got, strict=True):
+        np.testing.assert_allclose(a, b, atol=1e-6, equal_nan=True)
+
+
+def test_region_raster_distances_agree_with_exact_polygon_distances():
+    rs = load_regions()
+    field = RegionField({r: rs.geometry_xy(r) for r in rs.ids})
+    rng = np.random.default_rng(1)
+    x, y = rng.uniform(-700 * KM, 700 * KM, 3000), rng.uniform(-450 * KM, 450 * KM, 3000)
+    pi, ri, d = field.near(x, y)
+    exact = []
+    for p, r in zip(pi[:2000].tolist(), ri[:2000].tolist(), strict=True):
+        g = rs.geometry_xy(field.ids[r])
+        pt = shapely.points(x[p], y[p])
+        exact.append(-g.boundary.distance(pt) if g.contains(pt) else g.distance(pt))
+    err = np.abs(d[:2000] - np.array(exact))
+    assert np.percentile(err, 99) < 1200.0  # 1 km cells
+    assert np.mean(np.sign(d[:2000]) != np.sign(exact)) < 0.01
+
+
+def test_the_cone_holds_where_simulated_drones_really_go(night40):
+    """Calibration on the simulator's routes (dog-legs, loiters), with a perfect state at t0:
+    at 5, 10 and 15 min ahead the true position is inside the cone at least 95 % of the time."""
+    ok = {300: [], 600: [], 900: []}
+    for obj in night40.objects:
+        if obj.civil or obj.cls != "drone":
+            continue
+        traj = obj.trajectory
+        ts = np.arange(traj.t[0] + 60.0, traj.t[-1] - 900.0, 120.0)
+        for t0 in ts:
+            p0 = traj.position(np.array([t0]))
+            v = traj.velocity(np.array([t0]))[0]
+            paths = predict(CFG, np.array([t0]), p0[:1], v[None, :], np.array([50.0]), np.array([1.0]),
+                            np.array([0]))
+            for dt in ok:
+                k = int(round(dt / CFG.models["drone"].step_s))
+                truth = traj.position(np.array([t0 + dt]))[0]
+                ok[dt].append(np.hypot(truth[0] - paths.x[k], truth[1] - paths.y[k]) <= paths.r[k])
+    for dt, hits in ok.items():
+        assert len(hits) > 500
+        assert np.mean(hits) >= 0.95, (dt, np.mean(hits))
+
+
+def test_a_deleted_track_stays_as_a_lost_threat_until_its_cone_is_too_wide():
+    field = RegionField({"A": box(0, 0, 100 * KM, 100 * KM)})
+    pic = ThreatPicture(Theatre.ukraine(), field, None, CFG)
+    from test_alerting_policy import T0, state
+
+    pic.update([TrackEvent("confirmed", state("T1", 0, 10 * KM, 50 * KM))], T0)
+    assert "T1" in pic
+    pic.update([TrackEvent("deleted", state("T1", 900, 10 * KM, 50 * KM))], T0 + 900)
+    f = pic.forecast("T1")
+    assert f.lost and f.deleted
+    wide = f.path_t[np.argmax(f.path_r > CFG.lost_max_radius_m)]
+    assert f.expires <= wide
+    pic.update([], f.expires + 1.0)
+    assert "T1" not in pic
+
+
+def test_cooperative_aircraft_and_tentative_tracks_are_never_predicted():
+    field = RegionField({"A": box(0, 0, 100 * KM, 100 * KM)})
+    pic = ThreatPicture(Theatre.ukraine(), field, None, CFG)
+    from dataclasses import replace
+
+    from test_alerting_policy import T0, state
+
+    airliner = replace(state("A1", 0, 0, 0, 220.0, cls="aircraft", threat=False), icao="4B1805")
+    tentative = state("T2", 0, 0, 0, status="tentative")
+    pic.update([TrackEvent("confirmed", airliner), TrackEvent("new", tentative)], T0)
+    assert len(pic) == 0
