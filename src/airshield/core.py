@@ -99,7 +99,7 @@ class Core:
     def step(self, reports: Sequence[Report], now: float,
              commands: Sequence[OperatorCommand] = ()) -> StepResult:
         """Process the reports that arrived up to ``now`` and the commands given up to ``now``."""
-        self.now = now = max(self.now, now)
+        self.now = now = max(self.now, float(now))
         track_events = self.tracker.process(list(reports), now)
         self.picture.update(track_events, now)
         alert_events, audit = self.policy.step(self.picture, now, commands)

@@ -26,6 +26,9 @@ class PolicyConfig:
             followed minutes later by a new alert is the flapping people
             complain about (domain.md: 3.6 % of official alerts re-start within
             10 min of their all-clear).
+        clear_margin_s: hysteresis: a running alert ends only when no threat may arrive
+            within its lead time plus this margin; a threat flying along the lead-time
+            line (a drone skirting a region) would otherwise end and restart the alert.
         min_alert_s: an alert lasts at least this long [est]: people need a few
             minutes to reach a shelter; an alert shorter than that is noise.
         prealert_hold_s: the same hold for pre-alerts.
@@ -51,6 +54,7 @@ class PolicyConfig:
     prealert_s: dict[str, float] = field(default_factory=lambda: {
         "drone": 3600.0, "jet": 1800.0, "cruise": 1800.0, "ballistic": math.inf})
     clear_hold_s: float = 300.0
+    clear_margin_s: float = 300.0
     min_alert_s: float = 300.0
     prealert_hold_s: float = 300.0
     update_min_s: float = 300.0
@@ -64,7 +68,7 @@ class PolicyConfig:
     def __post_init__(self) -> None:
         from airshield.warning.config import PREDICTED
 
-        for name in ("clear_hold_s", "min_alert_s", "prealert_hold_s", "update_min_s", "eta_step_s", "refresh_s",
+        for name in ("clear_hold_s", "clear_margin_s", "min_alert_s", "prealert_hold_s", "update_min_s", "eta_step_s", "refresh_s",
                      "expires_s"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v >= 0.0):

@@ -28,9 +28,10 @@ The rules, with their sources:
   -> pre-alert (Israel's Home Front Command model: early warning, then alert;
   domain.md).
 * **R4 clear-after-hold-off**: an alert ends (all-clear) when no R1/R2 threat
-  has been present for ``clear_hold_s``, the alert has lasted
-  ``min_alert_s`` and no operator hold is running. The region falls back to
-  pre-alert if R3 still holds.
+  has been present for ``clear_hold_s`` (counting, for a running alert, threats
+  that may arrive within their lead time plus ``clear_margin_s``: hysteresis),
+  the alert has lasted ``min_alert_s`` and no operator hold is running. The
+  region falls back to pre-alert if R3 still holds.
 * **R5 pre-alert-lapsed**: a pre-alert ends when no R3 threat has been present
   for ``prealert_hold_s``.
 * **R6 changed**: a running alert or pre-alert whose threats changed
@@ -156,7 +157,7 @@ class AlertPolicy:
             now: the time, s; never goes back.
             commands: operators' commands given since the last step (t <= now).
         """
-        self.now = now = max(self.now, now)
+        self.now = now = max(self.now, float(now))
         table = picture.table()
 
         def describe(rows: np.ndarray, t: float) -> list[ThreatRef]:
@@ -178,7 +179,7 @@ class AlertPolicy:
         cfg, now = self.cfg, self.now
         a_rows = drv.rows(reg, "alert")
         p_rows = drv.rows(reg, "pre")
-        if a_rows.size:
+        if a_rows.size or (reg.state == "alert" and drv.rows(reg, "stay").size):
             reg.last_alert_drv = now
         if p_rows.size:
             reg.last_pre_drv = now
@@ -206,8 +207,7 @@ class AlertPolicy:
                events: list[AlertEvent], note: OperatorNote | None = None) -> None:
         """Start a chain of ``kind`` (``alert`` or ``pre_alert``); an open pre-alert is superseded."""
         now = self.now
-        if kind == "alert" and reg.state == "pre_alert":
-            self._end_chain(reg, "pre_alert_end", "alert", "superseded-by-alert", rows, drv, describe, events)
+        superseded = (reg.chain, reg.seq + 1) if kind == "alert" and reg.state == "pre_alert" else None
         reg.chain = self._chain_id(reg, kind)
         reg.chain_kind = kind
         reg.seq = 0
@@ -216,6 +216,13 @@ class AlertPolicy:
         if kind == "alert":
             reg.last_alert_drv = now
         self._emit(reg, kind, rule, rows, drv, describe, events, note)
+        if superseded is not None:
+            # The pre-alert ends as the alert starts: after it, so that the region is
+            # never shown without a running chain.
+            events.append(AlertEvent(
+                t=now, region=reg.id, event="pre_alert_end", state=reg.state, alert_id=superseded[0],
+                seq=superseded[1], kind="pre_alert", expires=now + self.cfg.expires_s,
+                reason=drv.reason(rows, "superseded-by-alert", describe, "pre_alert_end", None)))
 
     def _all_clear(self, reg: _Region, rule: str, p_rows: np.ndarray, drv: _Drivers, describe: Describe,
                    events: list[AlertEvent], note: OperatorNote | None) -> None:
@@ -333,13 +340,17 @@ class _Drivers:
         valid = (table.expires >= now) & (table.t_last >= now)
         dt = table.t_lo - now
         self.alert = valid & table.corroborated & (dt <= policy._lead[table.cls])
+        # Hysteresis (R4): a running alert stays while a threat may arrive within its lead
+        # time plus the clear margin, so that a threat skirting the lead-time line does not
+        # end and restart the alert (flapping).
+        self.stay = valid & table.corroborated & (dt <= policy._lead[table.cls] + cfg.clear_margin_s)
         pre_ok = table.corroborated | cfg.prealert_uncorroborated
         self.pre = valid & pre_ok & (dt <= policy._pre[table.cls])
         self.inside_now = table.t_lo <= now
         # The table is sorted by region: each region's driving rows are one slice.
         n_reg = max(len(policy.col), int(table.region.max()) + 1 if table.region.size else 0)
         self._rows = {}
-        for which, mask in (("alert", self.alert), ("pre", self.pre)):
+        for which, mask in (("alert", self.alert), ("pre", self.pre), ("stay", self.stay)):
             idx = np.flatnonzero(mask)
             self._rows[which] = (idx, np.searchsorted(table.region[idx], np.arange(n_reg + 1)))
         hit = np.zeros(n_reg, dtype=bool)

@@ -422,7 +422,7 @@ class ThreatPicture:
             t_lo, t_in, t_hi = float(tab.t_lo[i]), float(tab.t_in[i]), float(tab.t_hi[i])
             out.append(ThreatRef(
                 id=self._ids[slot], cls=PREDICTED[int(self._cls[slot])], confidence=round(float(self._conf[slot]), 3),
-                inside=t_lo <= now, eta_s=None if math.isnan(t_in) else _round(max(t_in - now, 0.0)),
+                inside=bool(t_lo <= now), eta_s=None if math.isnan(t_in) else _round(max(t_in - now, 0.0)),
                 eta_lo_s=_round(max(t_lo - now, 0.0)),
                 eta_hi_s=None if math.isnan(t_hi) else _round(max(t_hi - now, 0.0)),
                 lat=round(float(lat[j]), 5), lon=round(float(lon[j]), 5), speed_mps=round(float(speed[j]), 1),
