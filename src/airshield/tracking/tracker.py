@@ -155,6 +155,7 @@ class Tracker:
         self._init_svz = np.array([self.cfg.init_vspeed_sigma[k] for k in KINDS])
         self._tent_by_kind = np.array([self.cfg.tentative_timeout_s[k] for k in KINDS])
         self._delete_after = np.array([self.cfg.delete_after_s[c] for c in CLASSES])
+        self._top_speed = classification._HIGH + 2.0 * classification.SPEED_SOFT
         self._node_known: set[str] = set()
         self._node_order: list[str] = []
         self._node_new: list = []
@@ -241,7 +242,8 @@ class Tracker:
                 ks = sorted(touched)
                 best = np.argmax(self._probs[ks], axis=1).tolist()
                 for k, b in zip(ks, best, strict=True):
-                    self._after_update(k, CLASSES[b], events)
+                    if self._alive[k]:  # (not merged into a track it continues)
+                        self._after_update(k, CLASSES[b], events, touched)
         self._housekeeping(events)
         return events
 
@@ -262,9 +264,11 @@ class Tracker:
     def _associate(self, m: Measurements) -> tuple[np.ndarray, np.ndarray]:
         live = self._live()
         empty = np.zeros(0, dtype=np.int64)
+        t_mid = 0.5 * (m.t.min() + m.t.max())
+        # A track silent for long takes reports only through a new track that continues it.
+        live = live[(self._status[live] != _COASTING) | (t_mid - self._last[live] <= self.cfg.direct_max_silence_s)]
         if live.size == 0:
             return empty, empty, np.zeros(0), np.zeros(0)
-        t_mid = 0.5 * (m.t.min() + m.t.max())
         half = 0.5 * (m.t.max() - m.t.min())
         r_meas = 4.0 * np.sqrt(m.R[:, 0, 0] + m.R[:, 1, 1])
         ti, mj, d2, logdet = kernels.gate(live, self._xc, self._Pc, self._t, self._qman, m.z, m.R, m.t,
@@ -469,11 +473,19 @@ class Tracker:
                     and meta.evidence >= cfg.confirm_score)
         return False
 
-    def _after_update(self, k: int, cls: str, events: list[TrackEvent]) -> None:
-        """Status and emission after track ``k`` took reports; ``cls`` its most probable class."""
+    def _after_update(self, k: int, cls: str, events: list[TrackEvent], touched: set[int]) -> None:
+        """Status and emission after track ``k`` took reports; ``cls`` its most probable class.
+
+        ``touched``: the tracks that took reports in this call.
+        """
         meta = self._meta[k]
         if meta.status == "tentative":
             if self._confirmable(meta):
+                old = self._continued(k, cls, touched)
+                if old is not None:
+                    self._merge(old, k)
+                    self._after_update(old, cls, events, touched)
+                    return
                 meta.status = "confirmed"
                 self._status[k] = _CONFIRMED
                 meta.cls = cls
@@ -487,6 +499,68 @@ class Tracker:
             self._emit(k, "reclassified", events)
         elif meta.last_update - self._last_emit[k] >= self.cfg.emit_interval_s:
             self._emit(k, "updated", events)
+
+    def _continued(self, k: int, cls: str, touched: set[int]) -> int | None:
+        """The coasting track that tentative track ``k``, about to be confirmed, continues; or None.
+
+        A drone crossing a gap in acoustic coverage falls silent and is heard
+        again minutes later, as a new track. Before that track gets an id of its
+        own, it is compared with the coasting tracks that fell silent before it
+        began: one whose predicted position (with its covariance grown by the
+        manoeuvre noise over the gap) gates the new track's position, that
+        could have got there at its class's top speed, and whose class agrees,
+        is continued instead (the cheapest d^2 + ln|S|, ties by slot). Its id
+        carries on; ids are still never reused.
+        """
+        cfg = self.cfg
+        if cfg.continuation_chi2 <= 0.0:
+            return None
+        meta = self._meta[k]
+        if meta.icao is not None:
+            return None
+        live = self._live()
+        cand = live[(self._status[live] == _COASTING) & (self._last[live] < meta.first_t)]
+        if cand.size == 0:
+            return None
+        cand = np.array([c for c in cand.tolist() if c not in touched and self._meta[c].icao is None
+                         and (self._meta[c].cls == cls or "unknown" in (cls, self._meta[c].cls))], dtype=np.int64)
+        if cand.size == 0:
+            return None
+        dt = self._t[k] - self._t[cand]
+        xo, Po = self._xc[cand], self._Pc[cand]
+        nu = self._xc[k, :2] - (xo[:, :2] + xo[:, 3:5] * dt[:, None])
+        S = (Po[:, :2, :2] + dt[:, None, None] * (Po[:, :2, 3:5] + Po[:, 3:5, :2])
+             + (dt * dt)[:, None, None] * Po[:, 3:5, 3:5]
+             + (self._qman[cand] * dt ** 3 / 3.0)[:, None, None] * np.eye(2) + self._Pc[k, :2, :2])
+        det = S[:, 0, 0] * S[:, 1, 1] - S[:, 0, 1] * S[:, 1, 0]
+        d2 = (S[:, 1, 1] * nu[:, 0] ** 2 - 2 * S[:, 0, 1] * nu[:, 0] * nu[:, 1] + S[:, 0, 0] * nu[:, 1] ** 2) / det
+        # Reachable at the old track's top speed (its likeliest class's band), within 3 sigma.
+        jump = np.hypot(*(self._xc[k, :2] - xo[:, :2]).T)
+        top = self._top_speed[np.argmax(self._probs[cand], axis=1)]
+        slack = 3.0 * (np.sqrt(Po[:, 0, 0] + Po[:, 1, 1]) + math.sqrt(self._Pc[k, 0, 0] + self._Pc[k, 1, 1]))
+        ok = (d2 < cfg.continuation_chi2) & (jump <= top * dt + slack) & (det > 0.0)
+        if not ok.any():
+            return None
+        cost = np.where(ok, d2 + np.log(np.where(det > 0.0, det, 1.0)), np.inf)
+        return int(cand[int(np.argmin(cost))])
+
+    def _merge(self, ko: int, kn: int) -> None:
+        """Track ``ko`` (coasting) continues with new track ``kn``'s state and reports; ``kn`` ends unseen."""
+        mo, mn = self._meta[ko], self._meta[kn]
+        gap = max(self._t[kn] - self._t[ko], 0.0)
+        self._x[ko], self._P[ko], self._mu[ko], self._t[ko] = self._x[kn], self._P[kn], self._mu[kn], self._t[kn]
+        self._ev[ko] = self._ev[ko] * math.exp(-gap / classification.EVIDENCE_TAU_S) + self._ev[kn]
+        self._refresh(np.array([ko]))
+        for sensor, c in mn.sensors.items():
+            mo.sensors[sensor] = mo.sensors.get(sensor, 0) + c
+        mo.locating |= mn.locating
+        mo.kinds |= mn.kinds
+        mo.n += mn.n
+        mo.last_update = max(mo.last_update, mn.last_update)
+        self._last[ko] = mo.last_update
+        self._alive[kn] = False
+        self._status[kn] = 0
+        self._meta[kn] = None
 
     def _emit(self, k: int, kind: str, events: list[TrackEvent], t: float | None = None,
               predict: bool = True) -> None:
