@@ -82,3 +82,11 @@ def test_a_long_silent_track_takes_no_lone_false_alarm():
     loose = dataclasses.replace(TrackerConfig(), direct_max_silence_s=1e9)
     events = run(Tracker(TH, loose), reports, 600)
     assert [e for e in events if e.state.id == tid and e.state.t > T0.timestamp() + 400 and e.kind != "deleted"]
+
+
+def test_a_drone_lost_for_half_an_hour_keeps_its_id_when_heard_again():
+    # 30 min over uncovered land (81 km), then heard again further along its path.
+    reports = heard(0, 240) + heard(2040, 2280)
+    events = run(Tracker(TH), reports, 2300)
+    assert len(shown_ids(events)) == 1
+    assert not [e for e in events if e.kind == "deleted" and e.state.t < T0.timestamp() + 2040]

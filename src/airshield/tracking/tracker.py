@@ -601,7 +601,9 @@ class Tracker:
         Pc = self._Pc[kh]
         sigma_now = np.sqrt(np.maximum(Pc[:, 0, 0] + Pc[:, 1, 1], 0.0)) + sh * np.sqrt(
             np.maximum(Pc[:, 3, 3] + Pc[:, 4, 4], 0.0))
-        delete = (sh > self._delete_after[cls_i]) | (sigma_now > cfg.max_pos_sigma_m)
+        # A coasting track's growing uncertainty matters only to its continuation, which
+        # bounds it by the class's top speed; it is kept until delete_after_s.
+        delete = (sh > self._delete_after[cls_i]) | ((sigma_now > cfg.max_pos_sigma_m) & (st == _CONFIRMED))
         coast = ~delete & (st == _CONFIRMED) & (sh > self._coast_after[cls_i])
         if cfg.coast_emit_interval_s is None:
             re_emit = np.zeros(kh.size, dtype=bool)
