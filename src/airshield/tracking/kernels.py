@@ -289,6 +289,12 @@ def gate(live, xc, Pc, t, qman, z, R, tm, r_meas, chi2, t_mid, half):
     lds = np.empty(cap)
     cnt = 0
     xp, Pp, S, Si = _scratch()
+    # Measurements sorted by x: each track screens only those within its reach in x.
+    by_x = np.argsort(z[:, 0], kind="mergesort")
+    xs = z[by_x, 0].copy()
+    r_meas_max = 0.0
+    for j in range(m):
+        r_meas_max = max(r_meas_max, r_meas[j])
     for a in range(n):
         k = live[a]
         dtm = t_mid - t[k]
@@ -299,7 +305,10 @@ def gate(live, xc, Pc, t, qman, z, R, tm, r_meas, chi2, t_mid, half):
         sv = math.sqrt(max(Pc[k, 3, 3] + Pc[k, 4, 4], 0.0))
         vel = math.sqrt(xc[k, 3] ** 2 + xc[k, 4] ** 2)
         r_trk = 4.0 * (sp + sv * dta + math.sqrt(qman[k] * dta * dta * dta / 3.0)) + vel * half
-        for j in range(m):
+        lo = np.searchsorted(xs, px - r_trk - r_meas_max, side="left")
+        hi = np.searchsorted(xs, px + r_trk + r_meas_max, side="right")
+        for jj in range(lo, hi):
+            j = by_x[jj]
             dx = px - z[j, 0]
             dy = py - z[j, 1]
             rr = r_trk + r_meas[j]

@@ -149,6 +149,7 @@ class Tracker:
         self._last_emit = np.full(cap, -np.inf)
         self._tent_timeout = np.zeros(cap)
         self._score = np.zeros(cap)
+        self._locating = np.zeros(cap, dtype=bool)  # a locating sensor (radar, partner, ADS-B) reported it
         self._coast_after = np.array([self.cfg.coast_after_s[c] for c in CLASSES])
         # Per report kind (KINDS order), for vectorised track creation.
         self._init_sv = np.array([self.cfg.init_speed_sigma[k] for k in KINDS])
@@ -158,6 +159,7 @@ class Tracker:
         self._top_speed = classification._HIGH + 2.0 * classification.SPEED_SOFT
         self._node_known: set[str] = set()
         self._node_order: list[str] = []
+        self._node_index: dict[str, int] = {}
         self._node_new: list = []
         self._node_xy = np.zeros((0, 2))
         self._node_tree = None
@@ -183,6 +185,7 @@ class Tracker:
         for r in reports:
             if type(r) is AcousticDetection and r.sensor not in known and r.sensor in pos:
                 known.add(r.sensor)
+                self._node_index[r.sensor] = len(self._node_order)
                 self._node_order.append(r.sensor)
                 self._node_new.append(pos[r.sensor][2:4])
         if self._node_new:
@@ -204,24 +207,32 @@ class Tracker:
         if self._node_tree is None or cfg.negative_pd <= 0.0:
             return
         live = self._live()
-        cand = live[self._status[live] == _TENTATIVE]
+        cand = live[(self._status[live] == _TENTATIVE) & ~self._locating[live]]
         if cand.size == 0:
             return
         Pc = self._Pc[cand]
-        sig = np.sqrt(np.maximum(Pc[:, 0, 0] + Pc[:, 1, 1], 0.0))
-        cand = cand[sig <= cfg.negative_max_sigma_m]
-        cand = np.array([k for k in cand.tolist() if not self._meta[k].locating], dtype=np.int64)
+        cand = cand[Pc[:, 0, 0] + Pc[:, 1, 1] <= cfg.negative_max_sigma_m ** 2]
         if cand.size == 0:
             return
         dt = self.now - self._t[cand]
         xy = self._xc[cand, :2] + self._xc[cand, 3:5] * dt[:, None]
+        r = cfg.negative_radius_m
+        # Nodes near each track, less those among them that reported in this batch.
+        silent = np.asarray(self._node_tree.query_ball_point(xy, r, return_length=True), dtype=np.int64)
+        index = self._node_index
+        heard = [index[s] for s in reported if s in index]
+        if heard:
+            d = xy[:, None, :] - self._node_xy[heard][None, :, :]
+            silent -= np.count_nonzero(d[..., 0] ** 2 + d[..., 1] ** 2 <= r * r, axis=1)
+        hit = np.flatnonzero(silent > 0)
+        if hit.size == 0:
+            return
         step = math.log(1.0 - cfg.negative_pd)
-        ids = self._node_order
-        for k, near in zip(cand.tolist(), self._node_tree.query_ball_point(xy, cfg.negative_radius_m), strict=True):
-            silent = sum(1 for i in near if ids[i] not in reported)
-            if silent:
-                self._meta[k].evidence += step * silent
-                self._score[k] = self._meta[k].evidence
+        for k, n in zip(cand[hit].tolist(), silent[hit].tolist(), strict=True):
+            meta = self._meta[k]
+            meta.evidence += step * n
+            self._score[k] = meta.evidence
+
     def process(self, reports: list[Report], now: float) -> list[TrackEvent]:
         """Take the reports that arrived up to ``now`` (s since the epoch); return the events."""
         events: list[TrackEvent] = []
@@ -275,14 +286,15 @@ class Tracker:
                                           r_meas, self.cfg.gate_chi2, t_mid, half)
         if ti.size == 0:
             return empty, empty, np.zeros(0), np.zeros(0)
-        ok = np.ones(ti.size, dtype=bool)
         # A cooperative aircraft's ADS-B only ever updates its own track (or a track without one).
-        icao_m = [m.icao[j] for j in mj.tolist()]
-        for p, (tk, ic) in enumerate(zip(live[ti].tolist(), icao_m, strict=True)):
-            own = self._meta[tk].icao
-            if ok[p] and own is not None and ic is not None and own != ic:
-                ok[p] = False
-        ti, mj, d2, logdet = ti[ok], mj[ok], d2[ok], logdet[ok]
+        has_icao = m.kind[mj] == _ADSB
+        if has_icao.any():
+            ok = np.ones(ti.size, dtype=bool)
+            for p in np.flatnonzero(has_icao).tolist():
+                own = self._meta[int(live[ti[p]])].icao
+                if own is not None and own != m.icao[int(mj[p])]:
+                    ok[p] = False
+            ti, mj, d2, logdet = ti[ok], mj[ok], d2[ok], logdet[ok]
         if ti.size == 0:
             return empty, empty, np.zeros(0), np.zeros(0)
         cost = d2 + logdet
@@ -334,6 +346,7 @@ class Tracker:
             meta.kinds |= 1 << code
             if code in _LOCATING:
                 meta.locating.add(s)
+                self._locating[k] = True
             meta.n += 1
             if t_j > meta.last_update:
                 meta.last_update = t_j
@@ -427,6 +440,7 @@ class Tracker:
         self._t[k] = m.t[js]
         self._ev[k] = m.cls_loglik[js]
         self._alive[k] = True
+        self._locating[k] = False
         self._status[k] = _TENTATIVE
         self._last_emit[k] = -np.inf
         self._tent_timeout[k] = self._tent_by_kind[codes]
@@ -459,6 +473,7 @@ class Tracker:
         self._last_emit = np.concatenate([self._last_emit, np.full(cap, -np.inf)])
         self._tent_timeout = np.concatenate([self._tent_timeout, np.zeros(cap)])
         self._score = np.concatenate([self._score, np.zeros(cap)])
+        self._locating = np.concatenate([self._locating, np.zeros(cap, dtype=bool)])
         self._meta += [None] * cap
 
     def _confirmable(self, meta: _Meta) -> bool:
@@ -522,10 +537,6 @@ class Tracker:
         cand = live[(self._status[live] == _COASTING) & (self._last[live] < meta.first_t)]
         if cand.size == 0:
             return None
-        cand = np.array([c for c in cand.tolist() if c not in touched and self._meta[c].icao is None
-                         and (self._meta[c].cls == cls or "unknown" in (cls, self._meta[c].cls))], dtype=np.int64)
-        if cand.size == 0:
-            return None
         dt = self._t[k] - self._t[cand]
         xo, Po = self._xc[cand], self._Pc[cand]
         nu = self._xc[k, :2] - (xo[:, :2] + xo[:, 3:5] * dt[:, None])
@@ -539,10 +550,16 @@ class Tracker:
         top = self._top_speed[np.argmax(self._probs[cand], axis=1)]
         slack = 3.0 * (np.sqrt(Po[:, 0, 0] + Po[:, 1, 1]) + math.sqrt(self._Pc[k, 0, 0] + self._Pc[k, 1, 1]))
         ok = (d2 < cfg.continuation_chi2) & (jump <= top * dt + slack) & (det > 0.0)
-        if not ok.any():
-            return None
-        cost = np.where(ok, d2 + np.log(np.where(det > 0.0, det, 1.0)), np.inf)
-        return int(cand[int(np.argmin(cost))])
+        best, best_cost = None, math.inf
+        for i in np.flatnonzero(ok).tolist():
+            c = int(cand[i])
+            mc = self._meta[c]
+            if c in touched or mc.icao is not None or (mc.cls != cls and "unknown" not in (cls, mc.cls)):
+                continue
+            cost = float(d2[i]) + math.log(float(det[i]))
+            if cost < best_cost:  # ties: the first (lowest) slot
+                best, best_cost = c, cost
+        return best
 
     def _merge(self, ko: int, kn: int) -> None:
         """Track ``ko`` (coasting) continues with new track ``kn``'s state and reports; ``kn`` ends unseen."""
@@ -554,6 +571,7 @@ class Tracker:
         for sensor, c in mn.sensors.items():
             mo.sensors[sensor] = mo.sensors.get(sensor, 0) + c
         mo.locating |= mn.locating
+        self._locating[ko] = bool(mo.locating)
         mo.kinds |= mn.kinds
         mo.n += mn.n
         mo.last_update = max(mo.last_update, mn.last_update)
