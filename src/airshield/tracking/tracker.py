@@ -130,6 +130,7 @@ class Tracker:
         self.theatre = theatre
         self.converter = Converter(theatre, self.cfg.measurement)
         self._consts = kernels.model_constants()
+        self._vz_man = float(self._consts[10][1])  # vertical noise factor of the manoeuvre mode (gating)
         cap = 256
         self._x = np.zeros((cap, N_MODES, 6))
         self._P = np.zeros((cap, N_MODES, 6, 6))
@@ -282,8 +283,8 @@ class Tracker:
             return empty, empty, np.zeros(0), np.zeros(0)
         half = 0.5 * (m.t.max() - m.t.min())
         r_meas = 4.0 * np.sqrt(m.R[:, 0, 0] + m.R[:, 1, 1])
-        ti, mj, d2, logdet = kernels.gate(live, self._xc, self._Pc, self._t, self._qman, m.z, m.R, m.t,
-                                          r_meas, self.cfg.gate_chi2, t_mid, half)
+        ti, mj, d2, logdet = kernels.gate(live, self._xc, self._Pc, self._t, self._qman, self._vz_man, m.z, m.R,
+                                          m.t, r_meas, self.cfg.gate_chi2, t_mid, half)
         if ti.size == 0:
             return empty, empty, np.zeros(0), np.zeros(0)
         # A cooperative aircraft's ADS-B only ever updates its own track (or a track without one).
@@ -403,8 +404,8 @@ class Tracker:
         if followers.size:
             k_f = np.array([track_of[int(leader[f])] for f in followers.tolist()])
             j_f = idx[followers]
-            d2f, ldf = kernels.pair_distances(k_f, self._xc, self._Pc, self._t, self._qman, m.z[j_f], m.R[j_f],
-                                              m.t[j_f])
+            d2f, ldf = kernels.pair_distances(k_f, self._xc, self._Pc, self._t, self._qman, self._vz_man, m.z[j_f],
+                                              m.R[j_f], m.t[j_f])
             self._update(m, j_f, k_f, d2f, ldf)
         events += [TrackEvent("new", self._state(k)) for k in k_new.tolist()]
         return set(k_new.tolist())
