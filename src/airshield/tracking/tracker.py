@@ -337,7 +337,7 @@ class Tracker:
             elif meta.status != "tentative":
                 pass  # the score only decides confirmation
             elif seen and cfg.repeat_llr[kind] is not None:
-                meta.evidence += cfg.repeat_llr[kind]
+                meta.evidence += cfg.repeat_llr[kind] if seen < cfg.long_burst_reports else cfg.long_burst_llr
             else:
                 window = min(max(abs(t_j - meta.last_update), lo), hi)
                 log_g = -0.5 * (d2s[n] + lds[n]) - 1.5 * _LOG_2PI
@@ -508,6 +508,8 @@ class Tracker:
                 self._emit(k, "confirmed", events)
             return
         if meta.status == "coasting":
+            if self.now - meta.last_update > self.cfg.coast_after_s[cls]:
+                return  # only late reports, of before it fell silent: it is still silent
             meta.status = "confirmed"
             self._status[k] = _CONFIRMED
         if cls != meta.cls:
