@@ -109,3 +109,23 @@ def test_a_drone_heard_on_and_off_by_two_nodes_is_confirmed_within_a_minute():
     slow = dataclasses.replace(TrackerConfig(), long_burst_reports=10_000)
     late = [e.state.t for e in run(Tracker(TH, slow), reports, 80) if e.kind == "confirmed"]
     assert not late or late[0] > T0.timestamp() + 5 + 60
+
+
+def test_three_observers_pointing_at_one_spot_within_seconds_confirm_a_threat():
+    import math
+
+    from airshield.model import ObserverReport
+
+    # Three citizen observers around a drone press the button within 10 s (an ePPO-style
+    # app): no sensor reports over 20 s, but the coincidence is far beyond chance.
+    tx, ty = X0, Y0
+    reps = []
+    for n, (dx, dy, s) in enumerate(((-1200.0, 300.0, 0), (900.0, 1000.0, 4), (300.0, -1300.0, 9))):
+        lat, lon = TH.to_latlon(tx + dx, ty + dy)
+        brg = (math.degrees(math.atan2(-dx, -dy)) - math.degrees(TH.north_angle(lat, lon))) % 360
+        reps.append(ObserverReport(sensor=f"OBS-{n}", time=T0 + timedelta(seconds=s),
+                                   arrival=T0 + timedelta(seconds=s + 15), lat=lat, lon=lon, alt_m=1.5,
+                                   bearing_deg=brg, sigma_bearing_deg=15.0, cls="drone"))
+    assert [e for e in run(Tracker(TH), reps, 60) if e.kind == "confirmed"]
+    strict = dataclasses.replace(TrackerConfig(), span_waiver_score=float("inf"))
+    assert not [e for e in run(Tracker(TH, strict), reps, 60) if e.kind == "confirmed"]

@@ -48,8 +48,11 @@ class TrackerConfig:
             reaches ``confirm_score`` with at least this many reports over this
             span, but it is never shown as a threat until a second sensor
             corroborates it.
-        min_span_s: a track corroborated only by non-locating sensors
-            (acoustic, observers) must have been reported over this span.
+        min_span_s, span_waiver_score: a track corroborated only by non-locating sensors
+            (acoustic, observers) must have been reported over this span, unless its
+            score reaches the waiver (twice ``confirm_score``): three citizen observers
+            pointing at one spot within 13 s scored 25 on night-40 and timed out
+            unconfirmed.
         tentative_timeout_s: a tentative track without a report for this long is dropped.
         negative_pd, negative_radius_m, negative_max_sigma_m: negative information:
             each acoustic node within the radius of where a tentative, acoustic-only
@@ -142,6 +145,7 @@ class TrackerConfig:
     single_sensor_reports: int = 2
     single_sensor_span_s: float = 0.0
     min_span_s: float = 20.0
+    span_waiver_score: float = 18.4
     tentative_timeout_s: dict[str, float] = field(default_factory=lambda: {
         "radar": 20.0, "position": 60.0, "adsb": 30.0, "acoustic": 90.0, "observer": 120.0})
     promising_timeout_factor: float = 1.0

@@ -483,7 +483,7 @@ class Tracker:
             return True  # a cooperative aircraft announces itself
         span = meta.last_update - meta.first_t
         if len(meta.sensors) >= cfg.min_sensors and meta.evidence >= cfg.confirm_score:
-            return bool(meta.locating) or span >= cfg.min_span_s
+            return bool(meta.locating) or span >= cfg.min_span_s or meta.evidence >= cfg.span_waiver_score or meta.evidence >= cfg.span_waiver_score
         if len(meta.locating) == 1 and len(meta.sensors) == 1:
             return (meta.n >= cfg.single_sensor_reports and span >= cfg.single_sensor_span_s
                     and meta.evidence >= cfg.confirm_score)
