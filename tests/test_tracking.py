@@ -91,6 +91,7 @@ def test_imm_with_equal_modes_is_a_plain_kalman_filter():
     q = 0.04
     C = list(kernels.model_constants())
     C[7] = np.full_like(C[7], q)  # both modes, every class: the same noise density
+    C[10] = np.ones_like(C[10])  # and the same vertically
     C = tuple(C)
     x0 = np.zeros(6)
     x0[3] = 40.0
@@ -282,3 +283,26 @@ def test_silent_nodes_around_a_coincidence_of_false_alarms_keep_it_from_confirmi
     assert _false_alarm_coincidence(dataclasses.replace(TrackerConfig(), negative_pd=0.0))
     # ...with it, the neighbours that heard nothing give it away.
     assert not _false_alarm_coincidence(TrackerConfig())
+
+
+def test_late_observer_reports_do_not_inflate_a_radar_tracks_uncertainty():
+    # Observers report 10-60 s late (domain.md). Each late bearing is applied to the past
+    # and must not add the process noise of its delay twice: a radar track stays tight.
+    x0, y0 = radar_xy()
+    plots = [radar_plot(x0 + 8000 + 45.0 * s, y0 + 5000, 500.0, s) for s in range(0, 120, 2)]
+    tr = Tracker(TH)
+    _run(tr, plots)
+    (before,) = tr.tracks()
+    late = []
+    for n, s in enumerate(range(60, 110, 5)):
+        tx, ty = x0 + 8000 + 45.0 * s, y0 + 5000
+        ox, oy = tx - 1000.0, ty - 1000.0
+        lat, lon = TH.to_latlon(ox, oy)
+        brg = (math.degrees(math.atan2(tx - ox, ty - oy)) - math.degrees(TH.north_angle(lat, lon))) % 360
+        late.append(ObserverReport(sensor=f"OBS-{n}", time=at(s), arrival=at(125), lat=lat, lon=lon, alt_m=1.5,
+                                   bearing_deg=brg, sigma_bearing_deg=15.0, cls="drone"))
+    tr.process(late, T0.timestamp() + 125.0)
+    (after,) = tr.tracks()
+    assert after.reports == before.reports + len(late)
+    assert after.pos_sigma_m < 1.2 * before.pos_sigma_m
+

@@ -34,7 +34,7 @@ def model_constants() -> tuple:
     return (_cls.LOG_PRIOR.copy(), _cls._LOW.copy(), _cls._HIGH.copy(), _cls.SPEED_SOFT.copy(),
             _cls._ALT_LOW.copy(), _cls._ALT_HIGH.copy(), _cls.ALT_SOFT.copy(),
             np.ascontiguousarray(_mot.Q_MODES, dtype=np.float64), _mot.MODE_SOJOURN_S.astype(np.float64),
-            float(_cls.EVIDENCE_TAU_S))
+            float(_cls.EVIDENCE_TAU_S), _mot.VERTICAL_Q_FACTOR.astype(np.float64))
 
 
 @njit(cache=True)
@@ -46,8 +46,8 @@ def _logaddexp0(a):
 
 
 @njit(cache=True)
-def _propagate(x, P, dt, q, xo, Po):
-    """CV prediction of one state/covariance by ``dt`` with noise density ``q`` (into xo, Po)."""
+def _propagate(x, P, dt, q, qz, xo, Po):
+    """CV prediction of one state/covariance by ``dt`` with noise density ``q`` (``qz`` vertically; into xo, Po)."""
     for i in range(3):
         xo[i] = x[i] + dt * x[i + 3]
         xo[i + 3] = x[i + 3]
@@ -61,14 +61,14 @@ def _propagate(x, P, dt, q, xo, Po):
             Po[i + 3, j] = vp + dt * vv
             Po[i + 3, j + 3] = vv
     a = abs(dt)
-    q3 = q * a * a * a / 3.0
-    q2 = q * a * a / 2.0
-    q1 = q * a
     for i in range(3):
+        qi = qz if i == 2 else q
+        q3 = qi * a * a * a / 3.0
+        q2 = qi * a * a / 2.0
         Po[i, i] += q3
         Po[i, i + 3] += q2
         Po[i + 3, i] += q2
-        Po[i + 3, i + 3] += q1
+        Po[i + 3, i + 3] += qi * a
 
 
 @njit(cache=True)
@@ -177,7 +177,7 @@ def filter_pairs(C, trk, z, R, tm, cls_ll, x, P, mu, t, ev, xc, Pc, probs, qman)
     Updates x, P, mu, t, ev and the caches xc, Pc, probs, qman in place.
     ``C``: :func:`model_constants`.
     """
-    Q_MODES, SOJOURN, EV_TAU = C[7], C[8], C[9]
+    Q_MODES, SOJOURN, EV_TAU, VZ = C[7], C[8], C[9], C[10]
     xm = np.empty((2, 6))
     Pm = np.empty((2, 6, 6))
     xp = np.empty((2, 6))
@@ -186,8 +186,6 @@ def filter_pairs(C, trk, z, R, tm, cls_ll, x, P, mu, t, ev, xc, Pc, probs, qman)
     Si = np.empty((3, 3))
     K = np.empty((6, 3))
     KS = np.empty((6, 3))
-    tmp6 = np.empty(6)
-    tmpP = np.empty((6, 6))
     T = np.empty((2, 2))
     c = np.empty(2)
     ll = np.empty(2)
@@ -200,13 +198,10 @@ def filter_pairs(C, trk, z, R, tm, cls_ll, x, P, mu, t, ev, xc, Pc, probs, qman)
             for cc in range(6):
                 s += probs[k, cc] * Q_MODES[m, cc]
             q[m] = s
-        _imm_step(SOJOURN, x[k], P[k], mu[k], dt, q, z[p], R[p], xm, Pm, xp, Pp, S, Si, K, KS, T, c, ll)
-        if dt < 0.0:  # carry a retrodicted update forward to the track's own time
-            for m in range(2):
-                _propagate(x[k, m], P[k, m], -dt, q[m], tmp6, tmpP)
-                x[k, m] = tmp6
-                P[k, m] = tmpP
+        if dt < 0.0:
+            _late_update(VZ, x[k], P[k], mu[k], -dt, q, z[p], R[p], S, Si, K, KS, ll)
         else:
+            _imm_step(SOJOURN, VZ, x[k], P[k], mu[k], dt, q, z[p], R[p], xm, Pm, xp, Pp, S, Si, K, KS, T, c, ll)
             t[k] = tm[p]
         f = math.exp(-abs(dt) / EV_TAU)
         for cc in range(6):
@@ -215,7 +210,65 @@ def filter_pairs(C, trk, z, R, tm, cls_ll, x, P, mu, t, ev, xc, Pc, probs, qman)
 
 
 @njit(cache=True)
-def _imm_step(SOJOURN, x, P, mu, dt, q, z, R, xm, Pm, xp, Pp, S, Si, K, KS, T, c, ll):
+def _late_update(VZ, x, P, mu, a, q, z, R, S, Si, K, G, ll):
+    """Update each mode's current state with a measurement ``a`` s older than it (out of sequence).
+
+    The measurement is predicted back along the velocity (H F(-a)) and the
+    current state is updated through its cross-covariance with that past
+    position; the process noise over the interval is added to the innovation
+    covariance (Bar-Shalom, "Update with out-of-sequence measurements in
+    tracking: exact solution", IEEE TAES 2002, algorithm B1 with the noise
+    treated as measurement noise). Unlike predicting back, updating and
+    predicting forward again, it adds no process noise twice, so a stream of
+    late observer reports does not inflate a good track's covariance. The
+    mode probabilities follow each mode's likelihood; no mode mixing.
+    """
+    for m in range(2):
+        # Past position xb = x - a v; its covariance and cross-covariance C = P (H F)^T.
+        for i in range(6):
+            for j in range(3):
+                K[i, j] = P[m, i, j] - a * P[m, i, j + 3]  # K holds C for now
+        for i in range(3):
+            for j in range(3):
+                S[i, j] = K[i, j] - a * K[i + 3, j] + R[i, j]
+            S[i, i] += q[m] * (VZ[m] if i == 2 else 1.0) * a * a * a / 3.0
+        det = _inv3(S, Si)
+        n0 = z[0] - (x[m, 0] - a * x[m, 3])
+        n1 = z[1] - (x[m, 1] - a * x[m, 4])
+        n2 = z[2] - (x[m, 2] - a * x[m, 5])
+        d2 = (n0 * (Si[0, 0] * n0 + Si[0, 1] * n1 + Si[0, 2] * n2)
+              + n1 * (Si[1, 0] * n0 + Si[1, 1] * n1 + Si[1, 2] * n2)
+              + n2 * (Si[2, 0] * n0 + Si[2, 1] * n1 + Si[2, 2] * n2))
+        if det <= 0.0:
+            ll[m] = -1e300
+            continue
+        ll[m] = -0.5 * (d2 + math.log(det) + 3.0 * LOG_2PI)
+        # Gain G = C S^-1; x += G nu; P -= G C^T (symmetrised).
+        for i in range(6):
+            for j in range(3):
+                G[i, j] = K[i, 0] * Si[0, j] + K[i, 1] * Si[1, j] + K[i, 2] * Si[2, j]
+        for i in range(6):
+            x[m, i] += G[i, 0] * n0 + G[i, 1] * n1 + G[i, 2] * n2
+        for i in range(6):
+            for j in range(i, 6):
+                v = P[m, i, j] - (G[i, 0] * K[j, 0] + G[i, 1] * K[j, 1] + G[i, 2] * K[j, 2])
+                w = P[m, j, i] - (G[j, 0] * K[i, 0] + G[j, 1] * K[i, 1] + G[j, 2] * K[i, 2])
+                P[m, i, j] = 0.5 * (v + w)
+                P[m, j, i] = P[m, i, j]
+    top = max(math.log(max(mu[0], 1e-300)) + ll[0], math.log(max(mu[1], 1e-300)) + ll[1])
+    if top < -1e299:
+        return
+    e0 = math.exp(math.log(max(mu[0], 1e-300)) + ll[0] - top)
+    e1 = math.exp(math.log(max(mu[1], 1e-300)) + ll[1] - top)
+    mu[0] = max(e0 / (e0 + e1), 1e-6)
+    mu[1] = max(e1 / (e0 + e1), 1e-6)
+    s = mu[0] + mu[1]
+    mu[0] /= s
+    mu[1] /= s
+
+
+@njit(cache=True)
+def _imm_step(SOJOURN, VZ, x, P, mu, dt, q, z, R, xm, Pm, xp, Pp, S, Si, K, KS, T, c, ll):
     """One IMM cycle in place on one track's (2, 6) x, (2, 6, 6) P, (2,) mu."""
     a = abs(dt)
     p0 = 1.0 - math.exp(-a / SOJOURN[0])
@@ -237,7 +290,7 @@ def _imm_step(SOJOURN, x, P, mu, dt, q, z, R, xm, Pm, xp, Pp, S, Si, K, KS, T, c
                                 + w1 * (P[1, i, jj] + d1i * (x[1, jj] - xm[j, jj])))
     # Predict and update each mode.
     for m in range(2):
-        _propagate(xm[m], Pm[m], dt, q[m], xp[m], Pp[m])
+        _propagate(xm[m], Pm[m], dt, q[m], q[m] * VZ[m], xp[m], Pp[m])
         d2, logdet = _mahalanobis(xp[m], Pp[m], z, R, Si, S)
         ll[m] = -0.5 * (d2 + logdet + 3.0 * LOG_2PI)
         # K = Pp[:, :3] S^-1
@@ -276,7 +329,7 @@ def _scratch():
 
 
 @njit(cache=True)
-def gate(live, xc, Pc, t, qman, z, R, tm, r_meas, chi2, t_mid, half):
+def gate(live, xc, Pc, t, qman, vz, z, R, tm, r_meas, chi2, t_mid, half):
     """Gated (track, measurement) pairs: a coarse distance screen, then d^2 < ``chi2``.
 
     Returns (track rows into ``live``, measurement rows, d^2, ln|S|).
@@ -289,6 +342,12 @@ def gate(live, xc, Pc, t, qman, z, R, tm, r_meas, chi2, t_mid, half):
     lds = np.empty(cap)
     cnt = 0
     xp, Pp, S, Si = _scratch()
+    # Measurements sorted by x: each track screens only those within its reach in x.
+    by_x = np.argsort(z[:, 0], kind="mergesort")
+    xs = z[by_x, 0].copy()
+    r_meas_max = 0.0
+    for j in range(m):
+        r_meas_max = max(r_meas_max, r_meas[j])
     for a in range(n):
         k = live[a]
         dtm = t_mid - t[k]
@@ -299,13 +358,16 @@ def gate(live, xc, Pc, t, qman, z, R, tm, r_meas, chi2, t_mid, half):
         sv = math.sqrt(max(Pc[k, 3, 3] + Pc[k, 4, 4], 0.0))
         vel = math.sqrt(xc[k, 3] ** 2 + xc[k, 4] ** 2)
         r_trk = 4.0 * (sp + sv * dta + math.sqrt(qman[k] * dta * dta * dta / 3.0)) + vel * half
-        for j in range(m):
+        lo = np.searchsorted(xs, px - r_trk - r_meas_max, side="left")
+        hi = np.searchsorted(xs, px + r_trk + r_meas_max, side="right")
+        for jj in range(lo, hi):
+            j = by_x[jj]
             dx = px - z[j, 0]
             dy = py - z[j, 1]
             rr = r_trk + r_meas[j]
             if dx * dx + dy * dy >= rr * rr:
                 continue
-            _propagate(xc[k], Pc[k], tm[j] - t[k], qman[k], xp, Pp)
+            _propagate(xc[k], Pc[k], tm[j] - t[k], qman[k], qman[k] * vz, xp, Pp)
             d2, ld = _mahalanobis(xp, Pp, z[j], R[j], Si, S)
             if d2 < chi2:
                 if cnt == cap:
@@ -337,7 +399,7 @@ def _grow_f(a, cap):
 
 
 @njit(cache=True)
-def pair_distances(k, xc, Pc, t, qman, z, R, tm):
+def pair_distances(k, xc, Pc, t, qman, vz, z, R, tm):
     """(d^2, ln|S|) of measurement p against track k[p], for each p."""
     n = k.size
     d2 = np.empty(n)
@@ -345,6 +407,6 @@ def pair_distances(k, xc, Pc, t, qman, z, R, tm):
     xp, Pp, S, Si = _scratch()
     for p in range(n):
         kk = k[p]
-        _propagate(xc[kk], Pc[kk], tm[p] - t[kk], qman[kk], xp, Pp)
+        _propagate(xc[kk], Pc[kk], tm[p] - t[kk], qman[kk], qman[kk] * vz, xp, Pp)
         d2[p], ld[p] = _mahalanobis(xp, Pp, z[p], R[p], Si, S)
     return d2, ld

@@ -27,6 +27,10 @@ Q_MODES = np.array([[ACCEL_SIGMA[c][m] ** 2 for c in CLASSES] for m in range(2)]
 #: Mean sojourn time in each mode, s [est]: a Shahed flies straight legs of many minutes
 #: between dog-legs (routes of hours with a few turns, domain.md); a turn lasts tens of seconds.
 MODE_SOJOURN_S = np.array([900.0, 40.0])
+#: Vertical noise density per mode as a multiple of the horizontal one [est]: a Shahed's
+#: terminal dive (domain.md) and a cruise missile's pop-up accelerate vertically at up to
+#: ~g, four times the drone's horizontal manoeuvre sigma; straight flight is level.
+VERTICAL_Q_FACTOR = np.array([1.0, 16.0])
 
 
 def mode_q(class_probs: np.ndarray) -> np.ndarray:

@@ -130,6 +130,7 @@ class Tracker:
         self.theatre = theatre
         self.converter = Converter(theatre, self.cfg.measurement)
         self._consts = kernels.model_constants()
+        self._vz_man = float(self._consts[10][1])  # vertical noise factor of the manoeuvre mode (gating)
         cap = 256
         self._x = np.zeros((cap, N_MODES, 6))
         self._P = np.zeros((cap, N_MODES, 6, 6))
@@ -149,14 +150,17 @@ class Tracker:
         self._last_emit = np.full(cap, -np.inf)
         self._tent_timeout = np.zeros(cap)
         self._score = np.zeros(cap)
+        self._locating = np.zeros(cap, dtype=bool)  # a locating sensor (radar, partner, ADS-B) reported it
         self._coast_after = np.array([self.cfg.coast_after_s[c] for c in CLASSES])
         # Per report kind (KINDS order), for vectorised track creation.
         self._init_sv = np.array([self.cfg.init_speed_sigma[k] for k in KINDS])
         self._init_svz = np.array([self.cfg.init_vspeed_sigma[k] for k in KINDS])
         self._tent_by_kind = np.array([self.cfg.tentative_timeout_s[k] for k in KINDS])
         self._delete_after = np.array([self.cfg.delete_after_s[c] for c in CLASSES])
+        self._top_speed = classification._HIGH + 2.0 * classification.SPEED_SOFT
         self._node_known: set[str] = set()
         self._node_order: list[str] = []
+        self._node_index: dict[str, int] = {}
         self._node_new: list = []
         self._node_xy = np.zeros((0, 2))
         self._node_tree = None
@@ -182,6 +186,7 @@ class Tracker:
         for r in reports:
             if type(r) is AcousticDetection and r.sensor not in known and r.sensor in pos:
                 known.add(r.sensor)
+                self._node_index[r.sensor] = len(self._node_order)
                 self._node_order.append(r.sensor)
                 self._node_new.append(pos[r.sensor][2:4])
         if self._node_new:
@@ -203,24 +208,32 @@ class Tracker:
         if self._node_tree is None or cfg.negative_pd <= 0.0:
             return
         live = self._live()
-        cand = live[self._status[live] == _TENTATIVE]
+        cand = live[(self._status[live] == _TENTATIVE) & ~self._locating[live]]
         if cand.size == 0:
             return
         Pc = self._Pc[cand]
-        sig = np.sqrt(np.maximum(Pc[:, 0, 0] + Pc[:, 1, 1], 0.0))
-        cand = cand[sig <= cfg.negative_max_sigma_m]
-        cand = np.array([k for k in cand.tolist() if not self._meta[k].locating], dtype=np.int64)
+        cand = cand[Pc[:, 0, 0] + Pc[:, 1, 1] <= cfg.negative_max_sigma_m ** 2]
         if cand.size == 0:
             return
         dt = self.now - self._t[cand]
         xy = self._xc[cand, :2] + self._xc[cand, 3:5] * dt[:, None]
+        r = cfg.negative_radius_m
+        # Nodes near each track, less those among them that reported in this batch.
+        silent = np.asarray(self._node_tree.query_ball_point(xy, r, return_length=True), dtype=np.int64)
+        index = self._node_index
+        heard = [index[s] for s in reported if s in index]
+        if heard:
+            d = xy[:, None, :] - self._node_xy[heard][None, :, :]
+            silent -= np.count_nonzero(d[..., 0] ** 2 + d[..., 1] ** 2 <= r * r, axis=1)
+        hit = np.flatnonzero(silent > 0)
+        if hit.size == 0:
+            return
         step = math.log(1.0 - cfg.negative_pd)
-        ids = self._node_order
-        for k, near in zip(cand.tolist(), self._node_tree.query_ball_point(xy, cfg.negative_radius_m), strict=True):
-            silent = sum(1 for i in near if ids[i] not in reported)
-            if silent:
-                self._meta[k].evidence += step * silent
-                self._score[k] = self._meta[k].evidence
+        for k, n in zip(cand[hit].tolist(), silent[hit].tolist(), strict=True):
+            meta = self._meta[k]
+            meta.evidence += step * n
+            self._score[k] = meta.evidence
+
     def process(self, reports: list[Report], now: float) -> list[TrackEvent]:
         """Take the reports that arrived up to ``now`` (s since the epoch); return the events."""
         events: list[TrackEvent] = []
@@ -241,7 +254,8 @@ class Tracker:
                 ks = sorted(touched)
                 best = np.argmax(self._probs[ks], axis=1).tolist()
                 for k, b in zip(ks, best, strict=True):
-                    self._after_update(k, CLASSES[b], events)
+                    if self._alive[k]:  # (not merged into a track it continues)
+                        self._after_update(k, CLASSES[b], events, touched)
         self._housekeeping(events)
         return events
 
@@ -262,23 +276,26 @@ class Tracker:
     def _associate(self, m: Measurements) -> tuple[np.ndarray, np.ndarray]:
         live = self._live()
         empty = np.zeros(0, dtype=np.int64)
+        t_mid = 0.5 * (m.t.min() + m.t.max())
+        # A track silent for long takes reports only through a new track that continues it.
+        live = live[(self._status[live] != _COASTING) | (t_mid - self._last[live] <= self.cfg.direct_max_silence_s)]
         if live.size == 0:
             return empty, empty, np.zeros(0), np.zeros(0)
-        t_mid = 0.5 * (m.t.min() + m.t.max())
         half = 0.5 * (m.t.max() - m.t.min())
         r_meas = 4.0 * np.sqrt(m.R[:, 0, 0] + m.R[:, 1, 1])
-        ti, mj, d2, logdet = kernels.gate(live, self._xc, self._Pc, self._t, self._qman, m.z, m.R, m.t,
-                                          r_meas, self.cfg.gate_chi2, t_mid, half)
+        ti, mj, d2, logdet = kernels.gate(live, self._xc, self._Pc, self._t, self._qman, self._vz_man, m.z, m.R,
+                                          m.t, r_meas, self.cfg.gate_chi2, t_mid, half)
         if ti.size == 0:
             return empty, empty, np.zeros(0), np.zeros(0)
-        ok = np.ones(ti.size, dtype=bool)
         # A cooperative aircraft's ADS-B only ever updates its own track (or a track without one).
-        icao_m = [m.icao[j] for j in mj.tolist()]
-        for p, (tk, ic) in enumerate(zip(live[ti].tolist(), icao_m, strict=True)):
-            own = self._meta[tk].icao
-            if ok[p] and own is not None and ic is not None and own != ic:
-                ok[p] = False
-        ti, mj, d2, logdet = ti[ok], mj[ok], d2[ok], logdet[ok]
+        has_icao = m.kind[mj] == _ADSB
+        if has_icao.any():
+            ok = np.ones(ti.size, dtype=bool)
+            for p in np.flatnonzero(has_icao).tolist():
+                own = self._meta[int(live[ti[p]])].icao
+                if own is not None and own != m.icao[int(mj[p])]:
+                    ok[p] = False
+            ti, mj, d2, logdet = ti[ok], mj[ok], d2[ok], logdet[ok]
         if ti.size == 0:
             return empty, empty, np.zeros(0), np.zeros(0)
         cost = d2 + logdet
@@ -320,7 +337,7 @@ class Tracker:
             elif meta.status != "tentative":
                 pass  # the score only decides confirmation
             elif seen and cfg.repeat_llr[kind] is not None:
-                meta.evidence += cfg.repeat_llr[kind]
+                meta.evidence += cfg.repeat_llr[kind] if seen < cfg.long_burst_reports else cfg.long_burst_llr
             else:
                 window = min(max(abs(t_j - meta.last_update), lo), hi)
                 log_g = -0.5 * (d2s[n] + lds[n]) - 1.5 * _LOG_2PI
@@ -330,6 +347,7 @@ class Tracker:
             meta.kinds |= 1 << code
             if code in _LOCATING:
                 meta.locating.add(s)
+                self._locating[k] = True
             meta.n += 1
             if t_j > meta.last_update:
                 meta.last_update = t_j
@@ -386,8 +404,8 @@ class Tracker:
         if followers.size:
             k_f = np.array([track_of[int(leader[f])] for f in followers.tolist()])
             j_f = idx[followers]
-            d2f, ldf = kernels.pair_distances(k_f, self._xc, self._Pc, self._t, self._qman, m.z[j_f], m.R[j_f],
-                                              m.t[j_f])
+            d2f, ldf = kernels.pair_distances(k_f, self._xc, self._Pc, self._t, self._qman, self._vz_man, m.z[j_f],
+                                              m.R[j_f], m.t[j_f])
             self._update(m, j_f, k_f, d2f, ldf)
         events += [TrackEvent("new", self._state(k)) for k in k_new.tolist()]
         return set(k_new.tolist())
@@ -423,6 +441,7 @@ class Tracker:
         self._t[k] = m.t[js]
         self._ev[k] = m.cls_loglik[js]
         self._alive[k] = True
+        self._locating[k] = False
         self._status[k] = _TENTATIVE
         self._last_emit[k] = -np.inf
         self._tent_timeout[k] = self._tent_by_kind[codes]
@@ -455,6 +474,7 @@ class Tracker:
         self._last_emit = np.concatenate([self._last_emit, np.full(cap, -np.inf)])
         self._tent_timeout = np.concatenate([self._tent_timeout, np.zeros(cap)])
         self._score = np.concatenate([self._score, np.zeros(cap)])
+        self._locating = np.concatenate([self._locating, np.zeros(cap, dtype=bool)])
         self._meta += [None] * cap
 
     def _confirmable(self, meta: _Meta) -> bool:
@@ -463,23 +483,33 @@ class Tracker:
             return True  # a cooperative aircraft announces itself
         span = meta.last_update - meta.first_t
         if len(meta.sensors) >= cfg.min_sensors and meta.evidence >= cfg.confirm_score:
-            return bool(meta.locating) or span >= cfg.min_span_s
+            return bool(meta.locating) or span >= cfg.min_span_s or meta.evidence >= cfg.span_waiver_score or meta.evidence >= cfg.span_waiver_score
         if len(meta.locating) == 1 and len(meta.sensors) == 1:
             return (meta.n >= cfg.single_sensor_reports and span >= cfg.single_sensor_span_s
                     and meta.evidence >= cfg.confirm_score)
         return False
 
-    def _after_update(self, k: int, cls: str, events: list[TrackEvent]) -> None:
-        """Status and emission after track ``k`` took reports; ``cls`` its most probable class."""
+    def _after_update(self, k: int, cls: str, events: list[TrackEvent], touched: set[int]) -> None:
+        """Status and emission after track ``k`` took reports; ``cls`` its most probable class.
+
+        ``touched``: the tracks that took reports in this call.
+        """
         meta = self._meta[k]
         if meta.status == "tentative":
             if self._confirmable(meta):
+                old = self._continued(k, cls, touched)
+                if old is not None:
+                    self._merge(old, k)
+                    self._after_update(old, cls, events, touched)
+                    return
                 meta.status = "confirmed"
                 self._status[k] = _CONFIRMED
                 meta.cls = cls
                 self._emit(k, "confirmed", events)
             return
         if meta.status == "coasting":
+            if self.now - meta.last_update > self.cfg.coast_after_s[cls]:
+                return  # only late reports, of before it fell silent: it is still silent
             meta.status = "confirmed"
             self._status[k] = _CONFIRMED
         if cls != meta.cls:
@@ -487,6 +517,71 @@ class Tracker:
             self._emit(k, "reclassified", events)
         elif meta.last_update - self._last_emit[k] >= self.cfg.emit_interval_s:
             self._emit(k, "updated", events)
+
+    def _continued(self, k: int, cls: str, touched: set[int]) -> int | None:
+        """The coasting track that tentative track ``k``, about to be confirmed, continues; or None.
+
+        A drone crossing a gap in acoustic coverage falls silent and is heard
+        again minutes later, as a new track. Before that track gets an id of its
+        own, it is compared with the coasting tracks that fell silent before it
+        began: one whose predicted position (with its covariance grown by the
+        manoeuvre noise over the gap) gates the new track's position, that
+        could have got there at its class's top speed, and whose class agrees,
+        is continued instead (the cheapest d^2 + ln|S|, ties by slot). Its id
+        carries on; ids are still never reused.
+        """
+        cfg = self.cfg
+        if cfg.continuation_chi2 <= 0.0:
+            return None
+        meta = self._meta[k]
+        if meta.icao is not None:
+            return None
+        live = self._live()
+        cand = live[(self._status[live] == _COASTING) & (self._last[live] < meta.first_t)]
+        if cand.size == 0:
+            return None
+        dt = self._t[k] - self._t[cand]
+        xo, Po = self._xc[cand], self._Pc[cand]
+        nu = self._xc[k, :2] - (xo[:, :2] + xo[:, 3:5] * dt[:, None])
+        S = (Po[:, :2, :2] + dt[:, None, None] * (Po[:, :2, 3:5] + Po[:, 3:5, :2])
+             + (dt * dt)[:, None, None] * Po[:, 3:5, 3:5]
+             + (self._qman[cand] * dt ** 3 / 3.0)[:, None, None] * np.eye(2) + self._Pc[k, :2, :2])
+        det = S[:, 0, 0] * S[:, 1, 1] - S[:, 0, 1] * S[:, 1, 0]
+        d2 = (S[:, 1, 1] * nu[:, 0] ** 2 - 2 * S[:, 0, 1] * nu[:, 0] * nu[:, 1] + S[:, 0, 0] * nu[:, 1] ** 2) / det
+        # Reachable at the old track's top speed (its likeliest class's band), within 3 sigma.
+        jump = np.hypot(*(self._xc[k, :2] - xo[:, :2]).T)
+        top = self._top_speed[np.argmax(self._probs[cand], axis=1)]
+        slack = 3.0 * (np.sqrt(Po[:, 0, 0] + Po[:, 1, 1]) + math.sqrt(self._Pc[k, 0, 0] + self._Pc[k, 1, 1]))
+        ok = (d2 < cfg.continuation_chi2) & (jump <= top * dt + slack) & (det > 0.0)
+        best, best_cost = None, math.inf
+        for i in np.flatnonzero(ok).tolist():
+            c = int(cand[i])
+            mc = self._meta[c]
+            if c in touched or mc.icao is not None or (mc.cls != cls and "unknown" not in (cls, mc.cls)):
+                continue
+            cost = float(d2[i]) + math.log(float(det[i]))
+            if cost < best_cost:  # ties: the first (lowest) slot
+                best, best_cost = c, cost
+        return best
+
+    def _merge(self, ko: int, kn: int) -> None:
+        """Track ``ko`` (coasting) continues with new track ``kn``'s state and reports; ``kn`` ends unseen."""
+        mo, mn = self._meta[ko], self._meta[kn]
+        gap = max(self._t[kn] - self._t[ko], 0.0)
+        self._x[ko], self._P[ko], self._mu[ko], self._t[ko] = self._x[kn], self._P[kn], self._mu[kn], self._t[kn]
+        self._ev[ko] = self._ev[ko] * math.exp(-gap / classification.EVIDENCE_TAU_S) + self._ev[kn]
+        self._refresh(np.array([ko]))
+        for sensor, c in mn.sensors.items():
+            mo.sensors[sensor] = mo.sensors.get(sensor, 0) + c
+        mo.locating |= mn.locating
+        self._locating[ko] = bool(mo.locating)
+        mo.kinds |= mn.kinds
+        mo.n += mn.n
+        mo.last_update = max(mo.last_update, mn.last_update)
+        self._last[ko] = mo.last_update
+        self._alive[kn] = False
+        self._status[kn] = 0
+        self._meta[kn] = None
 
     def _emit(self, k: int, kind: str, events: list[TrackEvent], t: float | None = None,
               predict: bool = True) -> None:
@@ -527,7 +622,9 @@ class Tracker:
         Pc = self._Pc[kh]
         sigma_now = np.sqrt(np.maximum(Pc[:, 0, 0] + Pc[:, 1, 1], 0.0)) + sh * np.sqrt(
             np.maximum(Pc[:, 3, 3] + Pc[:, 4, 4], 0.0))
-        delete = (sh > self._delete_after[cls_i]) | (sigma_now > cfg.max_pos_sigma_m)
+        # A coasting track's growing uncertainty matters only to its continuation, which
+        # bounds it by the class's top speed; it is kept until delete_after_s.
+        delete = (sh > self._delete_after[cls_i]) | ((sigma_now > cfg.max_pos_sigma_m) & (st == _CONFIRMED))
         coast = ~delete & (st == _CONFIRMED) & (sh > self._coast_after[cls_i])
         if cfg.coast_emit_interval_s is None:
             re_emit = np.zeros(kh.size, dtype=bool)
