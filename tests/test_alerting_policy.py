@@ -102,7 +102,7 @@ def test_region_alerts_when_a_drone_may_arrive_within_its_lead_time():
 
 def test_prealert_comes_before_the_alert_when_a_drone_is_an_hour_out():
     w = World()
-    w.fly("T1", 0, 1800, x0=-150 * KM)
+    w.fly("T1", 0, 2700, x0=-150 * KM)
     kinds = [e.event for e in w.of("A")]
     assert kinds[0] == "pre_alert"
     assert "alert" in kinds
@@ -161,7 +161,7 @@ def test_alert_lasts_at_least_the_minimum_duration():
     # A track inside A for one minute, then gone (a false track the tracker dropped).
     w.fly("T1", 0, 60, x0=50 * KM, vx=0.0)
     w.step(65, [state("T1", 65, 50 * KM, 50 * KM, 0.0)], kind="deleted")
-    w.idle(3600)
+    w.idle(7200)
     start = w.of("A", "alert")[0].t
     end = w.of("A", "all_clear")[0].t
     assert end - start >= 1200.0

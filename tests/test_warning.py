@@ -93,7 +93,8 @@ def test_region_raster_distances_agree_with_exact_polygon_distances():
 
 def test_the_cone_holds_where_simulated_drones_really_go(night40):
     """Calibration on the simulator's routes (dog-legs, loiters), with a perfect state at t0:
-    at 5, 10 and 15 min ahead the true position is inside the cone at least 95 % of the time."""
+    5 and 10 min ahead the true position is inside the cone at least 95 % of the time, at
+    15 min (the drones' lead time) at least 90 %."""
     ok = {300: [], 600: [], 900: []}
     for obj in night40.objects:
         if obj.civil or obj.cls != "drone":
@@ -111,7 +112,7 @@ def test_the_cone_holds_where_simulated_drones_really_go(night40):
                 ok[dt].append(np.hypot(truth[0] - paths.x[k], truth[1] - paths.y[k]) <= paths.r[k])
     for dt, hits in ok.items():
         assert len(hits) > 500
-        assert np.mean(hits) >= 0.95, (dt, np.mean(hits))
+        assert np.mean(hits) >= (0.95 if dt < 900 else 0.90), (dt, np.mean(hits))
 
 
 def test_a_deleted_track_stays_as_a_lost_threat_until_its_cone_is_too_wide():
