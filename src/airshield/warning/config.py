@@ -108,4 +108,5 @@ class WarningConfig:
     lost_keep_s: float = 3600.0
     lost_max_radius_m: float = 50_000.0
     repredict_s: float = 30.0
+    supersede_lost: bool = True
     implausible_prealert_only: bool = False

@@ -252,12 +252,34 @@ class ThreatPicture:
         if fresh:
             changed |= self._predict([st for st in fresh.values() if not self._still_good(st)])
         gone = [t for t, k in self._slot.items() if self._expires[k] < now]
+        gone += self._superseded(now, set(gone))
         if gone:
             self._remove([self._slot[t] for t in gone])
             changed.update(gone)
         if changed:
             self._table = None
         return changed
+
+    def _superseded(self, now: float, skip: set[str]) -> list[str]:
+        """Lost threats that a live track now stands for: a live threat of the same class is
+        inside the lost one's cone (the tracker lost the threat and picked it up again under a
+        new id, or a neighbour in its column goes the same way)."""
+        lost = [(t, k) for t, k in self._slot.items() if self._lost[k] and t not in skip]
+        live = [k for k in self._slot.values() if not self._lost[k] and self._corr[k]]
+        if not lost or not live or not self.cfg.supersede_lost:
+            return []
+        la = np.array(live)
+        dt = np.maximum(now - self._t0[la], 0.0)
+        lx = self._x[la, 0] + self._v[la, 0] * dt
+        ly = self._x[la, 1] + self._v[la, 1] * dt
+        out = []
+        for t, k in lost:
+            paths, a, b = self._paths[k]
+            i = min(a + int(np.searchsorted(paths.t[a:b], now)), b - 1)
+            near = np.hypot(lx - paths.x[i], ly - paths.y[i]) <= paths.r[i]
+            if np.any(near & (self._cls[la] == self._cls[k])):
+                out.append(t)
+        return out
 
     def _still_good(self, st) -> bool:
         """True when a live track's new state is what its forecast said (no re-prediction needed).
