@@ -34,6 +34,7 @@ test: $(STAMP) $(NE)
 bench: $(STAMP) $(NE)
 	$(BIN)/python bench/bench_simulator.py
 	$(BIN)/python bench/bench_tracker.py --ablation
+	$(BIN)/python bench/bench_alerts.py
 
 clean:
 	rm -rf $(VENV) .cache build *.egg-info

@@ -305,3 +305,26 @@ def test_naive_baseline_alerts_whenever_a_confirmed_threat_is_within_50_km():
 def test_inconsistent_policy_parameters_are_refused(bad):
     with pytest.raises(ValueError):
         PolicyConfig(**bad)
+
+
+def test_a_reason_names_the_cities_of_the_region_the_threats_may_reach():
+    from airshield.geo import Site
+    from airshield.warning.picture import ThreatPicture as _TP
+
+    th = Theatre.ukraine()
+    # A city 60 km inside A on the drone's path (y = 50 km), and one outside A.
+    lat, lon = th.to_latlon(60 * KM, 50 * KM)
+    lat2, lon2 = th.to_latlon(-300 * KM, 50 * KM)
+    sites = [Site("geonames:1", "Testopil", "Тестопіль", float(lat), float(lon), 50_000),
+             Site("geonames:2", "Farville", "Далеке", float(lat2), float(lon2), 50_000)]
+    w = World()
+    w.picture = _TP(th, _FIELD, sites, WarningConfig())
+    w.fly("T1", 0, 300, x0=-30 * KM)
+    alert = w.of("A", "alert")[0]
+    assert [p.id for p in alert.reason.places] == ["geonames:1"]
+    p = alert.reason.places[0]
+    assert p.name_uk == "Тестопіль"
+    # Nominal arrival at the city's edge: (60 - 5) km ahead of the alert's position, at 45 m/s.
+    x_alert = -30 * KM + 45 * (alert.t - T0)
+    assert p.eta_s == pytest.approx((60 * KM - 5 * KM - x_alert) / 45.0, abs=60.0)
+    assert p.eta_lo_s <= p.eta_s

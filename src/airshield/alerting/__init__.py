@@ -11,7 +11,9 @@ from airshield.alerting.events import (
     AlertReason,
     OperatorCommand,
     OperatorNote,
+    PlaceEta,
     ThreatRef,
 )
 
-__all__ = ["EVENTS", "STATES", "AlertEvent", "AlertReason", "OperatorCommand", "OperatorNote", "ThreatRef"]
+__all__ = ["EVENTS", "STATES", "AlertEvent", "AlertReason", "OperatorCommand", "OperatorNote", "PlaceEta",
+           "ThreatRef"]

@@ -443,6 +443,22 @@ class _Eta:
         return f"The nearest threat is expected {when}{bounds}."
 
 
+def _places_sentence(places, uk: bool) -> str:
+    """"May reach: Hadyach (possibly in 29 min), ..." from the reason's places (soonest first): the
+    time is the earliest plausible arrival."""
+    parts = []
+    for p in places:
+        m = _minutes(p.eta_lo_s, "floor")
+        name = p.name_uk if uk else p.name
+        if m is None or m <= 0:
+            parts.append(f"{name} ({'зараз' if uk else 'now'})")
+        elif uk:
+            parts.append(f"{name} (можливо, вже через {m} {uk_plural(m, _UK_MINUTES_AFTER_CHEREZ)})")
+        else:
+            parts.append(f"{name} (possibly in {m} min)")
+    return ("Можуть досягти: " if uk else "May reach: ") + ", ".join(parts) + "."
+
+
 def _sensor_list(sensors: Mapping[str, int], names: Mapping[str, str]) -> str:
     """Report kinds, most threats supported first, e.g. "radars, acoustic sensors"."""
     kinds = sorted((k for k, n in sensors.items() if n > 0), key=lambda k: (-sensors[k], k))
@@ -799,6 +815,8 @@ class CapEncoder:
                 sentence = eta.uk() if uk else eta.en()
                 if sentence:
                     lines.append(sentence)
+            if reason.places and wording.opening is None:
+                lines.append(_places_sentence(reason.places, uk))
             if reason.sensors and wording.opening is None:
                 names = _sensor_list(reason.sensors, _UK_SENSORS if uk else _EN_SENSORS)
                 lines.append(f"Джерела даних: {names}." if uk else f"Detected by: {names}.")

@@ -67,6 +67,23 @@ class ThreatRef(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     lost: bool = False
 
 
+class PlaceEta(msgspec.Struct, frozen=True, kw_only=True, gc=False):
+    """A city in the region that the threats may reach, and when.
+
+    Attributes:
+        id: place id (``geonames:<id>``). name, name_uk: English and Ukrainian names.
+        eta_s: nominal time until the first threat's predicted path reaches it, s
+            (None: only the cone, not the nominal path, reaches it).
+        eta_lo_s: earliest plausible arrival of a threat, s (0: a threat is there now).
+    """
+
+    id: str
+    name: str
+    name_uk: str
+    eta_s: float | None
+    eta_lo_s: float
+
+
 class OperatorNote(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """A person's action behind an event (recorded in the audit trail).
 
@@ -102,6 +119,8 @@ class AlertReason(msgspec.Struct, frozen=True, kw_only=True, gc=False):
         sensors: report kind -> number of those threats it supports.
         confidence: the largest threat confidence among them, 0..1 (1 for an
             operator's alert).
+        places: cities in the region (15,000+ people) the nearest threats may
+            reach, soonest first, at most five.
         operator: the person's action, when the event came from one.
     """
 
@@ -115,6 +134,7 @@ class AlertReason(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     eta_hi_s: float | None = None
     sensors: dict[str, int] = msgspec.field(default_factory=dict)
     confidence: float = 0.0
+    places: tuple[PlaceEta, ...] = ()
     operator: OperatorNote | None = None
 
 

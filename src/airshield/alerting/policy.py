@@ -407,7 +407,10 @@ class _Drivers:
             counts[c] = counts.get(c, 0) + 1
             for k in pic.sensors_of(slots[j]):
                 sensors[k] = sensors.get(k, 0) + 1
-        refs = describe(rows[order[:self.policy.cfg.reason_threats]], now) if rows.size else []
+        near_rows = rows[order[:self.policy.cfg.reason_threats]]
+        refs = describe(near_rows, now) if rows.size else []
+        places = (pic.places(near_rows[:5], now, tab) if rows.size and event in ("alert", "pre_alert", "update")
+                  else [])
         inside = int(self.inside_now[rows].sum()) if rows.size else 0
         near = refs[0] if refs else None
         conf = 1.0 if note is not None and note.action != "cancel" and not refs else max(
@@ -417,7 +420,7 @@ class _Drivers:
             threats=tuple(refs), counts=dict(sorted(counts.items())), inside=inside,
             eta_s=near.eta_s if near else None, eta_lo_s=near.eta_lo_s if near else None,
             eta_hi_s=near.eta_hi_s if near else None, sensors=dict(sorted(sensors.items())),
-            confidence=conf, operator=note,
+            confidence=conf, places=tuple(places), operator=note,
         )
 
 

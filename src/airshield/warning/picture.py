@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.spatial import cKDTree
 
-from airshield.alerting.events import ThreatRef
+from airshield.alerting.events import PlaceEta, ThreatRef
 from airshield.model import CLASSES
 from airshield.warning.config import PREDICTED, WarningConfig
 from airshield.warning.kernels import region_impacts
@@ -145,6 +145,13 @@ class ThreatPicture:
         else:
             self._site_xy = np.zeros((0, 2))
             self._site_tree = None
+        # The places inside each region (a place in a raion is also in its oblast).
+        self._region_sites: dict[int, np.ndarray] = {}
+        if self.sites:
+            pi, ri, d = field.near(self._site_xy[:, 0], self._site_xy[:, 1])
+            inside = d < 0.0
+            for r in np.unique(ri[inside]).tolist():
+                self._region_sites[r] = pi[inside & (ri == r)]
         self._rasters = field.rasters()
         self._vmax = np.array([self.cfg.models[c].max_speed_mps for c in PREDICTED])
         cap = 64
@@ -450,6 +457,37 @@ class ThreatPicture:
                 lat=round(float(lat[j]), 5), lon=round(float(lon[j]), 5), speed_mps=round(float(speed[j]), 1),
                 heading_deg=round(float(heading[j]), 1), sensors=self._sensors[slot], lost=bool(self._lost[slot]),
             ))
+        return out
+
+    def places(self, rows: Sequence[int], now: float, table: Table | None = None, limit: int = 5) -> list[PlaceEta]:
+        """Cities of the region of impact ``rows`` (one region) that those threats may reach, soonest first."""
+        tab = table or self.table()
+        if not len(rows):
+            return []
+        sites = self._region_sites.get(int(tab.region[rows[0]]))
+        if sites is None or not sites.size:
+            return []
+        best: dict[int, tuple[float, float]] = {}  # site -> (earliest, nominal) arrival
+        for slot in dict.fromkeys(tab.row[np.asarray(rows)].tolist()):
+            paths, a, b = self._paths[slot]
+            sub = Paths(np.zeros(b - a, dtype=np.int64), paths.step[a:b], paths.t[a:b], paths.x[a:b],
+                        paths.y[a:b], paths.r[a:b], paths.sigma_along[a:b], paths.speed[paths.track[a:a + 1]])
+            pi = np.repeat(np.arange(b - a), sites.size)
+            si = np.tile(np.arange(sites.size), b - a)
+            d = np.hypot(sub.x[pi] - self._site_xy[sites[si], 0], sub.y[pi] - self._site_xy[sites[si], 1])
+            imp = impacts(sub, pi, si, d - self.cfg.site_radius_m, self.cfg.cone_k, r_cap=self.field.margin)
+            for j, lo, last, tin in zip(imp.target.tolist(), imp.t_lo.tolist(), imp.t_last.tolist(),
+                                        imp.t_in.tolist(), strict=True):
+                if last < now:
+                    continue  # passed already
+                old = best.get(j, (math.inf, math.inf))
+                best[j] = (min(old[0], lo), min(old[1], math.inf if math.isnan(tin) else tin))
+        out = []
+        for j, (lo, tin) in sorted(best.items(), key=lambda kv: (kv[1][0], kv[0]))[:limit]:
+            site = self.sites[int(sites[j])]
+            out.append(PlaceEta(id=site.id, name=site.name, name_uk=site.name_uk,
+                                eta_s=None if math.isinf(tin) else _round(max(tin - now, 0.0)),
+                                eta_lo_s=_round(max(lo - now, 0.0))))
         return out
 
     def sites_reached(self, track_id: str, now: float) -> list[tuple[str, float | None, float]]:
