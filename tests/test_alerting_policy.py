@@ -57,7 +57,7 @@ class World:
         self.t = t
         evs = [TrackEvent(kind, s) for s in states]
         self.picture.update(evs, T0 + t)
-        ev, au = self.policy.step(self.picture, T0 + t, commands)
+        ev, au = self.policy.step(self.picture, T0 + t, commands, evs)
         self.events += ev
         self.audit += au
         return ev

@@ -1,8 +1,11 @@
 """The naive policy issue #4 compares against: alert a whole region whenever any
 confirmed threat is within 50 km of it.
 
-No prediction, no hold-off, no minimum duration: a region is in alert exactly
-while a corroborated, live threat track's current estimate lies within
+It reads the tracker's events directly, not the threat picture (it has no
+prediction, no lost-threat reasoning, no hold-off and no minimum duration): a
+*confirmed threat* is a track the tracker shows as a threat (confirmed or
+coasting, flag ``threat``) and has not deleted, at the position of its latest
+state. A region is in alert exactly while such a track lies within
 ``radius_m`` of it (inside counts as distance 0). It produces the same
 :class:`AlertEvent` stream as :class:`AlertPolicy`, so the same evaluation
 scores both (``bench/bench_alerts.py``).
@@ -12,6 +15,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
+
+import numpy as np
 
 from airshield.alerting.events import AlertEvent, AlertReason, OperatorCommand
 from airshield.model import format_time
@@ -29,18 +34,26 @@ class NaivePolicy:
         self.expires_s = expires_s
         self.state = dict.fromkeys(self.ids, "quiet")
         self.chain: dict[str, str] = {}
+        self.tracks: dict[str, tuple[float, float]] = {}  # confirmed threats: id -> (x, y), m
         self.now = -math.inf
 
     def states(self) -> dict[str, str]:
         return dict(self.state)
 
-    def step(self, picture: ThreatPicture, now: float,
-             commands: Sequence[OperatorCommand] = ()) -> tuple[list[AlertEvent], list]:
-        """Advance to ``now``; operators' commands are ignored (the baseline has none)."""
-        self.now = now = max(self.now, now)
-        ids, xy = picture.positions(now, live_only=True)
+    def step(self, picture: ThreatPicture, now: float, commands: Sequence[OperatorCommand] = (),
+             track_events: Sequence = ()) -> tuple[list[AlertEvent], list]:
+        """Advance to ``now`` with this step's track events; operators' commands are ignored."""
+        self.now = now = max(self.now, float(now))
+        for e in track_events:
+            st = e.state
+            if e.kind == "deleted" or not st.threat:
+                self.tracks.pop(st.id, None)
+            elif st.status in ("confirmed", "coasting"):
+                self.tracks[st.id] = (st.x[0], st.x[1])
+        ids = sorted(self.tracks)
         near: dict[int, list[str]] = {}
         if ids:
+            xy = np.array([self.tracks[i] for i in ids])
             pi, ri, d = picture.field.near(xy[:, 0], xy[:, 1])
             close = d <= self.radius
             for p, r in zip(pi[close].tolist(), ri[close].tolist(), strict=True):

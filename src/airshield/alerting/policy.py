@@ -148,14 +148,15 @@ class AlertPolicy:
         """Region id -> current state."""
         return {r: s.state for r, s in self.regions.items()}
 
-    def step(self, picture: ThreatPicture, now: float,
-             commands: Sequence[OperatorCommand] = ()) -> tuple[list[AlertEvent], list[AuditRecord]]:
+    def step(self, picture: ThreatPicture, now: float, commands: Sequence[OperatorCommand] = (),
+             track_events: Sequence = ()) -> tuple[list[AlertEvent], list[AuditRecord]]:
         """Advance every region to ``now``; returns (events, audit records), in region order.
 
         Args:
             picture: the threat picture (its impact table and threat descriptions).
             now: the time, s; never goes back.
             commands: operators' commands given since the last step (t <= now).
+            track_events: this step's track events (unused: the picture holds what counts).
         """
         self.now = now = max(self.now, float(now))
         table = picture.table()
