@@ -410,7 +410,7 @@ class _Drivers:
                 sensors[k] = sensors.get(k, 0) + 1
         near_rows = rows[order[:self.policy.cfg.reason_threats]]
         refs = describe(near_rows, now) if rows.size else []
-        places = (pic.places(near_rows[:5], now, tab) if rows.size and event in ("alert", "pre_alert", "update")
+        places = (pic.places(near_rows[:3], now, tab) if rows.size and event in ("alert", "pre_alert", "update")
                   else [])
         inside = int(self.inside_now[rows].sum()) if rows.size else 0
         near = refs[0] if refs else None

@@ -271,22 +271,31 @@ class ThreatPicture:
         """Lost threats that a live track now stands for: a live threat of the same class is
         inside the lost one's cone (the tracker lost the threat and picked it up again under a
         new id, or a neighbour in its column goes the same way)."""
-        lost = [(t, k) for t, k in self._slot.items() if self._lost[k] and t not in skip]
+        lost = [k for t, k in self._slot.items() if self._lost[k] and t not in skip]
         live = [k for k in self._slot.values() if not self._lost[k] and self._corr[k]]
         if not lost or not live or not self.cfg.supersede_lost:
             return []
-        la = np.array(live)
-        dt = np.maximum(now - self._t0[la], 0.0)
-        lx = self._x[la, 0] + self._v[la, 0] * dt
-        ly = self._x[la, 1] + self._v[la, 1] * dt
-        out = []
-        for t, k in lost:
-            paths, a, b = self._paths[k]
-            i = min(a + int(np.searchsorted(paths.t[a:b], now)), b - 1)
-            near = np.hypot(lx - paths.x[i], ly - paths.y[i]) <= paths.r[i]
-            if np.any(near & (self._cls[la] == self._cls[k])):
-                out.append(t)
-        return out
+        lk, la = np.array(lost), np.array(live)
+        cx, cy = self._at(lk, now)
+        lx, ly = self._at(la, now)
+        r = np.array([self._radius_at(k, now) for k in lost])
+        inside = np.hypot(cx[:, None] - lx[None, :], cy[:, None] - ly[None, :]) <= r[:, None]
+        same = self._cls[lk][:, None] == self._cls[la][None, :]
+        return [self._ids[k] for k in lk[np.any(inside & same, axis=1)].tolist()]
+
+    def _at(self, ks: np.ndarray, now: float) -> tuple[np.ndarray, np.ndarray]:
+        """Predicted (x, y) of forecasts ``ks`` at ``now``, m."""
+        dt = np.maximum(now - self._t0[ks], 0.0)
+        return self._x[ks, 0] + self._v[ks, 0] * dt, self._x[ks, 1] + self._v[ks, 1] * dt
+
+    def _radius_at(self, k: int, now: float) -> float:
+        """The cone radius of forecast ``k`` at ``now`` (its last point's beyond the horizon), m."""
+        paths, a, b = self._paths[k]
+        if b - a < 2:
+            return float(paths.r[a])
+        step = paths.t[a + 1] - paths.t[a]
+        i = min(a + max(int(math.ceil((now - paths.t[a]) / step)), 0), b - 1)
+        return float(paths.r[i])
 
     def _still_good(self, st) -> bool:
         """True when a live track's new state is what its forecast said (no re-prediction needed).
