@@ -302,6 +302,7 @@ def demo(
                   total=len(reports)) as view:
         stats = run_file(reports, regions, run_dir, cap_status="Exercise", pace=speed or None,
                          on_step=view.on_step)
+    console.print()
     console.print(f"ran {stats.reports:,} reports through the pipeline in {stats.wall_s:.1f} s "
                   f"(core {stats.core_s:.1f} s: {stats.reports / max(stats.core_s, 1e-9):,.0f} reports/s): "
                   f"{stats.tracks_confirmed} confirmed tracks, {stats.alert_events} alert events, "
