@@ -34,7 +34,7 @@ import shutil
 import time
 from pathlib import Path
 
-from bench_tracker import OUT, night_dir
+from bench_tracker import OUT, fmt, night_dir
 
 KEYS = ("entries", "entries_unwarnable", "missed_entries", "premature_all_clears", "on_time_fraction",
         "lead_time_median_s", "lead_ratio_vs_oracle", "alerts", "false_alerts", "unneeded_alert_minutes",
@@ -83,14 +83,6 @@ def night(d: Path, policy: str, overrides: list[str]) -> dict:
         "alert_events": stats.alert_events, "cap": stats.cap_messages, "regions": len(regions),
         "tracks_confirmed": stats.tracks_confirmed, **{k: m.get(k) for k in KEYS},
     }
-
-
-def fmt(v) -> str:
-    if v is None:
-        return "-"
-    if isinstance(v, float):
-        return f"{v:,.3f}" if abs(v) < 10 else f"{v:,.0f}"
-    return f"{v:,}" if isinstance(v, int) else str(v)
 
 
 def main() -> None:

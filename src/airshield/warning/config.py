@@ -109,4 +109,3 @@ class WarningConfig:
     lost_max_radius_m: float = 50_000.0
     repredict_s: float = 30.0
     supersede_lost: bool = True
-    implausible_prealert_only: bool = False

@@ -388,8 +388,6 @@ class ThreatPicture:
         v = x[:, 3:6].copy()
         v[~plausible, :2] = 0.0  # as predicted: an implausible course is not extrapolated
         corr = np.array(kinds, dtype=bool)
-        if self.cfg.implausible_prealert_only:
-            corr &= plausible
         bounds = np.searchsorted(paths.track, np.arange(n + 1))
         self._t0[slots], self._cls[slots], self._x[slots], self._v[slots] = t0, cls_idx, x[:, :3], v
         self._conf[slots] = probs[:, _THREAT_COLS].sum(axis=1)
