@@ -171,6 +171,8 @@ class ThreatPicture:
         self._v = np.zeros((cap, 3))
         self._imp = _empty(_IMP_COLS)
         self._table: Table | None = None
+        # (path batch, first point, region) -> places reached; dropped with the forecasts.
+        self._places_cache: dict[tuple[int, int, int], list] = {}
 
     # ------------------------------------------------------------------ views
 
@@ -337,6 +339,9 @@ class ThreatPicture:
         for k in slots:
             del self._slot[self._ids[k]]
             self._ids[k] = None
+            paths, a, _ = self._paths[k]
+            for r in [key for key in self._places_cache if key[0] == id(paths) and key[1] == a]:
+                del self._places_cache[r]
             self._paths[k] = None
         drop = np.array(slots, dtype=np.int64)
         keep = ~np.isin(self._imp["slot"], drop)
@@ -474,17 +479,10 @@ class ThreatPicture:
         sites = self._region_sites.get(int(tab.region[rows[0]]))
         if sites is None or not sites.size:
             return []
+        region = int(tab.region[rows[0]])
         best: dict[int, tuple[float, float]] = {}  # site -> (earliest, nominal) arrival
         for slot in dict.fromkeys(tab.row[np.asarray(rows)].tolist()):
-            paths, a, b = self._paths[slot]
-            sub = Paths(np.zeros(b - a, dtype=np.int64), paths.step[a:b], paths.t[a:b], paths.x[a:b],
-                        paths.y[a:b], paths.r[a:b], paths.sigma_along[a:b], paths.speed[paths.track[a:a + 1]])
-            pi = np.repeat(np.arange(b - a), sites.size)
-            si = np.tile(np.arange(sites.size), b - a)
-            d = np.hypot(sub.x[pi] - self._site_xy[sites[si], 0], sub.y[pi] - self._site_xy[sites[si], 1])
-            imp = impacts(sub, pi, si, d - self.cfg.site_radius_m, self.cfg.cone_k, r_cap=self.field.margin)
-            for j, lo, last, tin in zip(imp.target.tolist(), imp.t_lo.tolist(), imp.t_last.tolist(),
-                                        imp.t_in.tolist(), strict=True):
+            for j, lo, last, tin in self._slot_places(slot, region, sites):
                 if last < now:
                     continue  # passed already
                 old = best.get(j, (math.inf, math.inf))
@@ -495,6 +493,25 @@ class ThreatPicture:
             out.append(PlaceEta(id=site.id, name=site.name, name_uk=site.name_uk,
                                 eta_s=None if math.isinf(tin) else _round(max(tin - now, 0.0)),
                                 eta_lo_s=_round(max(lo - now, 0.0))))
+        return out
+
+    def _slot_places(self, slot: int, region: int, sites: np.ndarray) -> list[tuple[int, float, float, float]]:
+        """(site index in ``sites``, t_lo, t_last, t_in) of one forecast against one region's places
+        (absolute times: cached until the forecast is made again)."""
+        paths, a, b = self._paths[slot]
+        key = (id(paths), a, region)
+        hit = self._places_cache.get(key)
+        if hit is not None:
+            return hit
+        sub = Paths(np.zeros(b - a, dtype=np.int64), paths.step[a:b], paths.t[a:b], paths.x[a:b],
+                    paths.y[a:b], paths.r[a:b], paths.sigma_along[a:b], paths.speed[paths.track[a:a + 1]])
+        pi = np.repeat(np.arange(b - a), sites.size)
+        si = np.tile(np.arange(sites.size), b - a)
+        d = np.hypot(sub.x[pi] - self._site_xy[sites[si], 0], sub.y[pi] - self._site_xy[sites[si], 1])
+        imp = impacts(sub, pi, si, d - self.cfg.site_radius_m, self.cfg.cone_k, r_cap=self.field.margin)
+        out = list(zip(imp.target.tolist(), imp.t_lo.tolist(), imp.t_last.tolist(), imp.t_in.tolist(),
+                       strict=True))
+        self._places_cache[key] = out
         return out
 
     def sites_reached(self, track_id: str, now: float) -> list[tuple[str, float | None, float]]:
