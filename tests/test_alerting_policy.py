@@ -184,6 +184,17 @@ def test_ballistic_missile_alerts_every_region_of_its_predicted_flight_at_once()
     assert all(e.t == T0 for e in w.of("A", "alert"))
 
 
+def test_a_ballistic_missile_seen_by_one_radar_alerts_but_a_drone_seen_by_one_does_not():
+    # A ballistic missile is over within minutes and often only one radar sees it.
+    w = World()
+    ev = w.step(0, [state("B1", 0, -20 * KM, 50 * KM, 2000.0, 0.0, cls="ballistic", z=40_000.0, vz=200.0,
+                          threat=False, kinds=("radar",))])
+    assert {e.region for e in ev if e.event == "alert"} >= {"A", "B"}
+    w2 = World()
+    w2.fly("R1", 0, 1800, x0=-30 * KM, threat=False, kinds=("radar",))
+    assert not w2.of("A", "alert")
+
+
 def test_every_event_carries_a_machine_readable_reason():
     w = World()
     w.fly("T1", 0, 3600, x0=-80 * KM)

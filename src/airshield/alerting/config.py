@@ -51,6 +51,12 @@ class PolicyConfig:
             ``expires``): twice the refresh, so one lost refresh does not expire it.
         prealert_uncorroborated: threats seen by one sensor only may pre-alert
             (never alert) a region.
+        alert_uncorroborated: classes that may alert a region when seen by one
+            locating sensor only (a radar whose several plots confirmed the track):
+            a ballistic missile flies for a couple of minutes ("under 2 min Belgorod
+            -> Kharkiv", domain.md), and often only one radar sees it; waiting for a
+            second sensor would mean no warning at all. Issue #3 allows it:
+            "several reports, or two independent sensors".
         levels: region levels the policy runs for (None: every region given).
     """
 
@@ -68,6 +74,7 @@ class PolicyConfig:
     refresh_s: float = 1800.0
     expires_s: float = 3600.0
     prealert_uncorroborated: bool = True
+    alert_uncorroborated: tuple[str, ...] = ("ballistic",)
     levels: tuple[str, ...] | None = None
 
     def __post_init__(self) -> None:
@@ -88,5 +95,8 @@ class PolicyConfig:
             missing = set(PREDICTED) - set(getattr(self, name))
             if missing:
                 raise ValueError(f"PolicyConfig.{name} lacks the classes {sorted(missing)}")
+        unknown = set(self.alert_uncorroborated) - set(PREDICTED)
+        if unknown:
+            raise ValueError(f"PolicyConfig.alert_uncorroborated names unknown classes {sorted(unknown)}")
         if self.eta_step_s <= 0:
             raise ValueError("PolicyConfig.eta_step_s must be > 0")

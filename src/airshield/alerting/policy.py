@@ -16,7 +16,8 @@ States and transitions of a region (docs/alerting.md has the diagram)::
 The rules, with their sources:
 
 * **R1 threat-inside**: a corroborated threat's cone covers the region now
-  -> alert. The alert must cover every entry (metrics.md: a *missed entry* is
+  -> alert (a ballistic missile confirmed by one radar counts as corroborated:
+  ``alert_uncorroborated``). The alert must cover every entry (metrics.md: a *missed entry* is
   a threat inside a region that never alerted).
 * **R2 eta-within-lead**: a corroborated threat's earliest plausible arrival
   is within its class's lead time (15 min drones, 10 min cruise missiles and
@@ -140,6 +141,7 @@ class AlertPolicy:
         self.regions = {r: _Region(r) for r in self.ids}
         self._lead = np.array([self.cfg.lead_s[c] for c in PREDICTED])
         self._pre = np.array([self.cfg.prealert_s[c] for c in PREDICTED])
+        self._alone = np.array([c in self.cfg.alert_uncorroborated for c in PREDICTED])
         self.now = -math.inf
 
     # ------------------------------------------------------------------ API
@@ -340,11 +342,12 @@ class _Drivers:
         cfg = policy.cfg
         valid = (table.expires >= now) & (table.t_last >= now)
         dt = table.t_lo - now
-        self.alert = valid & table.corroborated & (dt <= policy._lead[table.cls])
+        trusted = table.corroborated | policy._alone[table.cls]
+        self.alert = valid & trusted & (dt <= policy._lead[table.cls])
         # Hysteresis (R4): a running alert stays while a threat may arrive within its lead
         # time plus the clear margin, so that a threat skirting the lead-time line does not
         # end and restart the alert (flapping).
-        self.stay = valid & table.corroborated & (dt <= policy._lead[table.cls] + cfg.clear_margin_s)
+        self.stay = valid & trusted & (dt <= policy._lead[table.cls] + cfg.clear_margin_s)
         pre_ok = table.corroborated | cfg.prealert_uncorroborated
         self.pre = valid & pre_ok & (dt <= policy._pre[table.cls])
         self.inside_now = table.t_lo <= now
