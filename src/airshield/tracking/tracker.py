@@ -26,7 +26,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from airshield.model import CLASSES, AcousticDetection, Report
 from airshield.tracking import classification, kernels
@@ -163,7 +162,7 @@ class Tracker:
         self._node_index: dict[str, int] = {}
         self._node_new: list = []
         self._node_xy = np.zeros((0, 2))
-        self._node_tree = None
+        self._node_grid = None
         self._next_id = 1
         self._n_reports = 0
         self.now = -np.inf
@@ -192,7 +191,13 @@ class Tracker:
         if self._node_new:
             self._node_xy = np.vstack([self._node_xy, np.array(self._node_new)])
             self._node_new = []
-            self._node_tree = cKDTree(self._node_xy)
+            # A grid of the nodes (cells of the negative-information radius) for counting.
+            cell = max(self.cfg.negative_radius_m, 1.0)
+            keys = kernels.cell_keys(self._node_xy, cell)
+            order = np.argsort(keys, kind="stable")
+            uk, starts, counts = np.unique(keys[order], return_index=True, return_counts=True)
+            self._node_grid = (cell, uk, starts.astype(np.int64), (starts + counts).astype(np.int64),
+                               np.ascontiguousarray(self._node_xy[order]))
 
 
     def _negative(self, reported: set[str]) -> None:
@@ -205,7 +210,7 @@ class Tracker:
         lower Pd used); a coincidence of false alarms is not heard again.
         """
         cfg = self.cfg
-        if self._node_tree is None or cfg.negative_pd <= 0.0:
+        if self._node_grid is None or cfg.negative_pd <= 0.0:
             return
         live = self._live()
         cand = live[(self._status[live] == _TENTATIVE) & ~self._locating[live]]
@@ -219,7 +224,8 @@ class Tracker:
         xy = self._xc[cand, :2] + self._xc[cand, 3:5] * dt[:, None]
         r = cfg.negative_radius_m
         # Nodes near each track, less those among them that reported in this batch.
-        silent = np.asarray(self._node_tree.query_ball_point(xy, r, return_length=True), dtype=np.int64)
+        cell, uk, starts, ends, pts = self._node_grid
+        silent = kernels.count_near(np.ascontiguousarray(xy), r, cell, uk, starts, ends, pts)
         index = self._node_index
         heard = [index[s] for s in reported if s in index]
         if heard:
