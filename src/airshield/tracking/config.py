@@ -99,6 +99,12 @@ class TrackerConfig:
             drone's dog-leg makes a prediction minutes old worse than none: shown,
             it is a false position and the threat still counts as missed. The
             tracker keeps coasting tracks internally to take them up again.
+        coast_state_at_last_report: the ``coasting`` event carries the track's state at
+            its last report (time and position), not a prediction to the moment it
+            starts coasting: a prediction over the silence is a guess that consumers
+            extrapolate further. On night-40 (seeds default, 7, 11) GOSPA per threat
+            967 / 989 / 972 -> 947 / 974 / 956 m; 70 % of the evaluation samples of the
+            predicted coasting states had been more than 2 km from any threat [measured].
     """
 
     measurement: MeasurementConfig = field(default_factory=MeasurementConfig)
@@ -163,3 +169,4 @@ class TrackerConfig:
     max_pos_sigma_m: float = 15_000.0
     emit_interval_s: float = 10.0
     coast_emit_interval_s: float | None = None
+    coast_state_at_last_report: bool = True

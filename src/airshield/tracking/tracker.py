@@ -641,7 +641,7 @@ class Tracker:
         for k in kh[coast].tolist():
             self._meta[k].status = "coasting"
             self._status[k] = _COASTING
-            self._emit(k, "coasting", events, t=now)
+            self._emit(k, "coasting", events, t=None if self.cfg.coast_state_at_last_report else now)
         for k in kh[re_emit].tolist():
             self._emit(k, "updated", events, t=now)
 
