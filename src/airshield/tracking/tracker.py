@@ -508,6 +508,10 @@ class Tracker:
                     self._merge(old, k)
                     self._after_update(old, cls, events, touched)
                     return
+                dup = self._duplicate_of(k, cls)
+                if dup is not None:
+                    self._absorb(dup, k)
+                    return
                 meta.status = "confirmed"
                 self._status[k] = _CONFIRMED
                 meta.cls = cls
@@ -569,6 +573,41 @@ class Tracker:
             if cost < best_cost:  # ties: the first (lowest) slot
                 best, best_cost = c, cost
         return best
+
+    def _duplicate_of(self, k: int, cls: str) -> int | None:
+        """A confirmed track that tentative track ``k`` duplicates (its position gates k's), or None."""
+        cfg = self.cfg
+        if cfg.duplicate_chi2 <= 0.0 or self._meta[k].icao is not None:
+            return None
+        live = self._live()
+        cand = live[self._status[live] == _CONFIRMED]
+        if cand.size == 0:
+            return None
+        dt = self._t[k] - self._t[cand]
+        xo, Po = self._xc[cand], self._Pc[cand]
+        nu = self._xc[k, :2] - (xo[:, :2] + xo[:, 3:5] * dt[:, None])
+        S = (Po[:, :2, :2] + dt[:, None, None] * (Po[:, :2, 3:5] + Po[:, 3:5, :2])
+             + (dt * dt)[:, None, None] * Po[:, 3:5, 3:5]
+             + (self._qman[cand] * np.abs(dt) ** 3 / 3.0)[:, None, None] * np.eye(2) + self._Pc[k, :2, :2])
+        det = S[:, 0, 0] * S[:, 1, 1] - S[:, 0, 1] * S[:, 1, 0]
+        d2 = (S[:, 1, 1] * nu[:, 0] ** 2 - 2 * S[:, 0, 1] * nu[:, 0] * nu[:, 1] + S[:, 0, 0] * nu[:, 1] ** 2) / det
+        best, best_d2 = None, cfg.duplicate_chi2
+        for i in np.flatnonzero((d2 < cfg.duplicate_chi2) & (det > 0.0)).tolist():
+            c = int(cand[i])
+            mc = self._meta[c]
+            if mc.icao is None and (mc.cls == cls or "unknown" in (cls, mc.cls)) and d2[i] < best_d2:
+                best, best_d2 = c, float(d2[i])
+        return best
+
+    def _absorb(self, ko: int, kn: int) -> None:
+        """Track ``ko`` keeps its state and takes duplicate ``kn``'s sensors and counts; ``kn`` ends unseen."""
+        mo, mn = self._meta[ko], self._meta[kn]
+        for sensor, c in mn.sensors.items():
+            mo.sensors[sensor] = mo.sensors.get(sensor, 0) + c
+        mo.n += mn.n
+        self._alive[kn] = False
+        self._status[kn] = 0
+        self._meta[kn] = None
 
     def _merge(self, ko: int, kn: int) -> None:
         """Track ``ko`` (coasting) continues with new track ``kn``'s state and reports; ``kn`` ends unseen."""
