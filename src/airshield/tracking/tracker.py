@@ -11,11 +11,14 @@ last call and the current time, and returns the track events that follow:
    (association.py): a sensor reports each target at most once per look, but
    a track may take reports from several sensors at once;
 4. update the assigned tracks with the compiled IMM (kernels.py); a report
-   older than its track's state (observers report up to a minute late) is
-   applied by retrodiction;
+   older than its track's state (observers report up to a minute late)
+   updates the present state through its cross-covariance with the past
+   (docs/decisions/0009);
 5. start tentative tracks from what is left (initiation), and
-6. manage the tracks: confirmation by corroboration, coasting, deletion
-   (management rules in config.py), emitting events.
+6. manage the tracks: confirmation by corroboration, where a track about to
+   be confirmed may instead continue a coasting track (keeping its id) or be
+   absorbed by a confirmed one it duplicates (docs/decisions/0008); coasting,
+   deletion (management rules in config.py), emitting events.
 
 No clocks, randomness or I/O: the same reports and times give the same events.
 """
