@@ -85,10 +85,14 @@ class TrackerConfig:
             km, and on night-40 what such tracks took was mostly false alarms and
             other drones (after 3-10 min of silence: 571 false-alarm reports, 108 of
             another object, 108 of its own). It is taken up again only by
-            continuation (below). 90 s is ~4 km at a Shahed's speed, a gap between
-            neighbouring acoustic nodes; 30, 60, 90 and 150 s measured alike on
-            night-40 (three seeds), with GOSPA per threat ~25 % lower than without
-            the limit [measured].
+            continuation (below). 150 s is ~7 km at a Shahed's speed, about the
+            spacing of acoustic nodes (one per 43 km^2, domain.md). 30, 60, 90 and
+            150 s measured alike on night-40 at first (three seeds; GOSPA per threat
+            ~25 % lower than without the limit); with the final tracker, 150 s against
+            90 s confirmed one more threat within 60 s on night-40 and 74 % against
+            71 % on record-810 (false tracks 10 against 12), for GOSPA per threat
+            +0.6 % and track ids per threat +0.03; 300 s: record-810 79 %, but GOSPA
+            +4 % and ids 4.2 against 3.4 [measured].
         continuation_chi2: a tentative track about to be confirmed continues a coasting
             track (keeping its id) if its position gates that track's prediction
             (2 dof, 99.9 %: 13.82), it is reachable at the old track's top speed, and
@@ -170,7 +174,7 @@ class TrackerConfig:
     delete_after_s: dict[str, float] = field(default_factory=lambda: {
         "drone": 3600.0, "jet": 240.0, "cruise": 240.0, "ballistic": 45.0, "aircraft": 300.0,
         "unknown": 600.0})
-    direct_max_silence_s: float = 90.0
+    direct_max_silence_s: float = 150.0
     continuation_chi2: float = 13.82
     duplicate_chi2: float = 13.82
     max_pos_sigma_m: float = 15_000.0
