@@ -492,7 +492,7 @@ class Tracker:
             return True  # a cooperative aircraft announces itself
         span = meta.last_update - meta.first_t
         if len(meta.sensors) >= cfg.min_sensors and meta.evidence >= cfg.confirm_score:
-            return bool(meta.locating) or span >= cfg.min_span_s or meta.evidence >= cfg.span_waiver_score or meta.evidence >= cfg.span_waiver_score
+            return bool(meta.locating) or span >= cfg.min_span_s or meta.evidence >= cfg.span_waiver_score
         if len(meta.locating) == 1 and len(meta.sensors) == 1:
             return (meta.n >= cfg.single_sensor_reports and span >= cfg.single_sensor_span_s
                     and meta.evidence >= cfg.confirm_score)
@@ -553,14 +553,8 @@ class Tracker:
         cand = live[(self._status[live] == _COASTING) & (self._last[live] < meta.first_t)]
         if cand.size == 0:
             return None
-        dt = self._t[k] - self._t[cand]
+        dt, d2, det = self._horizontal_gate(k, cand)
         xo, Po = self._xc[cand], self._Pc[cand]
-        nu = self._xc[k, :2] - (xo[:, :2] + xo[:, 3:5] * dt[:, None])
-        S = (Po[:, :2, :2] + dt[:, None, None] * (Po[:, :2, 3:5] + Po[:, 3:5, :2])
-             + (dt * dt)[:, None, None] * Po[:, 3:5, 3:5]
-             + (self._qman[cand] * dt ** 3 / 3.0)[:, None, None] * np.eye(2) + self._Pc[k, :2, :2])
-        det = S[:, 0, 0] * S[:, 1, 1] - S[:, 0, 1] * S[:, 1, 0]
-        d2 = (S[:, 1, 1] * nu[:, 0] ** 2 - 2 * S[:, 0, 1] * nu[:, 0] * nu[:, 1] + S[:, 0, 0] * nu[:, 1] ** 2) / det
         # Reachable at the old track's top speed (its likeliest class's band), within 3 sigma.
         jump = np.hypot(*(self._xc[k, :2] - xo[:, :2]).T)
         top = self._top_speed[np.argmax(self._probs[cand], axis=1)]
@@ -577,6 +571,25 @@ class Tracker:
                 best, best_cost = c, cost
         return best
 
+    def _horizontal_gate(self, k: int, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(dt, d^2, |S|) of track ``k``'s horizontal position against tracks ``cand`` predicted to its time.
+
+        S: both position covariances, the candidates' velocity uncertainty over
+        dt and their manoeuvre-mode noise (the track-to-track gate of
+        continuation and duplicates).
+        """
+        dt = self._t[k] - self._t[cand]
+        xo, Po = self._xc[cand], self._Pc[cand]
+        nu = self._xc[k, :2] - (xo[:, :2] + xo[:, 3:5] * dt[:, None])
+        S = (Po[:, :2, :2] + dt[:, None, None] * (Po[:, :2, 3:5] + Po[:, 3:5, :2])
+             + (dt * dt)[:, None, None] * Po[:, 3:5, 3:5]
+             + (self._qman[cand] * np.abs(dt) ** 3 / 3.0)[:, None, None] * np.eye(2) + self._Pc[k, :2, :2])
+        det = S[:, 0, 0] * S[:, 1, 1] - S[:, 0, 1] * S[:, 1, 0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d2 = (S[:, 1, 1] * nu[:, 0] ** 2 - 2 * S[:, 0, 1] * nu[:, 0] * nu[:, 1]
+                  + S[:, 0, 0] * nu[:, 1] ** 2) / det
+        return dt, d2, det
+
     def _duplicate_of(self, k: int, cls: str) -> int | None:
         """A confirmed track that tentative track ``k`` duplicates (its position gates k's), or None."""
         cfg = self.cfg
@@ -586,14 +599,7 @@ class Tracker:
         cand = live[self._status[live] == _CONFIRMED]
         if cand.size == 0:
             return None
-        dt = self._t[k] - self._t[cand]
-        xo, Po = self._xc[cand], self._Pc[cand]
-        nu = self._xc[k, :2] - (xo[:, :2] + xo[:, 3:5] * dt[:, None])
-        S = (Po[:, :2, :2] + dt[:, None, None] * (Po[:, :2, 3:5] + Po[:, 3:5, :2])
-             + (dt * dt)[:, None, None] * Po[:, 3:5, 3:5]
-             + (self._qman[cand] * np.abs(dt) ** 3 / 3.0)[:, None, None] * np.eye(2) + self._Pc[k, :2, :2])
-        det = S[:, 0, 0] * S[:, 1, 1] - S[:, 0, 1] * S[:, 1, 0]
-        d2 = (S[:, 1, 1] * nu[:, 0] ** 2 - 2 * S[:, 0, 1] * nu[:, 0] * nu[:, 1] + S[:, 0, 0] * nu[:, 1] ** 2) / det
+        _, d2, det = self._horizontal_gate(k, cand)
         best, best_d2 = None, cfg.duplicate_chi2
         for i in np.flatnonzero((d2 < cfg.duplicate_chi2) & (det > 0.0)).tolist():
             c = int(cand[i])
