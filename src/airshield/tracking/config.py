@@ -38,8 +38,9 @@ class TrackerConfig:
             7, 11) it confirmed 87 / 76 / 69 % of threats reported by two sensors within 60 s
             of the second instead of 82 / 61 / 47 % (record-810: 72 instead of 64 %), at the
             cost of track ids per threat 2.49 / 2.06 / 2.03 instead of 2.32 / 1.88 / 2.0
-            (record-810: 3.38 instead of 3.08), GOSPA per threat +1 %, and false confirmed
-            tracks 0 / 3 / 1 instead of 0 / 3 / 1 (record-810: 13 instead of 11) [measured].
+            (record-810: 3.38 instead of 3.08) and GOSPA per threat +1 %; false confirmed
+            tracks unchanged on night-40 (0 / 3 / 1), 13 instead of 11 on record-810
+            [measured].
         min_sensors: independent sensors needed to confirm (domain: "a false
             alarm, or one faulty or spoofed sensor, cannot by itself create a
             confirmed threat").

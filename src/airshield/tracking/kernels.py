@@ -332,6 +332,8 @@ def _scratch():
 def gate(live, xc, Pc, t, qman, vz, z, R, tm, r_meas, chi2, t_mid, half):
     """Gated (track, measurement) pairs: a coarse distance screen, then d^2 < ``chi2``.
 
+    Predicted with each track's manoeuvre-mode noise ``qman`` (``vz`` times it vertically).
+
     Returns (track rows into ``live``, measurement rows, d^2, ln|S|).
     """
     n, m = live.size, tm.size
@@ -400,7 +402,7 @@ def _grow_f(a, cap):
 
 @njit(cache=True)
 def pair_distances(k, xc, Pc, t, qman, vz, z, R, tm):
-    """(d^2, ln|S|) of measurement p against track k[p], for each p."""
+    """(d^2, ln|S|) of measurement p against track k[p], for each p (noise as in :func:`gate`)."""
     n = k.size
     d2 = np.empty(n)
     ld = np.empty(n)
