@@ -425,11 +425,12 @@ def cell_keys(xy: np.ndarray, cell: float) -> np.ndarray:
 
 
 @njit(cache=True)
-def count_near(xy, r, cell, keys, starts, ends, pts):
+def count_near(xy, r, cell, keys, starts, ends, pts, skip):
     """(n,) number of points of ``pts`` within ``r`` of each row of ``xy`` (a grid of side ``cell`` >= r).
 
     ``pts`` sorted by cell key; ``keys`` the distinct keys, sorted, with the
-    ``starts``/``ends`` of their runs in ``pts`` (see :func:`cell_keys`).
+    ``starts``/``ends`` of their runs in ``pts`` (see :func:`cell_keys`);
+    points whose ``skip`` flag is set are not counted.
     """
     n = xy.shape[0]
     out = np.zeros(n, dtype=np.int64)
@@ -445,6 +446,8 @@ def count_near(xy, r, cell, keys, starts, ends, pts):
                 a = np.searchsorted(keys, key)
                 if a < keys.size and keys[a] == key:
                     for j in range(starts[a], ends[a]):
+                        if skip[j]:
+                            continue
                         dx = pts[j, 0] - x
                         dy = pts[j, 1] - y
                         if dx * dx + dy * dy <= r2:

@@ -199,8 +199,10 @@ class Tracker:
             keys = kernels.cell_keys(self._node_xy, cell)
             order = np.argsort(keys, kind="stable")
             uk, starts, counts = np.unique(keys[order], return_index=True, return_counts=True)
+            rank = np.empty(order.size, dtype=np.int64)  # node index -> its row in the grid order
+            rank[order] = np.arange(order.size)
             self._node_grid = (cell, uk, starts.astype(np.int64), (starts + counts).astype(np.int64),
-                               np.ascontiguousarray(self._node_xy[order]))
+                               np.ascontiguousarray(self._node_xy[order]), rank)
 
 
     def _negative(self, reported: set[str]) -> None:
@@ -227,13 +229,11 @@ class Tracker:
         xy = self._xc[cand, :2] + self._xc[cand, 3:5] * dt[:, None]
         r = cfg.negative_radius_m
         # Nodes near each track, less those among them that reported in this batch.
-        cell, uk, starts, ends, pts = self._node_grid
-        silent = kernels.count_near(np.ascontiguousarray(xy), r, cell, uk, starts, ends, pts)
+        cell, uk, starts, ends, pts, rank = self._node_grid
         index = self._node_index
-        heard = [index[s] for s in reported if s in index]
-        if heard:
-            d = xy[:, None, :] - self._node_xy[heard][None, :, :]
-            silent -= np.count_nonzero(d[..., 0] ** 2 + d[..., 1] ** 2 <= r * r, axis=1)
+        skip = np.zeros(rank.size, dtype=np.bool_)
+        skip[rank[[index[s] for s in reported if s in index]]] = True
+        silent = kernels.count_near(np.ascontiguousarray(xy), r, cell, uk, starts, ends, pts, skip)
         hit = np.flatnonzero(silent > 0)
         if hit.size == 0:
             return
