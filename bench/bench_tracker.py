@@ -12,7 +12,7 @@ and the tracking metrics of ../shared/docs/metrics.md. ``--ablation`` also
 runs night-40 with acoustic only, radar only, observers only and all fused.
 ``--set`` overrides TrackerConfig fields for an experiment, e.g.
 ``--set coast_emit_interval_s=10 --set 'pd={"acoustic": 0.6}'`` (a dict value
-updates the default dict).
+updates the default dict, or the fields of a nested config such as ``measurement``).
 
 The issue's bars (#3): night-40 within 60 s confirmation, <= 1.2 track ids per
 threat, <= 1 false confirmed track, no civil aircraft as threat, >= 95 % class
@@ -75,7 +75,9 @@ def tracker_config(overrides: list[str]):
     for item in overrides:
         name, _, value = item.partition("=")
         v = json.loads(value)
-        if isinstance(v, dict):
+        if isinstance(v, dict) and dataclasses.is_dataclass(getattr(cfg, name)):
+            v = dataclasses.replace(getattr(cfg, name), **v)
+        elif isinstance(v, dict):
             v = {**getattr(cfg, name), **v}
         cfg = dataclasses.replace(cfg, **{name: v})
     return cfg

@@ -306,3 +306,19 @@ def test_late_observer_reports_do_not_inflate_a_radar_tracks_uncertainty():
     assert after.reports == before.reports + len(late)
     assert after.pos_sigma_m < 1.2 * before.pos_sigma_m
 
+
+
+
+def test_a_track_starts_coasting_from_where_it_was_last_seen():
+    # A drone's track that falls silent is shown from its last report, not moved on by
+    # a prediction half a minute old: a consumer extrapolates it, and a dog-leg or a
+    # shoot-down in the silence makes a long prediction a false position.
+    x0, y0 = radar_xy()
+    plots = [radar_plot(x0 + 8000 + 45.0 * s, y0 + 5000, 500.0, s) for s in range(0, 60, 2)]
+    tr = Tracker(TH)
+    _run(tr, plots)
+    (last,) = tr.tracks()
+    coasting = [e.state for e in tr.process([], T0.timestamp() + 120.0) if e.kind == "coasting"]
+    assert len(coasting) == 1
+    assert coasting[0].t == last.t == pytest.approx(T0.timestamp() + 58.0)
+    assert coasting[0].x == last.x

@@ -129,3 +129,21 @@ def test_three_observers_pointing_at_one_spot_within_seconds_confirm_a_threat():
     assert [e for e in run(Tracker(TH), reps, 60) if e.kind == "confirmed"]
     strict = dataclasses.replace(TrackerConfig(), span_waiver_score=float("inf"))
     assert not [e for e in run(Tracker(TH, strict), reps, 60) if e.kind == "confirmed"]
+
+
+def test_a_drone_already_tracked_gets_no_second_track():
+    # A radar tracks a drone at 3 km altitude; two acoustic nodes below hear it (their
+    # altitude prior says "low", so their reports do not gate the radar track). Their
+    # new track, on top of the radar's, is a duplicate: it must not become a second id.
+    from test_tracking import radar_plot, radar_xy
+
+    rx, ry = radar_xy()
+    x0, y0 = rx + 8000.0, ry + 5000.0
+    reps = [radar_plot(x0 + 45.0 * s, y0, 3000.0, s) for s in range(0, 120, 2)]
+    for s in range(40, 110, 5):
+        reps.append(acoustic(x0 + 45.0 * 75 - 1200.0, y0 + 900.0, s, "AC-A"))
+        reps.append(acoustic(x0 + 45.0 * 75 + 1200.0, y0 - 900.0, s, "AC-B"))
+    events = run(Tracker(TH), reps, 130)
+    assert len(shown_ids(events)) == 1
+    off = dataclasses.replace(TrackerConfig(), duplicate_chi2=0.0)
+    assert len(shown_ids(run(Tracker(TH, off), reps, 130))) == 2

@@ -332,6 +332,8 @@ def _scratch():
 def gate(live, xc, Pc, t, qman, vz, z, R, tm, r_meas, chi2, t_mid, half):
     """Gated (track, measurement) pairs: a coarse distance screen, then d^2 < ``chi2``.
 
+    Predicted with each track's manoeuvre-mode noise ``qman`` (``vz`` times it vertically).
+
     Returns (track rows into ``live``, measurement rows, d^2, ln|S|).
     """
     n, m = live.size, tm.size
@@ -400,7 +402,7 @@ def _grow_f(a, cap):
 
 @njit(cache=True)
 def pair_distances(k, xc, Pc, t, qman, vz, z, R, tm):
-    """(d^2, ln|S|) of measurement p against track k[p], for each p."""
+    """(d^2, ln|S|) of measurement p against track k[p], for each p (noise as in :func:`gate`)."""
     n = k.size
     d2 = np.empty(n)
     ld = np.empty(n)
@@ -410,3 +412,45 @@ def pair_distances(k, xc, Pc, t, qman, vz, z, R, tm):
         _propagate(xc[kk], Pc[kk], tm[p] - t[kk], qman[kk], qman[kk] * vz, xp, Pp)
         d2[p], ld[p] = _mahalanobis(xp, Pp, z[p], R[p], Si, S)
     return d2, ld
+
+
+_CELL_OFFSET = 1 << 20  # cell indices are shifted positive before packing into one key
+
+
+def cell_keys(xy: np.ndarray, cell: float) -> np.ndarray:
+    """(n,) int64 key of the grid cell (side ``cell`` m) of each point of ``xy`` (n, 2)."""
+    ix = np.floor(xy[:, 0] / cell).astype(np.int64) + _CELL_OFFSET
+    iy = np.floor(xy[:, 1] / cell).astype(np.int64) + _CELL_OFFSET
+    return ix * (1 << 22) + iy
+
+
+@njit(cache=True)
+def count_near(xy, r, cell, keys, starts, ends, pts, skip):
+    """(n,) number of points of ``pts`` within ``r`` of each row of ``xy`` (a grid of side ``cell`` >= r).
+
+    ``pts`` sorted by cell key; ``keys`` the distinct keys, sorted, with the
+    ``starts``/``ends`` of their runs in ``pts`` (see :func:`cell_keys`);
+    points whose ``skip`` flag is set are not counted.
+    """
+    n = xy.shape[0]
+    out = np.zeros(n, dtype=np.int64)
+    r2 = r * r
+    for i in range(n):
+        x, y = xy[i, 0], xy[i, 1]
+        cx = np.int64(math.floor(x / cell)) + (1 << 20)
+        cy = np.int64(math.floor(y / cell)) + (1 << 20)
+        c = 0
+        for ddx in range(-1, 2):
+            for ddy in range(-1, 2):
+                key = (cx + ddx) * (1 << 22) + (cy + ddy)
+                a = np.searchsorted(keys, key)
+                if a < keys.size and keys[a] == key:
+                    for j in range(starts[a], ends[a]):
+                        if skip[j]:
+                            continue
+                        dx = pts[j, 0] - x
+                        dy = pts[j, 1] - y
+                        if dx * dx + dy * dy <= r2:
+                            c += 1
+        out[i] = c
+    return out

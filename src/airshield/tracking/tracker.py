@@ -11,11 +11,14 @@ last call and the current time, and returns the track events that follow:
    (association.py): a sensor reports each target at most once per look, but
    a track may take reports from several sensors at once;
 4. update the assigned tracks with the compiled IMM (kernels.py); a report
-   older than its track's state (observers report up to a minute late) is
-   applied by retrodiction;
+   older than its track's state (observers report up to a minute late)
+   updates the present state through its cross-covariance with the past
+   (docs/decisions/0009);
 5. start tentative tracks from what is left (initiation), and
-6. manage the tracks: confirmation by corroboration, coasting, deletion
-   (management rules in config.py), emitting events.
+6. manage the tracks: confirmation by corroboration, where a track about to
+   be confirmed may instead continue a coasting track (keeping its id) or be
+   absorbed by a confirmed one it duplicates (docs/decisions/0008); coasting,
+   deletion (management rules in config.py), emitting events.
 
 No clocks, randomness or I/O: the same reports and times give the same events.
 """
@@ -26,7 +29,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.spatial import cKDTree
 
 from airshield.model import CLASSES, AcousticDetection, Report
 from airshield.tracking import classification, kernels
@@ -163,7 +165,7 @@ class Tracker:
         self._node_index: dict[str, int] = {}
         self._node_new: list = []
         self._node_xy = np.zeros((0, 2))
-        self._node_tree = None
+        self._node_grid = None
         self._next_id = 1
         self._n_reports = 0
         self.now = -np.inf
@@ -192,7 +194,15 @@ class Tracker:
         if self._node_new:
             self._node_xy = np.vstack([self._node_xy, np.array(self._node_new)])
             self._node_new = []
-            self._node_tree = cKDTree(self._node_xy)
+            # A grid of the nodes (cells of the negative-information radius) for counting.
+            cell = max(self.cfg.negative_radius_m, 1.0)
+            keys = kernels.cell_keys(self._node_xy, cell)
+            order = np.argsort(keys, kind="stable")
+            uk, starts, counts = np.unique(keys[order], return_index=True, return_counts=True)
+            rank = np.empty(order.size, dtype=np.int64)  # node index -> its row in the grid order
+            rank[order] = np.arange(order.size)
+            self._node_grid = (cell, uk, starts.astype(np.int64), (starts + counts).astype(np.int64),
+                               np.ascontiguousarray(self._node_xy[order]), rank)
 
 
     def _negative(self, reported: set[str]) -> None:
@@ -205,7 +215,7 @@ class Tracker:
         lower Pd used); a coincidence of false alarms is not heard again.
         """
         cfg = self.cfg
-        if self._node_tree is None or cfg.negative_pd <= 0.0:
+        if self._node_grid is None or cfg.negative_pd <= 0.0:
             return
         live = self._live()
         cand = live[(self._status[live] == _TENTATIVE) & ~self._locating[live]]
@@ -219,12 +229,11 @@ class Tracker:
         xy = self._xc[cand, :2] + self._xc[cand, 3:5] * dt[:, None]
         r = cfg.negative_radius_m
         # Nodes near each track, less those among them that reported in this batch.
-        silent = np.asarray(self._node_tree.query_ball_point(xy, r, return_length=True), dtype=np.int64)
+        cell, uk, starts, ends, pts, rank = self._node_grid
         index = self._node_index
-        heard = [index[s] for s in reported if s in index]
-        if heard:
-            d = xy[:, None, :] - self._node_xy[heard][None, :, :]
-            silent -= np.count_nonzero(d[..., 0] ** 2 + d[..., 1] ** 2 <= r * r, axis=1)
+        skip = np.zeros(rank.size, dtype=np.bool_)
+        skip[rank[[index[s] for s in reported if s in index]]] = True
+        silent = kernels.count_near(np.ascontiguousarray(xy), r, cell, uk, starts, ends, pts, skip)
         hit = np.flatnonzero(silent > 0)
         if hit.size == 0:
             return
@@ -483,7 +492,7 @@ class Tracker:
             return True  # a cooperative aircraft announces itself
         span = meta.last_update - meta.first_t
         if len(meta.sensors) >= cfg.min_sensors and meta.evidence >= cfg.confirm_score:
-            return bool(meta.locating) or span >= cfg.min_span_s or meta.evidence >= cfg.span_waiver_score or meta.evidence >= cfg.span_waiver_score
+            return bool(meta.locating) or span >= cfg.min_span_s or meta.evidence >= cfg.span_waiver_score
         if len(meta.locating) == 1 and len(meta.sensors) == 1:
             return (meta.n >= cfg.single_sensor_reports and span >= cfg.single_sensor_span_s
                     and meta.evidence >= cfg.confirm_score)
@@ -501,6 +510,10 @@ class Tracker:
                 if old is not None:
                     self._merge(old, k)
                     self._after_update(old, cls, events, touched)
+                    return
+                dup = self._duplicate_of(k, cls)
+                if dup is not None:
+                    self._absorb(dup, k)
                     return
                 meta.status = "confirmed"
                 self._status[k] = _CONFIRMED
@@ -540,14 +553,8 @@ class Tracker:
         cand = live[(self._status[live] == _COASTING) & (self._last[live] < meta.first_t)]
         if cand.size == 0:
             return None
-        dt = self._t[k] - self._t[cand]
+        dt, d2, det = self._horizontal_gate(k, cand)
         xo, Po = self._xc[cand], self._Pc[cand]
-        nu = self._xc[k, :2] - (xo[:, :2] + xo[:, 3:5] * dt[:, None])
-        S = (Po[:, :2, :2] + dt[:, None, None] * (Po[:, :2, 3:5] + Po[:, 3:5, :2])
-             + (dt * dt)[:, None, None] * Po[:, 3:5, 3:5]
-             + (self._qman[cand] * dt ** 3 / 3.0)[:, None, None] * np.eye(2) + self._Pc[k, :2, :2])
-        det = S[:, 0, 0] * S[:, 1, 1] - S[:, 0, 1] * S[:, 1, 0]
-        d2 = (S[:, 1, 1] * nu[:, 0] ** 2 - 2 * S[:, 0, 1] * nu[:, 0] * nu[:, 1] + S[:, 0, 0] * nu[:, 1] ** 2) / det
         # Reachable at the old track's top speed (its likeliest class's band), within 3 sigma.
         jump = np.hypot(*(self._xc[k, :2] - xo[:, :2]).T)
         top = self._top_speed[np.argmax(self._probs[cand], axis=1)]
@@ -563,6 +570,53 @@ class Tracker:
             if cost < best_cost:  # ties: the first (lowest) slot
                 best, best_cost = c, cost
         return best
+
+    def _horizontal_gate(self, k: int, cand: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(dt, d^2, |S|) of track ``k``'s horizontal position against tracks ``cand`` predicted to its time.
+
+        S: both position covariances, the candidates' velocity uncertainty over
+        dt and their manoeuvre-mode noise (the track-to-track gate of
+        continuation and duplicates).
+        """
+        dt = self._t[k] - self._t[cand]
+        xo, Po = self._xc[cand], self._Pc[cand]
+        nu = self._xc[k, :2] - (xo[:, :2] + xo[:, 3:5] * dt[:, None])
+        S = (Po[:, :2, :2] + dt[:, None, None] * (Po[:, :2, 3:5] + Po[:, 3:5, :2])
+             + (dt * dt)[:, None, None] * Po[:, 3:5, 3:5]
+             + (self._qman[cand] * np.abs(dt) ** 3 / 3.0)[:, None, None] * np.eye(2) + self._Pc[k, :2, :2])
+        det = S[:, 0, 0] * S[:, 1, 1] - S[:, 0, 1] * S[:, 1, 0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            d2 = (S[:, 1, 1] * nu[:, 0] ** 2 - 2 * S[:, 0, 1] * nu[:, 0] * nu[:, 1]
+                  + S[:, 0, 0] * nu[:, 1] ** 2) / det
+        return dt, d2, det
+
+    def _duplicate_of(self, k: int, cls: str) -> int | None:
+        """A confirmed track that tentative track ``k`` duplicates (its position gates k's), or None."""
+        cfg = self.cfg
+        if cfg.duplicate_chi2 <= 0.0 or self._meta[k].icao is not None:
+            return None
+        live = self._live()
+        cand = live[self._status[live] == _CONFIRMED]
+        if cand.size == 0:
+            return None
+        _, d2, det = self._horizontal_gate(k, cand)
+        best, best_d2 = None, cfg.duplicate_chi2
+        for i in np.flatnonzero((d2 < cfg.duplicate_chi2) & (det > 0.0)).tolist():
+            c = int(cand[i])
+            mc = self._meta[c]
+            if mc.icao is None and (mc.cls == cls or "unknown" in (cls, mc.cls)) and d2[i] < best_d2:
+                best, best_d2 = c, float(d2[i])
+        return best
+
+    def _absorb(self, ko: int, kn: int) -> None:
+        """Track ``ko`` keeps its state and takes duplicate ``kn``'s sensors and counts; ``kn`` ends unseen."""
+        mo, mn = self._meta[ko], self._meta[kn]
+        for sensor, c in mn.sensors.items():
+            mo.sensors[sensor] = mo.sensors.get(sensor, 0) + c
+        mo.n += mn.n
+        self._alive[kn] = False
+        self._status[kn] = 0
+        self._meta[kn] = None
 
     def _merge(self, ko: int, kn: int) -> None:
         """Track ``ko`` (coasting) continues with new track ``kn``'s state and reports; ``kn`` ends unseen."""
@@ -635,7 +689,7 @@ class Tracker:
         for k in kh[coast].tolist():
             self._meta[k].status = "coasting"
             self._status[k] = _COASTING
-            self._emit(k, "coasting", events, t=now)
+            self._emit(k, "coasting", events, t=None if self.cfg.coast_state_at_last_report else now)
         for k in kh[re_emit].tolist():
             self._emit(k, "updated", events, t=now)
 
