@@ -152,3 +152,12 @@ def test_bad_report_lines_and_bad_options_are_clear_errors(tiny, tmp_path):
     assert "CAP 1.2 status" in result.output
     result = _cli("replay", str(tmp_path / "missing.sqlite"), "--out", str(tmp_path / "x"), code=2)
     assert "no such event log" in result.output
+
+
+def test_the_naive_baseline_runs_through_the_same_pipeline(tiny, tmp_path):
+    _cli("run", str(tiny / "reports.ndjson"), "--out", str(tmp_path / "naive"), "-q", "--policy", "naive",
+         "--no-cap")
+    lines = (tmp_path / "naive" / "alerts.ndjson").read_text().splitlines()
+    assert lines and all('"rule":"threat-within-50km"' in x or '"rule":"no-threat-within-50km"' in x
+                         for x in lines)
+    assert sum('"event":"alert"' in x for x in lines) == sum('"event":"all_clear"' in x for x in lines)

@@ -102,5 +102,5 @@ class Core:
         self.now = now = max(self.now, float(now))
         track_events = self.tracker.process(list(reports), now)
         self.picture.update(track_events, now)
-        alert_events, audit = self.policy.step(self.picture, now, commands)
+        alert_events, audit = self.policy.step(self.picture, now, commands, track_events)
         return StepResult(now, track_events, alert_events, audit)
