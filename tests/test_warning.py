@@ -142,3 +142,17 @@ def test_cooperative_aircraft_and_tentative_tracks_are_never_predicted():
     tentative = state("T2", 0, 0, 0, status="tentative")
     pic.update([TrackEvent("confirmed", airliner), TrackEvent("new", tentative)], T0)
     assert len(pic) == 0
+
+
+def test_a_drone_lost_in_its_terminal_dive_is_let_go_soon_after_it_would_have_hit_the_ground():
+    from test_alerting_policy import T0, state
+
+    field = RegionField({"A": box(0, 0, 100 * KM, 100 * KM)})
+    pic = ThreatPicture(Theatre.ukraine(), field, None, CFG)
+    diving = state("T1", 0, 50 * KM, 50 * KM, 40.0, z=600.0, vz=-20.0)
+    level = state("T2", 0, 50 * KM, 60 * KM, 40.0, z=600.0, vz=0.0)
+    pic.update([TrackEvent("confirmed", diving), TrackEvent("confirmed", level)], T0)
+    pic.update([TrackEvent("coasting", diving), TrackEvent("coasting", level)], T0 + 30)
+    # 600 m at 20 m/s: on the ground after 30 s; let go a minute later.
+    pic.update([], T0 + 30 + 60 + 5)
+    assert "T1" not in pic and "T2" in pic

@@ -324,13 +324,19 @@ class ThreatPicture:
         return math.hypot(st.x[0] - px, st.x[1] - py) <= max(sigma, st.pos_sigma_m)
 
     def _lose(self, k: int) -> None:
-        """Mark a forecast lost: it ends after ``lost_keep_s`` or once its cone is wider than ``lost_max_radius_m``."""
+        """Mark a forecast lost. It ends after ``lost_keep_s``, once its cone is wider than
+        ``lost_max_radius_m``, or, for a drone lost in a dive, soon after it would have hit the
+        ground (domain.md: Shaheds end in a terminal dive)."""
         self._lost[k] = True
         paths, a, b = self._paths[k]
         wide = np.flatnonzero(paths.r[a:b] > self.cfg.lost_max_radius_m)
         end = self._t0[k] + self.cfg.lost_keep_s
         if wide.size:
             end = min(end, float(paths.t[a + wide[0]]))
+        vz = float(self._v[k, 2])
+        if PREDICTED[int(self._cls[k])] == "drone" and vz < -self.cfg.dive_vz_mps:
+            to_ground = max(float(self._x[k, 2]), 0.0) / -vz
+            end = min(end, self._t0[k] + min(to_ground, self.cfg.dive_max_s) + self.cfg.dive_after_s)
         self._expires[k] = min(self._expires[k], end)
 
     def _remove(self, slots: list[int]) -> None:
