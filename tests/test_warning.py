@@ -156,3 +156,20 @@ def test_a_drone_lost_in_its_terminal_dive_is_let_go_soon_after_it_would_have_hi
     # 600 m at 20 m/s: on the ground after 30 s; let go a minute later.
     pic.update([], T0 + 30 + 60 + 5)
     assert "T1" not in pic and "T2" in pic
+
+
+def test_a_drone_lost_over_a_big_city_is_let_go_sooner_than_one_lost_in_the_open():
+    from airshield.geo import Site
+    from test_alerting_policy import T0, state
+
+    th = Theatre.ukraine()
+    lat, lon = th.to_latlon(50 * KM, 50 * KM)
+    city = Site("geonames:1", "Bigtown", "Великоград", float(lat), float(lon), 500_000)
+    field = RegionField({"A": box(0, 0, 100 * KM, 100 * KM)})
+    pic = ThreatPicture(th, field, [city], CFG)
+    over = state("T1", 0, 52 * KM, 50 * KM, 40.0)
+    away = state("T2", 0, 20 * KM, 80 * KM, 40.0)
+    pic.update([TrackEvent("confirmed", over), TrackEvent("confirmed", away)], T0)
+    pic.update([TrackEvent("coasting", over), TrackEvent("coasting", away)], T0 + 30)
+    pic.update([], T0 + CFG.target_end_s + 5)
+    assert "T1" not in pic and "T2" in pic

@@ -109,6 +109,9 @@ class WarningConfig:
     lost_max_radius_m: float = 50_000.0
     repredict_s: float = 30.0
     supersede_lost: bool = True
+    target_population: int = 100_000
+    target_radius_m: float = 10_000.0
+    target_end_s: float | None = 600.0
     dive_vz_mps: float = 5.0
     dive_max_s: float = 300.0
     dive_after_s: float = 60.0

@@ -145,6 +145,8 @@ class ThreatPicture:
         else:
             self._site_xy = np.zeros((0, 2))
             self._site_tree = None
+        big = np.array([s.population >= self.cfg.target_population for s in self.sites], dtype=bool)
+        self._big_tree = cKDTree(self._site_xy[big]) if big.any() else None
         # The places inside each region (a place in a raion is also in its oblast).
         self._region_sites: dict[int, np.ndarray] = {}
         if self.sites:
@@ -325,14 +327,18 @@ class ThreatPicture:
 
     def _lose(self, k: int) -> None:
         """Mark a forecast lost. It ends after ``lost_keep_s``, once its cone is wider than
-        ``lost_max_radius_m``, or, for a drone lost in a dive, soon after it would have hit the
-        ground (domain.md: Shaheds end in a terminal dive)."""
+        ``lost_max_radius_m``, ``target_end_s`` after it was lost over a big city (its likely
+        target), or, for a drone lost in a dive, soon after it would have hit the ground
+        (domain.md: Shaheds end in a terminal dive)."""
         self._lost[k] = True
         paths, a, b = self._paths[k]
         wide = np.flatnonzero(paths.r[a:b] > self.cfg.lost_max_radius_m)
         end = self._t0[k] + self.cfg.lost_keep_s
         if wide.size:
             end = min(end, float(paths.t[a + wide[0]]))
+        if self._big_tree is not None and self.cfg.target_end_s is not None and self._big_tree.query_ball_point(
+                self._x[k, :2], self.cfg.target_radius_m, return_length=True) > 0:
+            end = min(end, self._t0[k] + self.cfg.target_end_s)
         vz = float(self._v[k, 2])
         if PREDICTED[int(self._cls[k])] == "drone" and vz < -self.cfg.dive_vz_mps:
             to_ground = max(float(self._x[k, 2]), 0.0) / -vz
