@@ -159,8 +159,9 @@ def test_a_drone_lost_in_its_terminal_dive_is_let_go_soon_after_it_would_have_hi
 
 
 def test_a_drone_lost_over_a_big_city_is_let_go_sooner_than_one_lost_in_the_open():
-    from airshield.geo import Site
     from test_alerting_policy import T0, state
+
+    from airshield.geo import Site
 
     th = Theatre.ukraine()
     lat, lon = th.to_latlon(50 * KM, 50 * KM)
