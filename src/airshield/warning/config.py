@@ -109,6 +109,7 @@ class WarningConfig:
     lost_max_radius_m: float = 50_000.0
     repredict_s: float = 30.0
     supersede_lost: bool = True
+    supersede_every_s: float = 30.0
     target_population: int = 100_000
     target_radius_m: float = 10_000.0
     target_end_s: float | None = 600.0

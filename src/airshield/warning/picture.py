@@ -173,6 +173,7 @@ class ThreatPicture:
         self._v = np.zeros((cap, 3))
         self._imp = _empty(_IMP_COLS)
         self._table: Table | None = None
+        self._superseded_at = -math.inf
         # (path batch, first point, region) -> places reached; dropped with the forecasts.
         self._places_cache: dict[tuple[int, int, int], list] = {}
 
@@ -263,7 +264,9 @@ class ThreatPicture:
         if fresh:
             changed |= self._predict([st for st in fresh.values() if not self._still_good(st)])
         gone = [t for t, k in self._slot.items() if self._expires[k] < now]
-        gone += self._superseded(now, set(gone))
+        if now - self._superseded_at >= self.cfg.supersede_every_s:
+            self._superseded_at = now
+            gone += self._superseded(now, set(gone))
         if gone:
             self._remove([self._slot[t] for t in gone])
             changed.update(gone)
