@@ -195,7 +195,7 @@ def test_evaluate_run_with_a_regions_loader_and_report(tmp_path, files):
     out = tmp_path / "report"
     m = evaluate_run(truth, run, lambda scenario: (REGIONS, to_xy), report_dir=out, step_s=20.0)
     assert m["evaluation_step_s"] == 20.0 and m["scenario"] == "unit"
-    for name in ("map.png", "timeline.png", "lead_times.png", "report.md", "metrics.json"):
+    for name in ("map.png", "timeline.png", "lead_times.png", "alert_map.png", "report.md", "metrics.json"):
         assert (out / name).stat().st_size > 0, name
     text = (out / "report.md").read_text()
     assert "![map.png](map.png)" in text and "`on_time_fraction`" in text
@@ -207,6 +207,7 @@ def test_report_without_alerts_has_no_lead_histogram(tmp_path, files):
     ev = evaluate_files(truth, None, REGIONS, to_xy)
     write_report(ev, tmp_path / "r")
     assert not (tmp_path / "r" / "lead_times.png").exists()
+    assert not (tmp_path / "r" / "alert_map.png").exists()
     assert (tmp_path / "r" / "timeline.png").exists()
 
 

@@ -7,6 +7,9 @@ Files (fixed names, so reports diff and link cleanly):
 * ``timeline.png``: per region, when any true threat is inside (lower bar)
   and when the region is in alert (upper bar), hours since scenario start;
 * ``lead_times.png``: histogram of lead times, only when alerts exist;
+* ``alert_map.png``: per region, minutes in alert and unneeded alert-minutes
+  (two choropleth panels), with missed entries and premature all-clears
+  counted on the region, only when alerts exist;
 * ``report.md``: the metrics table and links to the plots;
 * ``metrics.json``: the metrics dict.
 
@@ -45,7 +48,7 @@ CLASS_COLOURS = {
     "unknown": "tab:gray",
 }
 
-MAP_PNG, TIMELINE_PNG, LEADS_PNG = "map.png", "timeline.png", "lead_times.png"
+MAP_PNG, TIMELINE_PNG, LEADS_PNG, ALERT_MAP_PNG = "map.png", "timeline.png", "lead_times.png", "alert_map.png"
 
 
 def _segments(owner: np.ndarray, x: np.ndarray, y: np.ndarray, max_points: int) -> list[np.ndarray]:
@@ -157,6 +160,57 @@ def plot_leads(ev: Evaluation, path: Path) -> bool:
     return True
 
 
+def plot_alert_map(ev: Evaluation, path: Path) -> bool:
+    """Choropleths of alert minutes and unneeded alert-minutes per region; False (no file) without alerts."""
+    from matplotlib import colormaps
+    from matplotlib.cm import ScalarMappable
+    from matplotlib.colors import Normalize
+    from matplotlib.patches import PathPatch
+    from matplotlib.path import Path as MplPath
+
+    alerts = ev.warning.alerts
+    if alerts is None or not any(alerts.values()):
+        return False
+    t_end = ev.truth.scenario.end
+    total = {r: sum(e - s for s, e in (closed(a.start, a.end, t_end) for a in alerts.get(r, []))) / 60.0
+             for r in ev.regions}
+    per = ev.warning.per_region
+    unneeded = {r: float(per.get(r, {}).get("unneeded_alert_minutes") or 0.0) for r in ev.regions}
+    fig = Figure(figsize=(14, 5.5), dpi=110, layout="constrained")
+    FigureCanvasAgg(fig)
+    axes = fig.subplots(1, 2)
+    top = max(max(total.values(), default=0.0), 1.0)
+    norm = Normalize(0.0, top)
+    cmap = colormaps["Reds"]
+    for ax, values, title in ((axes[0], total, "minutes in alert"), (axes[1], unneeded, "unneeded alert-minutes")):
+        for rid, geom in sorted(ev.regions.items()):
+            for poly in shapely.get_parts(geom):
+                if not hasattr(poly, "exterior"):
+                    continue
+                rings = [np.asarray(poly.exterior.coords) / 1000.0] + [
+                    np.asarray(i.coords) / 1000.0 for i in poly.interiors]
+                verts = np.concatenate(rings)
+                codes = np.concatenate([[MplPath.MOVETO] + [MplPath.LINETO] * (len(r) - 2) + [MplPath.CLOSEPOLY]
+                                        for r in rings])
+                ax.add_patch(PathPatch(MplPath(verts, codes), facecolor=cmap(norm(values[rid])),
+                                       edgecolor="0.5", lw=0.5))
+            c = geom.representative_point()
+            row = per.get(rid, {})
+            label = f"{rid}\n{values[rid]:.0f}"
+            if row.get("missed_entries"):
+                label += f"\nmissed {row['missed_entries']}"
+            if row.get("premature_all_clears"):
+                label += f"\npremature {row['premature_all_clears']}"
+            ax.annotate(label, (c.x / 1000.0, c.y / 1000.0), fontsize=5, ha="center", va="center")
+        ax.autoscale_view()
+        ax.set_aspect("equal")
+        ax.set_title(f"{title} (total {sum(values.values()):,.0f})")
+        ax.set_xlabel("x (km, theatre frame)")
+    fig.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=axes, shrink=0.8, label="minutes")
+    fig.savefig(path)
+    return True
+
+
 def markdown(metrics: dict, images: list[str]) -> str:
     """report.md text: metrics table, skipped parts, plot links."""
     lines = [f"# Evaluation: {metrics.get('scenario') or 'scenario'}", ""]
@@ -189,10 +243,11 @@ def write_report(ev: Evaluation, out_dir: str | Path) -> Path:
     plot_map(ev, out / MAP_PNG)
     plot_timeline(ev, out / TIMELINE_PNG)
     images = [MAP_PNG, TIMELINE_PNG]
-    if plot_leads(ev, out / LEADS_PNG):
-        images.append(LEADS_PNG)
-    else:
-        (out / LEADS_PNG).unlink(missing_ok=True)
+    for name, plot in ((LEADS_PNG, plot_leads), (ALERT_MAP_PNG, plot_alert_map)):
+        if plot(ev, out / name):
+            images.append(name)
+        else:
+            (out / name).unlink(missing_ok=True)
     (out / "metrics.json").write_text(json.dumps(ev.metrics, indent=2, sort_keys=False) + "\n")
     report = out / "report.md"
     report.write_text(markdown(ev.metrics, images))
