@@ -62,8 +62,7 @@ def test_a_run_writes_tracks_alerts_cap_and_its_event_log(tiny, tiny_run):
 
 
 def test_replay_reproduces_every_output_byte_for_byte(tiny_run, tmp_path):
-    _cli("replay", str(tiny_run / "events.sqlite"), "--out", str(tmp_path / "again"), "-q",
-         "--cap-status", "Exercise")
+    _cli("replay", str(tiny_run / "events.sqlite"), "--out", str(tmp_path / "again"), "-q")  # the log's CAP status
     _same_outputs(tiny_run, tmp_path / "again")
 
 
@@ -106,8 +105,7 @@ def test_a_night_killed_mid_way_and_resumed_gives_the_same_alerts(tiny, tiny_run
     assert proc.returncode == -signal.SIGKILL
     killed_at = EventLog(log, readonly=True).count("steps")
     assert 0 < killed_at < EventLog(tiny_run / "events.sqlite", readonly=True).count("steps")
-    result = _cli("run", str(tiny / "reports.ndjson"), "--out", str(run), "-q", "--cap-status", "Exercise",
-                  "--resume")
+    result = _cli("run", str(tiny / "reports.ndjson"), "--out", str(run), "-q", "--resume")
     assert "recovered from the log" in result.output
     _same_outputs(tiny_run, run)
 

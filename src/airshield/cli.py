@@ -168,7 +168,7 @@ def run(
     policy: Annotated[str, typer.Option(help="alert policy: airshield, or naive (alert while a threat is within 50 km)")] = "airshield",
     commands: Annotated[Path | None, typer.Option(help="operator commands, NDJSON (raise / extend / cancel)")] = None,
     cap: Annotated[bool, typer.Option("--cap/--no-cap", help="write CAP 1.2 messages and the Atom feed")] = True,
-    cap_status: Annotated[str, typer.Option(help="CAP status: Actual, Exercise (a simulated night), Test, ...")] = "Actual",
+    cap_status: Annotated[str | None, typer.Option(help="CAP status: Actual (default), Exercise (a simulated night), Test, ...; on --resume the log's")] = None,
     pace: Annotated[float | None, typer.Option(min=0.001, help="simulated seconds per wall-clock second (default: as fast as possible)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
@@ -184,7 +184,7 @@ def run(
 
     if policy not in POLICIES:
         _fail(f"--policy: unknown policy {policy!r}; known: {', '.join(POLICIES)}")
-    if cap_status not in ("Actual", "Exercise", "System", "Test", "Draft"):
+    if cap_status is not None and cap_status not in ("Actual", "Exercise", "System", "Test", "Draft"):
         _fail(f"--cap-status: {cap_status!r} is not a CAP 1.2 status (Actual, Exercise, System, Test, Draft)")
     rs, errors = _read_input(reports, kinds)
     cmds = _read_commands(commands)
@@ -211,7 +211,7 @@ def replay(
     out: Annotated[Path, typer.Option("--out", "-o", help="directory for the replayed outputs")],
     verify: Annotated[bool, typer.Option("--verify/--no-verify", help="check every event against the log")] = True,
     cap: Annotated[bool, typer.Option("--cap/--no-cap", help="write CAP 1.2 messages and the Atom feed")] = True,
-    cap_status: Annotated[str, typer.Option(help="CAP status of the replayed messages")] = "Actual",
+    cap_status: Annotated[str | None, typer.Option(help="CAP status of the replayed messages (default: the log's)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
     """Replay a night from its event log: the same tracks, alerts and CAP files, byte for byte.

@@ -343,14 +343,15 @@ class Runtime:
 
     @classmethod
     def recover(cls, log_path: str | Path, out_dir: str | Path | None, *, cap: bool = True,
-                cap_status: str = "Actual", verify: bool = True, readonly: bool = False, flush_every: int = 1,
+                cap_status: str | None = None, verify: bool = True, readonly: bool = False, flush_every: int = 1,
                 progress: Callable[[float], None] | None = None) -> Runtime:
         """Rebuild a runtime from its log by replaying every logged step (see module doc).
 
         Args:
             log_path: the event log.
             out_dir: rewrite the run directory's files here (None: no files).
-            cap, cap_status: write CAP files, with this CAP ``status``.
+            cap, cap_status: write CAP files, with this CAP ``status`` (default: the one the
+                log was made with).
             verify: check that each replayed step gives exactly the logged events
                 (raises :class:`ReplayMismatch` at the first difference).
             readonly: do not append to the log afterwards (``airshield replay``).
@@ -360,7 +361,8 @@ class Runtime:
         core, meta = core_from_log(log)
         outputs = None
         if out_dir is not None:
-            outputs = Outputs(out_dir, CapFiles(out_dir, core.regions, cap_status) if cap else None)
+            status = cap_status or meta.get("cap_status", "Actual")
+            outputs = Outputs(out_dir, CapFiles(out_dir, core.regions, status) if cap else None)
         rt = cls(core, None, outputs, float(meta.get("batch_s", BATCH_S)), flush_every=200)
         rt._verify = log if verify else None
         n_steps = log.count("steps")
@@ -448,7 +450,7 @@ def run_file(
     batch_s: float = BATCH_S,
     resume: bool = False,
     cap: bool = True,
-    cap_status: str = "Actual",
+    cap_status: str | None = None,
     commands: Iterable[OperatorCommand] = (),
     pace: float | None = None,
     on_step: Callable[[Runtime, StepResult], None] | None = None,
@@ -469,8 +471,8 @@ def run_file(
         resume: carry on from ``out_dir/events.sqlite`` (after a crash): the
             log's steps are replayed, and the input continues after the reports
             it had accepted. Without it, an existing log is an error.
-        cap, cap_status: write CAP files, with this CAP ``status``
-            (``Exercise`` for a simulated night).
+        cap, cap_status: write CAP files, with this CAP ``status`` (``Exercise`` for
+            a simulated night; default ``Actual``, or on resume the log's).
         commands: operator commands to apply at their times.
         pace: simulated seconds per wall-clock second (None: as fast as possible).
         on_step: called after every step (a live view).
@@ -481,7 +483,7 @@ def run_file(
     fingerprint = input_fingerprint(reports)
     t_wall = time.perf_counter()
     if resume and log_path.exists():
-        rt = Runtime.recover(log_path, out_dir, cap=cap, cap_status=cap_status, flush_every=FILE_FLUSH_STEPS,
+        rt = Runtime.recover(log_path, out_dir, cap=cap, flush_every=FILE_FLUSH_STEPS,
                              progress=(lambda f: progress("recovering", f)) if progress else None)
         meta = rt.log.meta()
         problem = None
@@ -489,6 +491,8 @@ def run_file(
             problem = f"was made from another input ({meta.get('input')}, this one {fingerprint})"
         elif float(meta["batch_s"]) != batch_s:
             problem = f"was made with --batch-s {meta['batch_s']}, not {batch_s}"
+        elif cap_status is not None and cap_status != meta.get("cap_status", "Actual"):
+            problem = f"was made with CAP status {meta.get('cap_status', 'Actual')}, not {cap_status}"
         if problem:
             rt.close()
             raise LogError(f"{log_path}: {problem}")
@@ -501,7 +505,8 @@ def run_file(
             sites = load_cities()
         core = Core(regions, sites, config)
         log = EventLog(log_path)
-        log.init_meta(_core_meta(core, batch_s, bool(sites), {"input": fingerprint}))
+        cap_status = cap_status or "Actual"
+        log.init_meta(_core_meta(core, batch_s, bool(sites), {"input": fingerprint, "cap_status": cap_status}))
         outputs = Outputs(out_dir, CapFiles(out_dir, regions, cap_status) if cap else None)
         rt = Runtime(core, log, outputs, batch_s, flush_every=FILE_FLUSH_STEPS)
         rt.register(reports)  # the sensor registry a live service has: every fixed sensor of the input
@@ -562,7 +567,7 @@ class _Pacer:
             time.sleep(wait)
 
 
-def replay(log_path: str | Path, out_dir: str | Path, *, cap: bool = True, cap_status: str = "Actual",
+def replay(log_path: str | Path, out_dir: str | Path, *, cap: bool = True, cap_status: str | None = None,
            verify: bool = True, progress: Callable[[float], None] | None = None) -> NightStats:
     """``airshield replay``: the log's night again into ``out_dir``, checked against the log."""
     t0 = time.perf_counter()
