@@ -1,0 +1,356 @@
+// The live map's page: loads the night, follows the SSE stream, replays it on a timeline.
+import { getJSON, fetchAlertHistory, openStream } from './api.js';
+import {
+  t, getLang, setLang, onLangChange, applyStatic, placeName, fmtTime, fmtDateTime, fmtDuration,
+} from './i18n.js';
+import { Night } from './night.js';
+import { MapView, STATES, CLASSES, STATE_STYLE, symbolSvg } from './layers.js';
+
+const $ = (sel) => document.querySelector(sel);
+const night = new Night();
+const ui = {
+  replayT: null, // null: live; else the time shown (s since epoch)
+  playing: false,
+  speed: 300, // replay seconds per wall second
+  selected: null,
+  layers: { tracks: true, cones: true, sensors: true, cities: true },
+  conn: 'connecting',
+};
+let view;
+let stream;
+
+function shownTime() { return ui.replayT ?? night.clock; }
+
+// ---------------------------------------------------------------- drawing
+
+function render() {
+  const T = ui.replayT;
+  const states = new Map();
+  for (const id of night.regions.keys()) states.set(id, night.regionAt(id, T).state);
+  view.paintRegions(states);
+  if (ui.layers.tracks) view.drawTracks(night.tracksAt(T), { showCones: ui.layers.cones });
+  renderClock();
+  renderSummary(states);
+  if (ui.selected) renderPanel(ui.selected);
+  document.body.dataset.mode = T == null ? 'live' : 'replay';
+  const inAlert = [...states].filter(([, s]) => s === 'alert').map(([id]) => id);
+  document.body.dataset.alertRegions = inAlert.join(',');
+}
+
+function renderClock() {
+  const T = shownTime();
+  $('#clock').textContent = T != null ? fmtDateTime(T) : '—';
+  const live = ui.replayT == null;
+  const badge = $('#mode');
+  badge.textContent = live ? t('live') : t('replay');
+  badge.className = live ? 'mode live' : 'mode replay';
+  const slider = $('#scrub');
+  const start = night.start ?? night.clock ?? 0;
+  const end = night.clock ?? start;
+  slider.min = String(Math.floor(start));
+  slider.max = String(Math.ceil(end));
+  slider.value = String(Math.round(T ?? end));
+  slider.setAttribute('aria-valuetext', T != null ? fmtDateTime(T) : '');
+  $('#t-start').textContent = fmtTime(start);
+  $('#t-end').textContent = fmtTime(end);
+  $('#play').textContent = ui.playing ? `⏸ ${t('pause')}` : `▶ ${t('play')}`;
+  $('#play').setAttribute('aria-pressed', String(ui.playing));
+  renderTicks(start, end);
+}
+
+let ticksKey = '';
+function renderTicks(start, end) {
+  // Marks on the timeline where alerts started (and ended), so the night's shape is visible.
+  const evs = night.eventTimes();
+  const key = `${start}|${end}|${evs.length}`;
+  if (key === ticksKey) return;
+  ticksKey = key;
+  const box = $('#ticks');
+  box.replaceChildren();
+  if (!(end > start)) return;
+  for (const e of evs) {
+    const d = document.createElement('span');
+    d.className = `tick tick-${e.event}`;
+    d.style.left = `${(100 * (e.t - start)) / (end - start)}%`;
+    box.append(d);
+  }
+}
+
+function renderSummary(states) {
+  const box = $('#summary-list');
+  const rows = [...states].filter(([, s]) => s !== 'quiet')
+    .sort((a, b) => (a[1] === b[1] ? a[0].localeCompare(b[0]) : a[1] === 'alert' ? -1 : 1));
+  box.replaceChildren();
+  if (!rows.length) {
+    const li = document.createElement('li');
+    li.textContent = t('none_in_alert');
+    li.className = 'muted';
+    box.append(li);
+    return;
+  }
+  for (const [id, s] of rows) {
+    const li = document.createElement('li');
+    const b = document.createElement('button');
+    b.className = `region-row state-${s}`;
+    b.dataset.region = id;
+    b.dataset.state = s;
+    b.innerHTML = `${swatch(s)} <span>${esc(placeName(night.regions.get(id)))}</span> <small>${esc(t(`state_${s}`))}</small>`;
+    b.addEventListener('click', () => selectRegion(id));
+    li.append(b);
+    box.append(li);
+  }
+}
+
+function swatch(state) {
+  return `<svg class="swatch" width="18" height="14" aria-hidden="true"><rect width="18" height="14" fill="${STATE_STYLE[state].pattern || STATE_STYLE[state].fill}" stroke="${STATE_STYLE[state].stroke}"/></svg>`;
+}
+
+function esc(s) {
+  return String(s ?? '').replace(/[&<>"']/g, (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' }[c]));
+}
+
+// ---------------------------------------------------------------- region panel
+
+function selectRegion(id) {
+  ui.selected = id;
+  view.select(id);
+  renderPanel(id);
+  $('#region-panel').hidden = false;
+  $('#region-panel').focus({ preventScroll: true });
+}
+
+function reasonHtml(reason) {
+  if (!reason) return '';
+  const parts = [];
+  const rule = reason.rule ? t(`rule_${reason.rule}`) : '';
+  parts.push(`<p class="rule" data-rule="${esc(reason.rule)}">${esc(rule)}</p>`);
+  if (getLang() === 'en' && reason.text) parts.push(`<p class="reason-text">${esc(reason.text)}</p>`);
+  const counts = Object.entries(reason.counts || {}).filter(([, n]) => n > 0);
+  if (counts.length) {
+    parts.push(`<p>${esc(t('threats'))}: ${counts.map(([c, n]) => `${symbolSvg(c, 0, { size: 16 })} ${n} × ${esc(t(`cls_${CLASSES.includes(c) ? c : 'unknown'}`))}`).join(', ')}`
+      + (reason.inside ? `; ${esc(t('inside', { n: reason.inside }))}` : '') + '</p>');
+  }
+  if (reason.eta_s != null || reason.eta_lo_s != null) {
+    let s;
+    if (reason.eta_s != null && reason.eta_lo_s != null && reason.eta_hi_s != null) {
+      s = t('eta_bounds', { eta: fmtDuration(reason.eta_s), lo: fmtDuration(reason.eta_lo_s), hi: fmtDuration(reason.eta_hi_s) });
+    } else if (reason.eta_s != null) {
+      s = t('eta', { eta: fmtDuration(reason.eta_s) });
+    } else {
+      s = t('eta_lo_only', { lo: fmtDuration(reason.eta_lo_s) });
+    }
+    parts.push(`<p>${esc(s)}</p>`);
+  }
+  const sensors = Object.keys(reason.sensors || {});
+  if (sensors.length) parts.push(`<p>${esc(t('sensors_behind'))}: ${sensors.map((k) => esc(t(`kind_${k}`))).join(', ')}</p>`);
+  if (reason.confidence != null) parts.push(`<p>${esc(t('confidence'))}: ${Math.round(reason.confidence * 100)} %</p>`);
+  if (reason.operator) parts.push(`<p>${esc(t('operator', { user: reason.operator.user, note: reason.operator.note }))}</p>`);
+  return parts.join('');
+}
+
+function renderPanel(id) {
+  const r = night.regions.get(id) || { id };
+  const now = night.regionAt(id, ui.replayT);
+  const box = $('#region-body');
+  box.dataset.region = id;
+  box.dataset.state = now.state;
+  const hist = night.alertHistory(id).slice().reverse();
+  box.innerHTML = `
+    <h2 id="region-title">${esc(placeName(r))} <small>${esc(id)}</small></h2>
+    <p class="state-line">${swatch(now.state)} <b class="state-name">${esc(t(`state_${now.state}`))}</b>
+      ${now.since != null ? `— ${esc(t('since'))} ${esc(fmtTime(now.since))}` : ''}</p>
+    ${now.reason ? `<h3>${esc(t('reason'))}</h3><div class="reason">${reasonHtml(now.reason)}</div>` : ''}
+    <h3>${esc(t('history'))}</h3>
+    ${hist.length ? `<ol class="history">${hist.map((e) => `
+      <li><button class="hist-item ev-${esc(e.event)}" data-t="${e.t}" title="${esc(e.reason?.text || '')}">
+        <time>${esc(fmtTime(e.t))}</time> <b>${esc(t(`ev_${e.event}`))}</b>
+        <span>${esc(e.reason?.rule ? t(`rule_${e.reason.rule}`) : '')}</span></button></li>`).join('')}</ol>`
+      : `<p class="muted">${esc(t('no_history'))}</p>`}`;
+  for (const b of box.querySelectorAll('.hist-item')) {
+    b.addEventListener('click', () => { pause(); ui.replayT = Number(b.dataset.t); render(); });
+  }
+}
+
+// ---------------------------------------------------------------- timeline
+
+let lastFrame = null;
+function frame(now) {
+  if (!ui.playing) { lastFrame = null; return; }
+  if (lastFrame != null && ui.replayT != null) {
+    ui.replayT += ((now - lastFrame) / 1000) * ui.speed;
+    if (night.clock != null && ui.replayT >= night.clock) { ui.replayT = null; ui.playing = false; }
+    render();
+  }
+  lastFrame = now;
+  requestAnimationFrame(frame);
+}
+
+function play() {
+  if (ui.replayT == null) ui.replayT = night.start ?? night.clock; // from the start of the night
+  ui.playing = true;
+  lastFrame = null;
+  requestAnimationFrame(frame);
+  render();
+}
+
+function pause() { ui.playing = false; render(); }
+
+function goLive() { ui.playing = false; ui.replayT = null; render(); }
+
+// ---------------------------------------------------------------- data
+
+async function refreshTracks() {
+  try {
+    const list = await getJSON('/v1/tracks');
+    night.setSnapshot(Array.isArray(list) ? list : list.items || []);
+  } catch (e) { console.warn(e); }
+}
+
+async function refreshSensors() {
+  try {
+    const list = await getJSON('/v1/sensors');
+    view.drawSensors(Array.isArray(list) ? list : list.items || []);
+  } catch (e) { console.warn(e); }
+}
+
+async function refreshClock() {
+  try {
+    const c = await getJSON('/v1/clock');
+    night.see(Number(c.now));
+  } catch (e) { console.warn(e); }
+}
+
+async function refreshRegions() {
+  try {
+    const list = await getJSON('/v1/regions');
+    night.setRegions(list);
+  } catch (e) { console.warn(e); }
+}
+
+let renderPending = false;
+function scheduleRender() {
+  if (renderPending) return;
+  renderPending = true;
+  setTimeout(() => { renderPending = false; if (!ui.playing) render(); }, 150);
+}
+
+function setConn(state) {
+  ui.conn = state;
+  const el = $('#conn');
+  el.dataset.state = state;
+  el.textContent = t(`conn_${state}`);
+}
+
+async function boot() {
+  document.documentElement.lang = getLang();
+  applyStatic();
+  buildLegend();
+  view = new MapView($('#map'), { onRegionClick: selectRegion });
+
+  const [geo, regions] = await Promise.all([getJSON('/v1/regions.geojson'), getJSON('/v1/regions')]);
+  night.setRegions(regions);
+  for (const f of geo.features || []) {
+    const p = f.properties || {};
+    const id = p.id ?? f.id;
+    if (!night.regions.has(id)) night.regions.set(id, { id, name: p.name, name_uk: p.name_uk });
+  }
+  view.setRegions(geo, night.regions);
+  await refreshClock();
+  try {
+    for (const ev of await fetchAlertHistory()) night.addAlert(ev);
+  } catch (e) { console.warn(e); }
+  // The live view's truth is GET /v1/regions; history only fills the timeline.
+  night.setRegions(regions);
+  getJSON('/map/cities.json').then((c) => view.drawCities(c)).catch((e) => console.warn(e));
+  await Promise.all([refreshTracks(), refreshSensors()]);
+
+  // From event 0: the whole night's alerts and track states, then live.
+  stream = openStream({
+    kinds: 'alert,track',
+    fromId: 0,
+    onStatus: setConn,
+    onEvent: (d) => {
+      if (d.type === 'alert') night.addAlert(d);
+      else if (d.type === 'track') night.addTrack(d);
+      window.airshieldMap.events++;
+      scheduleRender();
+    },
+  });
+  setInterval(refreshClock, 2000);
+  setInterval(refreshTracks, 3000);
+  setInterval(refreshSensors, 15000);
+  setInterval(async () => { await refreshRegions(); scheduleRender(); }, 10000);
+  setInterval(() => { if (!ui.playing) render(); }, 1000);
+
+  render();
+  document.body.dataset.ready = '1';
+}
+
+function buildLegend() {
+  const box = $('#legend-body');
+  box.innerHTML = `
+    <ul class="legend-list">
+      ${STATES.map((s) => `<li>${swatch(s)} <span>${esc(t(`state_${s}`))}</span></li>`).join('')}
+    </ul>
+    <ul class="legend-list">
+      ${CLASSES.map((c) => `<li>${symbolSvg(c, 0, { size: 20, threat: c !== 'aircraft' })} <span>${esc(t(`cls_${c}`))}</span></li>`).join('')}
+      <li><svg width="20" height="14" aria-hidden="true"><path d="M1,7 L19,1 L19,13 Z" fill="rgba(255,159,28,.15)" stroke="#ff9f1c" stroke-dasharray="3 2"/></svg> <span>${esc(t('cone'))}</span></li>
+      <li><svg width="20" height="14" aria-hidden="true"><circle cx="10" cy="7" r="3" fill="#7fd1b9"/></svg> <span>${esc(t('sensor_ok'))}</span></li>
+      <li><span class="sensor-silent inline"><span>✕</span></span> <span>${esc(t('sensor_silent'))}</span></li>
+      <li><svg width="20" height="14" aria-hidden="true"><circle cx="10" cy="7" r="3.5" fill="#e6edf3"/></svg> <span>${esc(t('city'))}</span></li>
+    </ul>`;
+}
+
+function wire() {
+  $('#lang').addEventListener('click', () => setLang(getLang() === 'en' ? 'uk' : 'en'));
+  onLangChange(() => {
+    buildLegend();
+    view.relabel();
+    setConn(ui.conn);
+    render();
+  });
+  $('#play').addEventListener('click', () => (ui.playing ? pause() : play()));
+  $('#live').addEventListener('click', goLive);
+  $('#speed').addEventListener('change', (e) => { ui.speed = Number(e.target.value); });
+  $('#scrub').addEventListener('input', (e) => {
+    const v = Number(e.target.value);
+    ui.replayT = night.clock != null && v >= Math.floor(night.clock) ? null : v;
+    render();
+  });
+  $('#region-close').addEventListener('click', () => {
+    ui.selected = null;
+    view.select(null);
+    $('#region-panel').hidden = true;
+  });
+  for (const name of Object.keys(ui.layers)) {
+    const box = $(`#layer-${name}`);
+    box.checked = ui.layers[name];
+    box.addEventListener('change', () => {
+      ui.layers[name] = box.checked;
+      view.show(name, box.checked);
+      render();
+    });
+  }
+  document.addEventListener('keydown', (e) => {
+    if (e.target.closest('input, select, button')) return;
+    if (e.key === ' ') { e.preventDefault(); ui.playing ? pause() : play(); }
+  });
+}
+
+// For tests and for a curious duty officer's console.
+window.airshieldMap = {
+  night, ui, events: 0,
+  get lastEventId() { return stream?.lastId ?? 0; },
+  regionState: (id) => night.regionAt(id, ui.replayT).state,
+  setReplayTime: (sec) => { ui.playing = false; ui.replayT = sec; render(); },
+  goLive,
+};
+
+wire();
+boot().catch((e) => {
+  console.error(e);
+  const el = $('#fatal');
+  el.hidden = false;
+  el.textContent = t('not_installed', { error: e.message });
+  document.body.dataset.ready = 'error';
+});

@@ -1,0 +1,152 @@
+// The night as the map knows it: alert events per region and track states per track, so that
+// the picture at any time T can be drawn again (the timeline), and the live picture.
+import { toSec } from './api.js';
+
+// A track state older than this is not drawn (as `airshield evaluate` scores tracks, formats.md).
+export const TRACK_MAX_AGE_S = 60;
+
+export class Night {
+  constructor() {
+    this.regions = new Map(); // id -> {id, name, name_uk, parent}
+    this.live = new Map(); // id -> {state, since, reason}: the service's current view
+    this.events = new Map(); // region -> [alert event], in time order
+    this.eventKeys = new Set(); // alert_id#seq, to merge history and stream without doubles
+    this.order = 0;
+    this.tracks = new Map(); // id -> [state], in time order
+    this.snapshot = []; // the newest GET /v1/tracks (with cones)
+    this.start = null; // earliest time seen (s)
+    this.clock = null; // the service's clock (s), newest
+  }
+
+  see(t) {
+    if (t == null) return;
+    if (this.start == null || t < this.start) this.start = t;
+    if (this.clock == null || t > this.clock) this.clock = t;
+  }
+
+  setRegions(list) {
+    for (const r of list) {
+      this.regions.set(r.id, { id: r.id, name: r.name, name_uk: r.name_uk, parent: r.parent });
+      if (r.state) {
+        this.live.set(r.id, { state: r.state, since: toSec(r.since), reason: r.reason ?? null });
+      }
+    }
+  }
+
+  /** Add one alert event (formats.md "Alerts"); true if it was new. */
+  addAlert(ev) {
+    if (!ev || !ev.region) return false;
+    const key = `${ev.alert_id}#${ev.seq}`;
+    if (this.eventKeys.has(key)) return false;
+    this.eventKeys.add(key);
+    const e = { ...ev, t: toSec(ev.t), order: this.order++ };
+    let list = this.events.get(ev.region);
+    if (!list) this.events.set(ev.region, (list = []));
+    // Mostly appended in order; insert by time otherwise (history fetched after some live events).
+    let i = list.length;
+    while (i > 0 && list[i - 1].t > e.t) i--;
+    list.splice(i, 0, e);
+    const newest = list[list.length - 1];
+    if (newest === e) {
+      const since = ev.state === this.live.get(ev.region)?.state
+        ? this.live.get(ev.region).since : e.t;
+      this.live.set(ev.region, { state: ev.state, since, reason: ev.reason ?? null });
+    }
+    this.see(e.t);
+    return true;
+  }
+
+  /** Add one track state from the stream (formats.md "Tracks") or a GET /v1/tracks entry. */
+  addTrack(s) {
+    if (!s || s.id == null) return;
+    const st = normaliseTrack(s);
+    if (st.t == null) return;
+    let list = this.tracks.get(st.id);
+    if (!list) this.tracks.set(st.id, (list = []));
+    if (list.length && list[list.length - 1].t >= st.t) {
+      if (list[list.length - 1].t === st.t) list[list.length - 1] = { ...list[list.length - 1], ...st };
+      else return; // older than what we have: the stream already gave a newer state
+    } else {
+      list.push(st);
+    }
+    this.see(st.t);
+  }
+
+  setSnapshot(list) {
+    this.snapshot = list.map(normaliseTrack);
+    for (const s of this.snapshot) this.addTrack(s);
+  }
+
+  /** A region's state at time T (null: the live state) with the event that set it. */
+  regionAt(id, T) {
+    if (T == null) {
+      const l = this.live.get(id);
+      const list = this.events.get(id);
+      return { state: l?.state ?? 'quiet', since: l?.since ?? null, reason: l?.reason ?? null,
+        event: list?.[list.length - 1] ?? null };
+    }
+    const list = this.events.get(id) || [];
+    let last = null;
+    for (const e of list) {
+      if (e.t <= T) last = e; else break;
+    }
+    if (!last) return { state: 'quiet', since: null, reason: null, event: null };
+    // Since: the first event of the run of events that leave the region in this state.
+    let since = last.t;
+    for (let i = list.indexOf(last); i >= 0 && list[i].state === last.state; i--) since = list[i].t;
+    return { state: last.state, since, reason: last.reason, event: last };
+  }
+
+  /** Tracks to draw at time T (null: live, the newest snapshot plus newer stream states). */
+  tracksAt(T) {
+    const now = T ?? this.clock;
+    const out = [];
+    const snapById = new Map(this.snapshot.map((s) => [s.id, s]));
+    for (const [id, list] of this.tracks) {
+      let s = null;
+      for (let i = list.length - 1; i >= 0; i--) {
+        if (list[i].t <= now) { s = list[i]; break; }
+      }
+      if (!s || s.status === 'deleted' || now - s.t > TRACK_MAX_AGE_S) continue;
+      const snap = T == null ? snapById.get(id) : null;
+      // Predicted cones come with GET /v1/tracks only, so they are shown live.
+      out.push({ ...s, cone: snap?.cone ?? [], eta: snap?.eta ?? [], age: now - s.t });
+    }
+    return out;
+  }
+
+  alertHistory(id) { return this.events.get(id) || []; }
+
+  /** Every alert event time, for the timeline's ticks. */
+  eventTimes() {
+    const out = [];
+    for (const list of this.events.values()) {
+      for (const e of list) if (e.event === 'alert' || e.event === 'all_clear') out.push(e);
+    }
+    return out;
+  }
+}
+
+function normaliseTrack(s) {
+  const v = s.vel_enu_mps;
+  let speed = s.speed_ms ?? s.speed_mps ?? null;
+  let heading = s.heading_deg ?? null;
+  if (Array.isArray(v) && v.length >= 2) {
+    speed ??= Math.hypot(v[0], v[1]);
+    heading ??= ((Math.atan2(v[0], v[1]) * 180) / Math.PI + 360) % 360;
+  }
+  return {
+    id: s.id,
+    t: toSec(s.t),
+    lat: s.lat,
+    lon: s.lon,
+    alt_m: s.alt_m ?? null,
+    speed,
+    heading: heading ?? 0,
+    cls: s.class ?? s.cls ?? 'unknown',
+    threat: s.threat !== false,
+    status: s.status ?? 'confirmed',
+    cone: s.cone ?? [],
+    eta: s.eta ?? [],
+  };
+}
