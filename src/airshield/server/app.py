@@ -1,0 +1,103 @@
+"""The FastAPI application: :func:`create_app` wires the engine, the routers and the push machinery.
+
+The lifespan opens ``server.sqlite``, stores the bootstrap admin token (hashed),
+starts the :class:`~airshield.server.engine.Engine` (recovering an existing
+event log), then the push machinery (H2's ``push.attach``); on shutdown it
+stops them in the reverse order. Everything the routes need is on
+``app.state``: ``settings``, ``server`` (ServerState), ``engine``, ``metrics``,
+``buckets`` (rate limits).
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+
+from airshield import __version__
+from airshield.server import ingest, ops
+from airshield.server.engine import Engine
+from airshield.server.ingest import TokenBuckets
+from airshield.server.logs import AccessLog
+from airshield.server.settings import Settings
+from airshield.server.state import ServerState
+
+log = logging.getLogger("airshield.server")
+
+DESCRIPTION = """airshield's service: sensor reports in; fused tracks, per-region alerts (CAP, Atom,
+a status string), push (SSE, webhooks) and a live map out. It warns people; it never aims,
+cues or controls a weapon. Auth: bearer tokens with roles sensor, viewer, operator, admin
+(docs/service.md). Times are seconds since the Unix epoch (UTC) unless a field says otherwise."""
+
+
+def _optional(name: str):
+    """H2's push and H3's web modules, when they are there."""
+    try:
+        return importlib.import_module(f"airshield.server.{name}")
+    except ModuleNotFoundError as exc:
+        if exc.name != f"airshield.server.{name}":
+            raise
+        return None
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The service for ``settings`` (the engine starts with the app's lifespan)."""
+    settings = settings or Settings.from_env()
+    push = _optional("push")
+    web = _optional("web")
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI):
+        server = ServerState(settings.state_path)
+        if settings.admin_token:
+            server.add_token("admin", "admin", settings.admin_token, time.time())
+        metrics = ops.Metrics()
+        engine = Engine(settings, server, metrics)
+        app.state.settings = settings
+        app.state.server = server
+        app.state.metrics = metrics
+        app.state.engine = engine
+        app.state.buckets = TokenBuckets(settings.rate_per_s, settings.rate_burst)
+        engine.start()
+        log.info("started", extra={"data_dir": str(settings.data_dir), "clock": settings.clock,
+                                   "regions": len(engine.region_ids), "version": __version__})
+        detach = None
+        if push is not None and hasattr(push, "attach"):
+            detach = push.attach(app, engine, settings)
+        try:
+            yield
+        finally:
+            if detach is not None:
+                res = detach() if callable(detach) else None
+                if hasattr(res, "__await__"):
+                    await res
+            engine.stop()
+            server.close()
+            log.info("stopped")
+
+    app = FastAPI(title="airshield", version=__version__, description=DESCRIPTION, lifespan=lifespan,
+                  openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
+    app.state.settings = settings
+    app.add_middleware(AccessLog)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_request(request: Request, exc: RequestValidationError):
+        # FastAPI's 422 with the offending place of each error, minus the echoed input (it may be large).
+        errs = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+                for e in exc.errors()]
+        return JSONResponse({"detail": errs}, status_code=422)
+
+    from airshield.server import concern, operators, read, sensors
+
+    for mod in (ingest, read, sensors, concern, operators, ops):
+        app.include_router(mod.router)
+    if push is not None and hasattr(push, "router"):
+        app.include_router(push.router)
+    if web is not None and hasattr(web, "mount"):
+        web.mount(app)
+    return app

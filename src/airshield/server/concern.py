@@ -1,0 +1,75 @@
+""""Does it concern me, and how long do I have?": a query by location.
+
+``GET /v1/concern?lat=&lon=`` answers with the alert region of the point, its
+state, the nearest threat that may reach that region (nominal ETA with its
+earliest and latest plausible arrival, from the threat picture's cones) and
+what to do, in Ukrainian and English. The advice follows the state, not the
+ETA alone: an alert means shelter now whatever the ETA says (the earliest
+arrival is the one the policy alerts on, docs/alerting.md).
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Request
+
+router = APIRouter(tags=["public"])
+
+ADVICE = {
+    "alert": ("Повітряна тривога! Негайно пройдіть до найближчого укриття і залишайтеся там до відбою.",
+              "Air raid alert! Go to the nearest shelter now and stay there until the all-clear."),
+    "pre_alert": ("Можлива загроза: підготуйтеся пройти в укриття, стежте за сповіщеннями.",
+                  "Threat possible: be ready to go to a shelter and watch for alerts."),
+    "quiet": ("Загрози для вашої області зараз немає.", "No threat to your region now."),
+    "outside": ("Ця точка поза зоною, яку охоплює airshield.", "This point is outside the area airshield covers."),
+}
+
+
+def _minutes_uk(s: float) -> str:
+    return f"{max(round(s / 60), 0)} хв"
+
+
+@router.get("/v1/concern", summary="Does it concern me, and how long do I have? (by location)")
+def concern(request: Request,
+            lat: Annotated[float, Query(ge=-90, le=90, description="latitude, WGS84 degrees")],
+            lon: Annotated[float, Query(ge=-180, le=180, description="longitude, WGS84 degrees")]):
+    eng = request.app.state.engine
+    regions = eng.regions
+    rid = regions.locate(lat, lon)
+    alerting = set(eng.region_ids)
+    while rid is not None and rid not in alerting:  # up the tree to the region that alerts
+        rid = regions[rid].parent
+    if rid is None:
+        uk, en = ADVICE["outside"]
+        return {"lat": lat, "lon": lon, "region": None, "state": None, "threat": None,
+                "advice": {"uk": uk, "en": en}}
+    snap = eng.snapshot
+    state = snap.states.get(rid, "quiet")
+    ref = snap.now
+    best = None
+    for tid, f in snap.forecasts.items():
+        for region, tin, lo, hi in f.etas:
+            if region != rid or (hi is not None and hi < ref):
+                continue
+            if best is None or lo < best[2]:
+                best = (tid, f.cls, lo, tin, hi)
+    threat = None
+    if best is not None and math.isfinite(ref):
+        tid, cls, lo, tin, hi = best
+        threat = {"track": tid, "class": cls, "eta_s": None if tin is None else round(max(tin - ref, 0.0)),
+                  "lo_s": round(max(lo - ref, 0.0)), "hi_s": None if hi is None else round(max(hi - ref, 0.0)),
+                  "inside": lo <= ref}
+    uk, en = ADVICE[state]
+    if threat is not None and not threat["inside"] and state != "quiet":
+        uk += f" Найближча загроза ({threat['class']}) може бути тут щонайшвидше за {_minutes_uk(threat['lo_s'])}."
+        en += f" The nearest threat ({threat['class']}) may be here in {threat['lo_s'] / 60:.0f} min at the earliest."
+    elif threat is not None and threat["inside"]:
+        uk += " Загроза вже над вашою областю."
+        en += " A threat is over your region now."
+    r = regions[rid]
+    last = snap.last_alert.get(rid)
+    return {"lat": lat, "lon": lon, "region": {"id": rid, "name": r.name, "name_uk": r.name_uk}, "state": state,
+            "alert_id": last.alert_id if last is not None and state != "quiet" else None,
+            "as_of": ref if math.isfinite(ref) else None, "threat": threat, "advice": {"uk": uk, "en": en}}

@@ -1,0 +1,205 @@
+"""The feeder: a simulated night's sensors, talking to the service as real ones would.
+
+:func:`register_night` registers a night's sensors (``sensors.ndjson``) with the
+admin token, the way a deployment would: each radar and each partner feed its
+own token, acoustic nodes in gateways of ``GATEWAY_NODES`` (a gateway forwards
+its nodes' reports), the observers' phone app one token. :func:`feed` then
+posts the reports (``reports.ndjson``, arrival order) as NDJSON batches, one
+request per token and time slice of ``slice_s`` of arrival time, paced to
+``speed`` simulated seconds per wall second. It retries a request that fails
+(connection refused while the service restarts, 429, 5xx) with the same
+``Idempotency-Key``, so a report is never sent twice as new, and it reports
+what each request's reply acknowledged.
+
+Slices are aligned to the service's step length, so a service in ``data`` clock
+mode takes exactly the same steps however the slices are cut into requests.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import httpx
+import msgspec
+
+#: Acoustic nodes per gateway token.
+GATEWAY_NODES = 200
+
+
+class _Head(msgspec.Struct):
+    sensor: str
+    arrival: str
+
+
+@dataclass
+class Night:
+    """A night's sensors (dicts of sensors.ndjson) and reports (raw NDJSON lines, arrival s, sensor)."""
+
+    sensors: list[dict]
+    lines: list[bytes]
+    arrival: list[float]
+    sensor: list[str]
+
+    def __len__(self) -> int:
+        return len(self.lines)
+
+
+def load_night(directory: str | Path) -> Night:
+    """Read ``sensors.ndjson`` and ``reports.ndjson`` of a night written by ``airshield simulate``."""
+    from datetime import datetime
+
+    d = Path(directory)
+    sensors = [msgspec.json.decode(line) for line in (d / "sensors.ndjson").read_bytes().splitlines() if line.strip()]
+    lines = [line for line in (d / "reports.ndjson").read_bytes().splitlines() if line.strip()]
+    dec = msgspec.json.Decoder(_Head)
+    heads = [dec.decode(line) for line in lines]
+    cache: dict[str, float] = {}
+
+    def ts(s: str) -> float:
+        v = cache.get(s)
+        if v is None:
+            v = cache[s] = datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+        return v
+
+    return Night(sensors, lines, [ts(h.arrival) for h in heads], [h.sensor for h in heads])
+
+
+def token_groups(sensors: list[dict]) -> dict[str, list[dict]]:
+    """Token name -> its sensors (see module doc)."""
+    groups: dict[str, list[dict]] = {}
+    acoustic = 0
+    for s in sensors:
+        kind = s["kind"]
+        if kind == "acoustic":
+            name = f"acoustic-gw-{acoustic // GATEWAY_NODES:03d}"
+            acoustic += 1
+        elif kind == "observer":
+            name = "observer-app"
+        else:
+            name = s["id"]
+        groups.setdefault(name, []).append(s)
+    return groups
+
+
+def register_night(client: httpx.Client, admin_token: str, sensors: list[dict]) -> dict[str, str]:
+    """Register every sensor; returns sensor id -> its token."""
+    tokens: dict[str, str] = {}
+    for name, group in token_groups(sensors).items():
+        body = {"name": name, "sensors": [
+            {"id": s["id"], "kind": s["kind"], "lat": s.get("lat"), "lon": s.get("lon"), "alt_m": s.get("alt_m")}
+            for s in group]}
+        r = client.post("/v1/sensors", json=body, headers={"Authorization": f"Bearer {admin_token}"})
+        r.raise_for_status()
+        tok = r.json()["token"]
+        for s in group:
+            tokens[s["id"]] = tok
+    return tokens
+
+
+@dataclass
+class Request:
+    """One request of the feed: its slice, token, report indices (into the night) and key."""
+
+    slice: int
+    token: str
+    idx: list[int]
+    key: str
+
+
+def plan(night: Night, tokens: dict[str, str], slice_s: float = 5.0, start: int = 0) -> Iterator[Request]:
+    """The requests of the feed from report ``start`` on, in order (one per token per slice)."""
+    i, n = start, len(night)
+    while i < n:
+        k = math.floor(night.arrival[i] / slice_s)
+        by_token: dict[str, list[int]] = {}
+        while i < n and math.floor(night.arrival[i] / slice_s) == k:
+            tok = tokens.get(night.sensor[i])
+            if tok is not None:
+                by_token.setdefault(tok, []).append(i)
+            i += 1
+        for tok, idx in by_token.items():
+            yield Request(k, tok, idx, f"feed-{k}-{idx[0]}")
+
+
+@dataclass
+class FeedStats:
+    """What a feed did: requests, reports acknowledged, duplicates, rejected, retries, wall time."""
+
+    requests: int = 0
+    accepted: int = 0
+    duplicates: int = 0
+    rejected: int = 0
+    retries: int = 0
+    wall_s: float = 0.0
+    acked_seqs: list[int] = field(default_factory=list)
+
+
+def feed(client: httpx.Client, night: Night, tokens: dict[str, str], *, speed: float | None = None,
+         slice_s: float = 5.0, start: int = 0, stop_after: int | None = None,
+         on_reply: Callable[[Request, dict], None] | None = None, retry_s: float = 60.0) -> FeedStats:
+    """Post the night's reports from ``start`` (see module doc); ``stop_after``: stop after that many
+    requests. ``speed``: simulated seconds per wall second (None: as fast as the service takes them)."""
+    st = FeedStats()
+    t_wall0 = time.perf_counter()
+    t_sim0 = None
+    for req in plan(night, tokens, slice_s, start):
+        if stop_after is not None and st.requests >= stop_after:
+            break
+        t_sim = req.slice * slice_s
+        if t_sim0 is None:
+            t_sim0 = t_sim
+        if speed:
+            wait = (t_sim - t_sim0) / speed - (time.perf_counter() - t_wall0)
+            if wait > 0:
+                time.sleep(wait)
+        body = b"\n".join(night.lines[i] for i in req.idx) + b"\n"
+        reply = _post(client, req, body, retry_s, st)
+        st.requests += 1
+        st.accepted += reply.get("accepted", 0)
+        st.duplicates += reply.get("duplicates", 0)
+        st.rejected += len(reply.get("rejected", []))
+        if on_reply is not None:
+            on_reply(req, reply)
+    st.wall_s = time.perf_counter() - t_wall0
+    return st
+
+
+def _post(client: httpx.Client, req: Request, body: bytes, retry_s: float, st: FeedStats) -> dict:
+    headers = {"Authorization": f"Bearer {req.token}", "Content-Type": "application/x-ndjson",
+               "Idempotency-Key": req.key}
+    deadline = time.monotonic() + retry_s
+    delay = 0.05
+    while True:
+        try:
+            r = client.post("/v1/ingest", content=body, headers=headers)
+        except httpx.TransportError:
+            r = None
+        if r is not None and r.status_code == 200:
+            return r.json()
+        if r is not None and r.status_code == 409:  # taken before (a retry after a lost reply)
+            j = r.json()
+            return j.get("first_reply") or {k: v for k, v in j.items() if k != "detail"}
+        if r is not None and r.status_code == 422:
+            return r.json()
+        if r is not None and r.status_code not in (429, 500, 502, 503, 504):
+            raise RuntimeError(f"the service refused {req.key}: {r.status_code} {r.text[:300]}")
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"the service did not take {req.key} within {retry_s:g} s")
+        st.retries += 1
+        wait = float(r.headers.get("Retry-After", delay)) if r is not None else delay
+        time.sleep(min(wait, 5.0))
+        delay = min(delay * 2, 2.0)
+
+
+def close_night(client: httpx.Client, admin_token: str, night: Night, close_s: float = 4 * 3600.0) -> dict:
+    """Data clock: run the clock on after the last report until every track has ended and every
+    region is quiet (at most ``close_s``), as ``airshield run`` does at the end of a file."""
+    t_end = night.arrival[-1] if len(night) else 0.0
+    r = client.post("/v1/clock", json={"now": t_end + close_s, "until_idle": True},
+                    headers={"Authorization": f"Bearer {admin_token}"}, timeout=600.0)
+    r.raise_for_status()
+    return r.json()

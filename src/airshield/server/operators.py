@@ -1,0 +1,107 @@
+"""Operators: people and their tokens (admin), and manual alert / extend / cancel with a reason.
+
+A duty officer's command goes through the core like any report: it becomes an
+:class:`~airshield.alerting.events.OperatorCommand` (who, what, why, how long),
+is written to the event log before the reply (``202``), and the alert policy
+applies it at the next step; what it did is an ``audit`` event in the log
+(``GET /v1/audit``, and the push stream). So the audit trail is the event log
+itself: append-only, replayed identically after a crash.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+
+from airshield.alerting.events import OperatorCommand
+from airshield.server.auth import require
+from airshield.server.engine import EngineError
+from airshield.server.read import _page
+from airshield.server.state import Principal
+
+router = APIRouter(tags=["operators"])
+
+#: URL action -> the policy's action.
+ACTIONS = {"alert": "raise", "extend": "extend", "cancel": "cancel"}
+
+
+class OperatorIn(BaseModel):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")
+    role: Literal["operator", "viewer", "admin"] = "operator"
+
+
+class CommandIn(BaseModel):
+    reason: str = Field(min_length=1, max_length=2000, description="why (required; kept in the audit trail)")
+    minutes: float = Field(default=0.0, ge=0.0, le=7 * 24 * 60,
+                           description="alert/extend: hold the alert at least this long; cancel: keep the threats "
+                                       "behind it from re-raising it this long")
+
+
+@router.post("/v1/operators", status_code=201, tags=["operators"],
+             summary="Create a person's token (admin): operator, viewer or admin; shown once")
+def create_operator(request: Request, body: OperatorIn, principal: Annotated[Principal, Depends(require("admin"))]):
+    token = request.app.state.server.add_token(body.role, body.id, None, time.time())
+    return {"id": body.id, "role": body.role, "token": token}
+
+
+@router.get("/v1/operators", summary="People with tokens (admin)")
+def list_operators(request: Request, principal: Annotated[Principal, Depends(require("admin"))]) -> list[dict]:
+    return request.app.state.server.operators()
+
+
+@router.delete("/v1/operators/{operator_id}", summary="Revoke a person's tokens (admin)")
+def revoke_operator(request: Request, operator_id: str, principal: Annotated[Principal, Depends(require("admin"))],
+                    role: Annotated[Literal["operator", "viewer", "admin"], Query()] = "operator"):
+    n = request.app.state.server.revoke(operator_id, role)
+    if not n:
+        raise HTTPException(404, f"no {role} token of {operator_id!r}")
+    return {"revoked": n}
+
+
+@router.post("/v1/regions/{region_id}/{action}", status_code=202,
+             summary="Raise (alert), extend or cancel a region's alert by hand, with a reason (operator)")
+async def region_command(request: Request, region_id: str, action: Literal["alert", "extend", "cancel"],
+                         body: CommandIn, principal: Annotated[Principal, Depends(require("operator"))]):
+    eng = request.app.state.engine
+    if region_id not in eng.region_ids:
+        raise HTTPException(404, f"no alert region {region_id!r} (see /v1/status/regions)")
+    cmd = OperatorCommand(t=0.0, region=region_id, action=ACTIONS[action], user=principal.subject,
+                          note=body.reason, duration_s=body.minutes * 60.0)
+    try:
+        seq, t = await run_in_threadpool(eng.command, cmd)
+    except EngineError as exc:
+        raise HTTPException(409, str(exc)) from None
+    return {"command": seq, "region": region_id, "action": ACTIONS[action], "user": principal.subject, "t": t,
+            "applies_at": eng.rt.next_step,
+            "audit": f"/v1/audit?region={region_id}"}
+
+
+@router.get("/v1/audit", summary="The audit trail of operators' commands (operator), paginated")
+def audit(request: Request, principal: Annotated[Principal, Depends(require("operator"))],
+          region: Annotated[str | None, Query(max_length=64)] = None,
+          since: Annotated[float | None, Query()] = None, until: Annotated[float | None, Query()] = None,
+          cursor: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100):
+    return _page(request, "audit", region, since, until, cursor, limit)
+
+
+class ClockIn(BaseModel):
+    now: float = Field(description="move the data clock to this time, s since the epoch (never back)")
+    until_idle: bool = Field(default=False, description="stop early once no track is left and every region is quiet")
+
+
+@router.post("/v1/clock", summary="Data clock only: run the clock on without reports, e.g. to close a night (admin)")
+async def set_clock(request: Request, body: ClockIn, principal: Annotated[Principal, Depends(require("admin"))]):
+    s = request.app.state.settings
+    if s.clock != "data":
+        raise HTTPException(409, "the service runs on the wall clock; only a data clock can be moved")
+    import math
+
+    if not math.isfinite(body.now):
+        raise HTTPException(422, "now must be a finite number")
+    eng = request.app.state.engine
+    t = await run_in_threadpool(eng.advance_clock, body.now, body.until_idle)
+    return {"now": eng.clock(), "last_step": t if math.isfinite(t) else None, "idle": eng.call(lambda rt: rt.idle())}

@@ -1,0 +1,88 @@
+"""Operations: ``/healthz`` and Prometheus ``/metrics``.
+
+Each app has its own ``CollectorRegistry`` (``app.state.metrics.registry``), so
+that several services in one process (the tests) do not collide. Other modules
+add their own metrics with :func:`gauge` (the push machinery's queue depth)::
+
+    from airshield.server.ops import gauge
+    gauge(app, "airshield_push_queue_depth", "events queued for subscribers", lambda: total_depth())
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+
+from fastapi import APIRouter, Request
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    generate_latest,
+)
+
+router = APIRouter(tags=["operations"])
+
+
+class Metrics:
+    """The service's own metrics (names in docs/service.md, "Operations")."""
+
+    def __init__(self):
+        r = self.registry = CollectorRegistry()
+        self.reports = Counter("airshield_reports_accepted", "reports accepted into the event log", registry=r)
+        self.duplicates = Counter("airshield_reports_duplicate", "reports recognised as duplicates", registry=r)
+        self.rejected = Counter("airshield_reports_rejected", "report items rejected as invalid or forbidden",
+                                registry=r)
+        self.steps = Counter("airshield_steps", "core steps taken", registry=r)
+        self.step_seconds = Histogram("airshield_step_batch_seconds", "wall time of a batch of core steps, s",
+                                      buckets=(.001, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10), registry=r)
+        self.lag = Gauge("airshield_clock_lag_seconds",
+                         "service clock minus the time of the core's last step, s", registry=r)
+        self.tracks = Gauge("airshield_tracks", "live tracks (confirmed or coasting)", registry=r)
+        self.alerts = Gauge("airshield_regions", "regions by state", ["state"], registry=r)
+        self.events = Gauge("airshield_last_event_id", "id of the last event in the log", registry=r)
+
+    def on_accept(self, n: int, dup: int) -> None:
+        self.reports.inc(n)
+        self.duplicates.inc(dup)
+
+    def on_steps(self, n: int, seconds: float, lag: float) -> None:
+        self.steps.inc(n)
+        self.step_seconds.observe(seconds)
+        if lag == lag and abs(lag) != float("inf"):
+            self.lag.set(lag)
+
+
+def gauge(app, name: str, documentation: str, fn: Callable[[], float]) -> Gauge:
+    """A gauge on the app's registry whose value is ``fn()`` at each scrape."""
+    g = Gauge(name, documentation, registry=app.state.metrics.registry)
+    g.set_function(fn)
+    return g
+
+
+@router.get("/healthz", summary="Liveness and readiness")
+def healthz(request: Request):
+    eng = request.app.state.engine
+    snap = eng.snapshot
+    ok = eng.alive
+    body = {"status": "ok" if ok else "failing", "engine": "running" if ok else "stopped",
+            "clock": request.app.state.settings.clock, "now": eng.clock(), "last_step": snap.now,
+            "steps": snap.steps, "accepted": snap.accepted, "last_event": snap.last_event,
+            "wall": time.time()}
+    return JSONResponse({k: (None if isinstance(v, float) and abs(v) == float("inf") else v)
+                         for k, v in body.items()}, status_code=200 if ok else 503)
+
+
+@router.get("/metrics", summary="Prometheus metrics", response_class=Response,
+            responses={200: {"content": {"text/plain": {}}}})
+def metrics(request: Request):
+    m: Metrics = request.app.state.metrics
+    snap = request.app.state.engine.snapshot
+    m.tracks.set(sum(1 for t in snap.tracks.values() if t.get("status") in ("confirmed", "coasting")))
+    for st in ("quiet", "pre_alert", "alert"):
+        m.alerts.labels(st).set(sum(1 for s in snap.states.values() if s == st))
+    m.events.set(snap.last_event)
+    return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)

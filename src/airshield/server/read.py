@@ -1,0 +1,237 @@
+"""The public read API: regions, alerts (current, history, CAP, Atom), the status string, tracks, the clock.
+
+Everything here reads the engine's immutable snapshot or the event log through
+a read-only connection; nothing waits for the engine thread. Public views show
+only public data: tracks are delayed by ``public_delay_s`` and their positions
+rounded to ``public_coarsen_m`` (a ``viewer`` token sees the live picture),
+and civil aircraft are left out of the public view.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import math
+from datetime import datetime
+from typing import Annotated
+
+import shapely
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi.responses import JSONResponse, PlainTextResponse, Response
+
+from airshield.server.auth import has, optional
+from airshield.server.engine import Snapshot
+from airshield.server.state import Principal
+
+router = APIRouter(tags=["public"])
+
+#: Characters of the status string (alerts.in.ua's IoT feed uses one character per region too).
+STATUS_CHARS = {"alert": "A", "pre_alert": "P", "quiet": "N"}
+#: Region outlines in /v1/regions.geojson are simplified to this tolerance, degrees (~1 km).
+GEOJSON_TOLERANCE_DEG = 0.01
+
+
+def _num(v):
+    return None if v is None or (isinstance(v, float) and not math.isfinite(v)) else v
+
+
+def _epoch(s: str) -> float:
+    return datetime.fromisoformat(s.replace("Z", "+00:00")).timestamp()
+
+
+def _engine(request: Request):
+    return request.app.state.engine
+
+
+def _alert_dict(e) -> dict:
+    import msgspec
+
+    d = msgspec.to_builtins(e)
+    return d
+
+
+def region_rows(request: Request) -> list[dict]:
+    eng = _engine(request)
+    snap: Snapshot = eng.snapshot
+    out = []
+    for rid in eng.region_ids:
+        r = eng.regions[rid]
+        last = snap.last_alert.get(rid)
+        state = snap.states.get(rid, "quiet")
+        out.append({
+            "id": rid, "name": r.name, "name_uk": r.name_uk, "level": r.level, "parent": r.parent, "state": state,
+            "since": _since(eng, rid, last) if last else None,
+            "alert_id": last.alert_id if last is not None and state != "quiet" else None,
+            "reason": _alert_dict(last.reason) if last is not None else None,
+        })
+    return out
+
+
+def _since(eng, rid: str, last) -> float:
+    """When the region's running chain started (its alert_id's chain start), else the last event's time."""
+    return float(eng.chain_start.get(last.alert_id, last.t)) if hasattr(eng, "chain_start") else float(last.t)
+
+
+@router.get("/v1/regions", summary="Alert regions with their state and the reason for it")
+def regions(request: Request) -> list[dict]:
+    return region_rows(request)
+
+
+@functools.lru_cache(maxsize=8)
+def _outlines(regions_key: int, regions) -> dict[str, dict]:
+    return {r.id: shapely.geometry.mapping(r.geometry.simplify(GEOJSON_TOLERANCE_DEG, preserve_topology=True))
+            for r in regions}
+
+
+@router.get("/v1/regions.geojson", summary="Region outlines (simplified) with their state, GeoJSON")
+def regions_geojson(request: Request):
+    eng = _engine(request)
+    shapes = _outlines(id(eng.regions), eng.regions)
+    feats = []
+    for row in region_rows(request):
+        geom = shapes.get(row["id"])
+        props = {k: row[k] for k in ("id", "name", "name_uk", "state", "since", "alert_id")}
+        feats.append({"type": "Feature", "id": row["id"], "properties": props, "geometry": geom})
+    return JSONResponse({"type": "FeatureCollection", "features": feats},
+                        media_type="application/geo+json")
+
+
+@router.get("/v1/alerts", summary="Current alerts and pre-alerts (each region's latest event)")
+def alerts(request: Request) -> list[dict]:
+    snap = _engine(request).snapshot
+    out = []
+    for rid, e in sorted(snap.last_alert.items()):
+        if snap.states.get(rid, "quiet") == "quiet":
+            continue
+        d = _alert_dict(e)
+        d["cap"] = f"/v1/alerts/{e.alert_id}.cap"
+        out.append(d)
+    return out
+
+
+@router.get("/v1/alerts/history", summary="Alert events by region and time, oldest first, paginated")
+def history(
+    request: Request,
+    region: Annotated[str | None, Query(max_length=64, description="region id, e.g. UA-32")] = None,
+    since: Annotated[float | None, Query(description="events at or after this time, s since the epoch")] = None,
+    until: Annotated[float | None, Query(description="events before this time, s since the epoch")] = None,
+    cursor: Annotated[int, Query(ge=0, description="next_cursor of the previous page")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+):
+    return _page(request, "alert", region, since, until, cursor, limit)
+
+
+def _page(request: Request, kind: str, region, since, until, cursor: int, limit: int):
+    q = "SELECT seq, body FROM events WHERE kind = ? AND seq > ?"
+    args: list = [kind, cursor]
+    if region is not None:
+        q += " AND key = ?"
+        args.append(region)
+    for v, op in ((since, ">="), (until, "<")):
+        if v is not None:
+            if not math.isfinite(v):
+                raise HTTPException(422, "since/until must be finite numbers (s since the epoch)")
+            q += f" AND t {op} ?"
+            args.append(v)
+    q += " ORDER BY seq LIMIT ?"
+    args.append(limit + 1)
+    rows = _engine(request).reader.query(q, args)
+    items = []
+    for seq, body in rows[:limit]:
+        d = json.loads(body)
+        d["id"] = seq
+        items.append(d)
+    return {"items": items, "next_cursor": rows[limit - 1][0] if len(rows) > limit else None}
+
+
+@router.get("/v1/alerts.atom", summary="Atom feed of the current alerts (CAP 1.2 links)",
+            response_class=Response, responses={200: {"content": {"application/atom+xml": {}}}})
+def atom(request: Request):
+    eng = _engine(request)
+    xml = eng.call(lambda rt: eng.feed.to_xml(now=eng.clock() if math.isfinite(eng.clock()) else None))
+    return Response(xml, media_type="application/atom+xml")
+
+
+@router.get("/v1/alerts/{alert_id}.cap", summary="CAP 1.2 message of an alert (latest of its chain, or by CAP identifier)",
+            response_class=Response, responses={200: {"content": {"application/cap+xml": {}}}, 404: {}})
+def cap(request: Request, alert_id: str):
+    eng = _engine(request)
+    ident = eng.cap_latest.get(alert_id, alert_id)
+    xml = eng.cap_xml.get(ident)
+    if xml is None:
+        raise HTTPException(404, f"no alert or CAP message {alert_id!r}")
+    return Response(xml, media_type="application/cap+xml")
+
+
+@router.get("/v1/status", summary="One character per region: A alert, P pre-alert, N quiet (order: /v1/status/regions)",
+            response_class=PlainTextResponse)
+def status(request: Request):
+    eng = _engine(request)
+    st = eng.snapshot.states
+    return PlainTextResponse("".join(STATUS_CHARS[st.get(r, "quiet")] for r in eng.region_ids))
+
+
+@router.get("/v1/status/regions", summary="The region order of /v1/status (fixed for a deployment)")
+def status_regions(request: Request) -> list[str]:
+    return list(_engine(request).region_ids)
+
+
+@router.get("/v1/clock", summary="The service clock (data mode: the simulated night's time)")
+def clock(request: Request):
+    eng = _engine(request)
+    snap = eng.snapshot
+    return {"now": _num(eng.clock()), "last_step": _num(snap.now), "mode": request.app.state.settings.clock,
+            "batch_s": request.app.state.settings.batch_s}
+
+
+def track_rows(request: Request, full: bool) -> list[dict]:
+    eng = _engine(request)
+    s = request.app.state.settings
+    snap: Snapshot = eng.snapshot
+    if full:
+        tracks, now = snap.tracks, snap.now
+    else:
+        now = snap.now - s.public_delay_s
+        tracks = snap.tracks_as_of(now)
+    out = []
+    for tid, d in sorted(tracks.items()):
+        if not full and not (d.get("threat") and d.get("status") in ("confirmed", "coasting")):
+            continue
+        ve, vn, vu = d["vel_enu_mps"]
+        lat, lon = d["lat"], d["lon"]
+        speed = math.hypot(ve, vn)
+        heading = math.degrees(math.atan2(ve, vn)) % 360.0
+        if not full:
+            lat, lon = _coarsen(lat, lon, s.public_coarsen_m)
+            speed = round(speed / 5.0) * 5.0
+            heading = round(heading / 10.0) * 10.0 % 360.0
+        f = snap.forecasts.get(tid)
+        etas = []
+        if f is not None:
+            ref = snap.now  # ETAs count from the picture's time (public: its delay is in the position only)
+            for region, tin, lo, hi in f.etas:
+                if hi is not None and hi < ref:
+                    continue
+                etas.append({"region": region, "eta_s": None if tin is None else round(max(tin - ref, 0.0)),
+                             "lo_s": round(max(lo - ref, 0.0)), "hi_s": None if hi is None else round(max(hi - ref, 0.0))})
+        out.append({
+            "id": tid, "t": _epoch(d["t"]), "lat": lat, "lon": lon, "alt_m": d["alt_m"] if full else None,
+            "speed_ms": round(speed, 1), "heading_deg": round(heading, 1), "class": d["cls"],
+            "p_class": d["probs"], "status": d["status"], "threat": bool(d["threat"]),
+            "sensors": d.get("sensors") if full else None,
+            "cone": f.cone if f is not None else [], "eta": etas,
+        })
+    return out
+
+
+def _coarsen(lat: float, lon: float, grid_m: float) -> tuple[float, float]:
+    if grid_m <= 0:
+        return lat, lon
+    dlat = grid_m / 111_320.0
+    dlon = grid_m / (111_320.0 * max(math.cos(math.radians(lat)), 0.1))
+    return round(round(lat / dlat) * dlat, 4), round(round(lon / dlon) * dlon, 4)
+
+
+@router.get("/v1/tracks", summary="Tracks: public (threats only, delayed and coarsened) or full with a viewer token")
+def tracks(request: Request, principal: Annotated[Principal | None, Depends(optional)] = None) -> list[dict]:
+    return track_rows(request, has(principal, "viewer"))

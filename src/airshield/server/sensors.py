@@ -1,0 +1,141 @@
+"""The sensor registry: register (admin), heartbeat (the sensor), health (everyone).
+
+A sensor is registered with its kind, position and nominal coverage radius and
+gets a token (shown once) that may report for it. Several sensors may share a
+token (a gateway for a network of acoustic nodes: ``POST /v1/sensors`` with a
+list). Health: a sensor is **silent** when nothing was heard from it (report or
+heartbeat) for ``silent_after_s`` of the service clock; a silent sensor's
+nominal coverage is a gap in the picture, given as a circle (``gap``) for the
+map to draw. Acoustic nodes are also made known to the core at registration
+(the tracker's negative information needs to know where silent nodes are).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from typing import Annotated, Literal
+
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from pydantic import BaseModel, Field
+
+from airshield.model import AcousticDetection, from_epoch
+from airshield.server.auth import has, optional, require
+from airshield.server.state import DEFAULT_RANGE_M, Principal, Sensor, hash_token, new_token
+
+router = APIRouter(tags=["sensors"])
+
+
+class SensorIn(BaseModel):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
+    kind: Literal["acoustic", "radar", "observer", "position", "adsb"]
+    lat: float | None = Field(default=None, ge=-90, le=90, description="None: a network feed (ADS-B, partner)")
+    lon: float | None = Field(default=None, ge=-180, le=180)
+    alt_m: float | None = Field(default=None, ge=-500, le=20_000)
+    range_m: float | None = Field(default=None, ge=0, le=1_000_000, description="nominal coverage radius, m")
+
+
+class Registration(BaseModel):
+    sensors: list[SensorIn] = Field(min_length=1, max_length=50_000)
+    name: str = Field(default="", max_length=64, description="the token's name (a gateway), default the first id")
+
+
+class Registered(BaseModel):
+    token: str = Field(description="the bearer token for these sensors; shown once, stored hashed")
+    sensors: list[str]
+
+
+def _clock(request: Request) -> float:
+    t = request.app.state.engine.clock()
+    return t if math.isfinite(t) else time.time()
+
+
+@router.post("/v1/sensors", status_code=201, response_model=Registered,
+             summary="Register sensors (admin); returns their token once")
+def register(request: Request, body: Registration, principal: Annotated[Principal, Depends(require("admin"))]):
+    ids = [s.id for s in body.sensors]
+    if len(set(ids)) != len(ids):
+        raise HTTPException(422, "a sensor id appears twice in the registration")
+    server = request.app.state.server
+    name = body.name or ids[0]
+    token = new_token()
+    server.add_token("sensor", name, token, time.time())
+    h = hash_token(token)
+    now = _clock(request)
+    if any((s.lat is None) != (s.lon is None) for s in body.sensors):
+        raise HTTPException(422, "a sensor needs both lat and lon, or neither (a network feed)")
+    rows = [Sensor(s.id, s.kind, s.lat, s.lon, s.alt_m,
+                   (DEFAULT_RANGE_M[s.kind] if s.range_m is None else s.range_m) if s.lat is not None else 0.0,
+                   h, now) for s in body.sensors]
+    server.add_sensors(rows)
+    acoustic = [AcousticDetection(sensor=s.id, time=from_epoch(now), arrival=from_epoch(now), lat=s.lat, lon=s.lon,
+                                  alt_m=s.alt_m or 0.0, scores={}) for s in body.sensors
+                if s.kind == "acoustic" and s.lat is not None]
+    if acoustic:
+        request.app.state.engine.register(acoustic)
+    return {"token": token, "sensors": ids}
+
+
+def _health(s: Sensor, now: float, silent_after: float, full: bool) -> dict:
+    heard = max(t for t in (s.last_seen, s.last_heartbeat, s.registered) if t is not None)
+    silent = now - heard > silent_after
+    lat, lon = (s.lat, s.lon) if full or s.lat is None else (round(s.lat, 2), round(s.lon, 2))
+    return {"id": s.id, "kind": s.kind, "lat": lat, "lon": lon, "range_m": s.range_m,
+            "last_seen": s.last_seen, "last_heartbeat": s.last_heartbeat, "silent": silent,
+            "silent_for_s": round(now - heard, 1) if silent else 0.0,
+            "gap": {"lat": lat, "lon": lon, "radius_m": s.range_m} if silent and s.range_m > 0 else None}
+
+
+@router.get("/v1/sensors", summary="Registered sensors and their health (public: positions to ~1 km)")
+def sensors(request: Request, principal: Annotated[Principal | None, Depends(optional)] = None,
+            silent: Annotated[bool | None, Query(description="only silent (true) or only reporting (false) ones")] = None,
+            kind: Annotated[str | None, Query(max_length=16)] = None) -> list[dict]:
+    server = request.app.state.server
+    now = _clock(request)
+    after = request.app.state.settings.silent_after_s
+    full = has(principal, "viewer")
+    out = []
+    for s in sorted(server.sensors.values(), key=lambda s: s.id):
+        if kind is not None and s.kind != kind:
+            continue
+        h = _health(s, now, after, full)
+        if silent is None or h["silent"] == silent:
+            out.append(h)
+    return out
+
+
+@router.get("/v1/sensors/gaps.geojson", summary="Coverage gaps: the nominal coverage of each silent sensor")
+def gaps(request: Request):
+    import shapely
+    from shapely.ops import unary_union
+
+    server = request.app.state.server
+    now = _clock(request)
+    after = request.app.state.settings.silent_after_s
+    th = request.app.state.engine.regions.theatre
+    circles, ids = [], []
+    for s in server.sensors.values():
+        h = _health(s, now, after, True)
+        if h["silent"] and s.range_m > 0 and s.lat is not None:
+            x, y = th.to_xy(s.lat, s.lon)
+            circles.append(shapely.Point(float(x), float(y)).buffer(s.range_m, 8))
+            ids.append(s.id)
+    feats = []
+    if circles:
+        area = unary_union(circles).simplify(200.0)
+        geom = shapely.ops.transform(lambda x, y, z=None: th.to_latlon(x, y)[::-1], area)
+        feats.append({"type": "Feature", "properties": {"silent": len(ids)},
+                      "geometry": shapely.geometry.mapping(geom)})
+    return {"type": "FeatureCollection", "features": feats}
+
+
+@router.post("/v1/sensors/{sensor_id}/heartbeat", summary="A sensor is alive (its own token)")
+def heartbeat(request: Request, sensor_id: str, principal: Annotated[Principal, Depends(require("sensor"))]):
+    server = request.app.state.server
+    if sensor_id not in server.sensors:
+        raise HTTPException(404, f"no sensor {sensor_id!r} is registered")
+    if not server.may_report(principal, sensor_id):
+        raise HTTPException(403, f"sensor {sensor_id!r} is not registered to this token")
+    now = _clock(request)
+    server.touch([sensor_id], now, heartbeat=True)
+    return {"id": sensor_id, "last_heartbeat": now}
