@@ -6,7 +6,7 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 NE     := .cache/natural-earth/world_map.gpkg
 
-.PHONY: demo test lint bench install data clean
+.PHONY: demo test lint bench install data clean web chromium
 
 install: $(STAMP)
 
@@ -22,10 +22,26 @@ data: $(NE)
 $(NE):
 	scripts/fetch-natural-earth $(dir $(NE))
 
-demo: $(STAMP) $(NE)
+# The live map's front-end packages (Leaflet, from the npm registry; no CDN at run time).
+# npm ci installs exactly web/package-lock.json; node_modules is not committed.
+WEB_STAMP := web/node_modules/.installed
+web: $(WEB_STAMP)
+$(WEB_STAMP): web/package.json web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+# Debian's Chromium for the map's browser test (Playwright drives it; it never downloads a
+# browser of its own). Installed only when missing; the package lists are refreshed if needed.
+CHROMIUM := /usr/bin/chromium
+chromium: $(CHROMIUM)
+$(CHROMIUM):
+	SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	$$SUDO apt-get install -y -q chromium || { $$SUDO apt-get update -q && $$SUDO apt-get install -y -q chromium; }
+
+demo: $(STAMP) $(NE) $(WEB_STAMP)
 	$(BIN)/airshield demo
 
-test: $(STAMP) $(NE)
+test: $(STAMP) $(NE) $(WEB_STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
 	$(BIN)/pytest -q
 
@@ -37,4 +53,4 @@ bench: $(STAMP) $(NE)
 	$(BIN)/python bench/bench_alerts.py
 
 clean:
-	rm -rf $(VENV) .cache build *.egg-info
+	rm -rf $(VENV) .cache build *.egg-info web/node_modules

@@ -229,8 +229,9 @@ export class MapView {
     // Silent sensors on top, flagged, with the area they no longer cover.
     for (const s of sensors) {
       if (!s.silent || s.lat == null) continue;
-      const r = s.range_m ?? NOMINAL_RANGE_M[s.kind] ?? 3000;
-      L.circle([s.lat, s.lon], {
+      const at = s.gap ? [s.gap.lat, s.gap.lon] : [s.lat, s.lon];
+      const r = s.gap?.radius_m ?? s.range_m ?? NOMINAL_RANGE_M[s.kind] ?? 3000;
+      L.circle(at, {
         radius: r, color: '#ffb000', weight: 1.5, dashArray: '3 4', fillOpacity: 0.06,
         interactive: false, className: 'coverage-gap',
       }).addTo(this.sensorLayer);
@@ -246,13 +247,18 @@ export class MapView {
   drawCities(cities) {
     this.cities = cities;
     this.cityLayer.clearLayers();
-    for (const c of cities) {
+    const labelled = [];
+    for (const c of cities) { // largest first
       const big = c.population >= 400000;
+      // A big city's suburbs are listed as cities too: label only the first within ~20 km.
+      const label = big && !labelled.some((o) => Math.abs(o.lat - c.lat) < 0.2 && Math.abs(o.lon - c.lon) < 0.3);
+      if (label) labelled.push(c);
       const m = L.circleMarker([c.lat, c.lon], {
         radius: big ? 3.5 : 2, color: '#e6edf3', weight: 1, fillColor: '#e6edf3', fillOpacity: 1,
         className: 'city',
-      }).bindTooltip(`${placeName(c)} — ${t('population', { n: fmtNumber(c.population) })}`,
-        big ? { permanent: true, direction: 'right', className: 'city-label', offset: [4, 0] } : {});
+      });
+      m.bindTooltip(label ? placeName(c) : `${placeName(c)} — ${t('population', { n: fmtNumber(c.population) })}`,
+        label ? { permanent: true, direction: 'right', className: 'city-label', offset: [4, 0] } : {});
       m.addTo(this.cityLayer);
     }
   }

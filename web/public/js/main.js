@@ -216,7 +216,7 @@ async function refreshSensors() {
 async function refreshClock() {
   try {
     const c = await getJSON('/v1/clock');
-    night.see(Number(c.now));
+    if (c.now != null) night.see(Number(c.now));
   } catch (e) { console.warn(e); }
 }
 
@@ -256,18 +256,25 @@ async function boot() {
   }
   view.setRegions(geo, night.regions);
   await refreshClock();
+  // The night so far from the alert history (paginated), then the stream from the newest
+  // event id of that history: no gap between the two, and nothing twice.
+  let fromId = 0;
   try {
-    for (const ev of await fetchAlertHistory()) night.addAlert(ev);
+    for (const ev of await fetchAlertHistory()) {
+      night.addAlert(ev);
+      if (Number.isFinite(ev.id)) fromId = Math.max(fromId, ev.id);
+    }
   } catch (e) { console.warn(e); }
   // The live view's truth is GET /v1/regions; history only fills the timeline.
   night.setRegions(regions);
   getJSON('/map/cities.json').then((c) => view.drawCities(c)).catch((e) => console.warn(e));
   await Promise.all([refreshTracks(), refreshSensors()]);
 
-  // From event 0: the whole night's alerts and track states, then live.
+  // Alerts are public on the stream; tracks there need a viewer token, which an EventSource
+  // cannot send, so the map polls the public GET /v1/tracks instead (delayed and coarsened).
   stream = openStream({
-    kinds: 'alert,track',
-    fromId: 0,
+    kinds: 'alert',
+    fromId,
     onStatus: setConn,
     onEvent: (d) => {
       if (d.type === 'alert') night.addAlert(d);
@@ -277,7 +284,7 @@ async function boot() {
     },
   });
   setInterval(refreshClock, 2000);
-  setInterval(refreshTracks, 3000);
+  setInterval(refreshTracks, 2000);
   setInterval(refreshSensors, 15000);
   setInterval(async () => { await refreshRegions(); scheduleRender(); }, 10000);
   setInterval(() => { if (!ui.playing) render(); }, 1000);

@@ -14,6 +14,8 @@ export class Night {
     this.order = 0;
     this.tracks = new Map(); // id -> [state], in time order
     this.snapshot = []; // the newest GET /v1/tracks (with cones)
+    this.snapClock = null;
+    this.pollGap = 0; // night seconds between two polls of /v1/tracks
     this.start = null; // earliest time seen (s)
     this.clock = null; // the service's clock (s), newest
   }
@@ -73,6 +75,11 @@ export class Night {
   }
 
   setSnapshot(list) {
+    // How far the night's clock moved between two polls (s): old track states stay drawn that long.
+    if (this.clock != null && this.snapClock != null && this.clock > this.snapClock) {
+      this.pollGap = Math.min(Math.max(this.pollGap, this.clock - this.snapClock), 1800);
+    }
+    this.snapClock = this.clock;
     this.snapshot = list.map(normaliseTrack);
     for (const s of this.snapshot) this.addTrack(s);
   }
@@ -97,20 +104,23 @@ export class Night {
     return { state: last.state, since, reason: last.reason, event: last };
   }
 
-  /** Tracks to draw at time T (null: live, the newest snapshot plus newer stream states). */
+  /**
+   * Tracks to draw at time T; null: live, the newest GET /v1/tracks (the service's public view,
+   * with predicted cones). A past time shows each track's latest recorded state if it is recent
+   * enough: the map records the states it polled, so the gap between two polls (in the night's
+   * time, which runs faster than the wall clock when a night is fed fast) is allowed too.
+   */
   tracksAt(T) {
-    const now = T ?? this.clock;
+    if (T == null) return this.snapshot.map((s) => ({ ...s, age: 0 }));
+    const maxAge = Math.max(TRACK_MAX_AGE_S, 2.5 * this.pollGap);
     const out = [];
-    const snapById = new Map(this.snapshot.map((s) => [s.id, s]));
-    for (const [id, list] of this.tracks) {
+    for (const list of this.tracks.values()) {
       let s = null;
       for (let i = list.length - 1; i >= 0; i--) {
-        if (list[i].t <= now) { s = list[i]; break; }
+        if (list[i].t <= T) { s = list[i]; break; }
       }
-      if (!s || s.status === 'deleted' || now - s.t > TRACK_MAX_AGE_S) continue;
-      const snap = T == null ? snapById.get(id) : null;
-      // Predicted cones come with GET /v1/tracks only, so they are shown live.
-      out.push({ ...s, cone: snap?.cone ?? [], eta: snap?.eta ?? [], age: now - s.t });
+      if (!s || s.status === 'deleted' || T - s.t > maxAge) continue;
+      out.push({ ...s, cone: [], eta: [], age: T - s.t });
     }
     return out;
   }
