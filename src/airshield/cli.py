@@ -276,100 +276,167 @@ def demo(
     scenario: Annotated[str, typer.Option(help="scenario to show")] = "night-40",
     seed: Annotated[int | None, typer.Option(min=0, help="random seed (default: the scenario's)")] = None,
     speed: Annotated[float, typer.Option(min=0.0, help="simulated seconds per wall-clock second (0: as fast as possible)")] = 600.0,
+    host: Annotated[str, typer.Option(help="address the service listens on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="its port (another free one if taken)")] = 8000,
+    keep_serving: Annotated[bool | None, typer.Option("--keep-serving/--exit", help="keep the service (and its map) running after the night until Ctrl-C (default: when run from a terminal)")] = None,
 ) -> None:
-    """The main job: simulate a night and run it through the whole pipeline (tracks, warnings,
-    alerts, CAP) at accelerated time, with a live view; then score it against the truth."""
-    import shutil
-
+    """The main job: simulate a night, start the service (API and live map), feed the night's reports
+    to it as its sensors would, at accelerated time, with a live view; then score the alerts
+    against the truth."""
     from airshield.evaluation import evaluate_run
     from airshield.evaluation.table import print_metrics
-    from airshield.geo import load_regions
-    from airshield.live import LiveView
-    from airshield.runtime import run_file
     from airshield.sim.coverage import coverage
     from airshield.sim.picture import night_map
-    from airshield.sources.ndjson import read_reports
 
     night, counts, elapsed = _simulate(scenario, seed, out, quiet=False)
     console.print(_summary_table(night, counts, elapsed))
     out_console.print(_coverage_table(coverage(night)))
     png = night_map(night, out / "map.png")
-    # The night through the whole pipeline, exactly as `airshield run` does it.
-    reports, _ = read_reports(out / "reports.ndjson")
     run_dir = out / "run"
-    shutil.rmtree(run_dir, ignore_errors=True)
-    regions = load_regions()
-    with LiveView(console, f"{night.scenario.name} ×{speed:g}" if speed else night.scenario.name,
-                  total=len(reports)) as view:
-        stats = run_file(reports, regions, run_dir, cap_status="Exercise", pace=speed or None,
-                         on_step=view.on_step)
-    console.print()
-    console.print(f"ran {stats.reports:,} reports through the pipeline in {stats.wall_s:.1f} s "
-                  f"(core {stats.core_s:.1f} s: {stats.reports / max(stats.core_s, 1e-9):,.0f} reports/s): "
-                  f"{stats.tracks_confirmed} confirmed tracks, {stats.alert_events} alert events, "
-                  f"{stats.cap_messages} CAP messages", highlight=False)
-    metrics = evaluate_run(out / "truth.ndjson", run_dir, report_dir=out / "report")
-    print_metrics(metrics, out_console)
-    console.print(f"map of the night: {png}")
-    console.print(f"evaluation report (alerts against true threat presence, map, lead times): "
-                  f"{out}/report/report.md")
-    console.print(f"files: {out}/reports.ndjson, truth.ndjson, sensors.ndjson; {run_dir}/tracks.ndjson, "
-                  f"alerts.ndjson, cap/, alerts.atom, events.sqlite (replay: airshield replay "
-                  f"{run_dir}/events.sqlite --out DIR)")
+    with _DemoService(out / "service", host, port) as svc:
+        console.print(f"[bold]the live map: {svc.url}/[/]   (API: {svc.url}/docs; service log: {svc.log_path})",
+                      highlight=False)
+        fed = svc.feed_night(out, f"{night.scenario.name} ×{speed:g}" if speed else night.scenario.name, speed)
+        svc.export(run_dir)
+        rt = svc.engine.rt
+        console.print()
+        console.print(f"fed {fed.accepted:,} reports to the service in {fed.requests:,} requests ({fed.wall_s:.1f} s, "
+                      f"{fed.accepted / max(fed.wall_s, 1e-9):,.0f} reports/s, {fed.rejected} rejected); "
+                      f"core {rt.stats.core_s if rt.stats.core_s else sum(rt.stats.step_s):.1f} s: "
+                      f"{rt.stats.tracks_confirmed} confirmed tracks, {rt.stats.alert_events} alert events, "
+                      f"{len(svc.engine.cap_xml)} CAP messages", highlight=False)
+        metrics = evaluate_run(out / "truth.ndjson", run_dir, report_dir=out / "report")
+        print_metrics(metrics, out_console)
+        console.print(f"map of the night: {png}")
+        console.print(f"evaluation report (alerts against true threat presence, map, lead times): "
+                      f"{out}/report/report.md")
+        console.print(f"files: {out}/reports.ndjson, truth.ndjson, sensors.ndjson; {run_dir}/tracks.ndjson, "
+                      f"alerts.ndjson, cap/, alerts.atom; the service's event log {svc.data}/events.sqlite "
+                      f"(replay: airshield replay {svc.data}/events.sqlite --out DIR)")
+        if keep_serving is None:
+            keep_serving = sys.stdin.isatty() and sys.stdout.isatty()
+        if keep_serving:
+            console.print(f"[bold]the service keeps running: {svc.url}/ (the timeline replays the night); "
+                          f"Ctrl-C stops it[/]", highlight=False)
+            try:
+                while svc.running:
+                    time.sleep(0.5)
+            except KeyboardInterrupt:
+                pass
 
 
-@app.command()
-def serve(
-    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(min=0, max=65535, help="port to listen on")] = 8000,
-    data: Annotated[Path, typer.Option("--data", help="data directory: events.sqlite (the event log), server.sqlite")] = Path("data"),
-    clock: Annotated[str, typer.Option(help="wall: steps follow the wall clock; data: the newest report's arrival time (feed a recorded night fast)")] = "wall",
-    regions: Annotated[str, typer.Option(help="region source of a new log (default, natural-earth, geoboundaries or a file)")] = "default",
-    batch_s: Annotated[float, typer.Option(min=0.1, max=60.0, help="step length, s")] = 5.0,
-    cap_status: Annotated[str, typer.Option(help="CAP status of a new log: Actual, Exercise, Test, ...")] = "Actual",
-    public_delay_s: Annotated[float, typer.Option(min=0.0, help="public track view delay, s")] = 60.0,
-    public_coarsen_m: Annotated[float, typer.Option(min=0.0, help="public track positions rounded to this grid, m")] = 5000.0,
-    rate: Annotated[float, typer.Option(min=0.0, help="per-sensor rate limit, reports/s (0: none)")] = 50.0,
-    burst: Annotated[float, typer.Option(min=1.0, help="per-sensor burst, reports")] = 500.0,
-    silent_after_s: Annotated[float, typer.Option(min=1.0, help="a sensor not heard from this long is silent, s")] = 600.0,
-    base_url: Annotated[str | None, typer.Option(help="public URL of the service (feed links)")] = None,
-    log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
-) -> None:
-    """Run the web service: ingest, alert API, push, operators and the live map (docs/service.md).
+class _DemoService:
+    """``airshield serve`` in this process (a thread) on a fresh data dir, data clock, CAP Exercise."""
 
-    The admin token is read from AIRSHIELD_ADMIN_TOKEN; without it, a first start makes one and
-    writes it to DATA/admin.token (readable by its owner only).
-    """
-    import os
-    import secrets
+    def __init__(self, data: Path, host: str, port: int):
+        import secrets
+        import shutil
 
-    import uvicorn
+        self.data = data
+        shutil.rmtree(data, ignore_errors=True)
+        data.mkdir(parents=True)
+        self.host, self.port = host, _free_port(host, port)
+        self.admin = f"as_{secrets.token_urlsafe(32)}"
+        self.log_path = data / "service.log"
 
-    from airshield.server import logs
-    from airshield.server.app import create_app
-    from airshield.server.settings import CLOCKS, Settings
+    @property
+    def url(self) -> str:
+        return f"http://{self.host}:{self.port}"
 
-    if clock not in CLOCKS:
-        _fail(f"--clock: {clock!r}; one of {', '.join(CLOCKS)}")
-    token = os.environ.get("AIRSHIELD_ADMIN_TOKEN")
-    tfile = data / "admin.token"
-    if not token and not tfile.exists():
-        data.mkdir(parents=True, exist_ok=True)
-        token = f"as_{secrets.token_urlsafe(32)}"
-        fd = os.open(tfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(fd, "w") as f:
-            f.write(token + "\n")
-        console.print(f"a new admin token is in {tfile} (readable by you only)", highlight=False)
-    try:
-        settings = Settings(data_dir=data, host=host, port=port, regions=regions, clock=clock, batch_s=batch_s,
-                            cap_status=cap_status, public_delay_s=public_delay_s, public_coarsen_m=public_coarsen_m,
-                            rate_per_s=rate or None, rate_burst=burst, silent_after_s=silent_after_s,
-                            admin_token=token, base_url=base_url or f"http://{host}:{port}/")
-    except ValueError as exc:
-        _fail(str(exc))
-    logs.setup(log_level)
-    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False,
-                timeout_graceful_shutdown=5)
+    @property
+    def running(self) -> bool:
+        return self.thread.is_alive()
+
+    def __enter__(self) -> _DemoService:
+        import threading
+
+        import uvicorn
+
+        from airshield.server import logs
+        from airshield.server.app import create_app
+        from airshield.server.settings import Settings
+
+        self._log = self.log_path.open("a")
+        logs.setup("info", self._log)
+        settings = Settings(data_dir=self.data, host=self.host, port=self.port, clock="data", cap_status="Exercise",
+                            rate_per_s=None, admin_token=self.admin, base_url=self.url + "/")
+        self.app = create_app(settings)
+        self.server = uvicorn.Server(uvicorn.Config(self.app, host=self.host, port=self.port, log_config=None,
+                                                    access_log=False, timeout_graceful_shutdown=2))
+        self.thread = threading.Thread(target=self.server.run, name="airshield-demo-service", daemon=True)
+        self.thread.start()
+        t0 = time.monotonic()
+        while not self.server.started:
+            if not self.thread.is_alive() or time.monotonic() - t0 > 300:
+                _fail(f"the service did not start; see {self.log_path}")
+            time.sleep(0.05)
+        self.engine = self.app.state.engine
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.server.should_exit = True
+        self.thread.join(30)
+        self._log.close()
+
+    def feed_night(self, night_dir: Path, title: str, speed: float):
+        """Register the night's sensors, post its reports as they would (live view), close the night."""
+        import httpx
+
+        from airshield.live import LiveView
+        from airshield.server import feeder
+        from airshield.server.engine import decode_alert
+
+        night = feeder.load_night(night_dir)
+        with httpx.Client(base_url=self.url, timeout=600.0) as client:
+            tokens = feeder.register_night(client, self.admin, night.sensors)
+            with LiveView(console, title, total=len(night)) as view:
+                eng = self.engine
+
+                class _Step:  # what LiveView.on_step reads of a step
+                    def __init__(self, now, alert_events):
+                        self.now, self.alert_events = now, alert_events
+
+                def on_events(events):  # engine thread: the core is safe to read here
+                    alerts = [decode_alert(e.data) for e in events if e.kind == "alert"]
+                    view.on_step(eng.rt, _Step(eng.rt.now, alerts))
+
+                unsubscribe = eng.subscribe(on_events)
+                try:
+                    stats = feeder.feed(client, night, tokens, speed=speed or None)
+                    feeder.close_night(client, self.admin, night)
+                finally:
+                    unsubscribe()
+                eng.call(lambda rt: view.finish(rt))
+        return stats
+
+    def export(self, run_dir: Path) -> None:
+        """The night's files from the service's event log and CAP messages: tracks.ndjson, alerts.ndjson,
+        audit.ndjson, cap/, alerts.atom (what `airshield run` writes)."""
+        import shutil
+
+        from airshield.alerting.cap import cap_path
+
+        shutil.rmtree(run_dir, ignore_errors=True)
+        (run_dir / "cap").mkdir(parents=True)
+        eng = self.engine
+        for kind, name in (("track", "tracks.ndjson"), ("alert", "alerts.ndjson"), ("audit", "audit.ndjson")):
+            rows = eng.reader.query("SELECT body FROM events WHERE kind = ? ORDER BY seq", (kind,))
+            (run_dir / name).write_bytes(b"".join(bytes(b) + b"\n" for (b,) in rows))
+        for ident, xml in eng.call(lambda rt: dict(eng.cap_xml)).items():
+            (run_dir / cap_path(ident)).write_bytes(xml)
+        (run_dir / "alerts.atom").write_bytes(eng.call(lambda rt: eng.feed.to_xml()))
+
+
+def _free_port(host: str, port: int) -> int:
+    import socket
+
+    with socket.socket() as s:
+        try:
+            s.bind((host, port))
+            return port
+        except OSError:
+            s.bind((host, 0))
+            return s.getsockname()[1]
 
 
 def _coverage_table(cov) -> Table:
