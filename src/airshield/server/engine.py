@@ -216,6 +216,7 @@ class Engine:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._newest = -math.inf  # data clock
+        self.clock_start = -math.inf  # data clock: the first accepted arrival; wall: when the engine started
         self._pub_seq = 0
         self._tracks: dict[str, dict] = {}
         self._last_alert: dict[str, AlertEvent] = {}
@@ -284,9 +285,11 @@ class Engine:
             elif ev.kind == "alert":
                 self._alert_line(ev.body)
             self._pub_seq = ev.seq
-        row = elog._db.execute("SELECT MAX(arrival) FROM reports").fetchone()
-        if row[0] is not None and self.settings.clock == "data":
-            self._newest = float(row[0])
+        row = elog._db.execute("SELECT MIN(arrival), MAX(arrival) FROM reports").fetchone()
+        if self.settings.clock == "wall":
+            self.clock_start = time.time()
+        elif row[0] is not None:
+            self.clock_start, self._newest = float(row[0]), float(row[1])
         # Duplicate hashes of reports logged after the newest hash stored (a crash between the two writes).
         last = self.server.last_hashed_seq()
         from airshield.sources.ndjson import decode_report
@@ -470,6 +473,8 @@ class Engine:
         self.server.add_hashes([(h, first + i) for i, h in enumerate(rows)])
         if batch and self.settings.clock == "data":
             self._newest = max(self._newest, max(r.arrival.timestamp() for r in batch))
+            if not math.isfinite(self.clock_start):
+                self.clock_start = min(r.arrival.timestamp() for r in batch)
         if self.metrics is not None:
             self.metrics.on_accept(len(batch), sum(len(p) for p in plan) - len(batch))
         for (_, _, fut), idx in zip(submits, plan, strict=True):

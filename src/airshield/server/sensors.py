@@ -46,6 +46,7 @@ class Registered(BaseModel):
 
 
 def _clock(request: Request) -> float:
+    """The service clock; before a data clock has started, the wall clock."""
     t = request.app.state.engine.clock()
     return t if math.isfinite(t) else time.time()
 
@@ -76,14 +77,20 @@ def register(request: Request, body: Registration, principal: Annotated[Principa
     return {"token": token, "sensors": ids}
 
 
-def _health(s: Sensor, now: float, silent_after: float, full: bool) -> dict:
-    heard = max(t for t in (s.last_seen, s.last_heartbeat, s.registered) if t is not None)
-    silent = now - heard > silent_after
+def _health(s: Sensor, now: float, silent_after: float, full: bool, start: float) -> dict:
+    """A sensor's health at ``now``: silent when not heard from for ``silent_after`` s (counting from its
+    registration, or from the start of the service clock when it was registered before that)."""
+    heard = [t for t in (s.last_seen, s.last_heartbeat) if t is not None]
+    since = max(heard) if heard else max(s.registered, start) if math.isfinite(start) else s.registered
+    if since > now:  # registered on the wall clock before a data clock's night: counts from its start
+        since = start if math.isfinite(start) and start <= now else now
+    silent = math.isfinite(now) and now - since > silent_after
     lat, lon = (s.lat, s.lon) if full or s.lat is None else (round(s.lat, 2), round(s.lon, 2))
     return {"id": s.id, "kind": s.kind, "lat": lat, "lon": lon, "range_m": s.range_m,
-            "last_seen": s.last_seen, "last_heartbeat": s.last_heartbeat, "silent": silent,
-            "silent_for_s": round(now - heard, 1) if silent else 0.0,
-            "gap": {"lat": lat, "lon": lon, "radius_m": s.range_m} if silent and s.range_m > 0 else None}
+            "last_seen": s.last_seen, "last_heartbeat": s.last_heartbeat, "silent": bool(silent),
+            "silent_for_s": round(now - since, 1) if silent else 0.0,
+            "gap": {"lat": lat, "lon": lon, "radius_m": s.range_m} if silent and s.range_m > 0 and lat is not None
+            else None}
 
 
 @router.get("/v1/sensors", summary="Registered sensors and their health (public: positions to ~1 km)")
@@ -98,7 +105,7 @@ def sensors(request: Request, principal: Annotated[Principal | None, Depends(opt
     for s in sorted(server.sensors.values(), key=lambda s: s.id):
         if kind is not None and s.kind != kind:
             continue
-        h = _health(s, now, after, full)
+        h = _health(s, now, after, full, request.app.state.engine.clock_start)
         if silent is None or h["silent"] == silent:
             out.append(h)
     return out
@@ -115,7 +122,7 @@ def gaps(request: Request):
     th = request.app.state.engine.regions.theatre
     circles, ids = [], []
     for s in server.sensors.values():
-        h = _health(s, now, after, True)
+        h = _health(s, now, after, True, request.app.state.engine.clock_start)
         if h["silent"] and s.range_m > 0 and s.lat is not None:
             x, y = th.to_xy(s.lat, s.lon)
             circles.append(shapely.Point(float(x), float(y)).buffer(s.range_m, 8))

@@ -1,0 +1,190 @@
+"""Ingest: what a sensor (or its gateway) sees when it posts reports, good and bad."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+
+import pytest
+from servicekit import ADMIN, make_api
+
+from airshield.server.state import hash_token
+
+NDJSON = {"Content-Type": "application/x-ndjson"}
+
+
+def _lines(night, n: int, start: int = 0) -> list[bytes]:
+    return night.lines[start:start + n]
+
+
+def _token_group(api, night, n: int, start: int = 0):
+    """The first ``n`` reports from ``start`` that share one token, and the token."""
+    tok = api.sensor_tokens[night.sensor[start]]
+    idx = [i for i in range(start, len(night)) if api.sensor_tokens.get(night.sensor[i]) == tok][:n]
+    return [night.lines[i] for i in idx], tok
+
+
+def _post(api, token, lines, headers=None, **kw):
+    body = b"\n".join(lines) + b"\n"
+    return api.client.post("/v1/ingest", content=body, headers={**NDJSON, **api.auth(token), **(headers or {})}, **kw)
+
+
+def test_valid_reports_are_in_the_event_log_when_the_reply_comes(api, tiny_feed):
+    lines, tok = _token_group(api, tiny_feed, 20)
+    r = _post(api, tok, lines)
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["accepted"] == 20 and body["duplicates"] == 0 and body["rejected"] == []
+    log = sqlite3.connect(api.app.state.settings.log_path)
+    assert log.execute("SELECT COUNT(*), MAX(seq) FROM reports").fetchone() == (20, body["last_seq"])
+
+
+def test_a_json_array_is_taken_like_ndjson(api, tiny_feed):
+    lines, tok = _token_group(api, tiny_feed, 5)
+    r = api.client.post("/v1/ingest", content=b"[" + b",".join(lines) + b"]", headers=api.auth(tok))
+    assert r.status_code == 200 and r.json()["accepted"] == 5
+
+
+def test_bad_items_are_listed_with_index_line_and_field_and_the_valid_ones_kept(api, tiny_feed):
+    lines, tok = _token_group(api, tiny_feed, 3)
+    bad_lat = json.loads(lines[1])
+    bad_lat["lat"] = 123.0
+    body = [lines[0], b"{not json", json.dumps(bad_lat).encode(), b'{"kind": "radar"}', lines[2]]
+    r = _post(api, tok, body)
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["accepted"] == 2
+    rej = {e["index"]: e for e in out["rejected"]}
+    assert set(rej) == {1, 2, 3}
+    assert rej[1]["line"] == 2 and "JSON" in rej[1]["error"]
+    assert rej[2]["field"] == "lat" and "lat" in rej[2]["error"]
+    assert rej[3]["line"] == 4 and rej[3]["error"]
+
+
+def test_a_batch_without_a_valid_report_is_refused_with_422(api):
+    tok = next(iter(api.sensor_tokens.values()))
+    r = _post(api, tok, [b'{"kind": "radar"}', b"[]"])
+    assert r.status_code == 422
+    assert len(r.json()["rejected"]) == 2
+    assert api.client.post("/v1/ingest", content=b"", headers={**NDJSON, **api.auth(tok)}).status_code == 422
+
+
+def test_without_a_token_ingest_is_401_and_with_an_unknown_one_too(api, tiny_feed):
+    lines, _ = _token_group(api, tiny_feed, 2)
+    r = api.client.post("/v1/ingest", content=b"\n".join(lines), headers=NDJSON)
+    assert r.status_code == 401 and r.headers["www-authenticate"] == "Bearer"
+    assert _post(api, "as_not-a-token", lines).status_code == 401
+
+
+def test_an_operator_token_cannot_ingest_403(api, tiny_feed):
+    lines, _ = _token_group(api, tiny_feed, 2)
+    assert _post(api, api.operator, lines).status_code == 403
+
+
+def test_reports_of_another_tokens_sensors_are_refused(api, tiny_feed):
+    lines, tok = _token_group(api, tiny_feed, 2)
+    other = next(t for t in api.sensor_tokens.values() if t != tok)
+    r = _post(api, other, lines)
+    assert r.status_code == 403
+    assert all(e["field"] == "sensor" for e in r.json()["rejected"])
+    # Mixed: the own ones are taken, the others listed.
+    own, _ = _token_group(api, tiny_feed, 2)
+    mine = [line for i, line in enumerate(tiny_feed.lines) if api.sensor_tokens.get(tiny_feed.sensor[i]) == other][:1]
+    r = _post(api, other, [*own, *mine])
+    assert r.status_code == 200 and r.json()["accepted"] == 1 and len(r.json()["rejected"]) == 2
+
+
+def test_a_resent_report_is_a_duplicate_not_a_second_report(api, tiny_feed):
+    lines, tok = _token_group(api, tiny_feed, 10)
+    assert _post(api, tok, lines[:6]).json()["accepted"] == 6
+    r = _post(api, tok, lines)  # 6 again, 4 new
+    assert r.status_code == 200
+    assert (r.json()["accepted"], r.json()["duplicates"]) == (4, 6)
+    # The same report twice in one batch counts once.
+    more, _ = _token_group(api, tiny_feed, 12)
+    r = _post(api, tok, [more[10], more[10], more[11]])
+    assert (r.json()["accepted"], r.json()["duplicates"]) == (2, 1)
+
+
+def test_replayed_request_is_rejected_with_409(api, tiny_feed):
+    lines, tok = _token_group(api, tiny_feed, 5)
+    assert _post(api, tok, lines).status_code == 200
+    r = _post(api, tok, lines)
+    assert r.status_code == 409
+    assert "replayed" in r.json()["detail"] and r.json()["duplicates"] == 5
+
+
+def test_a_reused_idempotency_key_is_409_with_the_first_reply(api, tiny_feed):
+    lines, tok = _token_group(api, tiny_feed, 8)
+    first = _post(api, tok, lines[:4], {"Idempotency-Key": "batch-1"})
+    assert first.status_code == 200
+    again = _post(api, tok, lines[4:], {"Idempotency-Key": "batch-1"})  # other content, same key
+    assert again.status_code == 409
+    assert again.json()["first_reply"] == first.json()
+    assert _post(api, tok, lines[4:], {"Idempotency-Key": "batch-2"}).json()["accepted"] == 4
+
+
+def test_an_oversized_body_is_413(tmp_path, tiny_night, tiny_feed):
+    client, api = make_api(tmp_path, tiny_night, max_body_bytes=2_000, max_items=3)
+    try:
+        lines, tok = _token_group(api, tiny_feed, 30)
+        r = _post(api, tok, lines)
+        assert r.status_code == 413 and "bytes" in r.json()["detail"]
+        small = [b'{"kind":"radar"}'] * 4
+        assert _post(api, tok, small).status_code == 413
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_a_sensor_over_its_rate_gets_429_with_retry_after(tmp_path, tiny_night, tiny_feed):
+    client, api = make_api(tmp_path, tiny_night, rate_per_s=1.0, rate_burst=5.0)
+    try:
+        lines, tok = _token_group(api, tiny_feed, 40)
+        one_sensor = [line for line, s in zip(tiny_feed.lines, tiny_feed.sensor, strict=True)
+                      if s == tiny_feed.sensor[0]][:8]
+        assert _post(api, tok, one_sensor[:5]).status_code == 200
+        r = _post(api, tok, one_sensor[5:8])
+        assert r.status_code == 429
+        assert int(r.headers["retry-after"]) >= 1
+        assert "nothing of this batch" in r.json()["detail"]
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_duplicates_are_recognised_after_a_restart(tmp_path, tiny_night, tiny_feed):
+    client, api = make_api(tmp_path, tiny_night)
+    lines, tok = _token_group(api, tiny_feed, 5)
+    assert _post(api, tok, lines).json()["accepted"] == 5
+    client.__exit__(None, None, None)
+    client2, api2 = make_api(tmp_path, tiny_night)  # same data dir; sensors registered again (new tokens)
+    try:
+        _, tok2 = _token_group(api2, tiny_feed, 1)
+        r = _post(api2, tok2, lines)
+        assert r.status_code == 409 and r.json()["duplicates"] == 5
+    finally:
+        client2.__exit__(None, None, None)
+
+
+def test_tokens_are_stored_hashed(api):
+    db = sqlite3.connect(api.app.state.settings.state_path)
+    stored = {h for (h,) in db.execute("SELECT hash FROM tokens")}
+    for tok in (ADMIN, api.operator, api.viewer, *set(api.sensor_tokens.values())):
+        assert hash_token(tok) in stored
+        assert tok not in stored
+    raw = api.app.state.settings.state_path.read_bytes()
+    assert api.operator.encode() not in raw and ADMIN.encode() not in raw
+
+
+@pytest.mark.parametrize("clock", ["wall"])
+def test_on_the_wall_clock_the_service_stamps_the_arrival(tmp_path, tiny_night, tiny_feed, clock):
+    import time
+
+    client, api = make_api(tmp_path, tiny_night, clock=clock)
+    try:
+        lines, tok = _token_group(api, tiny_feed, 3)
+        t0 = time.time()
+        assert _post(api, tok, lines).json()["accepted"] == 3
+        rows = sqlite3.connect(api.app.state.settings.log_path).execute("SELECT arrival FROM reports").fetchall()
+        assert all(a >= t0 - 1 for (a,) in rows)
+    finally:
+        client.__exit__(None, None, None)
