@@ -139,10 +139,10 @@ class FeedStats:
 
 
 def feed(client: httpx.Client, night: Night, tokens: dict[str, str], *, speed: float | None = None,
-         slice_s: float = 5.0, start: int = 0, stop_after: int | None = None,
+         slice_s: float = 5.0, start: int = 0, stop_after: int | None = None, until: float | None = None,
          on_reply: Callable[[Request, dict], None] | None = None, retry_s: float = 60.0) -> FeedStats:
     """Post the night's reports from ``start`` (see module doc); ``stop_after``: stop after that many
-    requests. ``speed``: simulated seconds per wall second (None: as fast as the service takes them)."""
+    requests; ``until``: stop before the reports that arrive at or after that time, s. ``speed``: simulated seconds per wall second (None: as fast as the service takes them)."""
     st = FeedStats()
     t_wall0 = time.perf_counter()
     t_sim0 = None
@@ -150,6 +150,8 @@ def feed(client: httpx.Client, night: Night, tokens: dict[str, str], *, speed: f
         if stop_after is not None and st.requests >= stop_after:
             break
         t_sim = req.slice * slice_s
+        if until is not None and t_sim >= until:
+            break
         if t_sim0 is None:
             t_sim0 = t_sim
         if speed:

@@ -16,6 +16,7 @@ import math
 import time
 from typing import Annotated, Literal
 
+import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from pydantic import BaseModel, Field
 
@@ -130,7 +131,11 @@ def gaps(request: Request):
     feats = []
     if circles:
         area = unary_union(circles).simplify(200.0)
-        geom = shapely.ops.transform(lambda x, y, z=None: th.to_latlon(x, y)[::-1], area)
+        def to_lonlat(xy):
+            lat, lon = th.to_latlon(xy[:, 0], xy[:, 1])
+            return np.column_stack([lon, lat])
+
+        geom = shapely.transform(area, to_lonlat)
         feats.append({"type": "Feature", "properties": {"silent": len(ids)},
                       "geometry": shapely.geometry.mapping(geom)})
     return {"type": "FeatureCollection", "features": feats}

@@ -1,0 +1,95 @@
+"""Operators: a duty officer raises, extends and cancels alerts by hand; every command is in the audit trail."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import datetime
+
+import pytest
+
+from airshield.server import feeder
+
+START = datetime.fromisoformat("2025-10-01T18:10:00+00:00").timestamp()
+
+
+@pytest.fixture
+def quiet(api, tiny_night):
+    """The service early in the night (every region quiet), fed up to 18:10."""
+    feeder.feed(api.client, feeder.load_night(tiny_night), api.sensor_tokens, until=START)
+    assert set(api.client.get("/v1/status").text) == {"N"}
+    return api
+
+
+def _step(api, seconds: float = 10.0):
+    """Let the data clock run on (the command applies at the next step)."""
+    now = api.client.get("/v1/clock").json()["now"]
+    r = api.client.post("/v1/clock", json={"now": now + seconds}, headers=api.auth(api.admin))
+    assert r.status_code == 200, r.text
+
+
+def test_an_operator_raises_an_alert_with_a_reason_and_it_is_audited(quiet):
+    api = quiet
+    r = api.client.post("/v1/regions/UA-32/alert", json={"reason": "drill: MoD request", "minutes": 20},
+                        headers=api.auth(api.operator))
+    assert r.status_code == 202, r.text
+    assert r.json()["user"] == "duty-officer" and r.json()["action"] == "raise"
+    _step(api)
+    region = {x["id"]: x for x in api.client.get("/v1/regions").json()}["UA-32"]
+    assert region["state"] == "alert"
+    assert region["reason"]["rule"] == "operator-raise"
+    assert region["reason"]["operator"]["note"] == "drill: MoD request"
+    audit = api.client.get("/v1/audit", params={"region": "UA-32"}, headers=api.auth(api.operator)).json()["items"]
+    assert len(audit) == 1
+    a = audit[0]
+    assert (a["action"], a["user"], a["note"], a["outcome"]) == ("raise", "duty-officer", "drill: MoD request",
+                                                                 "applied")
+    assert a["duration_s"] == 1200
+    # The audit trail is the event log itself: the command and its outcome are logged.
+    log = sqlite3.connect(api.app.state.settings.log_path)
+    cmds = [json.loads(b) for (b,) in log.execute("SELECT body FROM commands")]
+    assert cmds[0]["user"] == "duty-officer" and cmds[0]["note"] == "drill: MoD request"
+
+
+def test_extend_and_cancel_end_with_an_all_clear(quiet):
+    api = quiet
+    h = api.auth(api.operator)
+    api.client.post("/v1/regions/UA-46/alert", json={"reason": "reported by police", "minutes": 5}, headers=h)
+    _step(api)
+    assert api.client.post("/v1/regions/UA-46/extend", json={"reason": "still heard", "minutes": 30},
+                           headers=h).status_code == 202
+    _step(api)
+    assert api.client.post("/v1/regions/UA-46/cancel", json={"reason": "false report"}, headers=h).status_code == 202
+    _step(api)
+    assert {x["id"]: x for x in api.client.get("/v1/regions").json()}["UA-46"]["state"] == "quiet"
+    events = api.client.get("/v1/alerts/history", params={"region": "UA-46"}).json()["items"]
+    assert [e["event"] for e in events][0] == "alert" and events[-1]["event"] == "all_clear"
+    audit = api.client.get("/v1/audit", params={"region": "UA-46"}, headers=h).json()["items"]
+    assert [a["action"] for a in audit] == ["raise", "extend", "cancel"]
+
+
+def test_only_operators_may_command_and_a_reason_is_required(quiet):
+    api = quiet
+    body = {"reason": "x", "minutes": 10}
+    assert api.client.post("/v1/regions/UA-32/alert", json=body).status_code == 401
+    assert api.client.post("/v1/regions/UA-32/alert", json=body, headers=api.auth(api.viewer)).status_code == 403
+    tok = next(iter(api.sensor_tokens.values()))
+    assert api.client.post("/v1/regions/UA-32/alert", json=body, headers=api.auth(tok)).status_code == 403
+    h = api.auth(api.operator)
+    assert api.client.post("/v1/regions/UA-32/alert", json={"minutes": 10}, headers=h).status_code == 422
+    assert api.client.post("/v1/regions/UA-32/alert", json={"reason": ""}, headers=h).status_code == 422
+    assert api.client.post("/v1/regions/UA-99/alert", json=body, headers=h).status_code == 404
+    assert api.client.post("/v1/regions/UA-32/explode", json=body, headers=h).status_code == 422
+    assert api.client.get("/v1/audit").status_code == 401
+
+
+def test_the_admin_makes_and_revokes_operator_tokens(api):
+    h = api.auth(api.admin)
+    r = api.client.post("/v1/operators", json={"id": "night-shift", "role": "operator"}, headers=h)
+    assert r.status_code == 201
+    tok = r.json()["token"]
+    assert any(o["id"] == "night-shift" for o in api.client.get("/v1/operators", headers=h).json())
+    assert api.client.get("/v1/audit", headers=api.auth(tok)).status_code == 200
+    assert api.client.delete("/v1/operators/night-shift", headers=h).json()["revoked"] == 1
+    assert api.client.get("/v1/audit", headers=api.auth(tok)).status_code == 401
+    assert api.client.post("/v1/operators", json={"id": "x"}, headers=api.auth(api.operator)).status_code == 403

@@ -1,0 +1,203 @@
+"""The read API in the middle of a night: what an alert app, a siren and a duty officer's map read.
+
+One in-process service is fed the tiny night up to 19:30 UTC (drones over Sumy: alerts running),
+and every public endpoint is read there.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from datetime import datetime
+
+import pytest
+from lxml import etree
+from servicekit import make_api
+
+from airshield.server import feeder
+
+MID = datetime.fromisoformat("2025-10-01T19:30:00+00:00").timestamp()
+
+
+@pytest.fixture(scope="module")
+def mid(tmp_path_factory, tiny_night):
+    client, api = make_api(tmp_path_factory.mktemp("read-api"), tiny_night)
+    night = feeder.load_night(tiny_night)
+    feeder.feed(client, night, api.sensor_tokens, until=MID)
+    yield api
+    client.__exit__(None, None, None)
+
+
+def test_the_clock_follows_the_night_in_data_mode(mid):
+    c = mid.client.get("/v1/clock").json()
+    assert c["mode"] == "data"
+    assert MID - 60 < c["now"] < MID + 10
+    assert c["last_step"] <= c["now"]
+
+
+def test_regions_list_every_alert_region_with_its_state_and_reason(mid):
+    rows = mid.client.get("/v1/regions").json()
+    assert len(rows) == 27
+    by = {r["id"]: r for r in rows}
+    assert by["UA-59"]["name_uk"] == "Сумська область"
+    alerting = [r for r in rows if r["state"] == "alert"]
+    assert alerting, "drones over Sumy: some region must be in alert at 19:30"
+    for r in alerting:
+        assert r["alert_id"] and r["since"] <= MID and r["reason"]["rule"]
+        assert r["reason"]["text"]
+
+
+def test_regions_geojson_has_simplified_outlines_with_state(mid):
+    r = mid.client.get("/v1/regions.geojson")
+    assert r.headers["content-type"].startswith("application/geo+json")
+    fc = r.json()
+    assert fc["type"] == "FeatureCollection" and len(fc["features"]) == 27
+    f = fc["features"][0]
+    assert f["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    assert set(f["properties"]) >= {"id", "name", "name_uk", "state"}
+    n_points = sum(len(ring) for feat in fc["features"] for poly in _polys(feat["geometry"]) for ring in poly)
+    assert n_points < 40_000  # simplified: the map loads it at once
+
+
+def _polys(g):
+    return [g["coordinates"]] if g["type"] == "Polygon" else g["coordinates"]
+
+
+def test_the_status_string_has_one_character_per_region_in_a_documented_order(mid):
+    s = mid.client.get("/v1/status")
+    assert s.headers["content-type"].startswith("text/plain")
+    order = mid.client.get("/v1/status/regions").json()
+    assert len(s.text) == len(order) == 27
+    assert set(s.text) <= set("APN")
+    states = {r["id"]: r["state"] for r in mid.client.get("/v1/regions").json()}
+    assert s.text == "".join({"alert": "A", "pre_alert": "P", "quiet": "N"}[states[r]] for r in order)
+
+
+def test_current_alerts_each_have_a_cap_message(mid):
+    alerts = mid.client.get("/v1/alerts").json()
+    assert alerts and all(a["state"] in ("alert", "pre_alert") for a in alerts)
+    for a in alerts:
+        r = mid.client.get(a["cap"])
+        assert r.status_code == 200 and r.headers["content-type"].startswith("application/cap+xml")
+        root = etree.fromstring(r.content)
+        assert root.tag == "{urn:oasis:names:tc:emergency:cap:1.2}alert"
+        assert root.findtext("{urn:oasis:names:tc:emergency:cap:1.2}status") == "Exercise"
+    assert mid.client.get("/v1/alerts/UA-99.A.nothing.cap").status_code == 404
+
+
+def test_the_atom_feed_lists_the_current_alerts(mid):
+    r = mid.client.get("/v1/alerts.atom")
+    assert r.headers["content-type"].startswith("application/atom+xml")
+    feed = etree.fromstring(r.content)
+    entries = feed.findall("{http://www.w3.org/2005/Atom}entry")
+    assert len(entries) == sum(1 for a in mid.client.get("/v1/alerts").json() if a["kind"] == "alert") or entries
+
+
+def test_alert_history_pages_through_every_event_by_region_and_time(mid):
+    seen, cursor = [], 0
+    while True:
+        page = mid.client.get("/v1/alerts/history", params={"limit": 7, "cursor": cursor}).json()
+        seen += page["items"]
+        if page["next_cursor"] is None:
+            break
+        cursor = page["next_cursor"]
+    ids = [e["id"] for e in seen]
+    assert ids == sorted(ids) and len(set(ids)) == len(ids) and len(ids) > 7
+    one = mid.client.get("/v1/alerts/history", params={"region": "UA-59", "limit": 1000}).json()["items"]
+    assert one and all(e["region"] == "UA-59" for e in one)
+    t0 = datetime.fromisoformat(seen[3]["t"].replace("Z", "+00:00")).timestamp()
+    later = mid.client.get("/v1/alerts/history", params={"since": t0, "limit": 1000}).json()["items"]
+    assert all(datetime.fromisoformat(e["t"].replace("Z", "+00:00")).timestamp() >= t0 for e in later)
+    assert mid.client.get("/v1/alerts/history", params={"limit": 0}).status_code == 422
+
+
+def test_a_viewer_sees_live_tracks_with_cones_and_etas(mid):
+    tracks = mid.client.get("/v1/tracks", headers=mid.auth(mid.viewer)).json()
+    assert tracks
+    threats = [t for t in tracks if t["threat"]]
+    assert threats
+    with_cone = [t for t in threats if t["cone"]]
+    assert with_cone, "threats in the picture have a predicted cone"
+    t = with_cone[0]
+    assert all(len(p) == 2 and 40 < p[0] < 56 and 20 < p[1] < 45 for p in t["cone"])
+    assert t["eta"] and all(e["lo_s"] >= 0 and (e["hi_s"] is None or e["hi_s"] >= e["lo_s"]) for e in t["eta"])
+    assert {"id", "t", "lat", "lon", "alt_m", "speed_ms", "heading_deg", "class", "p_class", "status"} <= set(t)
+
+
+def test_the_public_sees_only_threats_delayed_and_coarsened(mid):
+    s = mid.app.state.settings
+    full = {t["id"]: t for t in mid.client.get("/v1/tracks", headers=mid.auth(mid.viewer)).json()}
+    public = mid.client.get("/v1/tracks").json()
+    now = mid.client.get("/v1/clock").json()["last_step"]
+    assert all(t["threat"] for t in public)
+    assert all(t["t"] <= now - s.public_delay_s for t in public)
+    dlat = s.public_coarsen_m / 111_320.0
+    for t in public:
+        assert abs(t["lat"] / dlat - round(t["lat"] / dlat)) < 1e-3
+        assert t["alt_m"] is None
+    assert not any(t["id"] in full and not full[t["id"]]["threat"] for t in public)
+
+
+def test_concern_gives_the_state_the_nearest_threat_and_advice(mid):
+    rows = {r["id"]: r for r in mid.client.get("/v1/regions").json()}
+    alerting = next(r for r in rows.values() if r["state"] == "alert")
+    th = alerting["reason"]["threats"][0] if alerting["reason"]["threats"] else None
+    lat, lon = (th["lat"], th["lon"]) if th else (50.91, 34.80)
+    c = mid.client.get("/v1/concern", params={"lat": lat, "lon": lon}).json()
+    assert c["region"]["id"] == alerting["id"] or c["state"] in ("alert", "pre_alert")
+    assert c["advice"]["uk"] and c["advice"]["en"]
+    if c["state"] == "alert":
+        assert "shelter" in c["advice"]["en"] and "укриття" in c["advice"]["uk"]
+    if c["threat"] is not None:
+        assert c["threat"]["lo_s"] >= 0
+    far = mid.client.get("/v1/concern", params={"lat": 0.0, "lon": 0.0}).json()
+    assert far["region"] is None and "outside" in far["advice"]["en"]
+    assert mid.client.get("/v1/concern", params={"lat": 95, "lon": 0}).status_code == 422
+
+
+def test_sensors_show_health_and_the_gap_of_a_silent_one(mid):
+    sensors = mid.client.get("/v1/sensors").json()
+    assert len(sensors) > 2000
+    silent = [s for s in sensors if s["silent"]]
+    heard = [s for s in sensors if s["last_seen"] is not None]
+    assert silent and heard
+    gap = next(s["gap"] for s in silent if s["gap"])
+    assert gap["radius_m"] > 0
+    # Public positions are rounded to ~1 km; a viewer sees them exactly.
+    assert all(s["lat"] is None or round(s["lat"], 2) == s["lat"] for s in sensors)
+    only = mid.client.get("/v1/sensors", params={"silent": "false"}).json()
+    assert only and not any(s["silent"] for s in only)
+    gj = mid.client.get("/v1/sensors/gaps.geojson").json()
+    assert gj["features"] and gj["features"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+
+
+def test_a_heartbeat_keeps_a_sensor_from_being_silent(mid):
+    sensors = {s["id"]: s for s in mid.client.get("/v1/sensors").json()}
+    sid = next(i for i, s in sensors.items() if s["silent"] and s["kind"] == "acoustic")
+    tok = mid.sensor_tokens[sid]
+    r = mid.client.post(f"/v1/sensors/{sid}/heartbeat", headers=mid.auth(tok))
+    assert r.status_code == 200
+    after = {s["id"]: s for s in mid.client.get("/v1/sensors").json()}[sid]
+    assert not after["silent"] and after["last_heartbeat"] == r.json()["last_heartbeat"]
+    other = next(t for i, t in mid.sensor_tokens.items() if t != tok)
+    assert mid.client.post(f"/v1/sensors/{sid}/heartbeat", headers=mid.auth(other)).status_code == 403
+    assert mid.client.post("/v1/sensors/NOPE/heartbeat", headers=mid.auth(tok)).status_code == 404
+
+
+def test_registering_sensors_needs_the_admin(mid):
+    body = {"sensors": [{"id": "AC-NEW-1", "kind": "acoustic", "lat": 50.0, "lon": 30.0}]}
+    assert mid.client.post("/v1/sensors", json=body).status_code == 401
+    assert mid.client.post("/v1/sensors", json=body, headers=mid.auth(mid.operator)).status_code == 403
+    r = mid.client.post("/v1/sensors", json=body, headers=mid.auth(mid.admin))
+    assert r.status_code == 201 and re.match(r"^as_[A-Za-z0-9_-]{40,}$", r.json()["token"])
+
+
+def test_healthz_and_metrics(mid):
+    h = mid.client.get("/healthz").json()
+    assert h["status"] == "ok" and h["accepted"] > 0 and math.isfinite(h["now"])
+    m = mid.client.get("/metrics").text
+    for name in ("airshield_reports_accepted_total", "airshield_steps_total", "airshield_clock_lag_seconds",
+                 "airshield_tracks", 'airshield_regions{state="alert"}', "airshield_step_batch_seconds_bucket"):
+        assert name in m, name
+    accepted = float(re.search(r"^airshield_reports_accepted_total (\S+)$", m, re.M).group(1))
+    assert accepted == h["accepted"]
