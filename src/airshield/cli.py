@@ -271,6 +271,60 @@ def evaluate(
 
 
 @app.command()
+def serve(
+    host: Annotated[str, typer.Option(help="address to listen on")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(min=0, max=65535, help="port to listen on")] = 8000,
+    data: Annotated[Path, typer.Option("--data", help="data directory: events.sqlite (the event log), server.sqlite")] = Path("data"),
+    clock: Annotated[str, typer.Option(help="wall: steps follow the wall clock; data: the newest report's arrival time (feed a recorded night fast)")] = "wall",
+    regions: Annotated[str, typer.Option(help="region source of a new log (default, natural-earth, geoboundaries or a file)")] = "default",
+    batch_s: Annotated[float, typer.Option(min=0.1, max=60.0, help="step length, s")] = 5.0,
+    cap_status: Annotated[str, typer.Option(help="CAP status of a new log: Actual, Exercise, Test, ...")] = "Actual",
+    public_delay_s: Annotated[float, typer.Option(min=0.0, help="public track view delay, s")] = 60.0,
+    public_coarsen_m: Annotated[float, typer.Option(min=0.0, help="public track positions rounded to this grid, m")] = 5000.0,
+    rate: Annotated[float, typer.Option(min=0.0, help="per-sensor rate limit, reports/s (0: none)")] = 50.0,
+    burst: Annotated[float, typer.Option(min=1.0, help="per-sensor burst, reports")] = 500.0,
+    silent_after_s: Annotated[float, typer.Option(min=1.0, help="a sensor not heard from this long is silent, s")] = 600.0,
+    base_url: Annotated[str | None, typer.Option(help="public URL of the service (feed links)")] = None,
+    log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
+) -> None:
+    """Run the web service: ingest, alert API, push, operators and the live map (docs/service.md).
+
+    The admin token is read from AIRSHIELD_ADMIN_TOKEN; without it, a first start makes one and
+    writes it to DATA/admin.token (readable by its owner only).
+    """
+    import os
+    import secrets
+
+    import uvicorn
+
+    from airshield.server import logs
+    from airshield.server.app import create_app
+    from airshield.server.settings import CLOCKS, Settings
+
+    if clock not in CLOCKS:
+        _fail(f"--clock: {clock!r}; one of {', '.join(CLOCKS)}")
+    token = os.environ.get("AIRSHIELD_ADMIN_TOKEN")
+    tfile = data / "admin.token"
+    if not token and not tfile.exists():
+        data.mkdir(parents=True, exist_ok=True)
+        token = f"as_{secrets.token_urlsafe(32)}"
+        fd = os.open(tfile, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as f:
+            f.write(token + "\n")
+        console.print(f"a new admin token is in {tfile} (readable by you only)", highlight=False)
+    try:
+        settings = Settings(data_dir=data, host=host, port=port, regions=regions, clock=clock, batch_s=batch_s,
+                            cap_status=cap_status, public_delay_s=public_delay_s, public_coarsen_m=public_coarsen_m,
+                            rate_per_s=rate or None, rate_burst=burst, silent_after_s=silent_after_s,
+                            admin_token=token, base_url=base_url or f"http://{host}:{port}/")
+    except ValueError as exc:
+        _fail(str(exc))
+    logs.setup(log_level)
+    uvicorn.run(create_app(settings), host=host, port=port, log_config=None, access_log=False,
+                timeout_graceful_shutdown=5)
+
+
+@app.command()
 def demo(
     out: Annotated[Path, typer.Option("--out", "-o", help="where to write the night")] = Path("out/demo"),
     scenario: Annotated[str, typer.Option(help="scenario to show")] = "night-40",
