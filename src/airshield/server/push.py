@@ -1,0 +1,369 @@
+"""Push: the Server-Sent Events stream ``GET /v1/stream`` and the webhooks (issue #5).
+
+``attach(app, engine, settings)`` wires it: a :class:`~airshield.server.broker.Broker`
+subscribed to the engine (the SSE fan-out), and the webhook
+:class:`~airshield.server.webhooks.Deliveries` (a worker per subscription, each
+with a persistent cursor over the event log). docs/push.md describes the wire
+formats; decisions 0020 (fan-out), 0021 (resume) and 0022 (outbox as a cursor)
+say why it is built this way.
+
+The stream::
+
+    GET /v1/stream?kinds=alert,track&regions=UA-30,UA-32
+    Last-Event-ID: 1234            (or ?last_event_id=1234)
+
+    retry: 2000
+    : connected
+
+    : published=1764170000.123456
+    id: 1235
+    event: alert
+    data: {"type":"alert","t":"...","region":"UA-30",...}   (the event log's line, as in alerts.ndjson)
+
+* ``id`` is the event log's ``events.seq``: resuming with it replays what the
+  client missed from the log, then carries on live, with no gap and no
+  duplicate (decision 0021);
+* a ``: heartbeat`` comment every 15 s on an idle stream;
+* a client that falls more than ``max_queue`` events behind gets
+  ``event: overflow`` and the stream ends; it resumes with its Last-Event-ID;
+* alerts are public; ``track`` (full-precision tracks) needs a viewer, operator
+  or admin token, ``audit`` (operators' commands) an operator or admin token.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import logging
+import sqlite3
+import time
+import weakref
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, FastAPI, Header, HTTPException, Query, Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from airshield.server import auth, webhooks
+from airshield.server.broker import (
+    HEARTBEAT_S,
+    MAX_QUEUE,
+    RETRY_MS,
+    Batch,
+    Broker,
+    Filter,
+    Subscriber,
+    control_frame,
+    frames_of,
+    parse_csv,
+)
+from airshield.server.state import Principal
+
+log = logging.getLogger("airshield.push")
+
+KINDS = ("alert", "track", "audit")
+#: Roles that may stream each kind (None: public). Tracks on the stream are full precision.
+KIND_ROLES: dict[str, tuple[str, ...] | None] = {
+    "alert": None,
+    "track": ("viewer",),  # auth.IMPLIES: operators and admins are viewers too
+    "audit": ("operator",),
+}
+#: Events read from the log per page when a client resumes.
+REPLAY_PAGE = 2000
+
+router = APIRouter(tags=["push"])
+
+
+class Push:
+    """The push machinery of one app: the SSE broker and the webhook deliveries.
+
+    Args:
+        engine: has ``subscribe(fn)`` and ``events_after(seq, kinds=None, limit=...)``.
+        events_path: the event log (to learn the last event id at start), or None.
+        state_path: server.sqlite (webhook subscriptions and cursors), or None (no webhooks).
+    """
+
+    def __init__(self, engine: Any, events_path: Path | None = None, state_path: Path | None = None,
+                 max_queue: int = MAX_QUEUE, heartbeat_s: float = HEARTBEAT_S, webhook_options: dict | None = None):
+        self.engine = engine
+        self.events_path = events_path
+        self.broker = Broker(max_queue=max_queue, heartbeat_s=heartbeat_s)
+        self.deliveries = None
+        if state_path is not None:
+            self.deliveries = webhooks.Deliveries(state_path, engine.events_after, events_path, **(webhook_options or {}))
+        self.started = False
+        self._subscribed = False
+
+    async def start(self) -> None:
+        """Bind to the running loop, subscribe to the engine, start the webhook workers."""
+        if self.started:
+            return
+        self.started = True
+        self.broker.start()
+        if not self._subscribed:
+            self.engine.subscribe(self.broker.publish_threadsafe)
+            self._subscribed = True
+        # After subscribing: every later event is published to us; the ones before are in the log.
+        self.broker.last_id = max(self.broker.last_id, await asyncio.to_thread(self._last_logged_id))
+        if self.deliveries is not None:
+            self.broker.on_publish(self.deliveries.notify)
+            await self.deliveries.start()
+
+    async def stop(self) -> None:
+        if not self.started:
+            return
+        self.started = False
+        self.broker.stop()
+        if self.deliveries is not None:
+            await self.deliveries.stop()
+
+    def _last_logged_id(self) -> int:
+        """The log's last event id (a restarted service must replay from the log to resuming clients)."""
+        last = int(getattr(self.engine, "last_event_id", 0) or 0)
+        if self.events_path is None or not Path(self.events_path).is_file():
+            return last
+        db = sqlite3.connect(f"file:{self.events_path}?mode=ro", uri=True)
+        try:
+            return max(last, int(db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]))
+        except sqlite3.DatabaseError:
+            return last
+        finally:
+            db.close()
+
+    async def replay(self, after: int, flt: Filter, limit: int = REPLAY_PAGE) -> list:
+        """Logged events with id > ``after`` that may pass ``flt`` (in a thread: SQLite blocks)."""
+        # The log's region filter drops tracks; ours lets them pass (Filter), so only without tracks.
+        regions = sorted(flt.regions) if flt.regions and "track" not in flt.kinds else None
+        return await asyncio.to_thread(self.engine.events_after, after, sorted(flt.kinds), limit, regions)
+
+
+_live_pushes: weakref.WeakSet[Push] = weakref.WeakSet()
+_exit_hooked = False
+
+
+def _hook_uvicorn_exit() -> None:
+    """End every SSE stream when uvicorn is asked to exit (SIGINT/SIGTERM).
+
+    uvicorn waits for open responses to finish before it runs the lifespan's
+    shutdown, and an SSE stream never finishes by itself: without this, a
+    service with subscribers would not stop. (sse-starlette does the same.)
+    """
+    global _exit_hooked
+    if _exit_hooked:
+        return
+    try:
+        import uvicorn
+    except ImportError:
+        return
+    original = uvicorn.Server.handle_exit
+
+    def handle_exit(self, sig, frame):
+        for p in list(_live_pushes):
+            loop = p.broker.loop
+            if loop is not None and not loop.is_closed():
+                loop.call_soon_threadsafe(p.broker.stop)
+        return original(self, sig, frame)
+
+    uvicorn.Server.handle_exit = handle_exit
+    _exit_hooked = True
+
+
+def attach(app: FastAPI, engine: Any, settings: Any) -> Push:
+    """Wire push into ``app``: ``app.state.push``; started and stopped with the app's lifespan.
+
+    If called while the app's loop is already running (from inside a lifespan),
+    push starts at once, and the caller stops it with ``await app.state.push.stop()``.
+    """
+    data_dir = getattr(settings, "data_dir", None)
+    opts = {k: getattr(settings, k) for k in ("max_queue", "heartbeat_s") if hasattr(settings, k)}
+    push = Push(engine,
+                events_path=Path(data_dir) / "events.sqlite" if data_dir else None,
+                state_path=Path(data_dir) / "server.sqlite" if data_dir else None,
+                webhook_options=getattr(settings, "webhook_options", None), **opts)
+    app.state.push = push
+    _live_pushes.add(push)
+    _hook_uvicorn_exit()
+    try:
+        asyncio.get_running_loop()
+        running = True
+    except RuntimeError:
+        running = False
+    if running:
+        asyncio.get_running_loop().create_task(push.start())
+        return push
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(a):
+        async with inner(a) as state:
+            await push.start()
+            try:
+                yield state
+            finally:
+                await push.stop()
+
+    app.router.lifespan_context = lifespan
+    return push
+
+
+def _push(request: Request) -> Push:
+    push = getattr(request.app.state, "push", None)
+    if push is None or not push.started:
+        raise HTTPException(503, "push is not running")
+    return push
+
+
+def _filter(kinds: str | None, regions: str | None) -> Filter:
+    ks = parse_csv(kinds) or ["alert"]
+    bad = [k for k in ks if k not in KINDS]
+    if bad:
+        raise HTTPException(422, f"kinds: unknown {', '.join(bad)}; known: {', '.join(KINDS)}")
+    rs = parse_csv(regions)
+    return Filter(frozenset(ks), frozenset(rs) if rs else None)
+
+
+def _last_id(header: str | None, query: int | None) -> int | None:
+    if header is not None and header.strip():
+        try:
+            v = int(header.strip())
+        except ValueError:
+            raise HTTPException(400, "Last-Event-ID must be an event id (an integer)") from None
+        if v < 0:
+            raise HTTPException(400, "Last-Event-ID must be >= 0")
+        return v
+    return query
+
+
+@router.get(
+    "/v1/stream",
+    summary="Server-Sent Events: alerts (public), tracks and audit (with a token), resumable",
+    response_class=Response,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "an endless event stream"},
+               401: {"description": "tracks or audit asked for without a token allowed them"}},
+)
+async def stream(
+    request: Request,
+    kinds: Annotated[str | None, Query(description="comma-separated: alert (default), track, audit")] = None,
+    regions: Annotated[str | None, Query(description="comma-separated region ids (alerts and audit only)")] = None,
+    last_event_id: Annotated[int | None, Query(ge=0, description="resume after this event id")] = None,
+    last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
+    principal: Annotated[Principal | None, Depends(auth.optional)] = None,
+) -> Response:
+    push = _push(request)
+    flt = _filter(kinds, regions)
+    for k in sorted(flt.kinds):
+        roles = KIND_ROLES[k]
+        if roles is not None and not any(auth.has(principal, r) for r in roles):
+            if principal is None:
+                raise HTTPException(401, f"kind {k!r} needs a bearer token with the {roles[0]} role",
+                                    headers={"WWW-Authenticate": "Bearer"})
+            raise HTTPException(403, f"a {principal.role} token may not stream {k!r} (needs {roles[0]})")
+    after = _last_id(last_event_id_header, last_event_id)
+    return EventStream(push, flt, after)
+
+
+router.include_router(webhooks.router)
+
+
+class EventStream(Response):
+    """The SSE response of one subscriber: replay from the log after ``after``, then live."""
+
+    media_type = "text/event-stream"
+
+    def __init__(self, push: Push, flt: Filter, after: int | None):
+        self.status_code = 200
+        self.background = None
+        self.body = b""
+        # No Content-Length: the stream is endless (chunked). no-transform / X-Accel-Buffering:
+        # proxies must not buffer it.
+        self.raw_headers = [(b"content-type", b"text/event-stream; charset=utf-8"),
+                            (b"cache-control", b"no-cache, no-transform"), (b"x-accel-buffering", b"no")]
+        self.push = push
+        self.flt = flt
+        self.after = after
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        broker = self.push.broker
+        # Register first, then read the log (decision 0021): no event can fall between the two.
+        sub = broker.subscribe(self.flt)
+        sub.task = asyncio.current_task()
+        watcher = asyncio.ensure_future(self._watch(receive, sub))
+        try:
+            await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
+            await self._body(send, b"retry: %d\n: connected\n\n" % RETRY_MS)
+            last = self.after or 0
+            # Replay only if the log may hold something the client has not seen.
+            if self.after is not None and self.after < broker.last_id:
+                last = await self._replay(send, sub, last)
+            await self._live(send, sub, last)
+        except asyncio.CancelledError:
+            if not sub.overflowed:
+                raise
+            # An overflowed client that read nothing for OVERFLOW_GRACE_S: give up on it.
+        finally:
+            watcher.cancel()
+            broker.unsubscribe(sub)
+
+    @staticmethod
+    async def _watch(receive: Receive, sub: Subscriber) -> None:
+        """End the stream when the client goes away (the writer may be idle for long)."""
+        with contextlib.suppress(Exception):
+            while (await receive())["type"] != "http.disconnect":
+                pass
+        sub.closed = True
+        sub.wake.set()
+
+    @staticmethod
+    async def _body(send: Send, data: bytes) -> None:
+        await send({"type": "http.response.body", "body": data, "more_body": True})
+
+    async def _replay(self, send: Send, sub: Subscriber, last: int) -> int:
+        """Send the logged events after ``last`` until caught up; returns the last id sent."""
+        sub.catching_up = True
+        while not sub.closed:
+            sub.dropped = False
+            evs = await self.push.replay(last, self.flt)
+            frames = frames_of(evs, self.flt)
+            if frames:
+                await self._body(send, b"".join(f for _, f in frames))
+                sub.last_write = time.monotonic()
+            if evs:
+                last = max(last, evs[-1].id)
+            # Caught up, unless live events were dropped after this read began (they are in the log).
+            if len(evs) < REPLAY_PAGE and not sub.dropped:
+                break
+        sub.catching_up = False
+        return last
+
+    async def _live(self, send: Send, sub: Subscriber, last: int) -> None:
+        while True:
+            if not sub.queue and not sub.overflowed:
+                if sub.closed:
+                    break
+                await sub.wake.wait()
+                sub.wake.clear()
+                continue
+            ending = sub.overflowed  # may turn True while we await send(): then next round
+            parts = []
+            for item in sub.take():
+                if isinstance(item, Batch):
+                    if item.ids[-1] <= last:
+                        continue  # replayed already
+                    parts.append(item.after(last))
+                    last = item.ids[-1]
+                else:
+                    parts.append(item)
+            if ending:
+                parts.append(control_frame("overflow", json.dumps({
+                    "reason": "this client fell too far behind; reconnect with Last-Event-ID to resume",
+                    "last_event_id": last}).encode()))
+            if parts:
+                await self._body(send, b"".join(parts))
+                sub.last_write = time.monotonic()
+            if ending:
+                break
+        # The stream ends (overflow, shutdown, or the client left: then uvicorn ignores this).
+        await send({"type": "http.response.body", "body": b"", "more_body": False})
