@@ -10,6 +10,7 @@ itself: append-only, replayed identically after a crash.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Annotated, Literal
 
@@ -88,6 +89,10 @@ def audit(request: Request, principal: Annotated[Principal, Depends(require("ope
     return _page(request, "audit", region, since, until, cursor, limit)
 
 
+#: The data clock moves at most this far per request, s (a night's close takes 4 h: run_file's CLOSE_MAX_S).
+MAX_CLOCK_STEP_S = 6 * 3600.0
+
+
 class ClockIn(BaseModel):
     now: float = Field(description="move the data clock to this time, s since the epoch (never back)")
     until_idle: bool = Field(default=False, description="stop early once no track is left and every region is quiet")
@@ -98,10 +103,14 @@ async def set_clock(request: Request, body: ClockIn, principal: Annotated[Princi
     s = request.app.state.settings
     if s.clock != "data":
         raise HTTPException(409, "the service runs on the wall clock; only a data clock can be moved")
-    import math
-
     if not math.isfinite(body.now):
         raise HTTPException(422, "now must be a finite number")
     eng = request.app.state.engine
+    now = eng.clock()
+    if not math.isfinite(now):
+        raise HTTPException(409, "the data clock has not started: no report has been accepted yet")
+    if body.now > now + MAX_CLOCK_STEP_S:
+        raise HTTPException(422, f"now is {body.now - now:.0f} s ahead of the clock; at most {MAX_CLOCK_STEP_S:.0f} "
+                                 "s per request (every step in between is taken)")
     t = await run_in_threadpool(eng.advance_clock, body.now, body.until_idle)
     return {"now": eng.clock(), "last_step": t if math.isfinite(t) else None, "idle": eng.call(lambda rt: rt.idle())}
