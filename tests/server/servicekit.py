@@ -48,6 +48,7 @@ class Service:
 
     def start(self, timeout: float = 120.0) -> Service:
         env = {**os.environ, "AIRSHIELD_ADMIN_TOKEN": self.admin, "PYTHONUNBUFFERED": "1"}
+        self.data.parent.mkdir(parents=True, exist_ok=True)
         self.log_path = self.data.parent / f"{self.data.name}-service.log"
         log = self.log_path.open("ab")
         self.proc = subprocess.Popen(
