@@ -39,6 +39,7 @@ import logging
 import sqlite3
 import time
 import weakref
+from collections.abc import Awaitable, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Annotated, Any
@@ -97,20 +98,23 @@ class Push:
         self.started = False
         self._subscribed = False
 
-    async def start(self) -> None:
-        """Bind to the running loop, subscribe to the engine, start the webhook workers."""
+    def start_now(self) -> None:
+        """Bind to the running loop, subscribe to the engine, start the webhook workers (on the loop)."""
         if self.started:
             return
-        self.started = True
         self.broker.start()
         if not self._subscribed:
             self.engine.subscribe(self.broker.publish_threadsafe)
             self._subscribed = True
         # After subscribing: every later event is published to us; the ones before are in the log.
-        self.broker.last_id = max(self.broker.last_id, await asyncio.to_thread(self._last_logged_id))
+        self.broker.last_id = max(self.broker.last_id, self._last_logged_id())
         if self.deliveries is not None:
             self.broker.on_publish(self.deliveries.notify)
-            await self.deliveries.start()
+            self.deliveries.start()
+        self.started = True
+
+    async def start(self) -> None:
+        self.start_now()
 
     async def stop(self) -> None:
         if not self.started:
@@ -119,6 +123,7 @@ class Push:
         self.broker.stop()
         if self.deliveries is not None:
             await self.deliveries.stop()
+        self.broker.loop = None
 
     def _last_logged_id(self) -> int:
         """The log's last event id (a restarted service must replay from the log to resuming clients)."""
@@ -171,11 +176,12 @@ def _hook_uvicorn_exit() -> None:
     _exit_hooked = True
 
 
-def attach(app: FastAPI, engine: Any, settings: Any) -> Push:
-    """Wire push into ``app``: ``app.state.push``; started and stopped with the app's lifespan.
+def attach(app: FastAPI, engine: Any, settings: Any) -> Callable[[], Awaitable[None]]:
+    """Wire push into ``app`` (``app.state.push``); returns the coroutine function that stops it.
 
-    If called while the app's loop is already running (from inside a lifespan),
-    push starts at once, and the caller stops it with ``await app.state.push.stop()``.
+    Called from inside the app's lifespan (the loop is running), push starts at
+    once and the caller awaits the returned ``stop()`` on shutdown. Called
+    before the app runs, push starts and stops with the app's lifespan by itself.
     """
     data_dir = getattr(settings, "data_dir", None)
     opts = {k: getattr(settings, k) for k in ("max_queue", "heartbeat_s") if hasattr(settings, k)}
@@ -192,8 +198,8 @@ def attach(app: FastAPI, engine: Any, settings: Any) -> Push:
     except RuntimeError:
         running = False
     if running:
-        asyncio.get_running_loop().create_task(push.start())
-        return push
+        push.start_now()
+        return push.stop
     inner = app.router.lifespan_context
 
     @asynccontextmanager
@@ -206,7 +212,7 @@ def attach(app: FastAPI, engine: Any, settings: Any) -> Push:
                 await push.stop()
 
     app.router.lifespan_context = lifespan
-    return push
+    return push.stop
 
 
 def _push(request: Request) -> Push:

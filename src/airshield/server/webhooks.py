@@ -202,7 +202,8 @@ class Deliveries:
 
     # ----------------------------------------------------------- lifecycle
 
-    async def start(self) -> None:
+    def start(self) -> None:
+        """Open server.sqlite and start a worker per subscription (on the running loop)."""
         from airshield.server.state import connect
 
         self.state_path.parent.mkdir(parents=True, exist_ok=True)
