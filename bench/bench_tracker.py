@@ -56,7 +56,12 @@ def sim_version() -> str:
 
 
 def night_dir(name: str, seed: int | None) -> Path:
-    d = OUT / f"{name}-{seed if seed is not None else 'default'}-{sim_version()}"
+    # The simulator aims threats at the regions it loads, so a night made with the
+    # geoBoundaries fallback differs from one made with Natural Earth's regions.
+    from airshield.geo.paths import natural_earth_path
+
+    regions = "ne" if natural_earth_path().exists() else "gb"
+    d = OUT / f"{name}-{seed if seed is not None else 'default'}-{regions}-{sim_version()}"
     if not (d / "reports.ndjson").exists():
         t = time.perf_counter()
         write_night(simulate(load_scenario(name), seed), d)
