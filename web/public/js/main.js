@@ -76,10 +76,15 @@ function renderTicks(start, end) {
   }
 }
 
+let summaryKey = '';
 function renderSummary(states) {
   const box = $('#summary-list');
   const rows = [...states].filter(([, s]) => s !== 'quiet')
     .sort((a, b) => (a[1] === b[1] ? a[0].localeCompare(b[0]) : a[1] === 'alert' ? -1 : 1));
+  // Rebuilt only when it changes, so that keyboard focus and clicks are not lost.
+  const key = `${getLang()}|${rows.map((r) => r.join(':')).join(',')}`;
+  if (key === summaryKey) return;
+  summaryKey = key;
   box.replaceChildren();
   if (!rows.length) {
     const li = document.createElement('li');
@@ -114,7 +119,7 @@ function esc(s) {
 function selectRegion(id) {
   ui.selected = id;
   view.select(id);
-  renderPanel(id);
+  renderPanel(id, true);
   $('#region-panel').hidden = false;
   $('#region-panel').focus({ preventScroll: true });
 }
@@ -130,7 +135,8 @@ function reasonHtml(reason) {
     parts.push(`<p>${esc(t('threats'))}: ${counts.map(([c, n]) => `${symbolSvg(c, 0, { size: 16 })} ${n} × ${esc(t(`cls_${CLASSES.includes(c) ? c : 'unknown'}`))}`).join(', ')}`
       + (reason.inside ? `; ${esc(t('inside', { n: reason.inside }))}` : '') + '</p>');
   }
-  if (reason.eta_s != null || reason.eta_lo_s != null) {
+  // A threat already inside has no arrival time worth showing (ETA 0).
+  if ((reason.eta_s != null || reason.eta_lo_s != null) && !(reason.inside > 0 && !reason.eta_s)) {
     let s;
     if (reason.eta_s != null && reason.eta_lo_s != null && reason.eta_hi_s != null) {
       s = t('eta_bounds', { eta: fmtDuration(reason.eta_s), lo: fmtDuration(reason.eta_lo_s), hi: fmtDuration(reason.eta_hi_s) });
@@ -143,15 +149,20 @@ function reasonHtml(reason) {
   }
   const sensors = Object.keys(reason.sensors || {});
   if (sensors.length) parts.push(`<p>${esc(t('sensors_behind'))}: ${sensors.map((k) => esc(t(`kind_${k}`))).join(', ')}</p>`);
-  if (reason.confidence != null) parts.push(`<p>${esc(t('confidence'))}: ${Math.round(reason.confidence * 100)} %</p>`);
+  if (reason.confidence) parts.push(`<p>${esc(t('confidence'))}: ${Math.round(reason.confidence * 100)} %</p>`);
   if (reason.operator) parts.push(`<p>${esc(t('operator', { user: reason.operator.user, note: reason.operator.note }))}</p>`);
   return parts.join('');
 }
 
-function renderPanel(id) {
+let panelKey = '';
+function renderPanel(id, force = false) {
   const r = night.regions.get(id) || { id };
   const now = night.regionAt(id, ui.replayT);
   const box = $('#region-body');
+  // Rebuilt only when what it shows changes (keeps the history's scroll position and focus).
+  const key = `${id}|${getLang()}|${ui.replayT == null}|${now.state}|${now.since}|${now.event?.alert_id}#${now.event?.seq}|${night.alertHistory(id).length}`;
+  if (key === panelKey && !force) return;
+  panelKey = key;
   box.dataset.region = id;
   box.dataset.state = now.state;
   const hist = night.alertHistory(id).slice().reverse();
@@ -162,7 +173,7 @@ function renderPanel(id) {
     ${now.reason ? `<h3>${esc(t('reason'))}</h3><div class="reason">${reasonHtml(now.reason)}</div>` : ''}
     <h3>${esc(t('history'))}</h3>
     ${hist.length ? `<ol class="history">${hist.map((e) => `
-      <li><button class="hist-item ev-${esc(e.event)}" data-t="${e.t}" title="${esc(e.reason?.text || '')}">
+      <li><button class="hist-item ev-${esc(e.event)}${ui.replayT != null && e.t > ui.replayT ? ' future' : ''}${e === now.event ? ' current' : ''}" data-t="${e.t}" title="${esc(e.reason?.text || '')}">
         <time>${esc(fmtTime(e.t))}</time> <b>${esc(t(`ev_${e.event}`))}</b>
         <span>${esc(e.reason?.rule ? t(`rule_${e.reason.rule}`) : '')}</span></button></li>`).join('')}</ol>`
       : `<p class="muted">${esc(t('no_history'))}</p>`}`;

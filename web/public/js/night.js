@@ -4,6 +4,9 @@ import { toSec } from './api.js';
 
 // A track state older than this is not drawn (as `airshield evaluate` scores tracks, formats.md).
 export const TRACK_MAX_AGE_S = 60;
+// The timeline starts this long before the first thing the map knows of, so that the night's
+// first alert is seen to begin (s).
+export const START_MARGIN_S = 600;
 
 export class Night {
   constructor() {
@@ -21,8 +24,8 @@ export class Night {
   }
 
   see(t) {
-    if (t == null) return;
-    if (this.start == null || t < this.start) this.start = t;
+    if (t == null || !Number.isFinite(t)) return;
+    if (this.start == null || t - START_MARGIN_S < this.start) this.start = t - START_MARGIN_S;
     if (this.clock == null || t > this.clock) this.clock = t;
   }
 
