@@ -29,13 +29,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
-import weakref
 from collections import deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
-
-from prometheus_client import Counter, Gauge
 
 #: Events a subscriber may have queued before it is disconnected (an estimate: a
 #: minute of alerts on the record night is far below this; track subscribers
@@ -49,22 +46,6 @@ OVERFLOW_GRACE_S = 10.0
 RETRY_MS = 2000
 
 HEARTBEAT = b": heartbeat\n\n"
-
-PUSH_PUBLISHED = Counter("airshield_push_events_published", "Events handed to the SSE fan-out", ["kind"])
-PUSH_OVERFLOWS = Counter("airshield_push_overflow_disconnects",
-                         "SSE subscribers disconnected because their queue was full")
-
-_brokers: weakref.WeakSet[Broker] = weakref.WeakSet()
-
-Gauge("airshield_push_subscribers", "Connected SSE subscribers").set_function(
-    lambda: sum(len(b.subscribers) for b in list(_brokers)))
-Gauge("airshield_push_queue_depth", "Events queued for SSE subscribers, summed over subscribers").set_function(
-    lambda: sum(b.queued_events() for b in list(_brokers)))
-Gauge("airshield_push_queue_depth_max", "Events queued for the most lagging SSE subscriber").set_function(
-    lambda: max((b.max_queued() for b in list(_brokers)), default=0))
-Gauge("airshield_push_last_event_id", "Id of the last event handed to the fan-out").set_function(
-    lambda: max((b.last_id for b in list(_brokers)), default=0))
-
 
 class EventLike(Protocol):
     """What the broker reads of a :class:`airshield.server.events.PushEvent`."""
@@ -169,7 +150,8 @@ class Broker:
         self._hb: asyncio.TimerHandle | None = None
         self._listeners: list = []  # callables run (on the loop) after each publish: webhook workers
         self.closed = False
-        _brokers.add(self)
+        self.published = 0  # events handed to the fan-out (a counter for /metrics)
+        self.overflows = 0  # subscribers cut off because their queue was full
 
     # ------------------------------------------------------------- lifecycle
 
@@ -223,7 +205,7 @@ class Broker:
 
     def _overflow(self, sub: Subscriber) -> None:
         """Close a subscriber that fell too far behind: its queue becomes one overflow frame."""
-        PUSH_OVERFLOWS.inc()
+        self.overflows += 1
         self.unsubscribe(sub)
         sub.queue.clear()
         sub.queued = 0
@@ -249,8 +231,7 @@ class Broker:
             return
         published = time.time() if published is None else published
         frames = [(ev.id, ev.kind, ev.region, sse_frame(ev, published)) for ev in events]
-        for ev in events:
-            PUSH_PUBLISHED.labels(ev.kind).inc()
+        self.published += len(events)
         self.last_id = max(self.last_id, frames[-1][0])
         for flt, group in list(self.groups.items()):
             picked = [(i, f) for i, k, r, f in frames if flt.wants(k, r)]

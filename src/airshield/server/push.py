@@ -145,6 +145,58 @@ class Push:
         return await asyncio.to_thread(self.engine.events_after, after, sorted(flt.kinds), limit, regions)
 
 
+class PushCollector:
+    """The push machinery's metrics, read at each scrape (a Prometheus custom collector).
+
+    ``airshield_push_subscribers``, ``airshield_push_queue_depth`` (events queued,
+    summed over subscribers), ``airshield_push_queue_depth_max`` (the most lagging
+    subscriber), ``airshield_push_events_total``, ``airshield_push_overflows_total``
+    (subscribers cut off), ``airshield_webhooks``, ``airshield_webhook_backlog``
+    (events not yet acknowledged, summed over subscriptions),
+    ``airshield_webhooks_failing``, ``airshield_webhook_events_delivered_total``,
+    ``airshield_webhook_failures_total``.
+    """
+
+    def __init__(self, push: Push):
+        self.push = push
+
+    def describe(self):
+        return []  # no eager collect() at registration (the loop may not run yet)
+
+    def collect(self):
+        from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
+
+        b = self.push.broker
+        subs = b.subscribers
+        yield GaugeMetricFamily("airshield_push_subscribers", "connected SSE subscribers", len(subs))
+        yield GaugeMetricFamily("airshield_push_queue_depth", "events queued for SSE subscribers, summed",
+                                sum(s.queued for s in subs))
+        yield GaugeMetricFamily("airshield_push_queue_depth_max", "events queued for the most lagging subscriber",
+                                max((s.queued for s in subs), default=0))
+        yield CounterMetricFamily("airshield_push_events", "events handed to the SSE fan-out", b.published)
+        yield CounterMetricFamily("airshield_push_overflows", "SSE subscribers cut off (queue full)", b.overflows)
+        d = self.push.deliveries
+        if d is not None:
+            ws = list(d.workers.values())
+            yield GaugeMetricFamily("airshield_webhooks", "webhook subscriptions", len(ws))
+            yield GaugeMetricFamily("airshield_webhook_backlog", "events not yet acknowledged by webhook "
+                                    "receivers, summed over subscriptions", sum(w.pending for w in ws))
+            yield GaugeMetricFamily("airshield_webhooks_failing", "subscriptions whose last delivery failed",
+                                    sum(1 for w in ws if w.attempts))
+            yield CounterMetricFamily("airshield_webhook_events_delivered", "events acknowledged by receivers",
+                                      d.delivered)
+            yield CounterMetricFamily("airshield_webhook_failures", "webhook POSTs that failed", d.failures)
+
+
+def _register_metrics(app: FastAPI, push: Push) -> None:
+    """On the app's registry (ops.Metrics: one per app, so that several apps in one process do not collide)."""
+    metrics = getattr(app.state, "metrics", None)
+    registry = getattr(metrics, "registry", None)
+    if registry is None:
+        return  # no /metrics in this app (unit tests)
+    registry.register(PushCollector(push))
+
+
 _live_pushes: weakref.WeakSet[Push] = weakref.WeakSet()
 _exit_hooked = False
 
@@ -190,6 +242,7 @@ def attach(app: FastAPI, engine: Any, settings: Any) -> Callable[[], Awaitable[N
                 state_path=Path(data_dir) / "server.sqlite" if data_dir else None,
                 webhook_options=getattr(settings, "webhook_options", None), **opts)
     app.state.push = push
+    _register_metrics(app, push)
     _live_pushes.add(push)
     _hook_uvicorn_exit()
     try:

@@ -53,7 +53,6 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
-from prometheus_client import Counter, Gauge
 from pydantic import BaseModel, Field, HttpUrl
 
 from airshield.server import auth
@@ -81,19 +80,6 @@ CREATE TABLE IF NOT EXISTS webhooks (
     id TEXT PRIMARY KEY, url TEXT NOT NULL, secret TEXT NOT NULL, kinds TEXT NOT NULL,
     regions TEXT, created REAL NOT NULL, cursor INTEGER NOT NULL);
 """
-
-DELIVERED = Counter("airshield_webhook_events_delivered", "Events acknowledged (2xx) by webhook receivers")
-FAILURES = Counter("airshield_webhook_delivery_failures", "Webhook POSTs that failed (will be retried)")
-
-_all: list[Deliveries] = []
-
-Gauge("airshield_webhook_backlog", "Events in the log not yet acknowledged by webhook receivers "
-      "(summed over subscriptions)").set_function(lambda: sum(d.backlog() for d in list(_all)))
-Gauge("airshield_webhook_subscriptions", "Webhook subscriptions").set_function(
-    lambda: sum(len(d.workers) for d in list(_all)))
-Gauge("airshield_webhook_failing", "Webhook subscriptions whose last delivery failed").set_function(
-    lambda: sum(1 for d in list(_all) for w in d.workers.values() if w.attempts))
-
 
 # ------------------------------------------------------------------ signing
 
@@ -196,6 +182,8 @@ class Deliveries:
         self._db: sqlite3.Connection | None = None
         self._client: httpx.AsyncClient | None = None
         self._last_id = 0  # the newest event id published (for the backlog estimate)
+        self.failures = 0  # failed POSTs (a counter for /metrics)
+        self.delivered = 0  # events acknowledged by receivers (a counter for /metrics)
         self._events_db: sqlite3.Connection | None = None
         self._count_lock = threading.Lock()
         self._lock = threading.Lock()  # the server.sqlite connection is used from the loop and from threads
@@ -214,11 +202,8 @@ class Deliveries:
                                          headers={"User-Agent": "airshield-webhooks"})
         for sub in self._load():
             self._spawn(sub)
-        _all.append(self)
 
     async def stop(self) -> None:
-        with contextlib.suppress(ValueError):
-            _all.remove(self)
         tasks = [w.task for w in self.workers.values() if w.task is not None]
         for t in tasks:
             t.cancel()
@@ -353,9 +338,9 @@ class Deliveries:
                 w.next_attempt = None
                 w.last_success = time.time()
                 w.delivered += len(batch)
-                DELIVERED.inc(len(batch))
+                self.delivered += len(batch)
                 return
-            FAILURES.inc()
+            self.failures += 1
             w.attempts += 1
             w.last_error = err
             wait = backoff_s(w.attempts, self.rng, self.backoff_base_s, self.backoff_max_s)
