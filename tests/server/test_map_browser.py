@@ -169,14 +169,29 @@ def test_the_map_follows_a_simulated_night_and_replays_it(map_service, tiny_feed
     page.click("#lang")
     assert body.locator(".state-name").inner_text() == "Air raid alert"
 
-    # The night goes on until every region is quiet again: the all-clear reaches the map.
+    # The service is killed (-9) and restarted mid-night: the page's EventSource reconnects and
+    # resumes after the last event id it saw (Last-Event-ID), so it misses nothing.
     alert_started = page.evaluate(f"window.airshieldMap.night.regionAt('{region}', null).since")
+    seen_before = page.evaluate("window.airshieldMap.lastEventId")
+    service.restart()
+    # The night goes on until every region is quiet again: the all-clear reaches the map.
     _feed_until(service, parts, lambda s: set(s.values()) == {"quiet"})
     page.wait_for_function(
         f"document.querySelector(\"path[data-region='{region}']\")?.dataset.state === 'quiet'", timeout=10_000)
     assert _fill(page, region) == QUIET_FILL
     assert body.locator(".hist-item.ev-all_clear").count() >= 1
     page.screenshot(path=str(shots / "4-all-clear.png"))
+    # Every alert event of the night, once: the page's (history at load + stream) is the service's.
+    with service.client() as c:
+        history, cursor = [], 0
+        while cursor is not None:
+            page_ = c.get("/v1/alerts/history", params={"cursor": cursor, "limit": 1000}).json()
+            history += page_["items"]
+            cursor = page_["next_cursor"]
+    page.wait_for_function(f"window.airshieldMap.lastEventId >= {history[-1]['id']}", timeout=10_000)
+    assert page.evaluate("window.airshieldMap.lastEventId") > seen_before
+    on_page = page.evaluate("[...window.airshieldMap.night.eventKeys]")
+    assert sorted(on_page) == sorted(f"{e['alert_id']}#{e['seq']}" for e in history)
     live = [(r, s) for r, s, mode in page.evaluate("window.__changes") if r == region and mode == "live"]
     assert ("alert" in [s for _, s in live]) and live[-1][1] == "quiet", live
 
