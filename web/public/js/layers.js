@@ -207,39 +207,59 @@ export class MapView {
       for (const s of tracks) {
         if (!s.threat || !Array.isArray(s.cone) || s.cone.length < 3) continue;
         L.polygon(s.cone, {
-          color: CLASS_COLOUR[s.cls] || CLASS_COLOUR.unknown, weight: 1.5, dashArray: '5 4',
-          fillOpacity: 0.12, interactive: false, className: 'cone',
+          color: CLASS_COLOUR[s.cls] || CLASS_COLOUR.unknown, weight: 1.2, opacity: 0.8,
+          dashArray: '5 4', fillOpacity: 0.05, interactive: false, className: 'cone',
         }).addTo(this.coneLayer);
       }
     }
   }
 
+  /**
+   * Sensors and their health. Fixed sensors only: observers are citizens' phones, whose
+   * places are not for a public map and which are "silent" whenever they see nothing.
+   */
   drawSensors(sensors) {
     this.sensors = sensors;
     this.sensorLayer.clearLayers();
-    for (const s of sensors) {
-      if (s.lat == null || s.lon == null) continue;
-      if (!s.silent) {
-        L.circleMarker([s.lat, s.lon], {
-          renderer: this.canvas, radius: s.kind === 'radar' ? 4 : 1.5, stroke: false,
-          fillColor: '#7fd1b9', fillOpacity: 0.55, interactive: false,
-        }).addTo(this.sensorLayer);
+    const fixed = sensors.filter((s) => s.kind !== 'observer' && s.lat != null && s.lon != null);
+    const silent = fixed.filter((s) => s.silent);
+    for (const s of fixed) {
+      if (s.silent) continue;
+      L.circleMarker([s.lat, s.lon], {
+        renderer: this.canvas, radius: s.kind === 'radar' ? 4 : 1.5, stroke: false,
+        fillColor: '#7fd1b9', fillOpacity: 0.55, interactive: false,
+      }).addTo(this.sensorLayer);
+    }
+    // The coverage gap: each silent sensor's nominal coverage, dashed (when there are few
+    // enough to tell apart; a whole network gone silent is said in the side panel instead).
+    const many = silent.length > 300;
+    if (!many) {
+      for (const s of silent) {
+        const r = s.gap?.radius_m ?? s.range_m ?? NOMINAL_RANGE_M[s.kind] ?? 0;
+        if (r > 0) {
+          L.circle(s.gap ? [s.gap.lat, s.gap.lon] : [s.lat, s.lon], {
+            radius: r, color: '#ffb000', weight: 1.5, dashArray: '3 4', fillColor: '#ffb000',
+            fillOpacity: 0.08, interactive: false, className: 'coverage-gap',
+          }).addTo(this.sensorLayer);
+        }
       }
     }
-    // Silent sensors on top, flagged, with the area they no longer cover.
-    for (const s of sensors) {
-      if (!s.silent || s.lat == null) continue;
-      const at = s.gap ? [s.gap.lat, s.gap.lon] : [s.lat, s.lon];
-      const r = s.gap?.radius_m ?? s.range_m ?? NOMINAL_RANGE_M[s.kind] ?? 3000;
-      L.circle(at, {
-        radius: r, color: '#ffb000', weight: 1.5, dashArray: '3 4', fillOpacity: 0.06,
-        interactive: false, className: 'coverage-gap',
-      }).addTo(this.sensorLayer);
+    // Silent sensors flagged on top: a ✕ with a tooltip, or amber dots on the canvas when
+    // there are too many for one DOM element each.
+    for (const s of silent) {
+      if (many) {
+        L.circleMarker([s.lat, s.lon], {
+          renderer: this.canvas, radius: 1.5, stroke: false, fillColor: '#ffb000',
+          fillOpacity: 0.45, interactive: false,
+        }).addTo(this.sensorLayer);
+        continue;
+      }
+      const last = s.last_seen ?? s.last_heartbeat;
       L.marker([s.lat, s.lon], {
         icon: L.divIcon({ className: 'sensor-silent', html: '<span>✕</span>', iconSize: [14, 14] }),
         keyboard: false,
       }).bindTooltip(`<b>${s.id}</b> — ${t(`kind_${s.kind}`)}<br><b>${t('silent_flag')}</b>`
-        + (s.last_seen != null ? `, ${t('sensor_last_seen', { time: fmtTime(Number(s.last_seen) || Date.parse(s.last_seen) / 1000) })}` : ''))
+        + (last != null ? `, ${t('sensor_last_seen', { time: fmtTime(Number(last)) })}` : ''))
         .addTo(this.sensorLayer);
     }
   }

@@ -2,6 +2,7 @@
 import { getJSON, fetchAlertHistory, openStream } from './api.js';
 import {
   t, getLang, setLang, onLangChange, applyStatic, placeName, fmtTime, fmtDateTime, fmtDuration,
+  fmtNumber,
 } from './i18n.js';
 import { Night } from './night.js';
 import { MapView, STATES, CLASSES, STATE_STYLE, symbolSvg } from './layers.js';
@@ -221,7 +222,30 @@ async function refreshSensors() {
   try {
     const list = await getJSON('/v1/sensors');
     view.drawSensors(Array.isArray(list) ? list : list.items || []);
+    renderSensorSummary();
   } catch (e) { console.warn(e); }
+}
+
+function renderSensorSummary() {
+  // Fixed sensors by kind: how many report, how many are silent (observers' phones left out).
+  const byKind = new Map();
+  for (const s of view.sensors) {
+    if (s.kind === 'observer') continue;
+    const k = byKind.get(s.kind) || { n: 0, silent: 0 };
+    k.n++;
+    if (s.silent) k.silent++;
+    byKind.set(s.kind, k);
+  }
+  const box = $('#sensor-summary');
+  box.replaceChildren();
+  for (const [kind, k] of [...byKind].sort()) {
+    const li = document.createElement('li');
+    li.dataset.kind = kind;
+    li.dataset.silent = String(k.silent);
+    li.innerHTML = `${esc(t(`kind_${kind}`))}: ${esc(t('sensors_count', { n: fmtNumber(k.n) }))}`
+      + (k.silent ? ` — <b class="silent-count">${esc(t('silent_count', { n: fmtNumber(k.silent) }))}</b>` : '');
+    box.append(li);
+  }
 }
 
 async function refreshClock() {
@@ -296,7 +320,7 @@ async function boot() {
   });
   setInterval(refreshClock, 2000);
   setInterval(refreshTracks, 2000);
-  setInterval(refreshSensors, 15000);
+  setInterval(refreshSensors, 30000);
   setInterval(async () => { await refreshRegions(); scheduleRender(); }, 10000);
   setInterval(() => { if (!ui.playing) render(); }, 1000);
 
@@ -324,6 +348,7 @@ function wire() {
   onLangChange(() => {
     buildLegend();
     view.relabel();
+    renderSensorSummary();
     setConn(ui.conn);
     render();
   });
