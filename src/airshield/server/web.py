@@ -97,7 +97,7 @@ def mount(app: FastAPI) -> None:
     app.add_api_route("/map", page, methods=["GET"], include_in_schema=False, response_model=None)
     app.add_api_route("/map/", page, methods=["GET"], include_in_schema=False, response_model=None)
 
-    async def cities() -> JSONResponse:
+    def cities() -> JSONResponse:  # in a thread: the first call reads GeoNames (~1 s)
         return JSONResponse(_cities_payload())
 
     app.add_api_route("/map/cities.json", cities, methods=["GET"], include_in_schema=False)
