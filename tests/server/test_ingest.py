@@ -191,3 +191,11 @@ def test_on_the_wall_clock_the_service_stamps_the_arrival(tmp_path, tiny_night, 
         assert all(a >= t0 - 1 for (a,) in rows)
     finally:
         client.__exit__(None, None, None)
+
+
+def test_when_the_engine_has_stopped_ingest_is_503_with_retry_after_and_healthz_says_so(api, tiny_feed):
+    lines, tok = _token_group(api, tiny_feed, 2)
+    api.engine.stop()
+    r = _post(api, tok, lines)
+    assert r.status_code == 503 and r.headers["retry-after"] == "5"
+    assert api.client.get("/healthz").status_code == 503

@@ -21,7 +21,7 @@ from fastapi.responses import JSONResponse
 
 from airshield import __version__
 from airshield.server import ingest, ops
-from airshield.server.engine import Engine
+from airshield.server.engine import Engine, EngineError
 from airshield.server.ingest import TokenBuckets
 from airshield.server.logs import AccessLog
 from airshield.server.settings import Settings
@@ -91,6 +91,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         errs = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
                 for e in exc.errors()]
         return JSONResponse({"detail": errs}, status_code=422)
+
+    @app.exception_handler(EngineError)
+    async def engine_down(request: Request, exc: EngineError):
+        return JSONResponse({"detail": f"the service cannot take this now: {exc}"}, status_code=503,
+                            headers={"Retry-After": "5"})
+
+    @app.exception_handler(TimeoutError)
+    async def engine_busy(request: Request, exc: TimeoutError):
+        return JSONResponse({"detail": "the engine did not answer in time; nothing may be assumed taken: "
+                                       "send the request again (with its Idempotency-Key)"}, status_code=503,
+                            headers={"Retry-After": "5"})
 
     from airshield.server import concern, operators, read, sensors
 
