@@ -300,8 +300,6 @@ async function boot() {
       if (Number.isFinite(ev.id)) fromId = Math.max(fromId, ev.id);
     }
   } catch (e) { console.warn(e); }
-  // The live view's truth is GET /v1/regions; history only fills the timeline.
-  night.setRegions(regions);
   getJSON('/map/cities.json').then((c) => view.drawCities(c)).catch((e) => console.warn(e));
   await Promise.all([refreshTracks(), refreshSensors()]);
 

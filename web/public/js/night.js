@@ -11,7 +11,7 @@ export const START_MARGIN_S = 600;
 export class Night {
   constructor() {
     this.regions = new Map(); // id -> {id, name, name_uk, parent}
-    this.live = new Map(); // id -> {state, since, reason}: the service's current view
+    this.live = new Map(); // id -> {state, since, reason}: GET /v1/regions (regions without events)
     this.events = new Map(); // region -> [alert event], in time order
     this.eventKeys = new Set(); // alert_id#seq, to merge history and stream without doubles
     this.order = 0;
@@ -51,12 +51,6 @@ export class Night {
     let i = list.length;
     while (i > 0 && list[i - 1].t > e.t) i--;
     list.splice(i, 0, e);
-    const newest = list[list.length - 1];
-    if (newest === e) {
-      const since = ev.state === this.live.get(ev.region)?.state
-        ? this.live.get(ev.region).since : e.t;
-      this.live.set(ev.region, { state: ev.state, since, reason: ev.reason ?? null });
-    }
     this.see(e.t);
     return true;
   }
@@ -87,13 +81,16 @@ export class Night {
     for (const s of this.snapshot) this.addTrack(s);
   }
 
-  /** A region's state at time T (null: the live state) with the event that set it. */
+  /**
+   * A region's state at time T (null: now) with the event that set it. Now is the newest alert
+   * event of the region (history + stream are the whole event log, which the service writes
+   * before it publishes anything); a region without events tonight has GET /v1/regions' state.
+   */
   regionAt(id, T) {
     if (T == null) {
+      if (this.events.get(id)?.length) return this.regionAt(id, Infinity);
       const l = this.live.get(id);
-      const list = this.events.get(id);
-      return { state: l?.state ?? 'quiet', since: l?.since ?? null, reason: l?.reason ?? null,
-        event: list?.[list.length - 1] ?? null };
+      return { state: l?.state ?? 'quiet', since: l?.since ?? null, reason: l?.reason ?? null, event: null };
     }
     const list = this.events.get(id) || [];
     let last = null;
