@@ -158,6 +158,12 @@ def test_the_map_follows_a_simulated_night_and_replays_it(map_service, tiny_feed
     assert body.locator(".hist-item.ev-alert").count() >= 1
     page.screenshot(path=str(shots / "2-region-reason.png"))
 
+    # The keyboard does the same: a region outline takes focus, Enter opens it.
+    page.click("#region-close")
+    page.focus(f"path[data-region='{region}']")
+    page.keyboard.press("Enter")
+    assert body.get_attribute("data-region") == region and page.locator("#region-panel").is_visible()
+
     # Ukrainian: every label changes, the region's too.
     page.click("#lang")
     assert page.locator("html").get_attribute("lang") == "uk"
@@ -237,3 +243,17 @@ def test_the_map_page_says_how_to_install_its_packages_when_they_are_missing(tmp
     r = TestClient(app).get("/")
     assert r.status_code == 503
     assert "make web" in r.text and "node_modules" in r.text
+
+
+def test_the_map_draws_cities_with_their_ukrainian_names(tmp_path):
+    from fastapi import FastAPI
+    from fastapi.testclient import TestClient
+
+    from airshield.server import web
+
+    app = FastAPI()
+    web.mount(app)
+    cities = TestClient(app).get("/map/cities.json").json()
+    kyiv = next(c for c in cities if c["name"] == "Kyiv")
+    assert kyiv["name_uk"] == "Київ" and abs(kyiv["lat"] - 50.45) < 0.1
+    assert all(c["population"] >= web.CITY_MIN_POPULATION for c in cities)
