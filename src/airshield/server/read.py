@@ -163,6 +163,15 @@ def cap(request: Request, alert_id: str):
     return Response(xml, media_type="application/cap+xml")
 
 
+@router.get("/cap/{identifier}.xml", summary="A CAP message by its identifier (the Atom feed's links)",
+            response_class=Response, responses={200: {"content": {"application/cap+xml": {}}}, 404: {}})
+def cap_file(request: Request, identifier: str):
+    xml = _engine(request).cap_xml.get(identifier)
+    if xml is None:
+        raise HTTPException(404, f"no CAP message {identifier!r}")
+    return Response(xml, media_type="application/cap+xml")
+
+
 @router.get("/v1/status", summary="One character per region: A alert, P pre-alert, N quiet (order: /v1/status/regions)",
             response_class=PlainTextResponse)
 def status(request: Request):
