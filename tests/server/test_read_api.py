@@ -136,7 +136,8 @@ def test_the_public_sees_only_threats_delayed_and_coarsened(mid):
     public = mid.client.get("/v1/tracks").json()
     now = mid.client.get("/v1/clock").json()["last_step"]
     assert all(t["threat"] for t in public)
-    assert all(t["t"] <= now - s.public_delay_s for t in public)
+    assert public and all(t["t"] <= now - s.public_delay_s for t in public)
+    assert any(t["cone"] for t in public), "the delayed view has the cones of its time"
     dlat = s.public_coarsen_m / 111_320.0
     for t in public:
         assert abs(t["lat"] / dlat - round(t["lat"] / dlat)) < 1e-3

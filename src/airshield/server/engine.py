@@ -124,7 +124,7 @@ class Snapshot:
         last_alert: region id -> its latest alert event.
         tracks: track id -> its latest tracks.ndjson line (decoded), live tracks only.
         forecasts: track id -> cone and ETAs (recomputed at most every ``forecast_period_s``).
-        history: (step time, tracks) of the last steps, oldest first (public delayed views).
+        history: (step time, tracks, forecasts) of the last steps, oldest first (public delayed views).
     """
 
     clock: float = -math.inf
@@ -136,16 +136,20 @@ class Snapshot:
     last_alert: dict[str, AlertEvent] = field(default_factory=dict)
     tracks: dict[str, dict] = field(default_factory=dict)
     forecasts: dict[str, TrackForecast] = field(default_factory=dict)
-    history: tuple[tuple[float, dict[str, dict]], ...] = ()
+    history: tuple[tuple[float, dict[str, dict], dict[str, TrackForecast]], ...] = ()
+
+    def as_of(self, t: float) -> tuple[float, dict[str, dict], dict[str, TrackForecast]]:
+        """(step time, tracks, forecasts) as they were at the last step at or before ``t`` (empty if none)."""
+        out: tuple[float, dict[str, dict], dict[str, TrackForecast]] = (-math.inf, {}, {})
+        for h in self.history:
+            if h[0] > t:
+                break
+            out = h
+        return out
 
     def tracks_as_of(self, t: float) -> dict[str, dict]:
         """The tracks as they were at the last step at or before ``t`` (empty if none)."""
-        out: dict[str, dict] = {}
-        for now, tracks in self.history:
-            if now > t:
-                break
-            out = tracks
-        return out
+        return self.as_of(t)[1]
 
 
 class LogReader:
@@ -220,7 +224,7 @@ class Engine:
         self._pub_seq = 0
         self._tracks: dict[str, dict] = {}
         self._last_alert: dict[str, AlertEvent] = {}
-        self._hist: list[tuple[float, dict[str, dict]]] = []
+        self._hist: list[tuple[float, dict[str, dict], dict[str, TrackForecast]]] = []
         self._forecasts: dict[str, TrackForecast] = {}
         self._forecast_wall = 0.0
         self._forecast_stale = False
@@ -521,9 +525,9 @@ class Engine:
         rt = self.rt
         now = rt.now
         tracks = dict(self._tracks)
-        if math.isfinite(now) and (not self._hist or self._hist[-1][0] < now):
+        if math.isfinite(now):  # the step's entry; replaced when its forecasts come
             keep = now - self.settings.public_delay_s - _HIST_MARGIN_S
-            self._hist = [h for h in self._hist if h[0] >= keep] + [(now, tracks)]
+            self._hist = [h for h in self._hist if keep <= h[0] < now] + [(now, tracks, self._forecasts)]
         self.snapshot = Snapshot(
             clock=self.clock(), now=now, steps=rt.stats.steps, accepted=rt.accepted, last_event=self._pub_seq,
             states=dict(rt.core.policy.states()), last_alert=dict(self._last_alert), tracks=tracks,

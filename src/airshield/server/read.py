@@ -198,10 +198,9 @@ def track_rows(request: Request, full: bool) -> list[dict]:
     s = request.app.state.settings
     snap: Snapshot = eng.snapshot
     if full:
-        tracks, now = snap.tracks, snap.now
-    else:
-        now = snap.now - s.public_delay_s
-        tracks = snap.tracks_as_of(now)
+        tracks, forecasts, ref = snap.tracks, snap.forecasts, snap.now
+    else:  # the picture as it was public_delay_s ago: positions, cones and ETAs alike
+        ref, tracks, forecasts = snap.as_of(snap.now - s.public_delay_s)
     out = []
     for tid, d in sorted(tracks.items()):
         if not full and not (d.get("threat") and d.get("status") in ("confirmed", "coasting")):
@@ -214,10 +213,9 @@ def track_rows(request: Request, full: bool) -> list[dict]:
             lat, lon = _coarsen(lat, lon, s.public_coarsen_m)
             speed = round(speed / 5.0) * 5.0
             heading = round(heading / 10.0) * 10.0 % 360.0
-        f = snap.forecasts.get(tid)
+        f = forecasts.get(tid)
         etas = []
         if f is not None:
-            ref = snap.now  # ETAs count from the picture's time (public: its delay is in the position only)
             for region, tin, lo, hi in f.etas:
                 if hi is not None and hi < ref:
                     continue
