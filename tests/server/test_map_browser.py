@@ -9,7 +9,8 @@ north-east) through ``POST /v1/ingest``, and checks what a duty officer sees:
 * clicking a region shows its alert reason and history; the language toggles to
   Ukrainian and back;
 * the timeline replays the night: scrubbed back, the region is in alert again, and
-  played from the start it goes quiet -> alert -> quiet.
+  played from the start it goes quiet -> alert -> quiet; a page opened after the night
+  replays it too, threats included.
 
 Screenshots go to the test's tmp_path (the path is printed; ``-s`` shows it).
 Chromium comes from Debian (``make chromium``); Playwright never downloads a browser.
@@ -207,6 +208,8 @@ def test_the_map_follows_a_simulated_night_and_replays_it(map_service, tiny_feed
     assert page.locator("#mode").inner_text() == "REPLAY"
     assert _state(page, region) == "alert"
     assert _fill(page, region) == ALERT_FILL
+    # with the threat behind the alert where it was then (tracks the page saw, or the alert's reason)
+    assert page.locator(".track-icon[data-cls='drone']").count() >= 1
     page.screenshot(path=str(shots / "5-replay.png"))
 
     # Scrubbed to the start of the night: quiet. Played from there at 3600x: alert, then quiet,
@@ -224,7 +227,20 @@ def test_the_map_follows_a_simulated_night_and_replays_it(map_service, tiny_feed
     assert _state(page, region) == "quiet"
     page.screenshot(path=str(shots / "6-live-again.png"))
 
+    # A page opened after the night replays it too: the regions from the alert history, the
+    # threats from the alerts' reasons.
+    late = browser.new_page(viewport={"width": 1400, "height": 900}, locale="en-GB")
+    late.on("pageerror", lambda e: errors.append(str(e)))
+    late.goto(service.url + "/")
+    late.wait_for_function("document.body.dataset.ready === '1'", timeout=20_000)
+    assert _state(late, region) == "quiet"
+    late.evaluate("t => window.airshieldMap.setReplayTime(t)", alert_started + 60)
+    assert _state(late, region) == "alert"
+    assert late.locator(".track-icon[data-cls='drone']").count() >= 1
+    late.screenshot(path=str(shots / "7-opened-late-replay.png"))
+
     assert not errors, errors
+    late.close()
     page.close()
 
 

@@ -47,6 +47,8 @@ export class MapView {
     this.map.attributionControl.addAttribution(
       'Regions: Natural Earth / geoBoundaries · Cities: GeoNames (CC BY 4.0)');
     this.canvas = L.canvas({ padding: 0.2 }); // thousands of sensors
+    // Region labels under the tracks (markers) but over the outlines.
+    this.map.createPane('badges').style.zIndex = 450;
     this.regionLayers = new Map(); // id -> L.Path
     this.badges = new Map(); // id -> L.Marker
     this.regionState = new Map();
@@ -135,7 +137,7 @@ export class MapView {
       html: `<span class="badge badge-${state}" data-badge="${id}">${state === 'alert' ? '⚠ ' : '◔ '}${t(`badge_${state}`)}</span>`,
       iconSize: null,
     });
-    const m = L.marker(at, { icon, interactive: false, keyboard: false });
+    const m = L.marker(at, { icon, interactive: false, keyboard: false, pane: 'badges' });
     this.badges.set(id, m);
     this.badgeLayer.addLayer(m);
   }

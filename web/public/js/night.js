@@ -7,6 +7,10 @@ export const TRACK_MAX_AGE_S = 60;
 // The timeline starts this long before the first thing the map knows of, so that the night's
 // first alert is seen to begin (s).
 export const START_MARGIN_S = 600;
+// A threat known only from an alert's reason is drawn for this long after the event, moved on
+// along its heading (alert events come at least every few minutes while threats move).
+export const REASON_MAX_AGE_S = 600;
+const M_PER_DEG = 111_320;
 
 export class Night {
   constructor() {
@@ -15,7 +19,8 @@ export class Night {
     this.events = new Map(); // region -> [alert event], in time order
     this.eventKeys = new Set(); // alert_id#seq, to merge history and stream without doubles
     this.order = 0;
-    this.tracks = new Map(); // id -> [state], in time order
+    this.tracks = new Map(); // id -> [state], in time order (polled by the page)
+    this.reasonTracks = new Map(); // id -> [state], in time order (threats in alert reasons)
     this.snapshot = []; // the newest GET /v1/tracks (with cones)
     this.snapClock = null;
     this.pollGap = 0; // night seconds between two polls of /v1/tracks
@@ -51,8 +56,29 @@ export class Night {
     let i = list.length;
     while (i > 0 && list[i - 1].t > e.t) i--;
     list.splice(i, 0, e);
+    this.addReasonThreats(e);
     this.see(e.t);
     return true;
+  }
+
+  /**
+   * The threats an alert event's reason names, with where they were (formats.md "Alerts"):
+   * the night's past track states for the timeline, even for a page opened after the fact.
+   */
+  addReasonThreats(e) {
+    for (const th of e.reason?.threats || []) {
+      if (th.id == null || th.lat == null || th.lon == null) continue;
+      let list = this.reasonTracks.get(th.id);
+      if (!list) this.reasonTracks.set(th.id, (list = []));
+      if (list.some((x) => x.t === e.t)) continue; // the same threat in several regions' events
+      let i = list.length;
+      while (i > 0 && list[i - 1].t > e.t) i--;
+      list.splice(i, 0, {
+        id: th.id, t: e.t, lat: th.lat, lon: th.lon, alt_m: null, speed: th.speed_mps ?? null,
+        heading: th.heading_deg ?? 0, cls: th.cls || 'unknown', threat: true,
+        status: th.lost ? 'coasting' : 'confirmed', lost: !!th.lost, cone: [], eta: [],
+      });
+    }
   }
 
   /** Add one track state from the stream (formats.md "Tracks") or a GET /v1/tracks entry. */
@@ -108,19 +134,26 @@ export class Night {
    * Tracks to draw at time T; null: live, the newest GET /v1/tracks (the service's public view,
    * with predicted cones). A past time shows each track's latest recorded state if it is recent
    * enough: the map records the states it polled, so the gap between two polls (in the night's
-   * time, which runs faster than the wall clock when a night is fed fast) is allowed too.
+   * time, which runs faster than the wall clock when a night is fed fast) is allowed too. Threats
+   * the page never polled (it was opened later) come from the alerts' reasons.
    */
   tracksAt(T) {
     if (T == null) return this.snapshot.map((s) => ({ ...s, age: 0 }));
     const maxAge = Math.max(TRACK_MAX_AGE_S, 2.5 * this.pollGap);
     const out = [];
+    const seen = new Set();
     for (const list of this.tracks.values()) {
-      let s = null;
-      for (let i = list.length - 1; i >= 0; i--) {
-        if (list[i].t <= T) { s = list[i]; break; }
-      }
+      const s = latestAt(list, T);
       if (!s || s.status === 'deleted' || T - s.t > maxAge) continue;
       out.push({ ...s, cone: [], eta: [], age: T - s.t });
+      seen.add(s.id);
+    }
+    // Threats the page did not see itself, from the alerts' reasons, moved on to T.
+    for (const [id, list] of this.reasonTracks) {
+      if (seen.has(id)) continue;
+      const s = latestAt(list, T);
+      if (!s || s.lost || T - s.t > REASON_MAX_AGE_S) continue;
+      out.push({ ...moveOn(s, T - s.t), age: T - s.t });
     }
     return out;
   }
@@ -135,6 +168,21 @@ export class Night {
     }
     return out;
   }
+}
+
+/** The latest state at or before T of a time-ordered list, or null. */
+function latestAt(list, T) {
+  for (let i = list.length - 1; i >= 0; i--) if (list[i].t <= T) return list[i];
+  return null;
+}
+
+/** A state moved on by dt seconds along its heading at its speed (flat earth: a few km). */
+function moveOn(s, dt) {
+  if (!s.speed || !(dt > 0)) return s;
+  const h = (s.heading * Math.PI) / 180;
+  const lat = s.lat + (s.speed * Math.cos(h) * dt) / M_PER_DEG;
+  const lon = s.lon + (s.speed * Math.sin(h) * dt) / (M_PER_DEG * Math.cos((s.lat * Math.PI) / 180));
+  return { ...s, lat, lon };
 }
 
 function normaliseTrack(s) {
