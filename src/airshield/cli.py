@@ -456,7 +456,7 @@ class _DemoService:
 
                 unsubscribe = eng.subscribe(on_events)
                 try:
-                    stats = feeder.feed(client, night, tokens, speed=speed or None)
+                    stats = _feed_in_another_process(self.url, night_dir, tokens, speed or None)
                     feeder.close_night(client, self.admin, night)
                 finally:
                     unsubscribe()
@@ -479,6 +479,26 @@ class _DemoService:
         for ident, xml in eng.call(lambda rt: dict(eng.cap_xml)).items():
             (run_dir / cap_path(ident)).write_bytes(xml)
         (run_dir / "alerts.atom").write_bytes(eng.call(lambda rt: eng.feed.to_xml()))
+
+
+def _feed_in_another_process(url: str, night_dir: Path, tokens: dict[str, str], speed: float | None):
+    """The feeder in its own process: the sensors' side must not share this process's GIL with the
+    service it feeds (the service's threads would slow it below the pace)."""
+    import multiprocessing
+
+    ctx = multiprocessing.get_context("spawn")
+    with ctx.Pool(1) as pool:
+        return pool.apply(_feed_process, (url, str(night_dir), tokens, speed))
+
+
+def _feed_process(url: str, night_dir: str, tokens: dict[str, str], speed: float | None):
+    import httpx
+
+    from airshield.server import feeder
+
+    night = feeder.load_night(night_dir)
+    with httpx.Client(base_url=url, timeout=600.0) as client:
+        return feeder.feed(client, night, tokens, speed=speed)
 
 
 def _free_port(host: str, port: int) -> int:
