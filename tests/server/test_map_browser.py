@@ -39,7 +39,7 @@ QUIET_FILL = "#1b2733"
 # The night is fed 10 minutes at a time, the map checked in between.
 BATCH_S = 600.0
 
-pytestmark = pytest.mark.skipif(
+needs_chromium = pytest.mark.skipif(
     not Path(CHROMIUM).exists(),
     reason=f"Debian's Chromium is not installed ({CHROMIUM}): run `make chromium` "
     "(apt-get install -y chromium)",
@@ -111,6 +111,7 @@ def _fill(page, region: str) -> str | None:
     return page.get_attribute(f"path[data-region='{region}']", "fill")
 
 
+@needs_chromium
 def test_the_map_follows_a_simulated_night_and_replays_it(map_service, tiny_feed, browser, tmp_path):
     service = map_service
     shots = tmp_path / "screenshots"
