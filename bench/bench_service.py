@@ -67,6 +67,7 @@ class _Sub(asyncio.Protocol):
         self.connected = False
         self.overflow = False
         self.closed = False
+        self.tracks = 0
 
     def connection_made(self, transport):
         transport.write(self.request)
@@ -85,7 +86,10 @@ class _Sub(asyncio.Protocol):
             if self.counter[0] >= self.n:
                 self.ready.set()
         for m in _FRAME.finditer(head):
-            self.got.append((int(m.group(2)), now - float(m.group(1))))
+            if m.group(3) == b"alert":
+                self.got.append((int(m.group(2)), now - float(m.group(1))))
+            else:
+                self.tracks += 1
         if b"event: overflow" in head:
             self.overflow = True
 
@@ -93,14 +97,16 @@ class _Sub(asyncio.Protocol):
         self.closed = True
 
 
-async def _subscribers(host: str, port: int, n: int, out: Path) -> None:
+async def _subscribers(host: str, port: int, n: int, viewers: int, viewer_token: str, out: Path) -> None:
     loop = asyncio.get_running_loop()
     ready = asyncio.Event()
     counter = [0]
     req = f"GET /v1/stream HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n\r\n".encode()
+    vreq = (f"GET /v1/stream?kinds=alert,track HTTP/1.1\r\nHost: {host}:{port}\r\nAccept: text/event-stream\r\n"
+            f"Authorization: Bearer {viewer_token}\r\n\r\n").encode()
     subs = []
     for i in range(n):
-        sub = _Sub(req, ready, counter, n)
+        sub = _Sub(vreq if i < viewers else req, ready, counter, n)
         await loop.create_connection(lambda s=sub: s, host, port)
         subs.append(sub)
         if i % 100 == 99:
@@ -111,7 +117,8 @@ async def _subscribers(host: str, port: int, n: int, out: Path) -> None:
     await loop.run_in_executor(None, sys.stdin.readline)
     await asyncio.sleep(0.5)
     out.write_text(json.dumps({
-        "subscribers": [{"got": s.got, "overflow": s.overflow, "closed": s.closed} for s in subs]}))
+        "subscribers": [{"got": s.got, "overflow": s.overflow, "closed": s.closed, "tracks": s.tracks}
+                        for s in subs]}))
     print("done", flush=True)
 
 
@@ -122,7 +129,8 @@ def subscriber_main(args) -> None:
         uvloop.install()
     except ImportError:
         pass
-    asyncio.run(_subscribers(args.host, args.port, args.subscribers, Path(args.out)))
+    asyncio.run(_subscribers(args.host, args.port, args.subscribers, args.viewers, args.viewer_token,
+                             Path(args.out)))
 
 
 # ------------------------------------------------------------------ service
@@ -229,6 +237,9 @@ def main() -> None:
     ap.add_argument("--night", type=Path, default=None, help="a night directory (default: simulate --scenario)")
     ap.add_argument("--slice", type=float, default=120.0,
                     help="arrival time per request and token, s (a multiple of the 5 s step)")
+    ap.add_argument("--viewers", type=int, default=0,
+                    help="how many of the subscribers also stream tracks (a viewer token)")
+    ap.add_argument("--viewer-token", default="", help=argparse.SUPPRESS)
     ap.add_argument("--concurrency", type=int, default=4, help="connections posting a slice's requests")
     ap.add_argument("--max-reports", type=int, default=None, help="stop after this many reports")
     ap.add_argument("--json", action="store_true", help="print the result as JSON too")
@@ -255,9 +266,12 @@ def main() -> None:
     try:
         with httpx.Client(base_url=url, timeout=120) as c:
             tokens = feeder.register_night(c, ADMIN, night.sensors)
+            viewer = c.post("/v1/operators", json={"id": "bench-viewer", "role": "viewer"},
+                            headers={"Authorization": f"Bearer {ADMIN}"}).json()["token"]
         out = tmp / "subscribers.json"
         subs = subprocess.Popen([sys.executable, __file__, "--role", "subscribers", "--port", str(port),
-                                 "--subscribers", str(args.subscribers), "--out", str(out)],
+                                 "--subscribers", str(args.subscribers), "--viewers", str(args.viewers),
+                                 "--viewer-token", viewer, "--out", str(out)],
                                 stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         t_conn = time.perf_counter()
         line = subs.stdout.readline().strip()
@@ -324,6 +338,10 @@ def main() -> None:
     if d.size:
         print(f"delay publish -> subscriber: p50 {summary['delay_ms_p50']} ms, p99 {summary['delay_ms_p99']} ms, "
               f"max {summary['delay_ms_max']} ms; within 1 s: {100 * summary['within_1s']:.3f} %")
+    if args.viewers:
+        tracks = [s["tracks"] for s in result["subscribers"][: args.viewers]]
+        print(f"tracks: {args.viewers} of the subscribers also streamed tracks: {min(tracks):,} to {max(tracks):,} "
+              f"track events each")
     print(f"drops: {drops} missed deliveries, {dups} duplicates, {overflows} subscribers cut off (overflow)")
     print(f"CPU during the feed: service {summary['cpu_s']['service']} s, subscribers "
           f"{summary['cpu_s']['subscribers']} s, feeder {summary['cpu_s']['feeder']} s "
