@@ -56,12 +56,15 @@ def sim_version() -> str:
 
 
 def night_dir(name: str, seed: int | None) -> Path:
-    # The simulator aims threats at the regions it loads, so a night made with the
-    # geoBoundaries fallback differs from one made with Natural Earth's regions.
-    from airshield.geo.paths import natural_earth_path
+    # The simulator aims threats at the regions it loads and places sensors in them, so
+    # the night depends on the region set (Natural Earth or the geoBoundaries fallback).
+    import hashlib
 
-    regions = "ne" if natural_earth_path().exists() else "gb"
-    d = OUT / f"{name}-{seed if seed is not None else 'default'}-{regions}-{sim_version()}"
+    from airshield.geo import load_regions
+
+    rs = load_regions("default")
+    tag = hashlib.sha256(f"{rs.source}:{','.join(sorted(rs.ids))}".encode()).hexdigest()[:6]
+    d = OUT / f"{name}-{seed if seed is not None else 'default'}-{tag}-{sim_version()}"
     if not (d / "reports.ndjson").exists():
         t = time.perf_counter()
         write_night(simulate(load_scenario(name), seed), d)

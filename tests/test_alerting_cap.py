@@ -295,9 +295,9 @@ def test_events_that_break_a_chain_are_clear_errors(natural_earth, events, probl
 
 def test_unknown_region_is_a_clear_error(natural_earth):
     encoder = CapEncoder(natural_earth)
-    # Sevastopol is not one of Natural Earth's 25 Ukrainian regions.
-    with pytest.raises(CapEncodingError, match=r"region 'UA-40' is not in the region set"):
-        encoder.encode(event("alert", "alert", 0, T0, reason(threat()), region="UA-40"))
+    # A raion's id in an oblast-level region set.
+    with pytest.raises(CapEncodingError, match=r"region 'UA-32-01' is not in the region set"):
+        encoder.encode(event("alert", "alert", 0, T0, reason(threat()), region="UA-32-01"))
     assert encoder.open_chains == []  # nothing half-encoded is left behind
 
 

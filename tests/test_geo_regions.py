@@ -78,11 +78,10 @@ def test_geoboundaries_kyiv_city_lies_inside_kyiv_oblast_bbox(geoboundaries):
     assert city[2] < oblast[2] and city[3] < oblast[3]
 
 
-def test_natural_earth_loads_25_regions_with_valid_iso_ids(natural_earth):
-    assert len(natural_earth) == 25
-    assert set(natural_earth.ids) <= ISO_UA
-    # Natural Earth files Crimea and Sevastopol under RU.
-    assert ISO_UA - set(natural_earth.ids) == {"UA-40", "UA-43"}
+def test_natural_earth_loads_all_27_regions_crimea_and_sevastopol_included(natural_earth):
+    # Natural Earth files Crimea and Sevastopol under RU; they are Ukraine's regions.
+    assert len(natural_earth) == 27
+    assert set(natural_earth.ids) == ISO_UA
     assert natural_earth.source == "natural-earth"
     assert "Natural Earth" in natural_earth.attribution
 
@@ -173,8 +172,7 @@ def test_outline_is_the_country(regions):
         np.array([KYIV[0], LVIV[0], WARSAW[0]]), np.array([KYIV[1], LVIV[1], WARSAW[1]])
     )
     assert shapely.contains_xy(outline, x, y).tolist() == [True, True, False]
-    # Ukraine is 603,600 km2 with Crimea; Natural Earth lacks Crimea (27,000 km2)
-    # and generalises, and geoBoundaries' coastal regions take in some sea.
+    # Ukraine is 603,600 km2 with Crimea; Natural Earth generalises, and geoBoundaries' coastal regions take in some sea.
     assert 5.5e11 < outline.area < 6.5e11  # m2
     # The frame is not equal-area, but over Ukraine it is within 0.2 % of the ellipsoid.
     ellipsoidal = sum(abs(GEOD.geometry_area_perimeter(r.geometry)[0]) for r in regions)

@@ -33,7 +33,7 @@ FIPS_TO_ISO: dict[str, FipsRegion] = {
     "UP09": FipsRegion("UA-68", "Khmel'nyts'kyy"),
     "UP10": FipsRegion("UA-35", "Kirovohrad"),
     # Natural Earth 4.1.0 files Crimea (UP11) and Sevastopol (UP20) under
-    # iso_a2 = 'RU', so a filter on iso_a2 = 'UA' does not return them.
+    # iso_a2 = 'RU'; load_natural_earth reads them by these FIPS codes.
     "UP11": FipsRegion("UA-43", "Crimea"),
     "UP12": FipsRegion("UA-30", "Kiev City"),
     "UP13": FipsRegion("UA-32", "Kiev"),

@@ -6,8 +6,9 @@ Sources:
     Natural Earth 4.1.0 admin-1 boundaries (public domain), as shipped in
     Debian's ``qgis-common`` package and fetched by ``make data`` into
     ``<repo>/.cache/natural-earth/world_map.gpkg``: layer ``states_provinces``,
-    ``iso_a2 = 'UA'``, 25 regions (Natural Earth files Crimea and Sevastopol
-    under RU). Generalised boundaries; the file is small and loads fast. Ids
+    ``iso_a2 = 'UA'`` plus Crimea and Sevastopol (Natural Earth files them
+    under RU; ISO 3166-2:UA and Ukraine's alert service list them): 27
+    regions. Generalised boundaries; the file is small and loads fast. Ids
     come from the ``fips`` column through `airshield.geo.fips.FIPS_TO_ISO`.
 ``"geoboundaries"``
     geoBoundaries ADM1 for Ukraine, derived from OpenStreetMap (ODbL-1.0), in
@@ -53,6 +54,8 @@ log = logging.getLogger(__name__)
 
 NATURAL_EARTH = "natural-earth"
 GEOBOUNDARIES = "geoboundaries"
+#: Crimea and Sevastopol, which Natural Earth files under RU (see load_natural_earth).
+CRIMEA_FIPS = ("UP11", "UP20")
 NATURAL_EARTH_ATTRIBUTION = "Natural Earth (public domain), via Debian qgis-common"
 # geoBoundaries (https://www.geoboundaries.org) is derived from OpenStreetMap and
 # licensed ODbL-1.0, which requires this credit wherever the boundaries are shown.
@@ -98,7 +101,12 @@ def load_regions(
 
 
 def load_natural_earth(path: Path | None = None, theatre: Theatre | None = None) -> RegionSet:
-    """Ukraine's regions from the Natural Earth GeoPackage (25 regions, ids via FIPS)."""
+    """Ukraine's 27 regions from the Natural Earth GeoPackage (ids via FIPS).
+
+    Natural Earth files Crimea (FIPS UP11) and Sevastopol (UP20) under
+    ``iso_a2 = 'RU'``; they are read by their FIPS codes, because they are
+    Ukrainian regions (ISO 3166-2:UA) and Ukraine's alerts cover them.
+    """
     path = path or natural_earth_path()
     if not path.is_file():
         raise FileNotFoundError(
@@ -108,6 +116,10 @@ def load_natural_earth(path: Path | None = None, theatre: Theatre | None = None)
     features = geopackage.read_layer(
         path, NATURAL_EARTH_LAYER, columns=["fips", "name"], where={"iso_a2": "UA"}
     )
+    for fips in CRIMEA_FIPS:
+        features += geopackage.read_layer(
+            path, NATURAL_EARTH_LAYER, columns=["fips", "name"], where={"fips": fips}
+        )
     if not features:
         raise ValueError(
             f"{path}: layer {NATURAL_EARTH_LAYER!r} has no features with iso_a2 = 'UA'"
