@@ -2,8 +2,10 @@
 
 :func:`register_night` registers a night's sensors (``sensors.ndjson``) with the
 admin token, the way a deployment would: each radar and each partner feed its
-own token, acoustic nodes in gateways of ``GATEWAY_NODES`` (a gateway forwards
-its nodes' reports), the observers' phone app one token. :func:`feed` then
+own token; the acoustic network's head-end one token for up to
+``GATEWAY_NODES`` nodes (Ukraine's acoustic network forwards its thousands of
+microphones' detections through its own servers, not one connection per
+node); the observers' phone app one token. :func:`feed` then
 posts the reports (``reports.ndjson``, arrival order) as NDJSON batches, one
 request per token and time slice of ``slice_s`` of arrival time, paced to
 ``speed`` simulated seconds per wall second. It retries a request that fails
@@ -26,8 +28,8 @@ from pathlib import Path
 import httpx
 import msgspec
 
-#: Acoustic nodes per gateway token.
-GATEWAY_NODES = 200
+#: Acoustic nodes per gateway (head-end) token.
+GATEWAY_NODES = 10_000
 
 
 class _Head(msgspec.Struct):
