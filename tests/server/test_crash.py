@@ -1,6 +1,6 @@
 """kill -9 mid-night, restart on the same data dir: nothing acknowledged is lost, the alerts are the same.
 
-Two services are fed the same part of the tiny night (18:00-20:30 UTC, the drones over Sumy) by
+Two services are fed the same part of the tiny night (18:00-19:45 UTC: the drones over Sumy, the first alerts) by
 the feeder, which retries a failed request with its Idempotency-Key as a real gateway would:
 
 * A runs uninterrupted;
@@ -24,7 +24,7 @@ from servicekit import start_service
 from airshield.server import feeder
 from airshield.sources.ndjson import decode_report, encode_report
 
-UNTIL = datetime.fromisoformat("2025-10-01T20:30:00+00:00").timestamp()
+UNTIL = datetime.fromisoformat("2025-10-01T19:45:00+00:00").timestamp()
 
 
 def _events(data, kind: str) -> list[bytes]:
