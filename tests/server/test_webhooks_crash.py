@@ -112,6 +112,7 @@ def test_kill_9_mid_night_loses_no_webhook_and_keeps_each_regions_order(tmp_path
             time.sleep(0.1)
         with svc.client(svc.admin) as c:
             [status] = c.get("/v1/webhooks").json()
+            metrics = c.get("/metrics").text
     finally:
         svc.stop()
         rx.server.shutdown()
@@ -134,3 +135,4 @@ def test_kill_9_mid_night_loses_no_webhook_and_keeps_each_regions_order(tmp_path
     for region, ids in seen_by_region.items():
         assert ids == [i for i, r in logged if r == region]
     assert status["cursor"] >= max(want) and status["backlog"] == 0
+    assert "airshield_webhook_backlog 0.0" in metrics and "airshield_webhooks 1.0" in metrics

@@ -228,6 +228,10 @@ def _hook_uvicorn_exit() -> None:
     _exit_hooked = True
 
 
+# At import, before uvicorn.run() installs its signal handlers (it binds handle_exit then).
+_hook_uvicorn_exit()
+
+
 def attach(app: FastAPI, engine: Any, settings: Any) -> Callable[[], Awaitable[None]]:
     """Wire push into ``app`` (``app.state.push``); returns the coroutine function that stops it.
 
@@ -244,7 +248,6 @@ def attach(app: FastAPI, engine: Any, settings: Any) -> Callable[[], Awaitable[N
     app.state.push = push
     _register_metrics(app, push)
     _live_pushes.add(push)
-    _hook_uvicorn_exit()
     try:
         asyncio.get_running_loop()
         running = True
