@@ -93,3 +93,21 @@ def test_the_admin_makes_and_revokes_operator_tokens(api):
     assert api.client.delete("/v1/operators/night-shift", headers=h).json()["revoked"] == 1
     assert api.client.get("/v1/audit", headers=api.auth(tok)).status_code == 401
     assert api.client.post("/v1/operators", json={"id": "x"}, headers=api.auth(api.operator)).status_code == 403
+
+
+def test_on_the_wall_clock_an_operators_alert_is_out_within_a_step(tmp_path, tiny_night):
+    import time
+
+    from servicekit import make_api
+
+    client, api = make_api(tmp_path, tiny_night, clock="wall", batch_s=1.0)
+    try:
+        t0 = time.monotonic()
+        r = client.post("/v1/regions/UA-32/alert", json={"reason": "siren test", "minutes": 1},
+                        headers=api.auth(api.operator))
+        assert r.status_code == 202
+        while client.get("/v1/status").text[client.get("/v1/status/regions").json().index("UA-32")] != "A":
+            assert time.monotonic() - t0 < 3.0, "the alert must be out within a step (1 s) and a bit"
+            time.sleep(0.02)
+    finally:
+        client.__exit__(None, None, None)

@@ -372,12 +372,16 @@ class Engine:
             return
         self.started.set()
         wall = self.settings.clock == "wall"
-        tick = min(0.25, self.settings.batch_s / 4) if wall else 1.0
+        tick = 1.0
         try:
             while not self._stop.is_set():
                 jobs = []
+                timeout = tick
+                nxt = self.rt.next_step
+                if wall and nxt is not None:  # wake for the next step on time (alerts go out at once)
+                    timeout = min(tick, max(0.0, nxt - time.time()))
                 try:
-                    first = self._q.get(timeout=tick)
+                    first = self._q.get(timeout=timeout)
                     if first is not None:
                         jobs.append(first)
                     while True:
