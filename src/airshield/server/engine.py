@@ -292,8 +292,8 @@ class Engine:
         row = elog._db.execute("SELECT MIN(arrival), MAX(arrival) FROM reports").fetchone()
         if self.settings.clock == "wall":
             self.clock_start = time.time()
-        elif row[0] is not None:
-            self.clock_start, self._newest = float(row[0]), float(row[1])
+        elif row[0] is not None:  # the data clock: where it was (a closed night's ran past the last report)
+            self.clock_start, self._newest = float(row[0]), max(float(row[1]), self.rt.now)
         # Duplicate hashes of reports logged after the newest hash stored (a crash between the two writes).
         last = self.server.last_hashed_seq()
         from airshield.sources.ndjson import decode_report
