@@ -103,7 +103,7 @@ def sensors(request: Request, principal: Annotated[Principal | None, Depends(opt
     after = request.app.state.settings.silent_after_s
     full = has(principal, "viewer")
     out = []
-    for s in sorted(server.sensors.values(), key=lambda s: s.id):
+    for s in sorted(list(server.sensors.values()), key=lambda s: s.id):  # a copy: registrations may come meanwhile
         if kind is not None and s.kind != kind:
             continue
         h = _health(s, now, after, full, request.app.state.engine.clock_start)
@@ -122,7 +122,7 @@ def gaps(request: Request):
     after = request.app.state.settings.silent_after_s
     th = request.app.state.engine.regions.theatre
     circles, ids = [], []
-    for s in server.sensors.values():
+    for s in list(server.sensors.values()):
         h = _health(s, now, after, True, request.app.state.engine.clock_start)
         if h["silent"] and s.range_m > 0 and s.lat is not None:
             x, y = th.to_xy(s.lat, s.lon)
