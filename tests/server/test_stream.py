@@ -238,6 +238,29 @@ def test_a_slow_subscriber_is_cut_off_with_an_overflow_event_and_resumes_without
         assert rest.wait().ids() == list(range(last + 1, 401))
 
 
+def test_a_client_that_reads_nothing_is_disconnected_after_the_grace_period(engine, tmp_path, monkeypatch):
+    import airshield.server.broker as broker
+
+    monkeypatch.setattr(broker, "OVERFLOW_GRACE_S", 0.3)
+    big = b'{"type":"alert","pad":"' + b"x" * 20_000 + b'"}'
+    with _serve(engine, tmp_path, max_queue=20) as base:
+        s = socket.socket()
+        s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+        s.connect(("127.0.0.1", int(base.rsplit(":", 1)[1])))
+        s.sendall(b"GET /v1/stream HTTP/1.1\r\nHost: x\r\n\r\n")
+        time.sleep(0.3)
+        for _ in range(60):  # in bursts, so that the writer is sending when the queue overflows
+            engine.emit(*[("alert", "UA-30", big)] * 10)
+            time.sleep(0.01)
+        time.sleep(1.0)  # overflowed, and its writer stuck on the full socket for longer than the grace
+        s.settimeout(10)
+        raw = b""
+        while chunk := s.recv(1 << 16):  # what the kernel still holds, then the server's close
+            raw += chunk
+        s.close()
+    assert not raw.endswith(b"0\r\n\r\n"), "the server gave up on the stream rather than finishing it"
+
+
 def _is_chunk_size(line: bytes) -> bool:
     try:
         int(line, 16)

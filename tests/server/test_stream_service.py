@@ -103,3 +103,19 @@ def test_a_client_gets_every_alert_once_in_order_across_a_kill_9_of_the_service(
     assert len(logged) > 5
     assert got == logged  # every alert once, in order, as logged
     assert all(e.event == "alert" for e in before + resumed.events if e.id is not None)
+
+
+def test_stopping_the_service_ends_every_stream_at_once(tmp_path):
+    svc = start_service(tmp_path, None)
+    try:
+        streams = [Stream(f"{svc.url}/v1/stream") for _ in range(3)]
+        assert all(s.connected.wait(10) for s in streams)
+        t0 = time.monotonic()
+        svc.stop()  # SIGINT, as a service manager stops it
+        stopped = time.monotonic() - t0
+        for s in streams:
+            s.join(5)
+            assert not s.is_alive()
+    finally:
+        svc.kill()
+    assert svc.proc.returncode == 0 and stopped < 3.0  # not held up by the open streams
