@@ -364,7 +364,11 @@ class EventStream(Response):
         except asyncio.CancelledError:
             if not sub.overflowed:
                 raise
-            # An overflowed client that read nothing for OVERFLOW_GRACE_S: give up on it.
+            # An overflowed client that read nothing for OVERFLOW_GRACE_S: give up on it (uvicorn
+            # then closes the connection and says the response was not completed).
+            client = scope.get("client")
+            log.warning("SSE client fell behind and read nothing since: connection dropped",
+                        extra={"client": client[0] if client else None})
         finally:
             watcher.cancel()
             broker.unsubscribe(sub)
