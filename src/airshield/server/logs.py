@@ -20,7 +20,7 @@ from datetime import UTC, datetime
 
 _TOKEN = re.compile(r"\b[a-z]{2,8}_[A-Za-z0-9_-]{40,}")
 _SECRET_KEYS = re.compile(r"(token|secret|password|authorization|key)", re.I)
-_STD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName"}
+_STD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {"message", "asctime", "taskName", "color_message"}
 
 
 def redact(text: str) -> str:
