@@ -126,9 +126,11 @@ def test_tracks_need_a_viewer_token_and_audit_an_operator_token(url):
     assert status("kinds=alert,track,audit", "admin-token") == 200
 
 
-def test_an_unknown_kind_or_a_malformed_last_event_id_is_a_clear_4xx(url):
+def test_an_unknown_kind_or_region_or_a_malformed_last_event_id_is_a_clear_4xx(url):
     r = httpx.get(f"{url}/v1/stream?kinds=alert,weather", timeout=5)
     assert r.status_code == 422 and "weather" in r.text
+    r = httpx.get(f"{url}/v1/stream?regions=UA-30,XX-99", timeout=5)
+    assert r.status_code == 422 and "XX-99" in r.text
     r = httpx.get(f"{url}/v1/stream", headers={"Last-Event-ID": "yesterday"}, timeout=5)
     assert r.status_code == 400
     r = httpx.get(f"{url}/v1/stream?last_event_id=-3", timeout=5)

@@ -126,6 +126,7 @@ def test_managing_webhooks_needs_the_admin_role(tmp_path, receiver):
         assert httpx.post(f"{base}/v1/webhooks", json=body, headers=ADMIN).status_code == 201
         assert httpx.post(f"{base}/v1/webhooks", json={"url": "ftp://x/"}, headers=ADMIN).status_code == 422
         assert httpx.post(f"{base}/v1/webhooks", json={**body, "kinds": ["weather"]}, headers=ADMIN).status_code == 422
+        assert httpx.post(f"{base}/v1/webhooks", json={**body, "regions": ["XX-99"]}, headers=ADMIN).status_code == 422
         assert httpx.delete(f"{base}/v1/webhooks/wh_nope", headers=ADMIN).status_code == 404
 
 

@@ -278,12 +278,21 @@ def _push(request: Request) -> Push:
     return push
 
 
-def _filter(kinds: str | None, regions: str | None) -> Filter:
+def unknown_regions(push: Push, regions) -> list[str]:
+    """Region ids the engine does not know (none when it does not say which it knows)."""
+    known = getattr(push.engine, "region_ids", None)
+    return [] if known is None else sorted(set(regions or ()) - set(known))
+
+
+def _filter(push: Push, kinds: str | None, regions: str | None) -> Filter:
     ks = parse_csv(kinds) or ["alert"]
     bad = [k for k in ks if k not in KINDS]
     if bad:
         raise HTTPException(422, f"kinds: unknown {', '.join(bad)}; known: {', '.join(KINDS)}")
     rs = parse_csv(regions)
+    bad = unknown_regions(push, rs)
+    if bad:
+        raise HTTPException(422, f"regions: unknown {', '.join(bad[:10])} (GET /v1/regions lists them)")
     return Filter(frozenset(ks), frozenset(rs) if rs else None)
 
 
@@ -315,7 +324,7 @@ async def stream(
     principal: Annotated[Principal | None, Depends(auth.optional)] = None,
 ) -> Response:
     push = _push(request)
-    flt = _filter(kinds, regions)
+    flt = _filter(push, kinds, regions)
     for k in sorted(flt.kinds):
         roles = KIND_ROLES[k]
         if roles is not None and not any(auth.has(principal, r) for r in roles):

@@ -29,6 +29,8 @@ class FakeEngine:
     ``read_delay_s`` slows each log read (to widen the replay/live race in tests).
     """
 
+    region_ids = ("UA-30", "UA-32", "UA-46", "UA-59", "UA-63")
+
     def __init__(self, read_delay_s: float = 0.0):
         self.log: list[PushEvent] = []
         self.subs: list = []

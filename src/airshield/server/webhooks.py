@@ -421,6 +421,11 @@ async def create_webhook(body: WebhookIn, request: Request, _: Admin) -> dict:
         raise HTTPException(422, f"kinds: unknown {', '.join(bad)}; known: {', '.join(WEBHOOK_KINDS)}")
     if body.url.scheme not in ("http", "https"):
         raise HTTPException(422, "url must be http or https")
+    from airshield.server.push import unknown_regions
+
+    bad = unknown_regions(request.app.state.push, body.regions)
+    if bad:
+        raise HTTPException(422, f"regions: unknown {', '.join(bad[:10])} (GET /v1/regions lists them)")
     start = body.after if body.after is not None else request.app.state.push.broker.last_id
     sub = d.create(str(body.url), body.kinds, body.regions, body.secret, start)
     return {**d.status(d.workers[sub.id]), "secret": sub.secret}
