@@ -207,3 +207,35 @@ def close_night(client: httpx.Client, admin_token: str, night: Night, close_s: f
                     headers={"Authorization": f"Bearer {admin_token}"}, timeout=600.0)
     r.raise_for_status()
     return r.json()
+
+
+def main(argv: list[str] | None = None) -> int:
+    """``python -m airshield.server.feeder NIGHT_DIR [--url URL] [--speed X]``: feed a simulated night
+    to a running service (started with ``--clock data``); the admin token from AIRSHIELD_ADMIN_TOKEN."""
+    import argparse
+    import os
+    import sys
+
+    p = argparse.ArgumentParser(prog="python -m airshield.server.feeder", description=main.__doc__)
+    p.add_argument("night", help="a directory written by `airshield simulate` (sensors.ndjson, reports.ndjson)")
+    p.add_argument("--url", default="http://127.0.0.1:8000")
+    p.add_argument("--speed", type=float, default=600.0, help="simulated s per wall s (0: as fast as possible)")
+    p.add_argument("--no-close", action="store_true", help="leave the clock at the last report")
+    a = p.parse_args(argv)
+    admin = os.environ.get("AIRSHIELD_ADMIN_TOKEN")
+    if not admin:
+        print("set AIRSHIELD_ADMIN_TOKEN to the service's admin token", file=sys.stderr)
+        return 2
+    night = load_night(a.night)
+    with httpx.Client(base_url=a.url, timeout=600.0) as client:
+        tokens = register_night(client, admin, night.sensors)
+        st = feed(client, night, tokens, speed=a.speed or None)
+        if not a.no_close:
+            close_night(client, admin, night)
+    print(f"fed {st.accepted:,} reports ({st.duplicates:,} duplicates, {st.rejected:,} rejected) in "
+          f"{st.requests:,} requests, {st.wall_s:.1f} s")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
