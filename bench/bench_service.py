@@ -5,7 +5,7 @@ at the 99th percentile while the service ingests 2,000 reports/s."
 
 What it does:
 
-1. simulates the night (``airshield simulate``; cached in ``bench/out/service-<scenario>-<seed>``);
+1. simulates the night (cached in ``bench/out/``, shared with bench_tracker.py);
 2. starts ``airshield serve --clock data`` in a subprocess on a fresh data dir and
    registers the night's sensors (the feeder's tokens: gateways of acoustic nodes, radars, ...);
 3. starts a subscriber process: N SSE connections to ``/v1/stream`` (alerts, the public
@@ -22,7 +22,7 @@ All three processes (service, subscribers, feeder) share the machine's cores: on
 2-core machine the load generator takes CPU from the service.
 
 ``--slice``: a slice's requests (one per token) go out together and the next slice waits
-for them. The default, 120 s of arrival time, makes requests big enough for 2,000
+for them. The default, 30 s of arrival time, makes requests big enough for 2,000
 reports/s; the data clock then runs up to a slice ahead of some tokens' reports, which the
 tracker takes as late reports, so the night's alerts differ a little from a faithful feed.
 ``--slice 5`` (the step) is faithful, with ~3 reports per request: on the 2-core machine
@@ -150,14 +150,11 @@ def _free_port() -> int:
 
 
 def _night_dir(scenario: str, seed: int | None) -> Path:
-    d = ROOT / "bench" / "out" / f"service-{scenario}-{'default' if seed is None else seed}"
-    if not (d / "reports.ndjson").is_file():
-        print(f"simulating {scenario} into {d} ...", flush=True)
-        cmd = [sys.executable, "-m", "airshield.cli", "simulate", scenario, "--out", str(d), "--quiet"]
-        if seed is not None:
-            cmd += ["--seed", str(seed)]
-        subprocess.run(cmd, check=True)
-    return d
+    """The night, simulated once and cached in bench/out/ (shared with bench_tracker.py, same key)."""
+    sys.path.insert(0, str(ROOT / "bench"))
+    from bench_tracker import night_dir
+
+    return night_dir(scenario, seed)
 
 
 def _start_service(data: Path, port: int, log: Path) -> subprocess.Popen:
@@ -242,7 +239,7 @@ def main() -> None:
     ap.add_argument("--scenario", default="night-40")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--night", type=Path, default=None, help="a night directory (default: simulate --scenario)")
-    ap.add_argument("--slice", type=float, default=120.0,
+    ap.add_argument("--slice", type=float, default=30.0,
                     help="arrival time per request and token, s (a multiple of the 5 s step)")
     ap.add_argument("--viewers", type=int, default=0,
                     help="how many of the subscribers also stream tracks (a viewer token)")
