@@ -159,3 +159,12 @@ def test_the_naive_baseline_runs_through_the_same_pipeline(tiny, tmp_path):
     assert lines and all('"rule":"threat-within-50km"' in x or '"rule":"no-threat-within-50km"' in x
                          for x in lines)
     assert sum('"event":"alert"' in x for x in lines) == sum('"event":"all_clear"' in x for x in lines)
+
+
+def test_an_alert_line_reads_back_as_the_event_it_was_written_from(tiny_run):
+    from airshield.outputs import alert_line, decode_alert_line
+
+    lines = (tiny_run / "alerts.ndjson").read_bytes().splitlines()
+    assert lines
+    for line in lines:
+        assert alert_line(decode_alert_line(line)) == line

@@ -437,8 +437,8 @@ class _DemoService:
         import httpx
 
         from airshield.live import LiveView
+        from airshield.outputs import decode_alert_line
         from airshield.server import feeder
-        from airshield.server.engine import decode_alert
 
         night = feeder.load_night(night_dir)
         with httpx.Client(base_url=self.url, timeout=600.0) as client:
@@ -451,7 +451,7 @@ class _DemoService:
                         self.now, self.alert_events = now, alert_events
 
                 def on_events(events):  # engine thread: the core is safe to read here
-                    alerts = [decode_alert(e.data) for e in events if e.kind == "alert"]
+                    alerts = [decode_alert_line(e.data) for e in events if e.kind == "alert"]
                     view.on_step(eng.rt, _Step(eng.rt.now, alerts))
 
                 unsubscribe = eng.subscribe(on_events)

@@ -70,9 +70,26 @@ def alert_line(e: AlertEvent) -> bytes:
                                  _time(e.expires), e.reason))
 
 
+class _AlertLineIn(msgspec.Struct):
+    """An alerts.ndjson line as read back (times typed; ``type`` ignored)."""
+
+    t: UtcTime
+    region: str
+    event: str
+    state: str
+    alert_id: str
+    seq: int
+    kind: str
+    expires: UtcTime
+    reason: AlertReason
+
+
+_alert_dec = msgspec.json.Decoder(_AlertLineIn)
+
+
 def decode_alert_line(line: bytes) -> AlertEvent:
-    """The alert event back from its alerts.ndjson line."""
-    d = msgspec.json.decode(line, type=AlertLine)
+    """The alert event back from its alerts.ndjson line (times to the millisecond, as written)."""
+    d = _alert_dec.decode(line)
     return AlertEvent(t=d.t.timestamp(), region=d.region, event=d.event, state=d.state, alert_id=d.alert_id,
                       seq=d.seq, kind=d.kind, expires=d.expires.timestamp(), reason=d.reason)
 

@@ -41,14 +41,14 @@ import time
 from collections.abc import Callable, Iterable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 
 import msgspec
 import numpy as np
 
-from airshield.alerting.events import AlertEvent, AlertReason, OperatorCommand
+from airshield.alerting.events import AlertEvent, OperatorCommand
 from airshield.model import Report
+from airshield.outputs import decode_alert_line
 from airshield.server.events import PushEvent
 from airshield.server.settings import Settings
 from airshield.server.state import ServerState
@@ -71,28 +71,6 @@ class _TrackHead(msgspec.Struct):
 _track_head = msgspec.json.Decoder(_TrackHead)
 
 
-class _AlertLine(msgspec.Struct):
-    """An alerts.ndjson line (outputs.AlertLine with typed times)."""
-
-    t: datetime
-    region: str
-    event: str
-    state: str
-    alert_id: str
-    seq: int
-    kind: str
-    expires: datetime
-    reason: AlertReason
-
-
-_alert_dec = msgspec.json.Decoder(_AlertLine)
-
-
-def decode_alert(body: bytes) -> AlertEvent:
-    """The alert event of an alerts.ndjson line."""
-    d = _alert_dec.decode(body)
-    return AlertEvent(t=d.t.timestamp(), region=d.region, event=d.event, state=d.state, alert_id=d.alert_id,
-                      seq=d.seq, kind=d.kind, expires=d.expires.timestamp(), reason=d.reason)
 _track_full = msgspec.json.Decoder(dict)
 
 
@@ -553,7 +531,7 @@ class Engine:
     def _alert_line(self, body: bytes) -> None:
         from airshield.alerting.cap import CapEncodingError
 
-        e = decode_alert(body)
+        e = decode_alert_line(body)
         self._last_alert[e.region] = e
         if e.seq == 0:
             self.chain_start[e.alert_id] = e.t
