@@ -208,3 +208,21 @@ def test_healthz_and_metrics(mid):
         assert name in m, name
     accepted = float(re.search(r"^airshield_reports_accepted_total (\S+)$", m, re.M).group(1))
     assert accepted == h["accepted"]
+
+
+def _threat_positions(rows) -> list[tuple[float, float]]:
+    return [(t["lat"], t["lon"]) for r in rows for t in ((r.get("reason") or {}).get("threats") or [])]
+
+
+def test_alert_reasons_show_the_public_threat_positions_on_the_coarse_grid_and_viewers_exactly(mid):
+    s = mid.app.state.settings
+    dlat = s.public_coarsen_m / 111_320.0
+    hist = mid.client.get("/v1/alerts/history", params={"limit": 1000}).json()["items"]
+    for rows in (mid.client.get("/v1/regions").json(), mid.client.get("/v1/alerts").json(), hist):
+        pos = _threat_positions(rows)
+        assert pos, "the night's alerts name threats"
+        assert all(abs(lat / dlat - round(lat / dlat)) < 2e-3 for lat, _ in pos), pos[:3]
+    viewer = mid.client.get("/v1/alerts/history", params={"limit": 1000}, headers=mid.auth(mid.viewer)).json()
+    exact = _threat_positions(viewer["items"])
+    assert len(exact) == len(_threat_positions(hist))
+    assert any(abs(lat / dlat - round(lat / dlat)) > 1e-2 for lat, _ in exact)

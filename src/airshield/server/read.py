@@ -4,7 +4,8 @@ Everything here reads the engine's immutable snapshot or the event log through
 a read-only connection; nothing waits for the engine thread. Public views show
 only public data: tracks are delayed by ``public_delay_s`` and their positions
 rounded to ``public_coarsen_m`` (a ``viewer`` token sees the live picture),
-and civil aircraft are left out of the public view.
+civil aircraft are left out of the public view, and the threats named in alert
+reasons have their positions rounded to the same grid (server/public.py).
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
 from airshield.server.auth import has, optional
 from airshield.server.engine import Snapshot
+from airshield.server.public import coarsen, public_alert, public_reason
 from airshield.server.state import Principal
 
 router = APIRouter(tags=["public"])
@@ -50,8 +52,15 @@ def _alert_dict(e) -> dict:
     return d
 
 
-def region_rows(request: Request) -> list[dict]:
+def _grid(request: Request, full: bool) -> float:
+    """The public coarsening grid, m (0: full precision, for viewers)."""
+    return 0.0 if full else float(_engine(request).settings.public_coarsen_m)
+
+
+def region_rows(request: Request, full: bool = False) -> list[dict]:
+    """Each region's state and reason; threat positions coarsened unless ``full``."""
     eng = _engine(request)
+    grid = _grid(request, full)
     snap: Snapshot = eng.snapshot
     out = []
     for rid in eng.region_ids:
@@ -62,7 +71,7 @@ def region_rows(request: Request) -> list[dict]:
             "id": rid, "name": r.name, "name_uk": r.name_uk, "level": r.level, "parent": r.parent, "state": state,
             "since": _since(eng, rid, last) if last else None,
             "alert_id": last.alert_id if last is not None and state != "quiet" else None,
-            "reason": _alert_dict(last.reason) if last is not None else None,
+            "reason": public_reason(_alert_dict(last.reason), grid) if last is not None else None,
         })
     return out
 
@@ -73,8 +82,8 @@ def _since(eng, rid: str, last) -> float:
 
 
 @router.get("/v1/regions", summary="Alert regions with their state and the reason for it")
-def regions(request: Request) -> list[dict]:
-    return region_rows(request)
+def regions(request: Request, principal: Annotated[Principal | None, Depends(optional)] = None) -> list[dict]:
+    return region_rows(request, has(principal, "viewer"))
 
 
 @functools.lru_cache(maxsize=8)
@@ -97,13 +106,14 @@ def regions_geojson(request: Request):
 
 
 @router.get("/v1/alerts", summary="Current alerts and pre-alerts (each region's latest event)")
-def alerts(request: Request) -> list[dict]:
+def alerts(request: Request, principal: Annotated[Principal | None, Depends(optional)] = None) -> list[dict]:
     snap = _engine(request).snapshot
+    grid = _grid(request, has(principal, "viewer"))
     out = []
     for rid, e in sorted(snap.last_alert.items()):
         if snap.states.get(rid, "quiet") == "quiet":
             continue
-        d = _alert_dict(e)
+        d = public_alert(_alert_dict(e), grid)
         d["cap"] = f"/v1/alerts/{e.alert_id}.cap"
         out.append(d)
     return out
@@ -117,11 +127,13 @@ def history(
     until: Annotated[float | None, Query(description="events before this time, s since the epoch")] = None,
     cursor: Annotated[int, Query(ge=0, description="next_cursor of the previous page")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    principal: Annotated[Principal | None, Depends(optional)] = None,
 ):
-    return _page(request, "alert", region, since, until, cursor, limit)
+    return _page(request, "alert", region, since, until, cursor, limit, _grid(request, has(principal, "viewer")))
 
 
-def _page(request: Request, kind: str, region, since, until, cursor: int, limit: int):
+def _page(request: Request, kind: str, region, since, until, cursor: int, limit: int, grid: float = 0.0):
+    """A page of logged events of ``kind``; alert reasons coarsened to ``grid`` m (0: as logged)."""
     q = "SELECT seq, body FROM events WHERE kind = ? AND seq > ?"
     args: list = [kind, cursor]
     if region is not None:
@@ -139,6 +151,8 @@ def _page(request: Request, kind: str, region, since, until, cursor: int, limit:
     items = []
     for seq, body in rows[:limit]:
         d = json.loads(body)
+        if kind == "alert":
+            d = public_alert(d, grid)
         d["id"] = seq
         items.append(d)
     return {"items": items, "next_cursor": rows[limit - 1][0] if len(rows) > limit else None}
@@ -210,7 +224,7 @@ def track_rows(request: Request, full: bool) -> list[dict]:
         speed = math.hypot(ve, vn)
         heading = math.degrees(math.atan2(ve, vn)) % 360.0
         if not full:
-            lat, lon = _coarsen(lat, lon, s.public_coarsen_m)
+            lat, lon = coarsen(lat, lon, s.public_coarsen_m)
             speed = round(speed / 5.0) * 5.0
             heading = round(heading / 10.0) * 10.0 % 360.0
         f = forecasts.get(tid)
@@ -229,14 +243,6 @@ def track_rows(request: Request, full: bool) -> list[dict]:
             "cone": f.cone if f is not None else [], "eta": etas,
         })
     return out
-
-
-def _coarsen(lat: float, lon: float, grid_m: float) -> tuple[float, float]:
-    if grid_m <= 0:
-        return lat, lon
-    dlat = grid_m / 111_320.0
-    dlon = grid_m / (111_320.0 * max(math.cos(math.radians(lat)), 0.1))
-    return round(round(lat / dlat) * dlat, 4), round(round(lon / dlon) * dlon, 4)
 
 
 @router.get("/v1/tracks", summary="Tracks: public (threats only, delayed and coarsened) or full with a viewer token")

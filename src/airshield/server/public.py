@@ -1,0 +1,57 @@
+"""What the public may see: threat positions coarsened to a grid.
+
+An alert's reason names its threats with their estimated positions (to tens
+of metres for a radar track). Alert apps and sirens need the class, the count,
+the heading and the ETA, not a position precise enough to correct the next
+wave's route, which is why Ukraine restricts publishing air-defence and
+impact details in real time. Every public view (the read API without a
+``viewer`` token, the SSE stream of alerts to anonymous subscribers) therefore
+rounds threat positions to ``public_coarsen_m`` (5 km by default), the same grid
+as the public track view. CAP messages carry no positions at all (areas are
+regions). ``viewer`` tokens and webhooks (registered by an admin for partners)
+get the full lines.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+
+def coarsen(lat: float, lon: float, grid_m: float) -> tuple[float, float]:
+    """(lat, lon) rounded to a grid of about ``grid_m`` metres (0 or less: unchanged), degrees."""
+    if grid_m <= 0:
+        return lat, lon
+    dlat = grid_m / 111_320.0
+    dlon = grid_m / (111_320.0 * max(math.cos(math.radians(lat)), 0.1))
+    return round(round(lat / dlat) * dlat, 4), round(round(lon / dlon) * dlon, 4)
+
+
+def public_reason(reason: dict | None, grid_m: float) -> dict | None:
+    """An alert reason (as built-ins) with its threats' positions coarsened; a new dict."""
+    if not reason or grid_m <= 0:
+        return reason
+    out = dict(reason)
+    threats = []
+    for t in reason.get("threats") or ():
+        t = dict(t)
+        if t.get("lat") is not None and t.get("lon") is not None:
+            t["lat"], t["lon"] = coarsen(float(t["lat"]), float(t["lon"]), grid_m)
+        threats.append(t)
+    out["threats"] = threats
+    return out
+
+
+def public_alert(d: dict, grid_m: float) -> dict:
+    """An alert event (alerts.ndjson line as built-ins) with its reason coarsened; a new dict."""
+    if grid_m <= 0 or not d.get("reason"):
+        return d
+    return {**d, "reason": public_reason(d["reason"], grid_m)}
+
+
+def public_alert_line(line: bytes, grid_m: float) -> bytes:
+    """The public form of an alerts.ndjson line (compact JSON, key order kept)."""
+    if grid_m <= 0:
+        return line
+    return json.dumps(public_alert(json.loads(line), grid_m), ensure_ascii=False,
+                      separators=(",", ":")).encode()
