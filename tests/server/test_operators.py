@@ -111,3 +111,12 @@ def test_on_the_wall_clock_an_operators_alert_is_out_within_a_step(tmp_path, tin
             time.sleep(0.02)
     finally:
         client.__exit__(None, None, None)
+
+
+def test_the_feeders_health_messages_keep_every_registered_node_from_being_silent(api, tiny_night):
+    # The feeder sends each gateway's health message every 5 min of the night, as a
+    # network's head-end does: nodes that heard nothing for an hour are alive, not gaps.
+    feeder.feed(api.client, feeder.load_night(tiny_night), api.sensor_tokens, until=START + 3600)
+    sensors = [s for s in api.client.get("/v1/sensors").json() if s["kind"] == "acoustic"]
+    assert sensors and not any(s["silent"] for s in sensors)
+    assert all(s["last_heartbeat"] is not None for s in sensors)

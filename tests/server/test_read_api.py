@@ -23,7 +23,8 @@ MID = datetime.fromisoformat("2025-10-01T19:30:00+00:00").timestamp()
 def mid(tmp_path_factory, tiny_night):
     client, api = make_api(tmp_path_factory.mktemp("read-api"), tiny_night)
     night = feeder.load_night(tiny_night)
-    feeder.feed(client, night, api.sensor_tokens, until=MID)
+    # No health messages: the nodes that heard nothing are silent (gaps to show).
+    feeder.feed(client, night, api.sensor_tokens, until=MID, heartbeat_s=None)
     yield api
     client.__exit__(None, None, None)
 
@@ -189,6 +190,22 @@ def test_a_heartbeat_keeps_a_sensor_from_being_silent(mid):
     other = next(t for i, t in mid.sensor_tokens.items() if t != tok)
     assert mid.client.post(f"/v1/sensors/{sid}/heartbeat", headers=mid.auth(other)).status_code == 403
     assert mid.client.post("/v1/sensors/NOPE/heartbeat", headers=mid.auth(tok)).status_code == 404
+
+
+def test_a_gateways_health_message_keeps_its_nodes_from_being_silent(mid):
+    sensors = {s["id"]: s for s in mid.client.get("/v1/sensors").json()}
+    silent = [i for i, s in sensors.items() if s["silent"] and s["kind"] == "acoustic"][:50]
+    tok = mid.sensor_tokens[silent[0]]
+    mine = [i for i in silent if mid.sensor_tokens[i] == tok]
+    foreign = next(i for i, t in mid.sensor_tokens.items() if t != tok)
+    r = mid.client.post("/v1/sensors/heartbeat", json={"sensors": [*mine, foreign, "NOPE"]}, headers=mid.auth(tok))
+    assert r.status_code == 200
+    body = r.json()
+    assert body["alive"] == len(mine)
+    assert [(x["id"], x["index"]) for x in body["rejected"]] == [(foreign, len(mine)), ("NOPE", len(mine) + 1)]
+    after = {s["id"]: s for s in mid.client.get("/v1/sensors").json()}
+    assert not any(after[i]["silent"] for i in mine)
+    assert mid.client.post("/v1/sensors/heartbeat", json={"sensors": mine}).status_code == 401
 
 
 def test_registering_sensors_needs_the_admin(mid):

@@ -37,6 +37,11 @@ class _Head(msgspec.Struct):
     arrival: str
 
 
+#: A head-end's health message interval, s of the night (below the service's default
+#: silent_after_s of 600 s, so a live node is never flagged silent between two).
+HEARTBEAT_S = 300.0
+
+
 @dataclass
 class Night:
     """A night's sensors (dicts of sensors.ndjson) and reports (raw NDJSON lines, arrival s, sensor)."""
@@ -142,12 +147,20 @@ class FeedStats:
 
 def feed(client: httpx.Client, night: Night, tokens: dict[str, str], *, speed: float | None = None,
          slice_s: float = 5.0, start: int = 0, stop_after: int | None = None, until: float | None = None,
-         on_reply: Callable[[Request, dict], None] | None = None, retry_s: float = 60.0) -> FeedStats:
+         on_reply: Callable[[Request, dict], None] | None = None, retry_s: float = 60.0,
+         heartbeat_s: float | None = HEARTBEAT_S) -> FeedStats:
     """Post the night's reports from ``start`` (see module doc); ``stop_after``: stop after that many
-    requests; ``until``: stop before the reports that arrive at or after that time, s. ``speed``: simulated seconds per wall second (None: as fast as the service takes them)."""
+    requests; ``until``: stop before the reports that arrive at or after that time, s. ``speed``: simulated seconds per wall second (None: as fast as the service takes them).
+    ``heartbeat_s``: every this many simulated seconds each token sends one health message for
+    all its sensors, as a network's head-end does (None: none; nodes that hear nothing then
+    show as silent)."""
     st = FeedStats()
     t_wall0 = time.perf_counter()
     t_sim0 = None
+    next_beat = -math.inf
+    by_token: dict[str, list[str]] = {}
+    for sid, tok in tokens.items():
+        by_token.setdefault(tok, []).append(sid)
     for req in plan(night, tokens, slice_s, start):
         if stop_after is not None and st.requests >= stop_after:
             break
@@ -168,6 +181,11 @@ def feed(client: httpx.Client, night: Night, tokens: dict[str, str], *, speed: f
         st.rejected += len(reply.get("rejected", []))
         if on_reply is not None:
             on_reply(req, reply)
+        if heartbeat_s and t_sim >= next_beat:  # after a report, so a data clock has started
+            for tok, ids in by_token.items():
+                client.post("/v1/sensors/heartbeat", json={"sensors": ids},
+                            headers={"Authorization": f"Bearer {tok}"})
+            next_beat = t_sim + heartbeat_s
     st.wall_s = time.perf_counter() - t_wall0
     return st
 

@@ -141,6 +141,30 @@ def gaps(request: Request):
     return {"type": "FeatureCollection", "features": feats}
 
 
+class Heartbeats(BaseModel):
+    sensors: list[str] = Field(min_length=1, max_length=50_000, description="ids of this token's live sensors")
+
+
+@router.post("/v1/sensors/heartbeat", summary="Several sensors are alive (a gateway's health message)")
+def heartbeats(request: Request, body: Heartbeats, principal: Annotated[Principal, Depends(require("sensor"))]):
+    """A network's head-end reports which of its nodes are alive (nodes that hear nothing
+    send no reports, yet are not a gap). Ids that are unknown or not this token's are
+    listed with the reason; the others count."""
+    server = request.app.state.server
+    now = _clock(request)
+    ok, rejected = [], []
+    for i, sid in enumerate(body.sensors):
+        if sid not in server.sensors:
+            rejected.append({"index": i, "id": sid[:64], "error": "no such sensor is registered"})
+        elif not server.may_report(principal, sid):
+            rejected.append({"index": i, "id": sid, "error": "not registered to this token"})
+        else:
+            ok.append(sid)
+    if ok:
+        server.touch(ok, now, heartbeat=True)
+    return {"alive": len(ok), "rejected": rejected, "last_heartbeat": now}
+
+
 @router.post("/v1/sensors/{sensor_id}/heartbeat", summary="A sensor is alive (its own token)")
 def heartbeat(request: Request, sensor_id: str, principal: Annotated[Principal, Depends(require("sensor"))]):
     server = request.app.state.server
