@@ -124,7 +124,8 @@ def gaps(request: Request):
     circles, ids = [], []
     for s in list(server.sensors.values()):
         h = _health(s, now, after, True, request.app.state.engine.clock_start)
-        if h["silent"] and s.range_m > 0 and s.lat is not None:
+        # Observers are citizens' phones: a quiet one is someone asleep, not a hole in the network.
+        if h["silent"] and s.range_m > 0 and s.lat is not None and s.kind != "observer":
             x, y = th.to_xy(s.lat, s.lon)
             circles.append(shapely.Point(float(x), float(y)).buffer(s.range_m, 8))
             ids.append(s.id)
