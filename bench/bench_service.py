@@ -26,7 +26,7 @@ for them. The default, 30 s of arrival time, makes requests big enough for 2,000
 reports/s; the data clock then runs up to a slice ahead of some tokens' reports, which the
 tracker takes as late reports, so the night's alerts differ a little from a faithful feed.
 ``--slice 5`` (the step) is faithful, with ~3 reports per request: on the 2-core machine
-that reaches ~1,500 reports/s (the ingest path's cost per request, not the fan-out's).
+that reaches ~1,800 reports/s (the ingest path's cost per request, not the fan-out's).
 
     .venv/bin/python bench/bench_service.py                      # 1,000 subscribers, 2,000 reports/s, night-40
     .venv/bin/python bench/bench_service.py --subscribers 100 --max-reports 40000
