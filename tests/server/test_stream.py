@@ -14,9 +14,9 @@ import time
 
 import httpx
 import pytest
+from pushkit import FakeEngine, Settings, make_app, serve
 
 from airshield.server.broker import HEARTBEAT, Batch, Broker, Filter
-from airshield.server.pushtest import FakeEngine, Settings, make_app, serve
 from airshield.server.sse import SSEParser
 
 
@@ -327,3 +327,23 @@ def test_the_hand_over_drops_the_live_events_that_were_replayed():
     assert batch.after(4) == b"abc"
     assert batch.after(5) == b"bc"
     assert batch.after(7) == b""
+
+
+def test_the_public_gets_alert_threat_positions_on_the_coarse_grid_and_a_viewer_exactly(engine, tmp_path):
+    line = json.dumps({"type": "alert", "region": "UA-30", "state": "alert",
+                       "reason": {"threats": [{"id": "T1", "cls": "drone", "lat": 50.4567, "lon": 30.5123}]}},
+                      separators=(",", ":")).encode()
+    with _serve(engine, tmp_path, public_coarsen_m=5000.0) as base:
+        public = Reader(f"{base}/v1/stream", stop=_until(1))
+        viewer = Reader(f"{base}/v1/stream", headers={"Authorization": "Bearer viewer-token"}, stop=_until(1))
+        assert public.connected.wait(5) and viewer.connected.wait(5)
+        [ev] = engine.emit(("alert", "UA-30", line))
+        [pub] = public.wait().events
+        [full] = viewer.wait().events
+        assert full.data.encode() == ev.data
+        t = json.loads(pub.data)["reason"]["threats"][0]
+        dlat = 5000.0 / 111_320.0
+        assert t["lat"] != 50.4567 and abs(t["lat"] / dlat - round(t["lat"] / dlat)) < 2e-3
+        # Replayed from the log (Last-Event-ID) the public form is the same.
+        again = Reader(f"{base}/v1/stream", headers={"Last-Event-ID": "0"}, stop=_until(1))
+        assert again.wait().events[0].data == pub.data

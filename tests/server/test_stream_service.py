@@ -17,6 +17,7 @@ import httpx
 from servicekit import start_service
 
 from airshield.server import feeder
+from airshield.server.public import public_alert_line
 from airshield.server.sse import SSEParser
 
 UNTIL = datetime.fromisoformat("2025-10-01T20:30:00+00:00").timestamp()
@@ -101,7 +102,9 @@ def test_a_client_gets_every_alert_once_in_order_across_a_kill_9_of_the_service(
         svc.stop()
     got = [(e.id, e.data.encode()) for e in before + resumed.events if e.id is not None]
     assert len(logged) > 5
-    assert got == logged  # every alert once, in order, as logged
+    # Every alert once, in order, as logged (the public's form: threat positions on the 5 km grid).
+    assert got == [(i, public_alert_line(b, 5000.0)) for i, b in logged]
+    assert any(g != b for (_, g), (_, b) in zip(got, logged, strict=True)), "positions were coarsened"
     assert all(e.event == "alert" for e in before + resumed.events if e.id is not None)
 
 

@@ -16,8 +16,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import httpx
 import pytest
+from pushkit import FakeEngine, Settings, free_port, make_app, serve
 
-from airshield.server.pushtest import FakeEngine, Settings, free_port, make_app, serve
 from airshield.server.webhooks import BACKOFF_MAX_S, backoff_s, payload, sign, verify
 
 ADMIN = {"Authorization": "Bearer admin-token"}

@@ -2,7 +2,7 @@
 
 The lifespan opens ``server.sqlite``, stores the bootstrap admin token (hashed),
 starts the :class:`~airshield.server.engine.Engine` (recovering an existing
-event log), then the push machinery (H2's ``push.attach``); on shutdown it
+event log), then the push machinery (``push.attach``); on shutdown it
 stops them in the reverse order. Everything the routes need is on
 ``app.state``: ``settings``, ``server`` (ServerState), ``engine``, ``metrics``,
 ``buckets`` (rate limits).
@@ -10,7 +10,6 @@ stops them in the reverse order. Everything the routes need is on
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from contextlib import asynccontextmanager
@@ -20,7 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from airshield import __version__
-from airshield.server import ingest, ops
+from airshield.server import ingest, ops, push, web
 from airshield.server.engine import Engine, EngineError
 from airshield.server.ingest import TokenBuckets
 from airshield.server.logs import AccessLog
@@ -35,21 +34,9 @@ cues or controls a weapon. Auth: bearer tokens with roles sensor, viewer, operat
 (docs/service.md). Times are seconds since the Unix epoch (UTC) unless a field says otherwise."""
 
 
-def _optional(name: str):
-    """H2's push and H3's web modules, when they are there."""
-    try:
-        return importlib.import_module(f"airshield.server.{name}")
-    except ModuleNotFoundError as exc:
-        if exc.name != f"airshield.server.{name}":
-            raise
-        return None
-
-
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The service for ``settings`` (the engine starts with the app's lifespan)."""
     settings = settings or Settings.from_env()
-    push = _optional("push")
-    web = _optional("web")
 
     @asynccontextmanager
     async def lifespan(app: FastAPI):
@@ -66,16 +53,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine.start()
         log.info("started", extra={"data_dir": str(settings.data_dir), "clock": settings.clock,
                                    "regions": len(engine.region_ids), "version": __version__})
-        detach = None
-        if push is not None and hasattr(push, "attach"):
-            detach = push.attach(app, engine, settings)
+        stop_push = push.attach(app, engine, settings)
         try:
             yield
         finally:
-            if detach is not None:
-                res = detach() if callable(detach) else None
-                if hasattr(res, "__await__"):
-                    await res
+            await stop_push()
             engine.stop()
             server.close()
             log.info("stopped")
@@ -107,8 +89,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     for mod in (ingest, read, sensors, concern, operators, ops):
         app.include_router(mod.router)
-    if push is not None and hasattr(push, "router"):
-        app.include_router(push.router)
-    if web is not None and hasattr(web, "mount"):
-        web.mount(app)
+    app.include_router(push.router)
+    web.mount(app)
     return app

@@ -34,6 +34,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
+from airshield.server.public import public_alert_line
+
 #: Events a subscriber may have queued before it is disconnected (an estimate: a
 #: minute of alerts on the record night is far below this; track subscribers
 #: get ~100 events per step, so this is ~20 steps of slack).
@@ -83,6 +85,9 @@ class Filter:
 
     kinds: frozenset[str]
     regions: frozenset[str] | None = None
+    #: > 0: an anonymous subscriber; alert reasons' threat positions are rounded to this
+    #: grid, m (server/public.py). Part of the group key: each variant is encoded once.
+    public_grid: float = 0.0
 
     def wants(self, kind: str, region: str | None) -> bool:
         if kind not in self.kinds:
@@ -231,10 +236,18 @@ class Broker:
             return
         published = time.time() if published is None else published
         frames = [(ev.id, ev.kind, ev.region, sse_frame(ev, published)) for ev in events]
+        public: dict[float, list] = {}  # grid -> frames with public alert reasons
         self.published += len(events)
         self.last_id = max(self.last_id, frames[-1][0])
         for flt, group in list(self.groups.items()):
-            picked = [(i, f) for i, k, r, f in frames if flt.wants(k, r)]
+            src = frames
+            if flt.public_grid > 0:
+                src = public.get(flt.public_grid)
+                if src is None:
+                    src = public[flt.public_grid] = [
+                        (i, k, r, sse_frame(public_event(ev, flt.public_grid), published) if k == "alert" else f)
+                        for ev, (i, k, r, f) in zip(events, frames, strict=True)]
+            picked = [(i, f) for i, k, r, f in src if flt.wants(k, r)]
             if not picked:
                 continue
             ids = tuple(i for i, _ in picked)
@@ -271,4 +284,21 @@ def parse_csv(value: str | None) -> list[str]:
 
 def frames_of(events: Iterable[EventLike], flt: Filter) -> list[tuple[int, bytes]]:
     """(id, frame) of the logged events a subscriber wants (replay)."""
-    return [(ev.id, sse_frame(ev)) for ev in events if flt.wants(ev.kind, ev.region)]
+    return [(ev.id, sse_frame(public_event(ev, flt.public_grid) if flt.public_grid > 0 else ev))
+            for ev in events if flt.wants(ev.kind, ev.region)]
+
+
+@dataclass(frozen=True, slots=True)
+class _Event:
+    id: int
+    kind: str
+    region: str | None
+    t: float
+    data: bytes
+
+
+def public_event(ev: EventLike, grid_m: float) -> EventLike:
+    """``ev`` as the public may see it: an alert's threat positions on the ``grid_m`` grid."""
+    if ev.kind != "alert":
+        return ev
+    return _Event(ev.id, ev.kind, ev.region, ev.t, public_alert_line(ev.data, grid_m))

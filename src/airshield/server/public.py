@@ -53,5 +53,7 @@ def public_alert_line(line: bytes, grid_m: float) -> bytes:
     """The public form of an alerts.ndjson line (compact JSON, key order kept)."""
     if grid_m <= 0:
         return line
-    return json.dumps(public_alert(json.loads(line), grid_m), ensure_ascii=False,
-                      separators=(",", ":")).encode()
+    d = json.loads(line)
+    if not any(t.get("lat") is not None for t in (d.get("reason") or {}).get("threats") or ()):
+        return line  # nothing to coarsen: the logged bytes
+    return json.dumps(public_alert(d, grid_m), ensure_ascii=False, separators=(",", ":")).encode()

@@ -34,6 +34,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import json
 import logging
 import sqlite3
@@ -245,6 +246,8 @@ def attach(app: FastAPI, engine: Any, settings: Any) -> Callable[[], Awaitable[N
                 events_path=Path(data_dir) / "events.sqlite" if data_dir else None,
                 state_path=Path(data_dir) / "server.sqlite" if data_dir else None,
                 webhook_options=getattr(settings, "webhook_options", None), **opts)
+    #: the public's grid for alert reasons' threat positions, m (server/public.py)
+    push.public_grid = float(getattr(settings, "public_coarsen_m", 0.0) or 0.0)
     app.state.push = push
     _register_metrics(app, push)
     _live_pushes.add(push)
@@ -332,6 +335,8 @@ async def stream(
                 raise HTTPException(401, f"kind {k!r} needs a bearer token with the {roles[0]} role",
                                     headers={"WWW-Authenticate": "Bearer"})
             raise HTTPException(403, f"a {principal.role} token may not stream {k!r} (needs {roles[0]})")
+    if not auth.has(principal, "viewer"):  # the public sees alert reasons coarsened (server/public.py)
+        flt = dataclasses.replace(flt, public_grid=push.public_grid)
     after = _last_id(last_event_id_header, last_event_id)
     return EventStream(push, flt, after)
 

@@ -86,6 +86,7 @@ class Settings:
     max_queue: int = 2048
     heartbeat_s: float = 15.0
     webhook_options: dict = field(default_factory=dict)
+    public_coarsen_m: float = 0.0
 
 
 TOKENS = {"admin-token": "admin", "viewer-token": "viewer", "operator-token": "operator"}
