@@ -3,7 +3,7 @@
 Usage::
 
     .venv/bin/airshield simulate night-40 --out /tmp/n40 -q
-    .venv/bin/python tests/server/bench_ingest.py /tmp/n40 BATCH CLIENTS [wall|data]
+    .venv/bin/python bench/bench_ingest.py /tmp/n40 BATCH CLIENTS [wall|data]
 
 Starts ``airshield serve`` in a subprocess (no rate limit), registers the night's sensors, posts
 every report once from CLIENTS threads in batches of BATCH reports of one token, and prints one
@@ -23,7 +23,7 @@ from pathlib import Path
 import httpx
 import numpy as np
 
-sys.path.insert(0, str(Path(__file__).parent))
+sys.path.insert(0, str(Path(__file__).parent.parent / "tests" / "server"))  # the service fixtures
 from servicekit import Service, free_port  # noqa: E402
 
 from airshield.server import feeder  # noqa: E402
