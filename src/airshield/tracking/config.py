@@ -154,6 +154,9 @@ class TrackerConfig:
         # Observers: their duplicates say nothing new.
         "radar": None, "position": None, "adsb": None, "acoustic": float(np.log(0.8 / 0.5)),
         "observer": 0.0})
+    #: The c-th report of an acoustic node on a track updates it with c times its
+    #: covariance: a node's burst is one fact, not c fixes (Tracker._repeat_r).
+    acoustic_repeat_r: bool = True
     long_burst_reports: int = 4
     long_burst_llr: float = float(np.log(0.8 / 0.25))
     score_window_s: tuple[float, float] = (2.0, 120.0)

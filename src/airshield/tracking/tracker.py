@@ -43,6 +43,7 @@ _THREAT_IDX = np.array([CLASSES.index(c) for c in ("drone", "jet", "cruise", "ba
 _LOCATING = (0, 1, 2)  # radar, position, adsb: kinds that measure a position themselves
 _TENTATIVE, _CONFIRMED, _COASTING = 1, 2, 3
 _ADSB = 2  # KINDS index of ADS-B reports
+_ACOUSTIC = 3  # KINDS index of acoustic reports
 #: ADS-B reports of one aircraft a track must take before it counts as that aircraft.
 ICAO_CONFIRM_REPORTS = 2
 _AIRCRAFT_PROBS = tuple(1.0 if c == "aircraft" else 0.0 for c in CLASSES)
@@ -319,10 +320,41 @@ class Tracker:
             return set()
         order = np.lexsort((m.index[pm], m.t[pm]))
         pm, pt, d2, logdet = pm[order], pt[order], d2[order], logdet[order]
-        kernels.filter_pairs(self._consts, pt, m.z[pm], m.R[pm], m.t[pm], m.cls_loglik[pm], self._x, self._P, self._mu,
+        R = m.R[pm]
+        if self.cfg.acoustic_repeat_r:
+            R = self._repeat_r(m, pm, pt, R)
+        kernels.filter_pairs(self._consts, pt, m.z[pm], R, m.t[pm], m.cls_loglik[pm], self._x, self._P, self._mu,
                              self._t, self._ev, self._xc, self._Pc, self._probs, self._qman)
         self._credit(pt.tolist(), m, pm.tolist(), d2.tolist(), logdet.tolist())
         return set(pt.tolist())
+
+    def _repeat_r(self, m: Measurements, pm: np.ndarray, pt: np.ndarray, R: np.ndarray) -> np.ndarray:
+        """``R`` with the c-th report of an acoustic node on a track inflated c times.
+
+        A node that hears a drone for a minute reports its own position again
+        and again: one fact (the drone passed within ~2 km), not independent
+        fixes. Taken as independent, a node's burst pins the track to the node
+        with a near-zero velocity, and the next node's first report, a few km
+        on, falls outside the gate or costs the track its score. Inflating the
+        c-th report's covariance c times keeps a burst's information growing
+        like ln(c) instead of c.
+        """
+        kinds = m.kind[pm]
+        rows = np.flatnonzero(kinds == _ACOUSTIC)
+        if rows.size == 0:
+            return R
+        R = R.copy()
+        seen: dict[tuple[int, str], int] = {}
+        for r in rows.tolist():
+            k, s = int(pt[r]), m.sensor[int(pm[r])]
+            c = seen.get((k, s))
+            if c is None:
+                meta = self._meta[k]
+                c = meta.sensors.get(s, 0) if meta is not None else 0
+            seen[(k, s)] = c + 1
+            if c:
+                R[r] *= c + 1
+        return R
 
     def _credit(self, ks: list[int], m: Measurements, js: list[int], d2s: list[float] | None = None,
                 lds: list[float] | None = None) -> None:
