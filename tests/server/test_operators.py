@@ -38,7 +38,12 @@ def test_an_operator_raises_an_alert_with_a_reason_and_it_is_audited(quiet):
     region = {x["id"]: x for x in api.client.get("/v1/regions").json()}["UA-32"]
     assert region["state"] == "alert"
     assert region["reason"]["rule"] == "operator-raise"
-    assert region["reason"]["operator"]["note"] == "drill: MoD request"
+    # The public learns that a duty officer acted, not who or in which words; a viewer does.
+    assert region["reason"]["operator"] == {"action": "raise", "until": region["reason"]["operator"]["until"]}
+    assert "duty-officer" not in json.dumps(api.client.get("/v1/alerts").json())
+    assert "MoD" not in json.dumps(api.client.get("/v1/alerts/history").json())
+    full = {x["id"]: x for x in api.client.get("/v1/regions", headers=api.auth(api.viewer)).json()}["UA-32"]
+    assert full["reason"]["operator"]["note"] == "drill: MoD request"
     audit = api.client.get("/v1/audit", params={"region": "UA-32"}, headers=api.auth(api.operator)).json()["items"]
     assert len(audit) == 1
     a = audit[0]
@@ -120,3 +125,9 @@ def test_the_feeders_health_messages_keep_every_registered_node_from_being_silen
     sensors = [s for s in api.client.get("/v1/sensors").json() if s["kind"] == "acoustic"]
     assert sensors and not any(s["silent"] for s in sensors)
     assert all(s["last_heartbeat"] is not None for s in sensors)
+
+
+def test_a_blank_reason_is_refused_at_once(quiet):
+    r = quiet.client.post("/v1/regions/UA-32/alert", json={"reason": "   ", "minutes": 20},
+                          headers=quiet.auth(quiet.operator))
+    assert r.status_code == 422 and "blank" in r.text

@@ -243,3 +243,22 @@ def test_alert_reasons_show_the_public_threat_positions_on_the_coarse_grid_and_v
     exact = _threat_positions(viewer["items"])
     assert len(exact) == len(_threat_positions(hist))
     assert any(abs(lat / dlat - round(lat / dlat)) > 1e-2 for lat, _ in exact)
+
+
+def test_the_public_coverage_gaps_are_drawn_around_the_rounded_sensor_positions(mid):
+    import shapely.geometry
+
+    public = shapely.geometry.shape(mid.client.get("/v1/sensors/gaps.geojson").json()["features"][0]["geometry"])
+    exact = shapely.geometry.shape(mid.client.get("/v1/sensors/gaps.geojson",
+                                                  headers=mid.auth(mid.viewer)).json()["features"][0]["geometry"])
+    assert not public.equals_exact(exact, 1e-6)
+    silent = [s for s in mid.client.get("/v1/sensors").json() if s["silent"] and s["gap"]]
+    assert all(public.buffer(1e-6).contains(shapely.geometry.Point(s["lon"], s["lat"])) for s in silent[:50])
+
+
+def test_a_refused_registration_leaves_no_token_behind(mid):
+    server = mid.app.state.server
+    before = server._db.execute("SELECT COUNT(*) FROM tokens").fetchone()[0]
+    body = {"sensors": [{"id": "AC-HALF", "kind": "acoustic", "lat": 50.0}]}
+    assert mid.client.post("/v1/sensors", json=body, headers=mid.auth(mid.admin)).status_code == 422
+    assert server._db.execute("SELECT COUNT(*) FROM tokens").fetchone()[0] == before

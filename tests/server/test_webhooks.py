@@ -190,6 +190,17 @@ def test_an_unreachable_receiver_is_retried_and_shown_as_failing(tmp_path):
     assert status["cursor"] == 0 and status["backlog"] == 1
 
 
+def test_a_url_the_client_cannot_even_encode_is_a_failing_delivery_not_a_dead_worker(tmp_path):
+    engine = FakeEngine()
+    with serve(make_app(engine, Settings(tmp_path, webhook_options={**FAST, "timeout_s": 0.3}))) as base:
+        _subscribe(base, "http://xn--ls8h.la/hook")  # accepted by the schema, refused by IDNA encoding
+        engine.emit(("alert", "UA-30"))
+        time.sleep(0.6)
+        [status] = httpx.get(f"{base}/v1/webhooks", headers=ADMIN).json()
+    assert status["failing"] and status["attempts"] >= 2 and status["last_error"]
+    assert status["cursor"] == 0 and status["backlog"] == 1
+
+
 def test_a_new_subscription_starts_from_now_unless_told_where(tmp_path, receiver):
     engine = FakeEngine()
     engine.emit(("alert", "UA-30"), ("alert", "UA-30"))

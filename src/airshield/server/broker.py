@@ -85,9 +85,10 @@ class Filter:
 
     kinds: frozenset[str]
     regions: frozenset[str] | None = None
-    #: > 0: an anonymous subscriber; alert reasons' threat positions are rounded to this
-    #: grid, m (server/public.py). Part of the group key: each variant is encoded once.
-    public_grid: float = 0.0
+    #: Not None: an anonymous subscriber; alert reasons are the public's (threat positions
+    #: on this grid, m; no operator's name: server/public.py). Part of the group key: each
+    #: variant is encoded once.
+    public_grid: float | None = None
 
     def wants(self, kind: str, region: str | None) -> bool:
         if kind not in self.kinds:
@@ -241,7 +242,7 @@ class Broker:
         self.last_id = max(self.last_id, frames[-1][0])
         for flt, group in list(self.groups.items()):
             src = frames
-            if flt.public_grid > 0:
+            if flt.public_grid is not None:
                 src = public.get(flt.public_grid)
                 if src is None:
                     src = public[flt.public_grid] = [
@@ -284,7 +285,7 @@ def parse_csv(value: str | None) -> list[str]:
 
 def frames_of(events: Iterable[EventLike], flt: Filter) -> list[tuple[int, bytes]]:
     """(id, frame) of the logged events a subscriber wants (replay)."""
-    return [(ev.id, sse_frame(public_event(ev, flt.public_grid) if flt.public_grid > 0 else ev))
+    return [(ev.id, sse_frame(public_event(ev, flt.public_grid) if flt.public_grid is not None else ev))
             for ev in events if flt.wants(ev.kind, ev.region)]
 
 
@@ -298,7 +299,7 @@ class _Event:
 
 
 def public_event(ev: EventLike, grid_m: float) -> EventLike:
-    """``ev`` as the public may see it: an alert's threat positions on the ``grid_m`` grid."""
+    """``ev`` as the public may see it (server/public.py)."""
     if ev.kind != "alert":
         return ev
     return _Event(ev.id, ev.kind, ev.region, ev.t, public_alert_line(ev.data, grid_m))

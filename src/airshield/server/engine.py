@@ -422,15 +422,19 @@ class Engine:
             except Exception as exc:
                 fut.set_exception(exc)
         self._advance(self.clock())
+        # Housekeeping for the read API: a failure here must not stop the engine.
         w = time.monotonic()
-        if self._forecast_stale and w - self._forecast_wall >= self.settings.forecast_period_s:
-            self._forecast_wall = w
-            self._forecast_stale = False
-            self._forecasts = self._make_forecasts()
-            self._publish([])
-        if w - self._seen_wall >= 2.0:
-            self._seen_wall = w
-            self.server.flush_seen()
+        try:
+            if self._forecast_stale and w - self._forecast_wall >= self.settings.forecast_period_s:
+                self._forecast_wall = w
+                self._forecast_stale = False
+                self._forecasts = self._make_forecasts()
+                self._publish([])
+            if w - self._seen_wall >= 2.0:
+                self._seen_wall = w
+                self.server.flush_seen()
+        except Exception:
+            log.exception("engine housekeeping failed (forecasts or sensors' last-seen times)")
 
     def _accept(self, submits: list) -> None:
         rt = self.rt
@@ -456,7 +460,10 @@ class Engine:
                 fut.set_exception(exc)
             return
         first = last - len(batch) + 1
-        self.server.add_hashes([(h, first + i) for i, h in enumerate(rows)])
+        try:
+            self.server.add_hashes([(h, first + i) for i, h in enumerate(rows)])
+        except Exception:  # the reports are in the log: answer; a resend may then be taken twice
+            log.exception("recording duplicate hashes failed")
         if batch and self.settings.clock == "data":
             self._newest = max(self._newest, max(r.arrival.timestamp() for r in batch))
             if not math.isfinite(self.clock_start):

@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, field_validator
 
 from airshield.alerting.events import OperatorCommand
 from airshield.server.auth import require
@@ -37,6 +37,13 @@ class OperatorIn(BaseModel):
 
 class CommandIn(BaseModel):
     reason: str = Field(min_length=1, max_length=2000, description="why (required; kept in the audit trail)")
+
+    @field_validator("reason")
+    @classmethod
+    def _said_something(cls, v: str) -> str:
+        if not v.strip():
+            raise ValueError("the reason must say something (it is blank)")
+        return v
     minutes: float = Field(default=0.0, ge=0.0, le=7 * 24 * 60,
                            description="alert/extend: hold the alert at least this long; cancel: keep the threats "
                                        "behind it from re-raising it this long")
@@ -113,4 +120,5 @@ async def set_clock(request: Request, body: ClockIn, principal: Annotated[Princi
         raise HTTPException(422, f"now is {body.now - now:.0f} s ahead of the clock; at most {MAX_CLOCK_STEP_S:.0f} "
                                  "s per request (every step in between is taken)")
     t = await run_in_threadpool(eng.advance_clock, body.now, body.until_idle)
-    return {"now": eng.clock(), "last_step": t if math.isfinite(t) else None, "idle": eng.call(lambda rt: rt.idle())}
+    idle = await run_in_threadpool(eng.call, lambda rt: rt.idle())  # never block the event loop on the engine
+    return {"now": eng.clock(), "last_step": t if math.isfinite(t) else None, "idle": idle}

@@ -1,4 +1,4 @@
-"""What the public may see: threat positions coarsened to a grid.
+"""What the public may see: threat positions coarsened to a grid, operators unnamed.
 
 An alert's reason names its threats with their estimated positions (to tens
 of metres for a radar track). Alert apps and sirens need the class, the count,
@@ -9,13 +9,21 @@ impact details in real time. Every public view (the read API without a
 rounds threat positions to ``public_coarsen_m`` (5 km by default), the same grid
 as the public track view. CAP messages carry no positions at all (areas are
 regions). ``viewer`` tokens and webhooks (registered by an admin for partners)
-get the full lines.
+get the full lines. An operator's name and note stay in the audit trail
+(operators' tokens): public reasons say only that a duty officer acted, as
+public CAP messages do.
 """
 
 from __future__ import annotations
 
 import json
 import math
+
+_OPERATOR_TEXT = {
+    "raise": "A duty officer raised this alert.",
+    "extend": "A duty officer extended this alert.",
+    "cancel": "A duty officer ended this alert.",
+}
 
 
 def coarsen(lat: float, lon: float, grid_m: float) -> tuple[float, float]:
@@ -27,11 +35,21 @@ def coarsen(lat: float, lon: float, grid_m: float) -> tuple[float, float]:
     return round(round(lat / dlat) * dlat, 4), round(round(lon / dlon) * dlon, 4)
 
 
-def public_reason(reason: dict | None, grid_m: float) -> dict | None:
-    """An alert reason (as built-ins) with its threats' positions coarsened; a new dict."""
-    if not reason or grid_m <= 0:
+def public_reason(reason: dict | None, grid_m: float | None) -> dict | None:
+    """An alert reason (as built-ins) as the public sees it (a new dict): threats' positions on
+    the ``grid_m`` grid (0: exact), no operator's name or note. ``grid_m`` None: not the
+    public (viewers): ``reason`` itself."""
+    if not reason or grid_m is None:
         return reason
     out = dict(reason)
+    op = reason.get("operator")
+    if op:
+        # Who acted and their words are for the audit trail (operators' tokens), not the
+        # public: the public sees that a duty officer acted, and until when.
+        out["operator"] = {"action": op.get("action"), "until": op.get("until")}
+        out["text"] = _OPERATOR_TEXT.get(op.get("action"), "A duty officer acted.")
+    if grid_m <= 0:
+        return out
     threats = []
     for t in reason.get("threats") or ():
         t = dict(t)
@@ -42,18 +60,21 @@ def public_reason(reason: dict | None, grid_m: float) -> dict | None:
     return out
 
 
-def public_alert(d: dict, grid_m: float) -> dict:
-    """An alert event (alerts.ndjson line as built-ins) with its reason coarsened; a new dict."""
-    if grid_m <= 0 or not d.get("reason"):
+def public_alert(d: dict, grid_m: float | None) -> dict:
+    """An alert event (alerts.ndjson line as built-ins) with its reason made public; a new dict
+    (``grid_m`` None: ``d`` itself)."""
+    if not d.get("reason") or grid_m is None:
         return d
     return {**d, "reason": public_reason(d["reason"], grid_m)}
 
 
-def public_alert_line(line: bytes, grid_m: float) -> bytes:
+def public_alert_line(line: bytes, grid_m: float | None) -> bytes:
     """The public form of an alerts.ndjson line (compact JSON, key order kept)."""
-    if grid_m <= 0:
+    if grid_m is None:
         return line
     d = json.loads(line)
-    if not any(t.get("lat") is not None for t in (d.get("reason") or {}).get("threats") or ()):
-        return line  # nothing to coarsen: the logged bytes
+    reason = d.get("reason") or {}
+    if not reason.get("operator") and (grid_m <= 0 or not any(
+            t.get("lat") is not None for t in reason.get("threats") or ())):
+        return line  # nothing to hide: the logged bytes
     return json.dumps(public_alert(d, grid_m), ensure_ascii=False, separators=(",", ":")).encode()

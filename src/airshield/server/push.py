@@ -247,7 +247,7 @@ def attach(app: FastAPI, engine: Any, settings: Any) -> Callable[[], Awaitable[N
                 state_path=Path(data_dir) / "server.sqlite" if data_dir else None,
                 webhook_options=getattr(settings, "webhook_options", None), **opts)
     #: the public's grid for alert reasons' threat positions, m (server/public.py)
-    push.public_grid = float(getattr(settings, "public_coarsen_m", 0.0) or 0.0)
+    push.public_grid = float(getattr(settings, "public_coarsen_m", 0.0) or 0.0)  # 0: exact positions
     app.state.push = push
     _register_metrics(app, push)
     _live_pushes.add(push)

@@ -52,9 +52,9 @@ def _alert_dict(e) -> dict:
     return d
 
 
-def _grid(request: Request, full: bool) -> float:
-    """The public coarsening grid, m (0: full precision, for viewers)."""
-    return 0.0 if full else float(_engine(request).settings.public_coarsen_m)
+def _grid(request: Request, full: bool) -> float | None:
+    """The public's grid for threat positions in alert reasons, m (None: a viewer, full lines)."""
+    return None if full else float(_engine(request).settings.public_coarsen_m)
 
 
 def region_rows(request: Request, full: bool = False) -> list[dict]:
@@ -132,8 +132,9 @@ def history(
     return _page(request, "alert", region, since, until, cursor, limit, _grid(request, has(principal, "viewer")))
 
 
-def _page(request: Request, kind: str, region, since, until, cursor: int, limit: int, grid: float = 0.0):
-    """A page of logged events of ``kind``; alert reasons coarsened to ``grid`` m (0: as logged)."""
+def _page(request: Request, kind: str, region, since, until, cursor: int, limit: int,
+          grid: float | None = None):
+    """A page of logged events of ``kind``; alert reasons public on ``grid`` m (None: as logged)."""
     q = "SELECT seq, body FROM events WHERE kind = ? AND seq > ?"
     args: list = [kind, cursor]
     if region is not None:

@@ -58,14 +58,14 @@ def register(request: Request, body: Registration, principal: Annotated[Principa
     ids = [s.id for s in body.sensors]
     if len(set(ids)) != len(ids):
         raise HTTPException(422, "a sensor id appears twice in the registration")
+    if any((s.lat is None) != (s.lon is None) for s in body.sensors):
+        raise HTTPException(422, "a sensor needs both lat and lon, or neither (a network feed)")
     server = request.app.state.server
     name = body.name or ids[0]
     token = new_token()
     server.add_token("sensor", name, token, time.time())
     h = hash_token(token)
     now = _clock(request)
-    if any((s.lat is None) != (s.lon is None) for s in body.sensors):
-        raise HTTPException(422, "a sensor needs both lat and lon, or neither (a network feed)")
     rows = [Sensor(s.id, s.kind, s.lat, s.lon, s.alt_m,
                    (DEFAULT_RANGE_M[s.kind] if s.range_m is None else s.range_m) if s.lat is not None else 0.0,
                    h, now) for s in body.sensors]
@@ -113,7 +113,8 @@ def sensors(request: Request, principal: Annotated[Principal | None, Depends(opt
 
 
 @router.get("/v1/sensors/gaps.geojson", summary="Coverage gaps: the nominal coverage of each silent sensor")
-def gaps(request: Request):
+def gaps(request: Request, principal: Annotated[Principal | None, Depends(optional)] = None):
+    """The public gets circles around the rounded positions of /v1/sensors (~1 km), a viewer exact ones."""
     import shapely
     from shapely.ops import unary_union
 
@@ -122,11 +123,12 @@ def gaps(request: Request):
     after = request.app.state.settings.silent_after_s
     th = request.app.state.engine.regions.theatre
     circles, ids = [], []
+    full = has(principal, "viewer")
     for s in list(server.sensors.values()):
-        h = _health(s, now, after, True, request.app.state.engine.clock_start)
+        h = _health(s, now, after, full, request.app.state.engine.clock_start)
         # Observers are citizens' phones: a quiet one is someone asleep, not a hole in the network.
         if h["silent"] and s.range_m > 0 and s.lat is not None and s.kind != "observer":
-            x, y = th.to_xy(s.lat, s.lon)
+            x, y = th.to_xy(h["lat"], h["lon"])
             circles.append(shapely.Point(float(x), float(y)).buffer(s.range_m, 8))
             ids.append(s.id)
     feats = []

@@ -115,6 +115,7 @@ class ServerState:
                                     "last_heartbeat FROM sensors"):
             self.sensors[row[0]] = Sensor(*row)
         self._dirty_seen: set[str] = set()
+        self._seen_lock = threading.Lock()  # touch (request threads) against flush_seen (the engine)
         self._dedup: set[bytes] = {bytes(h) for (h,) in self._db.execute("SELECT hash FROM dedup")}
 
     def connect(self) -> sqlite3.Connection:
@@ -181,23 +182,29 @@ class ServerState:
         return s is not None and s.token == principal.token_hash
 
     def touch(self, sensor_ids: Iterable[str], t: float, heartbeat: bool = False) -> None:
-        """The sensors were heard from at ``t`` (persisted by :meth:`flush_seen`)."""
-        for sid in sensor_ids:
-            s = self.sensors.get(sid)
-            if s is None:
-                continue
-            if s.last_seen is None or t > s.last_seen:
-                s.last_seen = t
-            if heartbeat:
-                s.last_heartbeat = t
-            self._dirty_seen.add(sid)
+        """The sensors were heard from at ``t`` (persisted by :meth:`flush_seen`).
+
+        Called from request threads while the engine thread flushes: the set of
+        changed ids is swapped and filled under ``_seen_lock``.
+        """
+        with self._seen_lock:
+            for sid in sensor_ids:
+                s = self.sensors.get(sid)
+                if s is None:
+                    continue
+                if s.last_seen is None or t > s.last_seen:
+                    s.last_seen = t
+                if heartbeat:
+                    s.last_heartbeat = t
+                self._dirty_seen.add(sid)
 
     def flush_seen(self) -> None:
         """Write the last-seen times changed since the last call."""
-        if not self._dirty_seen:
-            return
-        ids, self._dirty_seen = self._dirty_seen, set()
-        rows = [(self.sensors[i].last_seen, self.sensors[i].last_heartbeat, i) for i in ids if i in self.sensors]
+        with self._seen_lock:
+            if not self._dirty_seen:
+                return
+            ids, self._dirty_seen = self._dirty_seen, set()
+            rows = [(self.sensors[i].last_seen, self.sensors[i].last_heartbeat, i) for i in ids if i in self.sensors]
         with self._lock:
             self._db.executemany("UPDATE sensors SET last_seen = ?, last_heartbeat = ? WHERE id = ?", rows)
 

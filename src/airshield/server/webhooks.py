@@ -272,10 +272,10 @@ class Deliveries:
             q = f"SELECT COUNT(*) FROM events WHERE kind IN ({marks}) AND seq > ?"
             return int(self._events_db.execute(q, (*kinds, seq)).fetchone()[0])
 
-    def _save_cursor(self, sub: Subscription) -> None:
+    def _save_cursor(self, sub: Subscription, cursor: int) -> None:
         with self._lock:
             if self._db is not None:
-                self._db.execute("UPDATE webhooks SET cursor = ? WHERE id = ?", (sub.cursor, sub.id))
+                self._db.execute("UPDATE webhooks SET cursor = ? WHERE id = ?", (cursor, sub.id))
 
     def _spawn(self, sub: Subscription) -> None:
         w = Worker(sub)
@@ -309,8 +309,13 @@ class Deliveries:
             if batch:
                 await self._deliver(w, batch)
             # Acknowledged (or nothing of its regions): move past the whole page, durably.
+            try:
+                await asyncio.to_thread(self._save_cursor, sub, evs[-1].id)
+            except Exception as exc:  # not saved: the page is delivered again (at least once)
+                log.warning("webhook %s: saving the cursor failed: %s", sub.id, exc)
+                await self._sleep(w, self.idle_poll_s)
+                continue
             sub.cursor = evs[-1].id
-            await asyncio.to_thread(self._save_cursor, sub)
 
     async def _deliver(self, w: Worker, batch: list) -> None:
         """POST ``batch`` until a 2xx reply, backing off between attempts."""
@@ -330,7 +335,9 @@ class Deliveries:
                 })
                 ok = 200 <= r.status_code < 300
                 err = None if ok else f"HTTP {r.status_code}"
-            except httpx.HTTPError as exc:
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # httpx's errors, and any other (a URL it cannot encode...)
                 ok, err = False, f"{type(exc).__name__}: {exc}"[:300]
             if ok:
                 w.attempts = 0
