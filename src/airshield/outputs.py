@@ -33,14 +33,14 @@ class AlertLine(msgspec.Struct):
     """One line of alerts.ndjson (docs/formats.md)."""
 
     type: str
-    t: object
+    t: UtcTime
     region: str
     event: str
     state: str
     alert_id: str
     seq: int
     kind: str
-    expires: object
+    expires: UtcTime
     reason: AlertReason
 
 
@@ -70,21 +70,7 @@ def alert_line(e: AlertEvent) -> bytes:
                                  _time(e.expires), e.reason))
 
 
-class _AlertLineIn(msgspec.Struct):
-    """An alerts.ndjson line as read back (times typed; ``type`` ignored)."""
-
-    t: UtcTime
-    region: str
-    event: str
-    state: str
-    alert_id: str
-    seq: int
-    kind: str
-    expires: UtcTime
-    reason: AlertReason
-
-
-_alert_dec = msgspec.json.Decoder(_AlertLineIn)
+_alert_dec = msgspec.json.Decoder(AlertLine)
 
 
 def decode_alert_line(line: bytes) -> AlertEvent:
