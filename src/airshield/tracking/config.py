@@ -155,7 +155,8 @@ class TrackerConfig:
         "radar": None, "position": None, "adsb": None, "acoustic": float(np.log(0.8 / 0.5)),
         "observer": 0.0})
     #: The c-th report of an acoustic node on a track updates it with c times its
-    #: covariance: a node's burst is one fact, not c fixes (Tracker._repeat_r).
+    #: covariance: a node's burst is one fact, not c fixes (Tracker._repeat_r;
+    #: docs/decisions/0016-acoustic-burst-one-fact.md).
     acoustic_repeat_r: bool = True
     long_burst_reports: int = 4
     long_burst_llr: float = float(np.log(0.8 / 0.25))
