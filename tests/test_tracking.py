@@ -182,6 +182,30 @@ def test_a_drone_heard_by_successive_nodes_is_confirmed():
     assert confirmed[0].state.cls == "drone"
 
 
+def test_a_long_burst_from_one_node_does_not_pin_the_track_to_that_node():
+    # Decision 0016: eleven looks of one node are one fact. The next node, 6 km on and
+    # 60 s after the burst, must still fit the track (it carried a drone over).
+    import dataclasses
+
+    x0, y0 = radar_xy()
+    burst = [acoustic(x0, y0, s, "AC-A") for s in range(0, 55, 5)]
+    nxt = acoustic(x0 - 3600.0, y0 + 5300.0, 115.0, "AC-B")
+
+    def d2_of_next(cfg):
+        tr = Tracker(TH, cfg)
+        _run(tr, burst)
+        [k] = tr._live().tolist()
+        m = tr.converter.convert([nxt])
+        d2, _ = kernels.pair_distances(np.array([k]), tr._xc, tr._Pc, tr._t, tr._qman, tr._vz_man,
+                                       m.z, m.R, m.t)
+        return float(d2[0])
+
+    pinned = d2_of_next(dataclasses.replace(Tracker(TH).cfg, acoustic_repeat_r=False))
+    one_fact = d2_of_next(Tracker(TH).cfg)
+    assert one_fact < pinned / 2, (one_fact, pinned)
+    assert one_fact < Tracker(TH).cfg.gate_chi2
+
+
 def test_one_radar_alone_confirms_but_is_no_threat_until_corroborated():
     x0, y0 = radar_xy()
     plots = [radar_plot(x0 + 8000 + 45.0 * s, y0 + 5000, 500.0, s) for s in range(0, 40, 2)]
