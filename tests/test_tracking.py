@@ -309,13 +309,19 @@ def test_silent_nodes_around_a_coincidence_of_false_alarms_keep_it_from_confirmi
     assert not _false_alarm_coincidence(TrackerConfig())
 
 
+def _radar_track(seconds: int) -> Tracker:
+    """A tracker that followed one drone (45 m/s east, 500 m up) on radar for ``seconds``."""
+    x0, y0 = radar_xy()
+    tr = Tracker(TH)
+    _run(tr, [radar_plot(x0 + 8000 + 45.0 * s, y0 + 5000, 500.0, s) for s in range(0, seconds, 2)])
+    return tr
+
+
 def test_late_observer_reports_do_not_inflate_a_radar_tracks_uncertainty():
     # Observers report 10-60 s late (domain.md). Each late bearing is applied to the past
     # and must not add the process noise of its delay twice: a radar track stays tight.
     x0, y0 = radar_xy()
-    plots = [radar_plot(x0 + 8000 + 45.0 * s, y0 + 5000, 500.0, s) for s in range(0, 120, 2)]
-    tr = Tracker(TH)
-    _run(tr, plots)
+    tr = _radar_track(120)
     (before,) = tr.tracks()
     late = []
     for n, s in enumerate(range(60, 110, 5)):
@@ -338,9 +344,7 @@ def test_a_track_starts_coasting_from_where_it_was_last_seen():
     # a prediction half a minute old: a consumer extrapolates it, and a dog-leg or a
     # shoot-down in the silence makes a long prediction a false position.
     x0, y0 = radar_xy()
-    plots = [radar_plot(x0 + 8000 + 45.0 * s, y0 + 5000, 500.0, s) for s in range(0, 60, 2)]
-    tr = Tracker(TH)
-    _run(tr, plots)
+    tr = _radar_track(60)
     (last,) = tr.tracks()
     coasting = [e.state for e in tr.process([], T0.timestamp() + 120.0) if e.kind == "coasting"]
     assert len(coasting) == 1
