@@ -343,7 +343,6 @@ def test_a_track_starts_coasting_from_where_it_was_last_seen():
     # A drone's track that falls silent is shown from its last report, not moved on by
     # a prediction half a minute old: a consumer extrapolates it, and a dog-leg or a
     # shoot-down in the silence makes a long prediction a false position.
-    x0, y0 = radar_xy()
     tr = _radar_track(60)
     (last,) = tr.tracks()
     coasting = [e.state for e in tr.process([], T0.timestamp() + 120.0) if e.kind == "coasting"]
