@@ -14,7 +14,9 @@ policy of issue #4 (a region is in alert while a confirmed threat is within
 
 Columns: ``reports/s`` over parse + pipeline (``core`` excludes the event
 log and the output files), the p99 of the per-step core time, and the
-warning metrics of ../shared/docs/metrics.md.
+warning metrics of ../shared/docs/metrics.md; then where the unneeded
+alert-minutes lie (``evaluation.warning.unneeded_parts``: in false alerts,
+more than 30 min before an entry, after the threats left, between threats).
 
 Issue #4's bars: night-40 0 missed entries, 0 premature all-clears, >= 95 %
 on time, lead / oracle >= 0.9, flapping <= 1 %, unneeded alert-minutes at
@@ -59,8 +61,10 @@ def core_config(policy: str, overrides: list[str]):
     return cfg
 
 
-def night(d: Path, policy: str, overrides: list[str]) -> dict:
-    from airshield.evaluation import evaluate_run
+def night(d: Path, policy: str, overrides: list[str], tag: str = "") -> dict:
+    from airshield.evaluation.evaluate import evaluate_files, geo_regions_loader
+    from airshield.evaluation.io import read_truth
+    from airshield.evaluation.warning import UNNEEDED_PARTS, unneeded_parts
     from airshield.geo import load_regions
     from airshield.runtime import run_file
     from airshield.sources.ndjson import read_reports
@@ -70,10 +74,13 @@ def night(d: Path, policy: str, overrides: list[str]) -> dict:
     t0 = time.perf_counter()
     reports, _ = read_reports(d / "reports.ndjson")
     parse_s = time.perf_counter() - t0
-    run_dir = OUT / "runs" / f"{d.name}-alerts-{policy}"
+    run_dir = OUT / "runs" / f"{d.name}-alerts-{policy}{'-' + tag if tag else ''}"
     shutil.rmtree(run_dir, ignore_errors=True)
     stats = run_file(reports, regions, run_dir, config=cfg, cap_status="Exercise")
-    m = evaluate_run(d / "truth.ndjson", run_dir)
+    truth = read_truth(d / "truth.ndjson")
+    ev = evaluate_files(truth, run_dir, *geo_regions_loader(truth.scenario))
+    m = ev.metrics
+    parts = unneeded_parts(ev.warning, truth.scenario.end)
     n = len(reports)
     return {
         "reports": n, "parse_s": parse_s, "run_s": stats.wall_s, "core_s": stats.core_s,
@@ -82,6 +89,7 @@ def night(d: Path, policy: str, overrides: list[str]) -> dict:
         "peak_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
         "alert_events": stats.alert_events, "cap": stats.cap_messages, "regions": len(regions),
         "tracks_confirmed": stats.tracks_confirmed, **{k: m.get(k) for k in KEYS},
+        **{f"unneeded_{p}": parts[p] for p in UNNEEDED_PARTS},
     }
 
 
@@ -92,6 +100,7 @@ def main() -> None:
     ap.add_argument("--no-naive", action="store_true", help="skip the naive baseline")
     ap.add_argument("--set", nargs="*", default=[], metavar="STAGE.NAME=JSON",
                     help="override a parameter, e.g. warning.cone_k=1.0 (experiments)")
+    ap.add_argument("--tag", default="", help="suffix of the run directories (runs side by side)")
     args = ap.parse_args()
     core_config("airshield", args.set)  # fail early on a bad override
     print(f"machine: {platform.machine()}, {__import__('os').cpu_count()} cores, CPython "
@@ -103,7 +112,7 @@ def main() -> None:
             for seed in (args.seeds if name == "night-40" else ["default"]):
                 d = night_dir(name, None if seed == "default" else int(seed))
                 for policy in ("airshield",) if args.no_naive else ("airshield", "naive"):
-                    r = pool.submit(night, d, policy, args.set).result()
+                    r = pool.submit(night, d, policy, args.set, args.tag).result()
                     rows.append({"night": f"{name} ({seed})", "policy": policy, **r})
                     print(f"  {name} seed {seed} {policy}: {r['rps']:,.0f} reports/s "
                           f"(core {r['core_rps']:,.0f}), unneeded {r['unneeded_alert_minutes']:,.0f} min",
@@ -112,6 +121,11 @@ def main() -> None:
     print("\t".join(cols))
     for r in rows:
         print("\t".join(fmt(r[c]) for c in cols))
+    print("\nunneeded alert-minutes by part (false alert / > 30 min before entry / after the threats left / "
+          "between threats):")
+    for r in rows:
+        print(f"  {r['night']} {r['policy']}: " + " / ".join(f"{r['unneeded_' + p]:,.0f}" for p in
+                                                          ("false", "early", "after", "between")))
     print("\nunneeded alert-minutes, airshield / naive:")
     for r in rows:
         if r["policy"] != "airshield":

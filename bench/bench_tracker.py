@@ -8,7 +8,9 @@ For each scenario: simulates it (cached under bench/out/), replays its reports
 through the tracker in one process on one core (`airshield run`'s code path:
 parse, convert, associate, filter, manage), and prints reports/s, the 50th
 and 99th percentile of the per-batch ("step") processing time, peak memory,
-and the tracking metrics of ../shared/docs/metrics.md. ``--ablation`` also
+the tracking metrics of ../shared/docs/metrics.md, and the shares of the
+threats' flight time that the sensors observed and a track followed
+(:func:`coverage`). ``--ablation`` also
 runs night-40 with acoustic only, radar only, observers only and all fused.
 ``--set`` overrides TrackerConfig fields for an experiment, e.g.
 ``--set coast_emit_interval_s=10 --set 'pd={"acoustic": 0.6}'`` (a dict value
@@ -103,6 +105,7 @@ def track(d: Path, kinds: set[str] | None, batch_s: float, label: str, overrides
     ev = evaluate_files(truth, run_dir, regions, to_xy)
     m = ev.metrics
     within, n_corr = confirmed_within(ev, d / "truth.ndjson", kinds)
+    observed, tracked = coverage(ev, d / "truth.ndjson", kinds)
     n = stats.reports
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
@@ -112,8 +115,59 @@ def track(d: Path, kinds: set[str] | None, batch_s: float, label: str, overrides
         "p50_ms": 1000 * stats.step_percentile(50), "p99_ms": 1000 * stats.step_percentile(99),
         "max_ms": 1000 * max(stats.step_s) if stats.step_s else float("nan"),
         "confirmed": stats.tracks_confirmed, "corroborated": n_corr,
-        "confirmed_60s": within, **{k: m.get(k) for k in KEYS},
+        "confirmed_60s": within, "observed": observed, "tracked": tracked, **{k: m.get(k) for k in KEYS},
     }
+
+
+PREFIX = {"acoustic": "AC-", "radar": "RAD-", "observer": "OBS-", "adsb": "ADSB", "position": "P"}
+
+
+def coverage(ev, truth_path: Path, kinds: set[str] | None, pad_s: float = 60.0) -> tuple[float, float]:
+    """(observed, tracked): shares of the threats' flight time, to tell the sensors' limits
+    from the tracker's.
+
+    ``observed`` is an upper bound of the time some sensor (of ``kinds``) reports the
+    threat: the union over the truth's `detect` lines of [first detection - pad, last
+    arrival + pad] (a sensor that hears a threat twice, an hour apart, counts the hour).
+    ``tracked`` is the time a confirmed track is assigned to it (within GOSPA's 2 km
+    cut-off), over the scored evaluation times: 1 - missed / threats. GOSPA per threat
+    is about (1 - tracked) x 1,000 m plus the tracked share's errors, whatever the tracker does.
+    """
+    import collections
+
+    import msgspec
+
+    from airshield.model import parse_time
+
+    spans: dict[str, list[tuple[float, float]]] = collections.defaultdict(list)
+    for line in truth_path.read_bytes().splitlines():
+        if b'"type":"detect"' not in line:
+            continue
+        r = msgspec.json.decode(line)
+        if kinds and not any(r["sensor"].startswith(PREFIX[k]) for k in kinds):
+            continue
+        spans[r["id"]].append((parse_time(r["first_time"]).timestamp() - pad_s,
+                               parse_time(r["last_arrival"]).timestamp() + pad_s))
+    tr = ev.truth
+    total = seen = 0.0
+    for o, tid in enumerate(tr.ids):
+        if tr.civil[o]:
+            continue
+        t = tr.t[tr.obj == o]
+        if t.size == 0:
+            continue
+        a, b = float(t.min()), float(t.max())
+        total += b - a
+        end = a
+        for s0, s1 in sorted(spans.get(tid, [])):
+            s0, s1 = max(s0, end), min(s1, b)
+            if s1 > s0:
+                seen += s1 - s0
+                end = s1
+    asc = ev.association
+    n = float(asc.n_threats[asc.scored].sum())
+    tracked = 1.0 - float(asc.missed[asc.scored].sum()) / n if n else float("nan")
+    return (seen / total if total else float("nan")), tracked
 
 
 def confirmed_within(ev, truth_path: Path, kinds: set[str] | None, limit_s: float = 60.0,
@@ -134,12 +188,11 @@ def confirmed_within(ev, truth_path: Path, kinds: set[str] | None, limit_s: floa
     from airshield.model import parse_time
 
     first: dict[str, list[tuple[float, str]]] = collections.defaultdict(list)
-    prefix = {"acoustic": "AC-", "radar": "RAD-", "observer": "OBS-", "adsb": "ADSB", "position": "P"}
     for line in truth_path.read_bytes().splitlines():
         if b'"type":"detect"' not in line:
             continue
         r = msgspec.json.decode(line)
-        if kinds and not any(r["sensor"].startswith(prefix[k]) for k in kinds):
+        if kinds and not any(r["sensor"].startswith(PREFIX[k]) for k in kinds):
             continue
         first[r["id"]].append((parse_time(r["first_arrival"]).timestamp(), r["sensor"]))
     ids = list(ev.truth.ids)
@@ -198,7 +251,7 @@ def main() -> None:
                 rows.append({"scenario": name, **r})
                 print(f"  {name} {label}: {r['rps']:,.0f} reports/s, peak {r['peak_mib']:,.0f} MiB", flush=True)
     cols = ["scenario", "label", "reports", "rps", "p50_ms", "p99_ms", "max_ms", "peak_mib", "confirmed", "corroborated",
-            "confirmed_60s", *KEYS]
+            "confirmed_60s", "observed", "tracked", *KEYS]
     print("\t".join(cols))
     for r in rows:
         print("\t".join(fmt(r[c]) for c in cols))

@@ -8,7 +8,7 @@ from shapely.geometry import box
 
 from airshield.evaluation.crossings import Entry, find_entries
 from airshield.evaluation.intervals import AlertInterval, alert_intervals
-from airshield.evaluation.warning import score_warning, warning_metrics
+from airshield.evaluation.warning import score_warning, unneeded_parts, warning_metrics
 
 T_END = 100_000.0
 REGION = box(0.0, -5000.0, 10_000.0, 5000.0)  # 10 km × 10 km square, metres
@@ -212,6 +212,17 @@ def test_unneeded_minutes_exclude_30_min_before_entry():
     r = score([entry(4000.0, 5000.0)], {"A": [(0.0, 6000.0)]}, {"T1": 0.0})
     assert r.metrics["unneeded_alert_minutes"] == pytest.approx(3200 / 60)
     assert r.metrics["false_alerts"] == 0
+
+
+def test_unneeded_minutes_split_into_false_early_after_and_between():
+    # Needed in A: [4000 - 1800, 5000] and [9000 - 1800, 9500]. The first alert runs
+    # [0, 10_000]: 2200 s early, 2200 s between (5000 -> 7200), 500 s after; the
+    # second, [20_000, 20_600], meets nothing: false.
+    entries = [entry(4000.0, 5000.0, "T1"), entry(9000.0, 9500.0, "T2")]
+    r = score(entries, {"A": [(0.0, 10_000.0), (20_000.0, 20_600.0)]}, {"T1": 0.0, "T2": 0.0})
+    parts = unneeded_parts(r, T_END)
+    assert parts == pytest.approx({"early": 2200 / 60, "between": 2200 / 60, "after": 500 / 60, "false": 10.0})
+    assert sum(parts.values()) == pytest.approx(r.metrics["unneeded_alert_minutes"])
 
 
 def test_open_alert_is_clipped_at_end_of_run():

@@ -223,6 +223,43 @@ def _alert_counts(
     }
 
 
+#: The parts of unneeded alert time (:func:`unneeded_parts`).
+UNNEEDED_PARTS = ("false", "early", "after", "between")
+
+
+def unneeded_parts(result: WarningResult, t_end: float) -> dict[str, float]:
+    """Where the unneeded alert-minutes lie, for finding what to improve.
+
+    Every unneeded second of an alert falls in one part:
+
+    * ``false``: in an alert that meets no needed time (a false alert);
+    * ``early``: before the alert's first needed time (more than 30 min before an entry);
+    * ``after``: after its last needed time (the threats left or ended, the alert ran on);
+    * ``between``: in a gap between needed times inside the alert.
+
+    Returns part -> minutes (their sum is ``unneeded_alert_minutes``); zeros when
+    the run has no alerts.
+    """
+    out = dict.fromkeys(UNNEEDED_PARTS, 0.0)
+    for r, region_alerts in (result.alerts or {}).items():
+        outs = [o for o in result.outcomes if o.entry.region == r]
+        needed = union((o.entry.t_entry - NEEDED_BEFORE_ENTRY_S, o.entry.t_exit) for o in outs)
+        for a in region_alerts:
+            s, e = closed(a.start, a.end, t_end)
+            span = np.array([[s, e]])
+            unneeded = (e - s) - float(overlap_seconds(span, needed)[0])
+            met = needed[(needed[:, 1] > s) & (needed[:, 0] < e)] if len(needed) else needed
+            if len(met) == 0:
+                out["false"] += unneeded / 60.0
+                continue
+            early = max(0.0, min(float(met[0, 0]), e) - s)
+            after = max(0.0, e - max(float(met[-1, 1]), s))
+            out["early"] += early / 60.0
+            out["after"] += after / 60.0
+            out["between"] += max(unneeded - early - after, 0.0) / 60.0
+    return out
+
+
 def score_warning(
     entries: Sequence[Entry],
     classes: Mapping[str, str],
