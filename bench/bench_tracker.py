@@ -122,6 +122,20 @@ def track(d: Path, kinds: set[str] | None, batch_s: float, label: str, overrides
 PREFIX = {"acoustic": "AC-", "radar": "RAD-", "observer": "OBS-", "adsb": "ADSB", "position": "P"}
 
 
+def detect_lines(truth_path: Path, kinds: set[str] | None) -> list[dict]:
+    """The truth's `detect` lines (a threat's first and last report by one sensor), of sensors of ``kinds``."""
+    import msgspec
+
+    out = []
+    for line in truth_path.read_bytes().splitlines():
+        if b'"type":"detect"' not in line:
+            continue
+        r = msgspec.json.decode(line)
+        if not kinds or any(r["sensor"].startswith(PREFIX[k]) for k in kinds):
+            out.append(r)
+    return out
+
+
 def coverage(ev, truth_path: Path, kinds: set[str] | None, pad_s: float = 60.0) -> tuple[float, float]:
     """(observed, tracked): shares of the threats' flight time, to tell the sensors' limits
     from the tracker's.
@@ -135,17 +149,10 @@ def coverage(ev, truth_path: Path, kinds: set[str] | None, pad_s: float = 60.0) 
     """
     import collections
 
-    import msgspec
-
     from airshield.model import parse_time
 
     spans: dict[str, list[tuple[float, float]]] = collections.defaultdict(list)
-    for line in truth_path.read_bytes().splitlines():
-        if b'"type":"detect"' not in line:
-            continue
-        r = msgspec.json.decode(line)
-        if kinds and not any(r["sensor"].startswith(PREFIX[k]) for k in kinds):
-            continue
+    for r in detect_lines(truth_path, kinds):
         spans[r["id"]].append((parse_time(r["first_time"]).timestamp() - pad_s,
                                parse_time(r["last_arrival"]).timestamp() + pad_s))
     tr = ev.truth
@@ -183,17 +190,10 @@ def confirmed_within(ev, truth_path: Path, kinds: set[str] | None, limit_s: floa
     """
     import collections
 
-    import msgspec
-
     from airshield.model import parse_time
 
     first: dict[str, list[tuple[float, str]]] = collections.defaultdict(list)
-    for line in truth_path.read_bytes().splitlines():
-        if b'"type":"detect"' not in line:
-            continue
-        r = msgspec.json.decode(line)
-        if kinds and not any(r["sensor"].startswith(PREFIX[k]) for k in kinds):
-            continue
+    for r in detect_lines(truth_path, kinds):
         first[r["id"]].append((parse_time(r["first_arrival"]).timestamp(), r["sensor"]))
     ids = list(ev.truth.ids)
     a = ev.association
