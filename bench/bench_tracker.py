@@ -230,6 +230,7 @@ def main() -> None:
     ap.add_argument("--batch-s", type=float, default=5.0)
     ap.add_argument("--set", action="append", default=[], metavar="NAME=JSON",
                     help="override a TrackerConfig field (experiments)")
+    ap.add_argument("--tag", default="", help="suffix of the run directories (runs side by side)")
     args = ap.parse_args()
     tracker_config(args.set)  # fail early on a bad override
     if args.set:
@@ -247,8 +248,9 @@ def main() -> None:
             if args.ablation and name == "night-40":
                 cases += [({"acoustic"}, "acoustic"), ({"radar"}, "radar"), ({"observer"}, "observers")]
             for kinds, label in cases:
-                r = pool.submit(track, d, kinds, args.batch_s, label, args.set).result()
-                rows.append({"scenario": name, **r})
+                r = pool.submit(track, d, kinds, args.batch_s, label + (f"-{args.tag}" if args.tag else ""),
+                                args.set).result()
+                rows.append({"scenario": name, **r, "label": label})
                 print(f"  {name} {label}: {r['rps']:,.0f} reports/s, peak {r['peak_mib']:,.0f} MiB", flush=True)
     cols = ["scenario", "label", "reports", "rps", "p50_ms", "p99_ms", "max_ms", "peak_mib", "confirmed", "corroborated",
             "confirmed_60s", "observed", "tracked", *KEYS]
