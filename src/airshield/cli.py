@@ -284,6 +284,8 @@ def serve(
     rate: Annotated[float, typer.Option(min=0.0, help="per-sensor rate limit, reports/s (0: none)")] = 50.0,
     burst: Annotated[float, typer.Option(min=1.0, help="per-sensor burst, reports")] = 500.0,
     silent_after_s: Annotated[float, typer.Option(min=1.0, help="a sensor not heard from this long is silent, s")] = 600.0,
+    max_report_age_s: Annotated[float, typer.Option(
+        min=1.0, help="reports measured longer than this before the service clock are refused, s")] = 3600.0,
     base_url: Annotated[str | None, typer.Option(help="public URL of the service (feed links)")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
 ) -> None:
@@ -316,7 +318,7 @@ def serve(
         settings = Settings(data_dir=data, host=host, port=port, regions=regions, clock=clock, batch_s=batch_s,
                             cap_status=cap_status, public_delay_s=public_delay_s, public_coarsen_m=public_coarsen_m,
                             rate_per_s=rate or None, rate_burst=burst, silent_after_s=silent_after_s,
-                            admin_token=token, base_url=base_url or f"http://{host}:{port}/")
+                            max_report_age_s=max_report_age_s, admin_token=token, base_url=base_url or f"http://{host}:{port}/")
     except ValueError as exc:
         _fail(str(exc))
     logs.setup(log_level)

@@ -24,6 +24,18 @@ def _token_group(api, night, n: int, start: int = 0):
     return [night.lines[i] for i in idx], tok
 
 
+def _at(lines, t: float) -> list[bytes]:
+    """The reports measured (and arrived) at ``t`` instead, s since the epoch."""
+    from airshield.model import format_time
+
+    out = []
+    for raw in lines:
+        d = json.loads(raw)
+        d["time"] = d["arrival"] = format_time(t)
+        out.append(json.dumps(d).encode())
+    return out
+
+
 def _post(api, token, lines, headers=None, **kw):
     body = b"\n".join(lines) + b"\n"
     return api.client.post("/v1/ingest", content=body, headers={**NDJSON, **api.auth(token), **(headers or {})}, **kw)
@@ -186,7 +198,7 @@ def test_on_the_wall_clock_the_service_stamps_the_arrival(tmp_path, tiny_night, 
     try:
         lines, tok = _token_group(api, tiny_feed, 3)
         t0 = time.time()
-        assert _post(api, tok, lines).json()["accepted"] == 3
+        assert _post(api, tok, _at(lines, t0 - 10.0)).json()["accepted"] == 3
         rows = sqlite3.connect(api.app.state.settings.log_path).execute("SELECT arrival FROM reports").fetchall()
         assert all(a >= t0 - 1 for (a,) in rows)
     finally:
@@ -199,3 +211,76 @@ def test_when_the_engine_has_stopped_ingest_is_503_with_retry_after_and_healthz_
     r = _post(api, tok, lines)
     assert r.status_code == 503 and r.headers["retry-after"] == "5"
     assert api.client.get("/healthz").status_code == 503
+
+
+def test_a_report_too_old_to_warn_with_is_refused_by_name_and_the_rest_is_kept(api, tiny_feed):
+    lines, tok = _token_group(api, tiny_feed, 3)
+    t = json.loads(lines[0])["time"]
+    from airshield.model import parse_time
+
+    now = parse_time(t).timestamp()
+    assert _post(api, tok, _at(lines[:1], now)).json()["accepted"] == 1
+    old = json.loads(_at(lines[1:2], now - 3700.0)[0])
+    old["arrival"] = json.loads(_at(lines[:1], now)[0])["arrival"]  # sent now, measured 1 h 2 min ago
+    r = _post(api, tok, [json.dumps(old).encode(), _at(lines[2:3], now + 1.0)[0]])
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["accepted"] == 1
+    (rej,) = body["rejected"]
+    assert rej["index"] == 0 and rej["line"] == 1 and rej["field"] == "time"
+    assert "3700 s before the service clock" in rej["error"] and "too old" in rej["error"]
+
+
+def test_pruned_duplicate_hashes_never_let_a_resent_report_in(tmp_path, tiny_night, tiny_feed):
+    # Hashes are forgotten only for reports ingest refuses as too old anyway: a resend
+    # after the prune is refused, not taken twice.
+    client, api = make_api(tmp_path, tiny_night, max_report_age_s=60.0)
+    try:
+        lines, tok = _token_group(api, tiny_feed, 4)
+        from airshield.model import parse_time
+
+        now = parse_time(json.loads(lines[0])["time"]).timestamp()
+        first = _at(lines[:2], now)
+        assert _post(api, tok, first).json()["accepted"] == 2
+        assert _post(api, tok, _at(lines[2:4], now + 120.0)).json()["accepted"] == 2
+        server = api.app.state.server
+        assert server.hashes_held() == 4
+        assert api.app.state.engine.prune() == (2, 0)
+        assert server.hashes_held() == 2
+        r = _post(api, tok, first)
+        assert r.status_code == 422 and r.json()["accepted"] == 0
+        assert all(x["field"] == "time" for x in r.json()["rejected"])
+        n = sqlite3.connect(api.app.state.settings.state_path).execute("SELECT COUNT(*) FROM dedup").fetchone()[0]
+        assert n == 2
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_idempotency_keys_are_forgotten_after_their_keep_time(tmp_path):
+    from airshield.server.state import ServerState
+
+    st = ServerState(tmp_path / "server.sqlite")
+    st.store_reply("tok", "k-old", {"accepted": 1}, 1000.0)
+    st.store_reply("tok", "k-new", {"accepted": 2}, 5000.0)
+    st.add_hashes([(b"a" * 16, 1, 100.0), (b"b" * 16, 2, 200.0)])
+    assert st.prune(reports_before=150.0, keys_before=2000.0) == (1, 1)
+    st.close()
+    st = ServerState(tmp_path / "server.sqlite")  # what was pruned stays pruned after a restart
+    assert st.idempotent_reply("tok", "k-old") is None and st.idempotent_reply("tok", "k-new") == {"accepted": 2}
+    assert st.hashes_held() == 1 and st.is_duplicate(b"b" * 16) and not st.is_duplicate(b"a" * 16)
+    st.close()
+
+
+def test_a_state_file_from_before_pruning_is_upgraded_in_place(tmp_path):
+    from airshield.server.state import ServerState
+
+    db = sqlite3.connect(tmp_path / "server.sqlite")
+    db.execute("CREATE TABLE dedup (hash BLOB PRIMARY KEY, seq INTEGER NOT NULL)")
+    db.execute("INSERT INTO dedup VALUES (?, 1)", (b"x" * 16,))
+    db.commit()
+    db.close()
+    st = ServerState(tmp_path / "server.sqlite")
+    assert st.is_duplicate(b"x" * 16)  # still recognised until the first prune
+    assert st.prune(reports_before=0.0, keys_before=0.0) == (1, 0)  # its age is unknown: it goes
+    assert st.hashes_held() == 0
+    st.close()

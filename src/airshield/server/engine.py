@@ -198,6 +198,7 @@ class Engine:
         self._thread: threading.Thread | None = None
         self._stop = threading.Event()
         self._newest = -math.inf  # data clock
+        self._prune_wall = time.monotonic()  # the first prune one period after start
         self.clock_start = -math.inf  # data clock: the first accepted arrival; wall: when the engine started
         self._pub_seq = 0
         self._tracks: dict[str, dict] = {}
@@ -276,7 +277,10 @@ class Engine:
         last = self.server.last_hashed_seq()
         from airshield.sources.ndjson import decode_report
 
-        rows = [(report_hash(decode_report(b)), seq) for seq, _, b in elog.reports(last)]
+        rows = []
+        for seq, _, b in elog.reports(last):
+            r = decode_report(b)
+            rows.append((report_hash(r), seq, r.time.timestamp()))
         self.server.add_hashes(rows)
         self._forecast_stale = True
         self._publish([])
@@ -433,13 +437,28 @@ class Engine:
             if w - self._seen_wall >= 2.0:
                 self._seen_wall = w
                 self.server.flush_seen()
+            if w - self._prune_wall >= self.settings.prune_period_s:
+                self._prune_wall = w
+                self.prune()
         except Exception:
-            log.exception("engine housekeeping failed (forecasts or sensors' last-seen times)")
+            log.exception("engine housekeeping failed (forecasts, sensors' last-seen times or pruning)")
+
+    def prune(self) -> tuple[int, int]:
+        """Forget duplicate hashes of reports ingest would refuse as too old, and old idempotency
+        keys (state.py); returns how many of each."""
+        clock = self.clock()
+        if not math.isfinite(clock):
+            return 0, 0
+        s = self.settings
+        n = self.server.prune(clock - s.max_report_age_s, time.time() - s.idempotency_keep_s)
+        if any(n):
+            log.info("pruned %d duplicate hashes and %d idempotency keys", *n)
+        return n
 
     def _accept(self, submits: list) -> None:
         rt = self.rt
         batch: list[Report] = []
-        rows: list[bytes] = []
+        rows: list[tuple[bytes, float]] = []  # hash, measurement time
         plan: list[list[int | None]] = []  # per job: index into batch, or None (duplicate)
         seen: set[bytes] = set()
         for _, (reports, hashes), _ in submits:
@@ -451,7 +470,7 @@ class Engine:
                 seen.add(h)
                 idx.append(len(batch))
                 batch.append(r)
-                rows.append(h)
+                rows.append((h, r.time.timestamp()))
             plan.append(idx)
         try:
             last = rt.accept(batch, durable=True) if batch else rt.accepted
@@ -461,7 +480,7 @@ class Engine:
             return
         first = last - len(batch) + 1
         try:
-            self.server.add_hashes([(h, first + i) for i, h in enumerate(rows)])
+            self.server.add_hashes([(h, first + i, t) for i, (h, t) in enumerate(rows)])
         except Exception:  # the reports are in the log: answer; a resend may then be taken twice
             log.exception("recording duplicate hashes failed")
         if batch and self.settings.clock == "data":

@@ -23,7 +23,9 @@ happens to it, in order (each step names its status code):
 
 In ``wall`` clock mode the service stamps each report's arrival with its own
 clock (a measurement time more than ``max_skew_s`` ahead is rejected); in
-``data`` mode the arrival is the sender's and drives the clock.
+``data`` mode the arrival is the sender's and drives the clock. In both, a
+report measured more than ``max_report_age_s`` before the service clock is
+rejected (too old to warn with; its duplicate hash is no longer kept).
 """
 
 from __future__ import annotations
@@ -205,6 +207,12 @@ def _take(app, principal: Principal, items: list[tuple[int, int, bytes]]):
             rejected.append({"index": idx, "line": line, "field": "arrival",
                              "error": f"arrival is {r.arrival.timestamp() - clock:.0f} s ahead of the service "
                                       f"clock (at most {DATA_MAX_JUMP_S:.0f})"})
+            continue
+        age = (now if wall else clock) - r.time.timestamp()
+        if age > s.max_report_age_s:
+            rejected.append({"index": idx, "line": line, "field": "time",
+                             "error": f"measurement time is {age:.0f} s before the service clock (at most "
+                                      f"{s.max_report_age_s:.0f}): too old to warn with"})
             continue
         valid.append((idx, r))
     metrics = getattr(app.state, "metrics", None)

@@ -49,6 +49,13 @@ class Settings:
         base_url: where the service is reachable from outside (Atom links).
         forecast_period_s: the tracks' cones and ETAs are recomputed at most this
             often, wall s (they cost a few ms per threat).
+        max_report_age_s: a report measured more than this before the service clock
+            is refused, s: observers report up to 60 s late and a gateway may
+            hold reports through an outage of minutes (domain.md), but an hour-old
+            report cannot warn anyone, and the duplicate hashes are kept only this
+            long (state.py), so memory does not grow night after night.
+        idempotency_keep_s: ``Idempotency-Key`` records are kept this long, wall s.
+        prune_period_s: how often the duplicate hashes and keys are pruned, wall s.
     """
 
     data_dir: Path = Path("data")
@@ -72,12 +79,18 @@ class Settings:
     durability: str = "process"
     base_url: str = "http://127.0.0.1:8000/"
     forecast_period_s: float = 1.0
+    max_report_age_s: float = 3600.0
+    idempotency_keep_s: float = 86_400.0
+    prune_period_s: float = 60.0
 
     def __post_init__(self) -> None:
         if self.clock not in CLOCKS:
             raise ValueError(f"clock must be one of {CLOCKS}, got {self.clock!r}")
         if not self.batch_s > 0:
             raise ValueError(f"batch_s must be > 0, got {self.batch_s}")
+        for name in ("max_report_age_s", "idempotency_keep_s", "prune_period_s"):
+            if not getattr(self, name) > 0:
+                raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
         object.__setattr__(self, "data_dir", Path(self.data_dir))
 
     @property

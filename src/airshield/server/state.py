@@ -11,13 +11,18 @@ Tables (the event log holds the night; this file holds who may do what):
     token that may report for it, when it was registered and last heard from.
 ``dedup``
     a 16-byte hash of every accepted report (sensor, kind, measurement time and
-    content, without the arrival time) with its log seq: a report sent twice is
-    recognised, also after a restart. The event log is the truth: at start the
-    hashes of reports logged after the newest one here are added again
-    (:meth:`ServerState.reconcile`), so a crash between the two writes loses none.
+    content, without the arrival time) with its log seq and measurement time: a
+    report sent twice is recognised, also after a restart. The event log is the
+    truth: at start the hashes of reports logged after the newest one here are
+    added again (the engine's recovery), so a crash between the two writes loses
+    none. Hashes of reports measured more than ``max_report_age_s`` before the
+    service clock are pruned (:meth:`ServerState.prune`): ingest refuses such
+    reports anyway, so the memory and the table stay the size of the last hour,
+    not of every night the service has run.
 ``idempotency``
     ``Idempotency-Key`` of each ingest request per token, with its reply: the
-    same key again is refused with 409 and the first reply.
+    same key again is refused with 409 and the first reply. Keys are kept for
+    ``idempotency_keep_s`` of wall time (a client retries within minutes).
 
 Other modules (webhooks) may add their own tables with :meth:`ServerState.connect`.
 One connection per use site, WAL mode: readers never block the writer.
@@ -26,6 +31,7 @@ One connection per use site, WAL mode: readers never block the writer.
 from __future__ import annotations
 
 import hashlib
+import math
 import json
 import secrets
 import sqlite3
@@ -43,10 +49,12 @@ CREATE TABLE IF NOT EXISTS sensors (
     range_m REAL NOT NULL, token TEXT NOT NULL, registered REAL NOT NULL, last_seen REAL,
     last_heartbeat REAL);
 CREATE INDEX IF NOT EXISTS sensors_token ON sensors (token);
-CREATE TABLE IF NOT EXISTS dedup (hash BLOB PRIMARY KEY, seq INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS dedup (hash BLOB PRIMARY KEY, seq INTEGER NOT NULL, t REAL);
+CREATE INDEX IF NOT EXISTS dedup_t ON dedup (t);
 CREATE TABLE IF NOT EXISTS idempotency (
     token TEXT NOT NULL, key TEXT NOT NULL, reply TEXT NOT NULL, t REAL NOT NULL,
     PRIMARY KEY (token, key));
+CREATE INDEX IF NOT EXISTS idempotency_t ON idempotency (t);
 """
 
 ROLES = ("sensor", "viewer", "operator", "admin")
@@ -105,6 +113,9 @@ class ServerState:
     def __init__(self, path: Path):
         self.path = Path(path)
         self._db = connect(self.path)
+        cols = [c[1] for c in self._db.execute("PRAGMA table_info(dedup)")]
+        if cols and "t" not in cols:  # a state file from before pruning: its hashes go at the first prune
+            self._db.execute("ALTER TABLE dedup ADD COLUMN t REAL")
         self._db.executescript(_SCHEMA)
         self._lock = threading.Lock()
         self._tokens: dict[str, Principal] = {}
@@ -116,7 +127,9 @@ class ServerState:
             self.sensors[row[0]] = Sensor(*row)
         self._dirty_seen: set[str] = set()
         self._seen_lock = threading.Lock()  # touch (request threads) against flush_seen (the engine)
-        self._dedup: set[bytes] = {bytes(h) for (h,) in self._db.execute("SELECT hash FROM dedup")}
+        # hash -> measurement time (s; -inf: unknown, from a state file before pruning)
+        self._dedup: dict[bytes, float] = {
+            bytes(h): (-math.inf if t is None else t) for h, t in self._db.execute("SELECT hash, t FROM dedup")}
 
     def connect(self) -> sqlite3.Connection:
         """Another connection to the same file (for modules with their own tables)."""
@@ -213,15 +226,34 @@ class ServerState:
     def is_duplicate(self, h: bytes) -> bool:
         return h in self._dedup
 
-    def add_hashes(self, rows: list[tuple[bytes, int]]) -> None:
-        """Remember accepted reports' hashes with their seqs (called by the engine after the log append)."""
+    def add_hashes(self, rows: list[tuple[bytes, int, float]]) -> None:
+        """Remember accepted reports' (hash, log seq, measurement time in s) (called by the engine
+        after the log append)."""
         if not rows:
             return
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
-            self._db.executemany("INSERT OR IGNORE INTO dedup (hash, seq) VALUES (?, ?)", rows)
+            self._db.executemany("INSERT OR IGNORE INTO dedup (hash, seq, t) VALUES (?, ?, ?)", rows)
             self._db.execute("COMMIT")
-        self._dedup.update(h for h, _ in rows)
+            for h, _, t in rows:
+                self._dedup.setdefault(h, t)
+
+    def prune(self, reports_before: float, keys_before: float) -> tuple[int, int]:
+        """Forget the hashes of reports measured before ``reports_before`` and the idempotency
+        keys stored before ``keys_before`` (both s since the epoch); returns how many of each."""
+        with self._lock:
+            old = [h for h, t in self._dedup.items() if t < reports_before]
+            for h in old:
+                del self._dedup[h]
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("DELETE FROM dedup WHERE t IS NULL OR t < ?", (reports_before,))
+            keys = self._db.execute("DELETE FROM idempotency WHERE t < ?", (keys_before,)).rowcount
+            self._db.execute("COMMIT")
+        return len(old), keys
+
+    def hashes_held(self) -> int:
+        """How many report hashes are held (memory and table alike)."""
+        return len(self._dedup)
 
     def last_hashed_seq(self) -> int:
         with self._lock:
