@@ -31,8 +31,8 @@ One connection per use site, WAL mode: readers never block the writer.
 from __future__ import annotations
 
 import hashlib
-import math
 import json
+import math
 import secrets
 import sqlite3
 import threading
