@@ -61,7 +61,7 @@ def core_config(policy: str, overrides: list[str]):
     return cfg
 
 
-def night(d: Path, policy: str, overrides: list[str], tag: str = "") -> dict:
+def night(d: Path, policy: str, overrides: list[str], tag: str = "", oracle: bool = False) -> dict:
     from airshield.evaluation.evaluate import evaluate_files, geo_regions_loader
     from airshield.evaluation.io import read_truth
     from airshield.evaluation.warning import UNNEEDED_PARTS, unneeded_parts
@@ -70,6 +70,12 @@ def night(d: Path, policy: str, overrides: list[str], tag: str = "") -> dict:
     from airshield.sources.ndjson import read_reports
 
     cfg = core_config(policy, overrides)
+    if oracle:  # a perfect tracker in place of the real one (this process only: a spawned worker)
+        from oracle_tracks import OracleTracker
+
+        import airshield.core
+
+        airshield.core.Tracker = lambda theatre, _cfg: OracleTracker(d / "truth.ndjson", theatre)
     regions = load_regions()
     t0 = time.perf_counter()
     reports, _ = read_reports(d / "reports.ndjson")
@@ -101,10 +107,13 @@ def main() -> None:
     ap.add_argument("--set", nargs="*", default=[], metavar="STAGE.NAME=JSON",
                     help="override a parameter, e.g. warning.cone_k=1.0 (experiments)")
     ap.add_argument("--tag", default="", help="suffix of the run directories (runs side by side)")
+    ap.add_argument("--oracle", action="store_true",
+                    help="a perfect tracker (bench/oracle_tracks.py): what prediction and policy do alone")
     args = ap.parse_args()
     core_config("airshield", args.set)  # fail early on a bad override
     print(f"machine: {platform.machine()}, {__import__('os').cpu_count()} cores, CPython "
-          f"{platform.python_version()}" + (f"; overrides {' '.join(args.set)}" if args.set else ""))
+          f"{platform.python_version()}" + (f"; overrides {' '.join(args.set)}" if args.set else "")
+          + ("; ORACLE tracks (the truth from each threat's first report)" if args.oracle else ""))
     rows = []
     ctx = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=ctx, max_tasks_per_child=1) as pool:
@@ -112,7 +121,7 @@ def main() -> None:
             for seed in (args.seeds if name == "night-40" else ["default"]):
                 d = night_dir(name, None if seed == "default" else int(seed))
                 for policy in ("airshield",) if args.no_naive else ("airshield", "naive"):
-                    r = pool.submit(night, d, policy, args.set, args.tag).result()
+                    r = pool.submit(night, d, policy, args.set, args.tag + ("-oracle" if args.oracle else ""), args.oracle).result()
                     rows.append({"night": f"{name} ({seed})", "policy": policy, **r})
                     print(f"  {name} seed {seed} {policy}: {r['rps']:,.0f} reports/s "
                           f"(core {r['core_rps']:,.0f}), unneeded {r['unneeded_alert_minutes']:,.0f} min",
