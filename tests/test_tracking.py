@@ -349,3 +349,36 @@ def test_a_track_starts_coasting_from_where_it_was_last_seen():
     assert len(coasting) == 1
     assert coasting[0].t == last.t == pytest.approx(T0.timestamp() + 58.0)
     assert coasting[0].x == last.x
+
+
+def test_a_backlog_of_late_reports_starts_tracks_only_from_reports_that_could_have_met_live():
+    # Two nodes 1 km apart hear something 10 min apart; the reports arrive together (a
+    # gateway's backlog). Live, the first one's tentative track would have timed out
+    # (90 s) long before the second came, so they start two tracks, not one. Two nodes
+    # heard 20 s apart still start one track together.
+    x, y = radar_xy()
+    backlog = [acoustic(x, y, 0.0, "AC-1"), acoustic(x + 1000.0, y, 600.0, "AC-2")]
+    events = Tracker(TH).process(backlog, at(700.0).timestamp())
+    assert len([e for e in events if e.kind == "new"]) == 2
+    pair = [acoustic(x, y, 0.0, "AC-1"), acoustic(x + 1000.0, y, 20.0, "AC-2")]
+    events = Tracker(TH).process(pair, at(30.0).timestamp())
+    assert len([e for e in events if e.kind == "new"]) == 1
+
+
+def test_the_initiation_screen_never_pairs_reports_further_apart_than_a_tentative_track_lives():
+    # 2,000 acoustic reports over an hour in one batch, many within reach of each other:
+    # every candidate pair is at most the acoustic tentative time-out (90 s) apart, so
+    # the screen's work grows with the backlog's length times that band, not its square.
+    rng = np.random.default_rng(3)
+    x, y = radar_xy()
+    n = 2000
+    s = np.sort(rng.uniform(0.0, 3600.0, n))
+    reps = [acoustic(x + float(dx), y + float(dy), float(t), f"AC-{i}")
+            for i, (t, dx, dy) in enumerate(zip(s, rng.uniform(-5e3, 5e3, n), rng.uniform(-5e3, 5e3, n),
+                                                strict=True))]
+    tr = Tracker(TH)
+    m = tr.converter.convert(reps, 0)
+    pairs = tr._initiation_pairs(m, np.arange(n))
+    spans = [m.t[b] - m.t[a] for b, cands in enumerate(pairs) for a in cands]
+    assert spans and max(spans) <= 90.0 and min(spans) >= 0.0
+    assert sum(len(c) for c in pairs) < n * n / 20

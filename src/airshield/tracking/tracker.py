@@ -418,22 +418,10 @@ class Tracker:
         n = idx.size
         leader = np.arange(n)
         if n > 1:
-            z = m.z[idx, :2]
-            R = m.R[idx, :2, :2]
-            dt = np.abs(m.t[idx][:, None] - m.t[idx][None, :])
-            sv = np.array([self.cfg.init_speed_sigma[KINDS[c]] for c in m.kind[idx].tolist()])
-            grow = (np.maximum(sv[:, None], sv[None, :]) * dt) ** 2
-            S = R[:, None] + R[None, :] + grow[..., None, None] * np.eye(2)
-            d = z[:, None, :] - z[None, :, :]
-            det = S[..., 0, 0] * S[..., 1, 1] - S[..., 0, 1] * S[..., 1, 0]
-            d2 = (S[..., 1, 1] * d[..., 0] ** 2 - 2 * S[..., 0, 1] * d[..., 0] * d[..., 1]
-                  + S[..., 0, 0] * d[..., 1] ** 2) / det
-            close = (d2 < self.cfg.gate_chi2).tolist()
             sensors = [m.sensor[j] for j in idx.tolist()]
             taken: list[set[str]] = [set() for _ in range(n)]
-            for b in range(n):
-                row = close[b]
-                for a in (a for a in range(b) if row[a]):
+            for b, cands in enumerate(self._initiation_pairs(m, idx)):
+                for a in cands:
                     if leader[a] == a and sensors[b] not in taken[a] and sensors[b] != sensors[a]:
                         leader[b] = a
                         taken[a].add(sensors[b])
@@ -450,6 +438,44 @@ class Tracker:
             self._update(m, j_f, k_f, d2f, ldf)
         events += [TrackEvent("new", self._state(k)) for k in k_new.tolist()]
         return set(k_new.tolist())
+
+    def _initiation_pairs(self, m: Measurements, idx: np.ndarray, block: int = 256) -> list[list[int]]:
+        """For each unassigned measurement ``b`` of ``idx`` (in time order), the earlier ones ``a``
+        (ascending) close enough to be the same new target: d^2 of the two positions under both
+        covariances plus the new track's speed prior over the time between them below the gate.
+
+        Only ``a`` measured at most its kind's ``tentative_timeout_s`` before ``b`` count: a
+        tentative track of ``a`` would have timed out before ``b`` came (in a live run it
+        never sees ``b``). That also keeps the work linear in a long batch of late reports
+        (a gateway's backlog after an outage, an upload of a night out of order), where
+        every pair used to be compared. Rows are done ``block`` at a time against the
+        columns within the time band, so a batch of n reports costs O(n x band), not O(n^2).
+        """
+        n = idx.size
+        t = m.t[idx]
+        z = m.z[idx, :2]
+        R = m.R[idx, :2, :2]
+        codes = m.kind[idx]
+        sv = np.array([self.cfg.init_speed_sigma[KINDS[c]] for c in codes.tolist()])
+        timeout = self._tent_by_kind[codes]
+        first = np.searchsorted(t, t - float(timeout.max()), "left")  # no a before this can lead b
+        out: list[list[int]] = []
+        for i0 in range(0, n, block):
+            i1 = min(i0 + block, n)
+            j0 = int(first[i0])
+            tb, ta = t[i0:i1, None], t[None, j0:i1]
+            dt = np.abs(tb - ta)
+            grow = (np.maximum(sv[i0:i1, None], sv[None, j0:i1]) * dt) ** 2
+            S = R[i0:i1, None] + R[None, j0:i1] + grow[..., None, None] * np.eye(2)
+            d = z[i0:i1, None, :] - z[None, j0:i1, :]
+            det = S[..., 0, 0] * S[..., 1, 1] - S[..., 0, 1] * S[..., 1, 0]
+            d2 = (S[..., 1, 1] * d[..., 0] ** 2 - 2 * S[..., 0, 1] * d[..., 0] * d[..., 1]
+                  + S[..., 0, 0] * d[..., 1] ** 2) / det
+            a_idx = np.arange(j0, i1)
+            close = ((d2 < self.cfg.gate_chi2) & (a_idx[None, :] < np.arange(i0, i1)[:, None])
+                     & (tb - ta <= timeout[None, j0:i1]))
+            out += [(a_idx[np.flatnonzero(row)]).tolist() for row in close]
+        return out
 
     def _new_tracks(self, m: Measurements, js: np.ndarray) -> np.ndarray:
         """Start one tentative track per measurement ``js``; returns their slots.
