@@ -238,13 +238,19 @@ def test_pruned_duplicate_hashes_never_let_a_resent_report_in(tmp_path, tiny_nig
     try:
         lines, tok = _token_group(api, tiny_feed, 4)
         from airshield.model import parse_time
+        from airshield.server.engine import DATA_MAX_JUMP_S
 
         now = parse_time(json.loads(lines[0])["time"]).timestamp()
         first = _at(lines[:2], now)
         assert _post(api, tok, first).json()["accepted"] == 2
-        assert _post(api, tok, _at(lines[2:4], now + 120.0)).json()["accepted"] == 2
+        # The data clock moves on in two jumps of at most DATA_MAX_JUMP_S each.
+        assert _post(api, tok, _at(lines[2:3], now + 3000.0)).json()["accepted"] == 1
+        assert _post(api, tok, _at(lines[3:4], now + 6000.0)).json()["accepted"] == 1
         server = api.app.state.server
         assert server.hashes_held() == 4
+        # Kept: DATA_MAX_JUMP_S (the queue's worst case) beyond the 60 s age limit, i.e. the
+        # hashes from now + 6000 - 60 - 3600 s on; the two measured at `now` go.
+        assert DATA_MAX_JUMP_S == 3600.0
         assert api.app.state.engine.prune() == (2, 0)
         assert server.hashes_held() == 2
         r = _post(api, tok, first)

@@ -450,7 +450,11 @@ class Engine:
         if not math.isfinite(clock):
             return 0, 0
         s = self.settings
-        n = self.server.prune(clock - s.max_report_age_s, time.time() - s.idempotency_keep_s)
+        # One more DATA_MAX_JUMP_S of hashes than ingest's age limit: a request checked against
+        # the clock may wait in the queue while other batches move the data clock on (each at
+        # most DATA_MAX_JUMP_S past the clock its request saw); a resend that passed the check
+        # must still find its hash. On the wall clock a request waits seconds, not an hour.
+        n = self.server.prune(clock - s.max_report_age_s - DATA_MAX_JUMP_S, time.time() - s.idempotency_keep_s)
         if any(n):
             log.info("pruned %d duplicate hashes and %d idempotency keys", *n)
         return n

@@ -15,10 +15,11 @@ Tables (the event log holds the night; this file holds who may do what):
     report sent twice is recognised, also after a restart. The event log is the
     truth: at start the hashes of reports logged after the newest one here are
     added again (the engine's recovery), so a crash between the two writes loses
-    none. Hashes of reports measured more than ``max_report_age_s`` before the
-    service clock are pruned (:meth:`ServerState.prune`): ingest refuses such
-    reports anyway, so the memory and the table stay the size of the last hour,
-    not of every night the service has run.
+    none. Hashes of reports measured more than ``max_report_age_s`` (and a
+    queue margin, Engine.prune) before the service clock are pruned
+    (:meth:`ServerState.prune`): ingest refuses such reports anyway, so the
+    memory and the table stay the size of the last hours, not of every night
+    the service has run.
 ``idempotency``
     ``Idempotency-Key`` of each ingest request per token, with its reply: the
     same key again is refused with 409 and the first reply. Keys are kept for
