@@ -191,13 +191,18 @@ class WarningResult:
     alerts: dict[str, list[AlertInterval]] | None
 
 
+def _needed(outcomes: Sequence[EntryOutcome]) -> np.ndarray:
+    """(k, 2) the needed time of one region's entries: inside, or entering within 30 min, s."""
+    return union((o.entry.t_entry - NEEDED_BEFORE_ENTRY_S, o.entry.t_exit) for o in outcomes)
+
+
 def _alert_counts(
     region_alerts: list[AlertInterval],
     outcomes: list[EntryOutcome],
     t_end: float,
 ) -> dict[str, float | int]:
     """Over-warning and all-clear counts for one region."""
-    needed = union((o.entry.t_entry - NEEDED_BEFORE_ENTRY_S, o.entry.t_exit) for o in outcomes)
+    needed = _needed(outcomes)
     spans = np.asarray([closed(a.start, a.end, t_end) for a in region_alerts]).reshape(-1, 2)
     unneeded_s = float(np.sum((spans[:, 1] - spans[:, 0]) - overlap_seconds(spans, needed)))
     false_alerts = int(np.sum(~intersects(spans, needed)))
@@ -243,7 +248,7 @@ def unneeded_parts(result: WarningResult, t_end: float) -> dict[str, float]:
     out = dict.fromkeys(UNNEEDED_PARTS, 0.0)
     for r, region_alerts in (result.alerts or {}).items():
         outs = [o for o in result.outcomes if o.entry.region == r]
-        needed = union((o.entry.t_entry - NEEDED_BEFORE_ENTRY_S, o.entry.t_exit) for o in outs)
+        needed = _needed(outs)
         for a in region_alerts:
             s, e = closed(a.start, a.end, t_end)
             span = np.array([[s, e]])
