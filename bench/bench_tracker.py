@@ -10,7 +10,9 @@ parse, convert, associate, filter, manage), and prints reports/s, the 50th
 and 99th percentile of the per-batch ("step") processing time, peak memory,
 the tracking metrics of ../shared/docs/metrics.md, and the shares of the
 threats' flight time that the sensors observed and a track followed
-(:func:`coverage`). ``--ablation`` also
+(:func:`coverage`), and what the track ids per threat are made of
+(:func:`id_sharing`: the share of tracks assigned to more than one threat, and
+ids per threat counting only those held for a minute). ``--ablation`` also
 runs night-40 with acoustic only, radar only, observers only and all fused.
 ``--set`` overrides TrackerConfig fields for an experiment, e.g.
 ``--set coast_emit_interval_s=10 --set 'pd={"acoustic": 0.6}'`` (a dict value
@@ -106,6 +108,7 @@ def track(d: Path, kinds: set[str] | None, batch_s: float, label: str, overrides
     m = ev.metrics
     within, n_corr = confirmed_within(ev, d / "truth.ndjson", kinds)
     observed, tracked = coverage(ev, d / "truth.ndjson", kinds)
+    shared, ids_1min = id_sharing(ev)
     n = stats.reports
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     return {
@@ -116,6 +119,7 @@ def track(d: Path, kinds: set[str] | None, batch_s: float, label: str, overrides
         "max_ms": 1000 * max(stats.step_s) if stats.step_s else float("nan"),
         "confirmed": stats.tracks_confirmed, "corroborated": n_corr,
         "confirmed_60s": within, "observed": observed, "tracked": tracked, **{k: m.get(k) for k in KEYS},
+        "shared_tracks": shared, "ids_1min": ids_1min,
     }
 
 
@@ -175,6 +179,27 @@ def coverage(ev, truth_path: Path, kinds: set[str] | None, pad_s: float = 60.0) 
     n = float(asc.n_threats[asc.scored].sum())
     tracked = 1.0 - float(asc.missed[asc.scored].sum()) / n if n else float("nan")
     return (seen / total if total else float("nan")), tracked
+
+
+def id_sharing(ev, min_samples: int = 6) -> tuple[float | None, float | None]:
+    """(shared_tracks, ids_1min): what ``track_ids_per_threat`` is made of.
+
+    ``shared_tracks``: the share of the tracks assigned to a threat that GOSPA's
+    per-time assignment gives to more than one threat over the night (one track
+    following a column of drones 1-2 km apart is assigned to whichever is nearest).
+    ``ids_1min``: track ids per threat counting only ids assigned to it at least
+    ``min_samples`` evaluation times (a minute at the 10 s step).
+    """
+    a = ev.association
+    civil = np.asarray(ev.truth.civil, dtype=bool)
+    on = ~civil[a.obj]
+    if not on.any():
+        return None, None
+    width = int(a.track.max()) + 1
+    pairs, counts = np.unique(a.obj[on].astype(np.int64) * width + a.track[on], return_counts=True)
+    threats = np.unique(pairs // width).size
+    _, per_track = np.unique(pairs % width, return_counts=True)
+    return float(np.mean(per_track > 1)), float(np.sum(counts >= min_samples) / threats)
 
 
 def confirmed_within(ev, truth_path: Path, kinds: set[str] | None, limit_s: float = 60.0,
@@ -253,7 +278,7 @@ def main() -> None:
                 rows.append({"scenario": name, **r, "label": label})
                 print(f"  {name} {label}: {r['rps']:,.0f} reports/s, peak {r['peak_mib']:,.0f} MiB", flush=True)
     cols = ["scenario", "label", "reports", "rps", "p50_ms", "p99_ms", "max_ms", "peak_mib", "confirmed", "corroborated",
-            "confirmed_60s", "observed", "tracked", *KEYS]
+            "confirmed_60s", "observed", "tracked", *KEYS, "shared_tracks", "ids_1min"]
     print("\t".join(cols))
     for r in rows:
         print("\t".join(fmt(r[c]) for c in cols))

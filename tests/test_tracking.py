@@ -382,3 +382,81 @@ def test_the_initiation_screen_never_pairs_reports_further_apart_than_a_tentativ
     spans = [m.t[b] - m.t[a] for b, cands in enumerate(pairs) for a in cands]
     assert spans and max(spans) <= 90.0 and min(spans) >= 0.0
     assert sum(len(c) for c in pairs) < n * n / 20
+
+
+# --- an acoustic node's pass (decision 0019) -----------------------------------------
+
+def test_a_pass_puts_its_first_report_behind_the_node_and_is_vaguer_across_the_path():
+    from airshield.tracking.measurement import (
+        PASS_FIRST_MEAN_M,
+        PASS_FIRST_SIGMA_M,
+        PASS_OFFSET_RMS_M,
+        pass_measurement,
+    )
+
+    # A drone flying east: its first look is heard before it reaches the node.
+    z, R = pass_measurement(np.array([[0.0, 0.0]]), np.array([0.0]), np.array([[50.0, 0.0]]), np.array([1.0]),
+                            np.zeros((1, 2)))
+    assert z[0, 0] == pytest.approx(PASS_FIRST_MEAN_M[0]) and z[0, 1] == pytest.approx(0.0)
+    assert math.sqrt(R[0, 0, 0]) == pytest.approx(PASS_FIRST_SIGMA_M[0])
+    assert math.sqrt(R[0, 1, 1]) == pytest.approx(PASS_OFFSET_RMS_M[0])
+    assert PASS_OFFSET_RMS_M[0] > PASS_FIRST_SIGMA_M[0]
+
+
+def test_the_longer_a_node_hears_a_pass_the_closer_the_path_went_by():
+    from airshield.tracking.measurement import PASS_CHORD_M, pass_information
+
+    info = pass_information(PASS_CHORD_M, np.ones(PASS_CHORD_M.size))
+    assert np.all(np.diff(info[:, 1]) > 0)  # across the path: more certain with every chord length
+    assert np.all(np.diff(info[:, 0]) > 0)
+
+
+def test_a_pass_adds_up_to_its_tables_information_however_many_looks_it_took():
+    from airshield.tracking.measurement import pass_information, pass_measurement
+
+    vel = np.array([[0.0, 45.0]])  # north: along is y, across is x
+    for looks in (2, 7, 19):
+        info = np.zeros((1, 2))
+        total = np.zeros(2)
+        for n in range(looks):
+            tau = np.array([5.0 * n])
+            _, R = pass_measurement(np.zeros((1, 2)), tau, vel, np.ones(1), info)
+            total += [1.0 / R[0, 1, 1], 1.0 / R[0, 0, 0]]  # along, across
+            info = np.maximum(info, pass_information(45.0 * tau, np.ones(1)))
+        np.testing.assert_allclose(total, info[0], rtol=1e-2)
+
+
+def _straight_past_nodes(seed: int, minutes: int = 40, speed: float = 50.0):
+    """Acoustic reports of a drone flying east past nodes at one per 43 km^2 (domain.md)."""
+    rng = np.random.default_rng(seed)
+    x0, y0 = radar_xy()
+    length = speed * minutes * 60.0
+    n = int(length * 10_000.0 / 43e6)  # a 10 km wide strip along the path
+    nx, ny = x0 + rng.uniform(0.0, length, n), y0 + rng.uniform(-5000.0, 5000.0, n)
+    reps = []
+    for i, phase in enumerate(rng.uniform(0.0, 5.0, n)):
+        for s in np.arange(phase, minutes * 60.0, 5.0):
+            if math.hypot(x0 + speed * s - nx[i], ny[i] - y0) < 2000.0:
+                reps.append(acoustic(nx[i], ny[i], float(s), f"AC-{i}"))
+    return reps, lambda t: (x0 + speed * (t - T0.timestamp()), y0)
+
+
+def test_a_drone_tracked_by_acoustic_nodes_alone_is_not_placed_ahead_of_itself():
+    # Every report "at the node" puts each burst's first look ~1.4 km ahead of the
+    # drone; placed on the pass's chord it is not (decision 0019).
+    import dataclasses
+
+    def along_errors(on: bool) -> list[float]:
+        cfg = dataclasses.replace(Tracker(TH).cfg, acoustic_pass_geometry=on)
+        out = []
+        for seed in range(3):
+            reps, truth = _straight_past_nodes(seed)
+            for e in _run(Tracker(TH, cfg), reps, step=5.0):
+                if e.state.status == "confirmed":
+                    out.append(e.state.x[0] - truth(e.state.t)[0])
+        return out
+
+    at_node, on_chord = along_errors(False), along_errors(True)
+    assert np.mean(at_node) > 300.0, np.mean(at_node)
+    assert abs(np.mean(on_chord)) < 250.0, np.mean(on_chord)
+    assert np.sqrt(np.mean(np.square(on_chord))) < 0.85 * np.sqrt(np.mean(np.square(at_node)))

@@ -135,6 +135,74 @@ class Measurements:
                             self.vel[idx], self.index[idx])
 
 
+#: A presence-only node's pass, as a function of the chord heard so far l (m): the mean
+#: and sigma of where the target was first heard, along its path from the node's
+#: closest-approach point (m), and the RMS offset of the path from the node (m); each
+#: conditional on the burst having lasted at least l. Derived by
+#: ``bench/derive_acoustic_pass.py`` from the simulator's detection model (domain.md:
+#: Pd 0.9 at 1 km, 0.5 at 2 km, ~0 beyond 3.5 km; straight passes at 40-60 m/s,
+#: 100-1,500 m up, offsets 0-4 km, a look every 5 s);
+#: docs/decisions/0019-acoustic-pass-geometry.md.
+PASS_CHORD_M = np.array([0.0, 500.0, 1000.0, 1500.0, 2000.0, 2500.0, 3000.0, 3500.0, 4000.0, 4500.0, 5000.0])
+PASS_FIRST_MEAN_M = np.array([-1362.0, -1591.0, -1641.0, -1706.0, -1777.0, -1866.0, -1975.0, -2109.0, -2270.0,
+                              -2463.0, -2645.0])
+PASS_FIRST_SIGMA_M = np.array([917.0, 710.0, 666.0, 618.0, 574.0, 527.0, 486.0, 453.0, 430.0, 408.0, 373.0])
+PASS_OFFSET_RMS_M = np.array([1636.0, 1404.0, 1357.0, 1290.0, 1214.0, 1119.0, 1019.0, 916.0, 840.0, 755.0, 685.0])
+
+
+def pass_measurement(node_xy: np.ndarray, tau: np.ndarray, vel: np.ndarray, scale: np.ndarray,
+                     info: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Where a presence-only node puts a target that passes it, as an information increment.
+
+    A node hears a drone over a chord of its path, from before its closest approach
+    to as far after it. ``tau`` s into the node's burst, a target at velocity ``vel``
+    has flown l = speed tau of that chord, so it is l + E[first | l] along its path
+    from the node's closest-approach point (:data:`PASS_FIRST_MEAN_M`), and across
+    the path by the offset of a pass that long (:data:`PASS_OFFSET_RMS_M`): the longer
+    the burst, the closer the path. Taking every report "at the node" instead puts
+    the first report of each burst ~1.4 km ahead of the target and, repeated, pins the
+    track onto each node in turn.
+
+    The reports of one pass are one fact growing more certain, not independent
+    fixes: each contributes only the information the pass has gained since the
+    previous one (``info``, updated in place), so the pass adds up to its table
+    sigma however many looks it took.
+
+    Args:
+        node_xy: (n, 2) node positions, m.
+        tau: (n,) time since the node's first report of this pass, s.
+        vel: (n, 2) the track's horizontal velocity, m/s (non-zero).
+        scale: (n,) range scale of the target's class (1 for a drone).
+        info: (n, 2) the pass's information before this report, along and across, 1/m^2.
+
+    Returns:
+        (n, 2) positions, m, and (n, 2, 2) covariances, m^2.
+    """
+    speed = np.hypot(vel[:, 0], vel[:, 1])
+    u = vel / speed[:, None]
+    chord = speed * tau / scale
+    along = (chord + np.interp(chord, PASS_CHORD_M, PASS_FIRST_MEAN_M)) * scale
+    new = pass_information(chord, scale)
+    # What this look adds; a floor keeps the increment a (very weak) proper measurement.
+    gain = np.maximum(new - info, new * 1e-3)
+    sa2, sc2 = 1.0 / gain[:, 0], 1.0 / gain[:, 1]
+    ux, uy = u[:, 0], u[:, 1]
+    R = np.empty((len(tau), 2, 2))
+    R[:, 0, 0] = sa2 * ux * ux + sc2 * uy * uy
+    R[:, 1, 1] = sa2 * uy * uy + sc2 * ux * ux
+    R[:, 0, 1] = R[:, 1, 0] = (sa2 - sc2) * ux * uy
+    return node_xy + u * along[:, None], R
+
+
+def pass_information(chord: np.ndarray, scale: np.ndarray) -> np.ndarray:
+    """(n, 2) information (1/m^2) along and across the path of a pass heard over ``chord`` m.
+
+    ``chord`` is in units of a drone's hearing range (divided by ``scale``).
+    """
+    return np.column_stack([1.0 / (np.interp(chord, PASS_CHORD_M, PASS_FIRST_SIGMA_M) * scale) ** 2,
+                            1.0 / (np.interp(chord, PASS_CHORD_M, PASS_OFFSET_RMS_M) * scale) ** 2])
+
+
 def _bearing_point(ox: float, oy: float, brg_deg: float, sig_deg: float, r: float, sr: float):
     """A point r along a bearing from (ox, oy) and its 2x2 covariance (elongated along the bearing)."""
     th = math.radians(brg_deg)

@@ -34,7 +34,12 @@ from airshield.model import CLASSES, AcousticDetection, Report
 from airshield.tracking import classification, kernels
 from airshield.tracking.association import assign
 from airshield.tracking.config import KINDS, TrackerConfig
-from airshield.tracking.measurement import Converter, Measurements
+from airshield.tracking.measurement import (
+    Converter,
+    Measurements,
+    pass_information,
+    pass_measurement,
+)
 from airshield.tracking.motion import mode_q
 
 N_MODES = 2
@@ -44,6 +49,7 @@ _LOCATING = (0, 1, 2)  # radar, position, adsb: kinds that measure a position th
 _TENTATIVE, _CONFIRMED, _COASTING = 1, 2, 3
 _ADSB = 2  # KINDS index of ADS-B reports
 _ACOUSTIC = 3  # KINDS index of acoustic reports
+_LOUD_IDX = (CLASSES.index("jet"), CLASSES.index("cruise"))  # heard further (sim.acoustic LOUD)
 #: ADS-B reports of one aircraft a track must take before it counts as that aircraft.
 ICAO_CONFIRM_REPORTS = 2
 _AIRCRAFT_PROBS = tuple(1.0 if c == "aircraft" else 0.0 for c in CLASSES)
@@ -101,7 +107,7 @@ class _Meta:
     """Book-keeping of one track (what the arrays do not hold)."""
 
     __slots__ = ("id", "status", "born", "last_update", "n", "sensors", "evidence", "icao",
-                 "cls", "first_t", "locating", "kind0", "icao_hits", "kinds")
+                 "cls", "first_t", "locating", "kind0", "icao_hits", "kinds", "passes")
 
     def __init__(self, tid: str, t: float, kind0: int):
         self.id = tid
@@ -118,6 +124,9 @@ class _Meta:
         self.cls = "unknown"
         self.kind0 = kind0
         self.kinds = 0  # bit mask of KINDS indices
+        #: acoustic node -> its current pass: [first, last] report time (s) and the
+        #: information gained along and across the path (1/m^2); Tracker._pass_geometry.
+        self.passes: dict[str, list[float]] = {}
 
 
 class Tracker:
@@ -320,15 +329,84 @@ class Tracker:
             return set()
         order = np.lexsort((m.index[pm], m.t[pm]))
         pm, pt, d2, logdet = pm[order], pt[order], d2[order], logdet[order]
-        R = m.R[pm]
+        z, R = m.z[pm], m.R[pm]
+        handled = np.zeros(pm.size, dtype=bool)
+        if self.cfg.acoustic_pass_geometry:
+            z, R, handled = self._pass_geometry(m, pm, pt, z, R)
         if self.cfg.acoustic_repeat_r:
-            R = self._repeat_r(m, pm, pt, R)
-        kernels.filter_pairs(self._consts, pt, m.z[pm], R, m.t[pm], m.cls_loglik[pm], self._x, self._P, self._mu,
+            R = self._repeat_r(m, pm, pt, R, handled)
+        kernels.filter_pairs(self._consts, pt, z, R, m.t[pm], m.cls_loglik[pm], self._x, self._P, self._mu,
                              self._t, self._ev, self._xc, self._Pc, self._probs, self._qman)
         self._credit(pt.tolist(), m, pm.tolist(), d2.tolist(), logdet.tolist())
         return set(pt.tolist())
 
-    def _repeat_r(self, m: Measurements, pm: np.ndarray, pt: np.ndarray, R: np.ndarray) -> np.ndarray:
+    def _pass_geometry(self, m: Measurements, pm: np.ndarray, pt: np.ndarray, z: np.ndarray,
+                       R: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """``z``, ``R`` with presence-only acoustic reports placed on their pass's chord.
+
+        Applies where the track's velocity is known well enough to say where along
+        its path the node heard it (:func:`~airshield.tracking.measurement.pass_measurement`;
+        docs/decisions/0019-acoustic-pass-geometry.md). Elsewhere a report stays
+        "at the node" with the isotropic covariance (and :meth:`_repeat_r`'s inflation).
+
+        Returns:
+            z, R, and a (len(pm),) bool mask of the reports placed on a chord.
+        """
+        cfg = self.cfg
+        handled = np.zeros(pm.size, dtype=bool)
+        c2 = cfg.measurement.acoustic_sigma_m ** 2
+        rows = np.flatnonzero(m.kind[pm] == _ACOUSTIC)
+        if rows.size == 0:
+            return z, R, handled
+        Rm = m.R[pm[rows]]
+        rows = rows[(Rm[:, 0, 1] == 0.0) & (Rm[:, 0, 0] == c2) & (Rm[:, 1, 1] == c2)]  # not a bearing
+        if rows.size == 0:
+            return z, R, handled
+        ks = pt[rows]
+        v = self._xc[ks, 3:5]
+        speed = np.hypot(v[:, 0], v[:, 1])
+        sv = np.sqrt(0.5 * (self._Pc[ks, 3, 3] + self._Pc[ks, 4, 4]))
+        ok = (speed >= cfg.pass_min_speed_mps) & (sv <= cfg.pass_max_speed_sigma_ratio * speed)
+        if cfg.pass_confirmed_only:
+            ok &= self._status[ks] != _TENTATIVE
+        top = np.argmax(self._probs[ks], axis=1)
+        scale = np.where((top == _LOUD_IDX[0]) | (top == _LOUD_IDX[1]), cfg.pass_loud_range_factor, 1.0)
+        # Pass book-keeping, report by report (a pass's information grows with each);
+        # the geometry is then computed for all reports at once.
+        tau = np.zeros(rows.size)
+        passes = []
+        times = m.t_list()
+        for n, (k, j) in enumerate(zip(ks.tolist(), pm[rows].tolist(), strict=True)):
+            book = self._meta[k].passes
+            s, t = m.sensor[j], times[j]
+            cur = book.get(s)
+            if cur is None or t - cur[1] > cfg.pass_gap_s:
+                cur = book[s] = [t, t, 0.0, 0.0]
+            elif t > cur[1]:
+                cur[1] = t
+            tau[n] = t - cur[0]
+            passes.append(cur)
+        target = pass_information(speed * tau / scale, scale).tolist()
+        iso = 1.0 / c2
+        prev = []
+        for cur, good, (ia, ic) in zip(passes, ok.tolist(), target, strict=True):
+            prev.append((cur[2], cur[3]))
+            if good:
+                cur[2], cur[3] = max(cur[2], ia), max(cur[3], ic)
+            else:
+                cur[2] += iso
+                cur[3] += iso
+        prev = np.array(prev)
+        if not ok.any():
+            return z, R, handled
+        sel = rows[ok]
+        z, R = z.copy(), R.copy()
+        z[sel, :2], R[sel, :2, :2] = pass_measurement(z[sel, :2], tau[ok], v[ok], scale[ok], prev[ok])
+        handled[sel] = True
+        return z, R, handled
+
+    def _repeat_r(self, m: Measurements, pm: np.ndarray, pt: np.ndarray, R: np.ndarray,
+                  skip: np.ndarray | None = None) -> np.ndarray:
         """``R`` with the c-th report of an acoustic node on a track inflated c times.
 
         A node that hears a drone for a minute reports its own position again
@@ -337,10 +415,10 @@ class Tracker:
         with a near-zero velocity, and the next node's first report, a few km
         on, falls outside the gate or costs the track its score. Inflating the
         c-th report's covariance c times keeps a burst's information growing
-        like ln(c) instead of c.
+        like ln(c) instead of c. ``skip``: rows already weighted as a pass's increment.
         """
         kinds = m.kind[pm]
-        rows = np.flatnonzero(kinds == _ACOUSTIC)
+        rows = np.flatnonzero((kinds == _ACOUSTIC) if skip is None else (kinds == _ACOUSTIC) & ~skip)
         if rows.size == 0:
             return R
         R = R.copy()
@@ -384,6 +462,9 @@ class Tracker:
                 log_g = -0.5 * (d2s[n] + lds[n]) - 1.5 * _LOG_2PI
                 meta.evidence += _log(cfg.pd[kind]) + log_g - _log(cfg.clutter_density[kind] * window)
             meta.sensors[s] = seen + 1
+            if code == _ACOUSTIC and d2s is None:  # a report that starts a track starts its pass
+                iso = 1.0 / cfg.measurement.acoustic_sigma_m ** 2
+                meta.passes[s] = [t_j, t_j, iso, iso]
             self._score[k] = meta.evidence
             meta.kinds |= 1 << code
             if code in _LOCATING:
