@@ -460,3 +460,22 @@ def test_a_drone_tracked_by_acoustic_nodes_alone_is_not_placed_ahead_of_itself()
     assert np.mean(at_node) > 300.0, np.mean(at_node)
     assert abs(np.mean(on_chord)) < 250.0, np.mean(on_chord)
     assert np.sqrt(np.mean(np.square(on_chord))) < 0.85 * np.sqrt(np.mean(np.square(at_node)))
+
+
+def test_the_pass_table_is_what_the_simulators_detection_model_gives():
+    # The tracker's PASS_* arrays are bench/derive_acoustic_pass.py's output; if the
+    # detection model changes, this says the table must be derived again.
+    import importlib.util
+    from pathlib import Path
+
+    from airshield.tracking import measurement as mm
+
+    path = Path(__file__).resolve().parents[1] / "bench" / "derive_acoustic_pass.py"
+    spec = importlib.util.spec_from_file_location("derive_acoustic_pass", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    rows = np.array(mod.table(mod.simulate(40_000, 1)))
+    np.testing.assert_array_equal(rows[:, 0], mm.PASS_CHORD_M)
+    np.testing.assert_allclose(rows[:, 1], mm.PASS_FIRST_MEAN_M, atol=1.0)
+    np.testing.assert_allclose(rows[:, 2], mm.PASS_FIRST_SIGMA_M, atol=1.0)
+    np.testing.assert_allclose(rows[:, 3], mm.PASS_OFFSET_RMS_M, atol=1.0)
