@@ -12,7 +12,7 @@ the tracking metrics of ../shared/docs/metrics.md, and the shares of the
 threats' flight time that the sensors observed and a track followed
 (:func:`coverage`), and what the track ids per threat are made of
 (:func:`id_sharing`: the share of tracks assigned to more than one threat, and
-ids per threat counting only those held for a minute). ``--ablation`` also
+ids per threat counting only those assigned to it for a minute in all). ``--ablation`` also
 runs night-40 with acoustic only, radar only, observers only and all fused.
 ``--set`` overrides TrackerConfig fields for an experiment, e.g.
 ``--set coast_emit_interval_s=10 --set 'pd={"acoustic": 0.6}'`` (a dict value
@@ -187,8 +187,9 @@ def id_sharing(ev, min_samples: int = 6) -> tuple[float | None, float | None]:
     ``shared_tracks``: the share of the tracks assigned to a threat that GOSPA's
     per-time assignment gives to more than one threat over the night (one track
     following a column of drones 1-2 km apart is assigned to whichever is nearest).
-    ``ids_1min``: track ids per threat counting only ids assigned to it at least
-    ``min_samples`` evaluation times (a minute at the 10 s step).
+    ``ids_1min``: track ids per threat counting only ids assigned to it at
+    ``min_samples`` or more evaluation times (a minute in all at the 10 s step, not
+    necessarily in one stretch).
     """
     a = ev.association
     civil = np.asarray(ev.truth.civil, dtype=bool)

@@ -155,6 +155,29 @@ def test_a_blink_in_the_track_does_not_end_the_alert():
     assert len(w.of("A", "alert")) == 1 and not w.of("A", "all_clear")
 
 
+def test_a_lost_drone_whose_cone_grew_too_wide_holds_a_running_alert_but_starts_none():
+    # The sensors lose drones for tens of minutes (WarningConfig.lost_wide_holds): a region
+    # is not cleared under one that may still be coming, but a cone 50 km wide alerts nowhere.
+    def run(holds: bool) -> World:
+        from dataclasses import replace
+
+        w = World(PolicyConfig(clear_hold_s=300.0))
+        w.picture = ThreatPicture(Theatre.ukraine(), _FIELD, None, replace(WarningConfig(), lost_wide_holds=holds))
+        w.fly("T1", 0, 300, x0=-30 * KM)  # in alert for A, 30 km out
+        w.step(305, [state("T1", 300, -30 * KM + 45 * 300, 50 * KM)], kind="deleted")
+        w.idle(5000)
+        return w
+
+    held, dropped = run(True), run(False)
+    starts = {(e.region, e.event, e.t) for e in held.events if e.event in ("alert", "pre_alert")}
+    assert starts == {(e.region, e.event, e.t) for e in dropped.events if e.event in ("alert", "pre_alert")}
+    keep = WarningConfig().lost_keep_s
+    for region in ("A", "B", "N"):
+        [gone] = dropped.of(region, "all_clear")  # once the cone was 50 km wide
+        [kept] = held.of(region, "all_clear")  # an hour after the drone was last seen
+        assert gone.t - T0 < 300 + keep - 900 and kept.t - T0 >= 300 + keep, region
+
+
 def test_alert_lasts_at_least_the_minimum_duration():
     cfg = PolicyConfig(min_alert_s=1200.0, clear_hold_s=60.0)
     w = World(cfg)

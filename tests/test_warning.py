@@ -116,6 +116,7 @@ def test_the_cone_holds_where_simulated_drones_really_go(night40):
 
 
 def test_a_deleted_track_stays_as_a_lost_threat_until_its_cone_is_too_wide():
+    # ... and then only holds running alerts until lost_keep_s (WarningConfig.lost_wide_holds).
     field = RegionField({"A": box(0, 0, 100 * KM, 100 * KM)})
     pic = ThreatPicture(Theatre.ukraine(), field, None, CFG)
     from test_alerting_policy import T0, state
@@ -128,6 +129,22 @@ def test_a_deleted_track_stays_as_a_lost_threat_until_its_cone_is_too_wide():
     wide = f.path_t[np.argmax(f.path_r > CFG.lost_max_radius_m)]
     assert f.expires <= wide
     pic.update([], f.expires + 1.0)
+    tab = pic.table()
+    assert "T1" in pic and np.all(tab.expires < f.expires + 1.0) and np.all(tab.hold >= f.expires + 1.0)
+    pic.update([], T0 + 900 + CFG.lost_keep_s + 1.0)
+    assert "T1" not in pic
+
+
+def test_without_wide_holds_a_lost_threat_leaves_once_its_cone_is_too_wide():
+    from dataclasses import replace
+
+    from test_alerting_policy import T0, state
+
+    cfg = replace(CFG, lost_wide_holds=False)
+    pic = ThreatPicture(Theatre.ukraine(), RegionField({"A": box(0, 0, 100 * KM, 100 * KM)}), None, cfg)
+    pic.update([TrackEvent("confirmed", state("T1", 0, 10 * KM, 50 * KM))], T0)
+    pic.update([TrackEvent("deleted", state("T1", 900, 10 * KM, 50 * KM))], T0 + 900)
+    pic.update([], pic.forecast("T1").expires + 1.0)
     assert "T1" not in pic
 
 

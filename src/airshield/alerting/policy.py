@@ -347,7 +347,8 @@ class _Drivers:
         # Hysteresis (R4): a running alert stays while a threat may arrive within its lead
         # time plus the clear margin, so that a threat skirting the lead-time line does not
         # end and restart the alert (flapping).
-        self.stay = valid & trusted & (dt <= policy._lead[table.cls] + cfg.clear_margin_s)
+        holding = (table.hold >= now) & (table.t_last >= now)
+        self.stay = holding & trusted & (dt <= policy._lead[table.cls] + cfg.clear_margin_s)
         pre_ok = table.corroborated | cfg.prealert_uncorroborated
         self.pre = valid & pre_ok & (dt <= policy._pre[table.cls])
         self.inside_now = table.t_lo <= now

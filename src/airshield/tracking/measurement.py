@@ -25,6 +25,7 @@ second.
 
 from __future__ import annotations
 
+import bisect
 import math
 from dataclasses import dataclass
 
@@ -148,46 +149,90 @@ PASS_FIRST_MEAN_M = np.array([-1362.0, -1591.0, -1641.0, -1706.0, -1777.0, -1866
                               -2463.0, -2645.0])
 PASS_FIRST_SIGMA_M = np.array([917.0, 710.0, 666.0, 618.0, 574.0, 527.0, 486.0, 453.0, 430.0, 408.0, 373.0])
 PASS_OFFSET_RMS_M = np.array([1636.0, 1404.0, 1357.0, 1290.0, 1214.0, 1119.0, 1019.0, 916.0, 840.0, 755.0, 685.0])
+PASS_CHORD_LIST = PASS_CHORD_M.tolist()
 
 
-def pass_measurement(node_xy: np.ndarray, tau: np.ndarray, vel: np.ndarray, scale: np.ndarray,
-                     info: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Where a presence-only node puts a target that passes it, as an information increment.
+_PASS_ROWS = list(zip(PASS_CHORD_M.tolist(), PASS_FIRST_MEAN_M.tolist(), PASS_FIRST_SIGMA_M.tolist(),
+                      PASS_OFFSET_RMS_M.tolist(), strict=True))
+
+
+def _pass_row(chord: float) -> tuple[float, float, float]:
+    """The pass table at ``chord`` m, linearly interpolated (clamped at its ends): as
+    ``np.interp`` of each column, for one scalar (called once per report)."""
+    rows = _PASS_ROWS
+    i = bisect.bisect_right(PASS_CHORD_LIST, chord)
+    if i == 0:
+        return rows[0][1], rows[0][2], rows[0][3]
+    if i == len(rows):
+        return rows[-1][1], rows[-1][2], rows[-1][3]
+    (c0, m0, s0, o0), (c1, m1, s1, o1) = rows[i - 1], rows[i]
+    if chord == c0:
+        return m0, s0, o0
+    d, dc = chord - c0, c1 - c0  # numpy's own formula, so that results are the same to the bit
+    return (m1 - m0) / dc * d + m0, (s1 - s0) / dc * d + s0, (o1 - o0) / dc * d + o0
+
+
+def pass_increment(book: list[float], chord_m: float, scale: float, floor: float = 1e-3
+                   ) -> tuple[float, float, float]:
+    """What one report of a pass adds: where it puts the target and with what information.
 
     A node hears a drone over a chord of its path, from before its closest approach
-    to as far after it. ``tau`` s into the node's burst, a target at velocity ``vel``
-    has flown l = speed tau of that chord, so it is l + E[first | l] along its path
-    from the node's closest-approach point (:data:`PASS_FIRST_MEAN_M`), and across
-    the path by the offset of a pass that long (:data:`PASS_OFFSET_RMS_M`): the longer
-    the burst, the closer the path. Taking every report "at the node" instead puts
-    the first report of each burst ~1.4 km ahead of the target and, repeated, pins the
-    track onto each node in turn.
+    to as far after it. After ``chord_m`` m of that chord, the target is
+    ``first + chord`` along its path from the node's closest-approach point, where
+    ``first`` (where it was first heard) has the table's mean and sigma for a burst
+    that long (:data:`PASS_FIRST_MEAN_M`, :data:`PASS_FIRST_SIGMA_M`), and across the
+    path it is within the offset of such a pass (:data:`PASS_OFFSET_RMS_M`): the
+    longer the burst, the closer the path went by.
 
-    The reports of one pass are one fact growing more certain, not independent
-    fixes: each contributes only the information the pass has gained since the
-    previous one (``info``, updated in place), so the pass adds up to its table
-    sigma however many looks it took.
+    The reports of one pass are one fact growing more certain, not independent fixes,
+    so each adds only the information the pass gained since the previous one: a pass
+    adds up to its table's sigma however many looks it took. Each increment sits at
+    the table's mean for its own chord, so the pass's fused first-heard point is the
+    information-weighted mean of the table's means along the way: for a long pass a
+    few hundred metres ahead of the last one (the table's mean moves back as the
+    burst goes on). Placing increments so that the fused point is exactly the last
+    mean needs corrections tens of km long with tiny weights, which the IMM's mode
+    probabilities take for manoeuvres (tried; decision 0019).
+
+    Args:
+        book: the pass's ``[first_t, last_t, info_along, info_across]`` (1/m^2);
+            updated in place.
+        chord_m: the chord flown since the pass's first report, m.
+        scale: range scale of the target's class (1 for a drone; the table scales).
+        floor: a report that adds nothing still counts as this share of the
+            information (a proper, very weak measurement).
+
+    Returns:
+        (along, gain_along, gain_across): the target's position along its path from
+        the node's closest-approach point (m) and this report's information (1/m^2).
+    """
+    mean, sa, sc = _pass_row(chord_m / scale)
+    mean *= scale
+    ia = 1.0 / (sa * scale) ** 2
+    ic = 1.0 / (sc * scale) ** 2
+    ga = max(ia - book[2], floor * ia)
+    gc = max(ic - book[3], floor * ic)
+    book[2], book[3] = max(book[2], ia), max(book[3], ic)
+    return mean + chord_m, ga, gc
+
+
+def pass_measurement(node_xy: np.ndarray, vel: np.ndarray, along: np.ndarray, gain: np.ndarray
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Positions and covariances of pass increments (:func:`pass_increment`).
 
     Args:
         node_xy: (n, 2) node positions, m.
-        tau: (n,) time since the node's first report of this pass, s.
-        vel: (n, 2) the track's horizontal velocity, m/s (non-zero).
-        scale: (n,) range scale of the target's class (1 for a drone).
-        info: (n, 2) the pass's information before this report, along and across, 1/m^2.
+        vel: (n, 2) the track's horizontal velocity, m/s (non-zero): the path's direction.
+        along: (n,) position along the path from the node's closest-approach point, m.
+        gain: (n, 2) information along and across the path, 1/m^2.
 
     Returns:
         (n, 2) positions, m, and (n, 2, 2) covariances, m^2.
     """
-    speed = np.hypot(vel[:, 0], vel[:, 1])
-    u = vel / speed[:, None]
-    chord = speed * tau / scale
-    along = (chord + np.interp(chord, PASS_CHORD_M, PASS_FIRST_MEAN_M)) * scale
-    new = pass_information(chord, scale)
-    # What this look adds; a floor keeps the increment a (very weak) proper measurement.
-    gain = np.maximum(new - info, new * 1e-3)
+    u = vel / np.hypot(vel[:, 0], vel[:, 1])[:, None]
     sa2, sc2 = 1.0 / gain[:, 0], 1.0 / gain[:, 1]
     ux, uy = u[:, 0], u[:, 1]
-    R = np.empty((len(tau), 2, 2))
+    R = np.empty((len(along), 2, 2))
     R[:, 0, 0] = sa2 * ux * ux + sc2 * uy * uy
     R[:, 1, 1] = sa2 * uy * uy + sc2 * ux * ux
     R[:, 0, 1] = R[:, 1, 0] = (sa2 - sc2) * ux * uy

@@ -37,7 +37,7 @@ from airshield.tracking.config import KINDS, TrackerConfig
 from airshield.tracking.measurement import (
     Converter,
     Measurements,
-    pass_information,
+    pass_increment,
     pass_measurement,
 )
 from airshield.tracking.motion import mode_q
@@ -125,7 +125,7 @@ class _Meta:
         self.kind0 = kind0
         self.kinds = 0  # bit mask of KINDS indices
         #: acoustic node -> its current pass: [first, last] report time (s) and the
-        #: information gained along and across the path (1/m^2); Tracker._pass_geometry.
+        #: information booked along and across the path (1/m^2); Tracker._pass_geometry.
         self.passes: dict[str, list[float]] = {}
 
 
@@ -371,37 +371,40 @@ class Tracker:
             ok &= self._status[ks] != _TENTATIVE
         top = np.argmax(self._probs[ks], axis=1)
         scale = np.where((top == _LOUD_IDX[0]) | (top == _LOUD_IDX[1]), cfg.pass_loud_range_factor, 1.0)
-        # Pass book-keeping, report by report (a pass's information grows with each);
-        # the geometry is then computed for all reports at once.
-        tau = np.zeros(rows.size)
-        passes = []
+        # Pass book-keeping, report by report: a pass's information grows with each, and
+        # each report adds what the pass gained since the previous one (pass_increment).
         times = m.t_list()
-        for n, (k, j) in enumerate(zip(ks.tolist(), pm[rows].tolist(), strict=True)):
-            book = self._meta[k].passes
+        along = np.zeros(rows.size)
+        gain = np.zeros((rows.size, 2))
+        seen: dict[tuple[int, str], int] = {}
+        for n, (k, j, good, sp, sc) in enumerate(zip(ks.tolist(), pm[rows].tolist(), ok.tolist(), speed.tolist(),
+                                                     scale.tolist(), strict=True)):
+            meta = self._meta[k]
             s, t = m.sensor[j], times[j]
-            cur = book.get(s)
+            c = seen.get((k, s))
+            if c is None:
+                c = meta.sensors.get(s, 0)
+            seen[(k, s)] = c + 1
+            cur = meta.passes.get(s)
             if cur is None or t - cur[1] > cfg.pass_gap_s:
-                cur = book[s] = [t, t, 0.0, 0.0]
+                cur = meta.passes[s] = [t, t, 0.0, 0.0]
             elif t > cur[1]:
                 cur[1] = t
-            tau[n] = t - cur[0]
-            passes.append(cur)
-        target = pass_information(speed * tau / scale, scale).tolist()
-        iso = 1.0 / c2
-        prev = []
-        for cur, good, (ia, ic) in zip(passes, ok.tolist(), target, strict=True):
-            prev.append((cur[2], cur[3]))
+            elif t < cur[0]:  # a late report from before the pass's first: the pass began then
+                cur[0] = t
+            l_m = sp * (t - cur[0])
             if good:
-                cur[2], cur[3] = max(cur[2], ia), max(cur[3], ic)
+                along[n], gain[n, 0], gain[n, 1] = pass_increment(cur, l_m, sc)
             else:
-                cur[2] += iso
-                cur[3] += iso
-        prev = np.array(prev)
+                # At the node, weighted as _repeat_r weighs it (c-th look: c times R).
+                g = 1.0 / (c2 * (c + 1))
+                cur[2] += g
+                cur[3] += g
         if not ok.any():
             return z, R, handled
         sel = rows[ok]
         z, R = z.copy(), R.copy()
-        z[sel, :2], R[sel, :2, :2] = pass_measurement(z[sel, :2], tau[ok], v[ok], scale[ok], prev[ok])
+        z[sel, :2], R[sel, :2, :2] = pass_measurement(z[sel, :2], v[ok], along[ok], gain[ok])
         handled[sel] = True
         return z, R, handled
 
@@ -753,6 +756,10 @@ class Tracker:
         for sensor, c in mn.sensors.items():
             mo.sensors[sensor] = mo.sensors.get(sensor, 0) + c
         mo.n += mn.n
+        for sensor, p in mn.passes.items():  # the survivor never took the duplicate's information
+            old = mo.passes.get(sensor)
+            if old is None or old[1] < p[0]:
+                mo.passes[sensor] = [p[0], p[1], 0.0, 0.0]
         self._alive[kn] = False
         self._status[kn] = 0
         self._meta[kn] = None
@@ -770,6 +777,10 @@ class Tracker:
         self._locating[ko] = bool(mo.locating)
         mo.kinds |= mn.kinds
         mo.n += mn.n
+        for sensor, p in mn.passes.items():  # the state, and so the passes, are the new track's
+            old = mo.passes.get(sensor)
+            if old is None or old[1] < p[0]:
+                mo.passes[sensor] = p
         mo.last_update = max(mo.last_update, mn.last_update)
         self._last[ko] = mo.last_update
         self._alive[kn] = False

@@ -97,6 +97,15 @@ class WarningConfig:
             forecast is kept, as a *lost* threat, until this long after its last
             state or its horizon, whichever is first: the threat has not gone
             away because the sensors stopped hearing it.
+        lost_max_radius_m, lost_wide_holds: a lost threat whose cone has grown wider
+            than this no longer starts alerts or pre-alerts; with ``lost_wide_holds`` it
+            still holds a running alert (its hysteresis, ``PolicyConfig.clear_margin_s``)
+            until ``lost_keep_s``, unless it was lost over a big city or in a dive. The
+            sensors lose drones for tens of minutes; a region cleared while one of
+            them may still be coming is a premature all-clear, or a new alert minutes
+            later. On eleven night-40 seeds (default, 1-9, 11) premature all-clears 16 ->
+            6, missed entries 13 -> 10, nights flapping above 1 % 8 -> 7, unneeded
+            alert-minutes +22 % [measured, BENCHMARKS.md "Warning", fourth session].
     """
 
     models: dict[str, ClassModel] = field(default_factory=_default_models)
@@ -107,6 +116,7 @@ class WarningConfig:
     site_radius_m: float = 5000.0
     lost_keep_s: float = 3600.0
     lost_max_radius_m: float = 50_000.0
+    lost_wide_holds: bool = True
     repredict_s: float = 30.0
     supersede_lost: bool = True
     supersede_every_s: float = 30.0

@@ -97,6 +97,7 @@ class Table:
         region: (q,) region index (into ``ThreatPicture.region_ids``).
         cls: (q,) class index into PREDICTED. corroborated, lost: (q,) bool.
         t_lo, t_last, t_in, t_hi, expires: (q,) s.
+        hold: (q,) s, until when the forecast may still hold a running alert (>= expires).
     """
 
     row: np.ndarray
@@ -109,6 +110,7 @@ class Table:
     t_in: np.ndarray
     t_hi: np.ndarray
     expires: np.ndarray
+    hold: np.ndarray
 
     def __len__(self) -> int:
         return int(self.row.size)
@@ -164,6 +166,7 @@ class ThreatPicture:
         self._t0 = np.zeros(cap)
         self._conf = np.zeros(cap)
         self._expires = np.zeros(cap)
+        self._hold = np.zeros(cap)  # until when a forecast may still hold a running alert, s
         self._sigma_p = np.zeros(cap)
         self._cls = np.zeros(cap, dtype=np.int64)
         self._corr = np.zeros(cap, dtype=bool)
@@ -263,7 +266,7 @@ class ThreatPicture:
             fresh[st.id] = st
         if fresh:
             changed |= self._predict([st for st in fresh.values() if not self._still_good(st)])
-        gone = [t for t, k in self._slot.items() if self._expires[k] < now]
+        gone = [t for t, k in self._slot.items() if self._hold[k] < now]
         if now - self._superseded_at >= self.cfg.supersede_every_s:
             self._superseded_at = now
             gone += self._superseded(now, set(gone))
@@ -332,20 +335,24 @@ class ThreatPicture:
         """Mark a forecast lost. It ends after ``lost_keep_s``, once its cone is wider than
         ``lost_max_radius_m``, ``target_end_s`` after it was lost over a big city (its likely
         target), or, for a drone lost in a dive, soon after it would have hit the ground
-        (domain.md: Shaheds end in a terminal dive)."""
+        (domain.md: Shaheds end in a terminal dive). With ``lost_wide_holds``, a cone grown
+        too wide no longer starts alerts but still holds running ones until ``lost_keep_s``."""
         self._lost[k] = True
         paths, a, b = self._paths[k]
+        keep = self._t0[k] + self.cfg.lost_keep_s
         wide = np.flatnonzero(paths.r[a:b] > self.cfg.lost_max_radius_m)
-        end = self._t0[k] + self.cfg.lost_keep_s
-        if wide.size:
-            end = min(end, float(paths.t[a + wide[0]]))
+        too_wide = float(paths.t[a + wide[0]]) if wide.size else math.inf
+        gone = math.inf  # the threat has most likely hit its target or the ground
         if self._big_tree is not None and self.cfg.target_end_s is not None and self._big_tree.query_ball_point(
                 self._x[k, :2], self.cfg.target_radius_m, return_length=True) > 0:
-            end = min(end, self._t0[k] + self.cfg.target_end_s)
+            gone = self._t0[k] + self.cfg.target_end_s
         vz = float(self._v[k, 2])
         if PREDICTED[int(self._cls[k])] == "drone" and vz < -self.cfg.dive_vz_mps:
             to_ground = max(float(self._x[k, 2]), 0.0) / -vz
-            end = min(end, self._t0[k] + min(to_ground, self.cfg.dive_max_s) + self.cfg.dive_after_s)
+            gone = min(gone, self._t0[k] + min(to_ground, self.cfg.dive_max_s) + self.cfg.dive_after_s)
+        end = min(keep, too_wide, gone)
+        hold = min(keep, gone) if self.cfg.lost_wide_holds else end
+        self._hold[k] = max(min(self._expires[k], hold), min(self._expires[k], end))
         self._expires[k] = min(self._expires[k], end)
 
     def _remove(self, slots: list[int]) -> None:
@@ -369,7 +376,7 @@ class ThreatPicture:
             self._ids += [None] * cap
             self._sensors += [()] * cap
             self._paths += [None] * cap
-            for name in ("_t0", "_conf", "_expires", "_sigma_p", "_cls", "_corr", "_lost", "_deleted", "_x", "_v"):
+            for name in ("_t0", "_conf", "_expires", "_hold", "_sigma_p", "_cls", "_corr", "_lost", "_deleted", "_x", "_v"):
                 a = getattr(self, name)
                 setattr(self, name, np.concatenate([a, np.zeros_like(a)]))
             free = [k for k, i in enumerate(self._ids) if i is None]
@@ -414,7 +421,7 @@ class ThreatPicture:
         self._sigma_p[slots] = sp
         self._corr[slots] = corr
         self._lost[slots] = self._deleted[slots] = False
-        self._expires[slots] = paths.t[bounds[1:] - 1]
+        self._expires[slots] = self._hold[slots] = paths.t[bounds[1:] - 1]
         for i, (st, k) in enumerate(zip(keep, slots.tolist(), strict=True)):
             self._slot[st.id] = k
             self._ids[k] = st.id
@@ -454,7 +461,8 @@ class ThreatPicture:
             o = np.argsort(imp["region"], kind="stable")  # by region, then in insertion order
             s = imp["slot"][o]
             self._table = Table(s, imp["region"][o], self._cls[s], self._corr[s], self._lost[s], imp["t_lo"][o],
-                                imp["t_last"][o], imp["t_in"][o], imp["t_hi"][o], self._expires[s])
+                                imp["t_last"][o], imp["t_in"][o], imp["t_hi"][o], self._expires[s],
+                                self._hold[s])
         return self._table
 
     def describe(self, rows: Sequence[int], now: float, table: Table | None = None) -> list[ThreatRef]:
