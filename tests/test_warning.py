@@ -191,3 +191,18 @@ def test_a_drone_lost_over_a_big_city_is_let_go_sooner_than_one_lost_in_the_open
     pic.update([TrackEvent("coasting", over), TrackEvent("coasting", away)], T0 + 30)
     pic.update([], T0 + CFG.target_end_s + 5)
     assert "T1" not in pic and "T2" in pic
+
+
+def test_a_lost_threat_deleted_later_keeps_holding_until_its_hour_is_up():
+    # coasting, then deleted: the second loss must not cut the hold to the cone's width.
+    from test_alerting_policy import T0, state
+
+    pic = ThreatPicture(Theatre.ukraine(), RegionField({"A": box(0, 0, 100 * KM, 100 * KM)}), None, CFG)
+    st = state("T1", 0, 10 * KM, 50 * KM)
+    pic.update([TrackEvent("confirmed", st)], T0)
+    pic.update([TrackEvent("coasting", st)], T0 + 30)
+    expires = pic.forecast("T1").expires
+    pic.update([TrackEvent("deleted", st)], T0 + 240)
+    pic.update([], expires + 60.0)
+    tab = pic.table()
+    assert "T1" in pic and np.all(tab.hold == T0 + CFG.lost_keep_s)

@@ -104,8 +104,8 @@ class WarningConfig:
             sensors lose drones for tens of minutes; a region cleared while one of
             them may still be coming is a premature all-clear, or a new alert minutes
             later. On eleven night-40 seeds (default, 1-9, 11) premature all-clears 16 ->
-            6, missed entries 13 -> 10, nights flapping above 1 % 8 -> 7, unneeded
-            alert-minutes +22 % [measured, BENCHMARKS.md "Warning", fourth session].
+            5, missed entries 13 -> 11, nights flapping above 1 % 8 -> 8, unneeded
+            alert-minutes +24 % [measured, BENCHMARKS.md "Warning", fourth session].
     """
 
     models: dict[str, ClassModel] = field(default_factory=_default_models)

@@ -352,7 +352,9 @@ class ThreatPicture:
             gone = min(gone, self._t0[k] + min(to_ground, self.cfg.dive_max_s) + self.cfg.dive_after_s)
         end = min(keep, too_wide, gone)
         hold = min(keep, gone) if self.cfg.lost_wide_holds else end
-        self._hold[k] = max(min(self._expires[k], hold), min(self._expires[k], end))
+        # min with what was set before: a track lost twice (coasting, then deleted) keeps the
+        # earlier ends; hold >= end, so the hold never ends before the forecast does.
+        self._hold[k] = min(self._hold[k], hold)
         self._expires[k] = min(self._expires[k], end)
 
     def _remove(self, slots: list[int]) -> None:
