@@ -50,10 +50,10 @@ class TrackerConfig:
             after the node's previous one starts a new pass; jets and cruise missiles are
             heard ``pass_loud_range_factor`` further, as in sim.acoustic). Only on
             confirmed tracks: a tentative track's velocity may be two false alarms'. On
-            night-40 (seeds default, 7, 11) position RMSE 964 / 959 / 924 -> 887 / 946 /
-            867 m, GOSPA per threat 957 / 980 / 969 -> 947 / 978 / 968 m, false confirmed
-            tracks unchanged (0 / 1 / 0); track ids per threat 2.79 / 2.31 / 2.16 -> 2.69 /
-            2.57 / 2.34. On tentative tracks too: false confirmed 1 / 2 / 0 [measured,
+            night-40 (seeds default, 7, 11) position RMSE 964 / 959 / 924 -> 889 / 936 /
+            860 m, GOSPA per threat 957 / 980 / 969 -> 945 / 976 / 964 m, false confirmed
+            tracks unchanged (0 / 1 / 0); track ids per threat 2.79 / 2.31 / 2.16 -> 2.87 /
+            2.77 / 2.38. On tentative tracks too: false confirmed 1 / 2 / 0 [measured,
             docs/decisions/0019-acoustic-pass-geometry.md].
         min_sensors: independent sensors needed to confirm (domain: "a false
             alarm, or one faulty or spoofed sensor, cannot by itself create a
