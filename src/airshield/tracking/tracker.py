@@ -376,15 +376,11 @@ class Tracker:
         times = m.t_list()
         along = np.zeros(rows.size)
         gain = np.zeros((rows.size, 2))
-        seen: dict[tuple[int, str], int] = {}
-        for n, (k, j, good, sp, sc) in enumerate(zip(ks.tolist(), pm[rows].tolist(), ok.tolist(), speed.tolist(),
-                                                     scale.tolist(), strict=True)):
+        looks = self._prior_looks(m, pm, pt, rows)
+        for n, (k, j, good, sp, sc, c) in enumerate(zip(ks.tolist(), pm[rows].tolist(), ok.tolist(), speed.tolist(),
+                                                        scale.tolist(), looks, strict=True)):
             meta = self._meta[k]
             s, t = m.sensor[j], times[j]
-            c = seen.get((k, s))
-            if c is None:
-                c = meta.sensors.get(s, 0)
-            seen[(k, s)] = c + 1
             cur = meta.passes.get(s)
             if cur is None or t - cur[1] > cfg.pass_gap_s:
                 cur = meta.passes[s] = [t, t, 0.0, 0.0]
@@ -425,7 +421,16 @@ class Tracker:
         if rows.size == 0:
             return R
         R = R.copy()
+        for r, c in zip(rows.tolist(), self._prior_looks(m, pm, pt, rows), strict=True):
+            if c:
+                R[r] *= c + 1
+        return R
+
+    def _prior_looks(self, m: Measurements, pm: np.ndarray, pt: np.ndarray, rows: np.ndarray) -> list[int]:
+        """For each pair of ``rows`` (in order), the reports its sensor gave its track before it:
+        those already booked and those of earlier ``rows``."""
         seen: dict[tuple[int, str], int] = {}
+        out = []
         for r in rows.tolist():
             k, s = int(pt[r]), m.sensor[int(pm[r])]
             c = seen.get((k, s))
@@ -433,9 +438,8 @@ class Tracker:
                 meta = self._meta[k]
                 c = meta.sensors.get(s, 0) if meta is not None else 0
             seen[(k, s)] = c + 1
-            if c:
-                R[r] *= c + 1
-        return R
+            out.append(c)
+        return out
 
     def _credit(self, ks: list[int], m: Measurements, js: list[int], d2s: list[float] | None = None,
                 lds: list[float] | None = None) -> None:
