@@ -206,3 +206,18 @@ def test_a_lost_threat_deleted_later_keeps_holding_until_its_hour_is_up():
     pic.update([], expires + 60.0)
     tab = pic.table()
     assert "T1" in pic and np.all(tab.hold == T0 + CFG.lost_keep_s)
+
+
+def test_a_lost_drone_another_drone_may_stand_for_still_holds_but_starts_nothing():
+    # A live drone inside a lost one's cone may be that drone again, or its column neighbour.
+    from test_alerting_policy import T0, state
+
+    pic = ThreatPicture(Theatre.ukraine(), RegionField({"A": box(0, 0, 100 * KM, 100 * KM)}), None, CFG)
+    lost = state("T1", 0, 10 * KM, 50 * KM)
+    pic.update([TrackEvent("confirmed", lost)], T0)
+    pic.update([TrackEvent("coasting", lost)], T0 + 30)
+    pic.update([TrackEvent("confirmed", state("T2", 60, 10 * KM + 45 * 60, 50 * KM + 500))], T0 + 60)
+    assert "T1" in pic
+    tab = pic.table()
+    mine = np.array([pic.track_id(k) == "T1" for k in tab.row])
+    assert mine.any() and np.all(tab.expires[mine] < T0 + 60) and np.all(tab.hold[mine] > T0 + 60)

@@ -269,7 +269,16 @@ class ThreatPicture:
         gone = [t for t, k in self._slot.items() if self._hold[k] < now]
         if now - self._superseded_at >= self.cfg.supersede_every_s:
             self._superseded_at = now
-            gone += self._superseded(now, set(gone))
+            superseded = self._superseded(now, set(gone))
+            if self.cfg.superseded_holds and self.cfg.lost_wide_holds:
+                # Another drone may stand for it, or not: it starts nothing, but still holds.
+                for t in superseded:
+                    k = self._slot[t]
+                    if self._expires[k] >= now:
+                        self._expires[k] = now - 1e-6
+                        changed.add(t)
+            else:
+                gone += superseded
         if gone:
             self._remove([self._slot[t] for t in gone])
             changed.update(gone)
@@ -281,7 +290,8 @@ class ThreatPicture:
         """Lost threats that a live track now stands for: a live threat of the same class is
         inside the lost one's cone (the tracker lost the threat and picked it up again under a
         new id, or a neighbour in its column goes the same way)."""
-        lost = [k for t, k in self._slot.items() if self._lost[k] and t not in skip]
+        lost = [k for t, k in self._slot.items() if self._lost[k] and t not in skip
+                and (not self.cfg.superseded_holds or self._expires[k] >= now)]  # (not one already held)
         live = [k for k in self._slot.values() if not self._lost[k] and self._corr[k]]
         if not lost or not live or not self.cfg.supersede_lost:
             return []
