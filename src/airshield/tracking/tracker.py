@@ -760,10 +760,7 @@ class Tracker:
         for sensor, c in mn.sensors.items():
             mo.sensors[sensor] = mo.sensors.get(sensor, 0) + c
         mo.n += mn.n
-        for sensor, p in mn.passes.items():  # the survivor never took the duplicate's information
-            old = mo.passes.get(sensor)
-            if old is None or old[1] < p[0]:
-                mo.passes[sensor] = [p[0], p[1], 0.0, 0.0]
+        _take_passes(mo, mn, info=False)  # the survivor never took the duplicate's information
         self._alive[kn] = False
         self._status[kn] = 0
         self._meta[kn] = None
@@ -781,10 +778,7 @@ class Tracker:
         self._locating[ko] = bool(mo.locating)
         mo.kinds |= mn.kinds
         mo.n += mn.n
-        for sensor, p in mn.passes.items():  # the state, and so the passes, are the new track's
-            old = mo.passes.get(sensor)
-            if old is None or old[1] < p[0]:
-                mo.passes[sensor] = p
+        _take_passes(mo, mn, info=True)  # the state, and so the passes, are the new track's
         mo.last_update = max(mo.last_update, mn.last_update)
         self._last[ko] = mo.last_update
         self._alive[kn] = False
@@ -887,6 +881,15 @@ class Tracker:
         kinds = _KIND_NAMES[meta.kinds]
         return TrackState(meta.id, float(t), meta.status, tuple(x), sig, probs, CLASSES[best], threat,
                           meta.icao, len(meta.sensors), meta.n, vsig, kinds)
+
+
+def _take_passes(mo: _Meta, mn: _Meta, info: bool) -> None:
+    """Give track ``mo`` the passes of ``mn`` that began after its own pass of that node
+    ended; ``info``: with the information ``mn`` booked (else none: ``mo`` never took it)."""
+    for sensor, p in mn.passes.items():
+        old = mo.passes.get(sensor)
+        if old is None or old[1] < p[0]:
+            mo.passes[sensor] = p if info else [p[0], p[1], 0.0, 0.0]
 
 
 def _scan_keys(m: Measurements) -> np.ndarray:
