@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 import numpy as np
 import pytest
 
@@ -283,6 +284,21 @@ def test_each_report_is_converted_from_its_own_sensor_position_even_if_the_senso
     both = Converter(TH).convert([a, b]).z
     np.testing.assert_allclose(both[0], Converter(TH).convert([a]).z[0])
     np.testing.assert_allclose(both[1], Converter(TH).convert([b]).z[0])
+
+
+def test_only_presence_only_acoustic_reports_are_marked_as_presence():
+    # The tracker places these on the node's pass (decision 0019); an array's
+    # bearing, a radar plot or an observer's bearing must never be taken for one,
+    # whatever their covariance happens to be.
+    x, y = radar_xy()
+    node = acoustic(x, y, 0.0, "AC-1")
+    array = msgspec.structs.replace(acoustic(x + 3000.0, y, 0.0, "AC-2"), bearing_deg=45.0,
+                                    sigma_bearing_deg=8.0)
+    obs = ObserverReport(sensor="OBS-1", time=at(0), arrival=at(20), lat=50.0, lon=30.0, alt_m=1.5,
+                         bearing_deg=0.0, sigma_bearing_deg=15.0, cls="drone")
+    m = Converter(TH).convert([node, array, radar_plot(x + 5000.0, y, 1000.0, 0.0), obs])
+    assert m.presence.tolist() == [True, False, False, False]
+    assert m.take(np.array([3, 0])).presence.tolist() == [False, True]
 
 
 def _false_alarm_coincidence(config):

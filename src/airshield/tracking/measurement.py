@@ -101,6 +101,9 @@ class Measurements:
         vel: (n, 3) velocity if the report carries one (else NaN), m/s.
         radial: (n,) Doppler radial speed (NaN if none), m/s; (n, 3) ``origin`` its sensor position.
         index: (n,) position of the report in the input stream.
+        presence: (n,) bool, True for a presence-only acoustic detection (a node that
+            says only "heard"; not an array's bearing): the tracker places these on
+            the node's pass (decision 0019).
     """
 
     t: np.ndarray
@@ -113,6 +116,7 @@ class Measurements:
     icao: list[str | None]
     vel: np.ndarray
     index: np.ndarray
+    presence: np.ndarray
 
     def __len__(self) -> int:
         return int(self.t.size)
@@ -133,7 +137,7 @@ class Measurements:
         il = idx.tolist()
         return Measurements(self.t[idx], self.z[idx], self.R[idx], self.dim[idx], self.kind[idx],
                             [self.sensor[i] for i in il], self.cls_loglik[idx], [self.icao[i] for i in il],
-                            self.vel[idx], self.index[idx])
+                            self.vel[idx], self.index[idx], self.presence[idx])
 
 
 #: A presence-only node's pass, as a function of the chord heard so far l (m): the mean
@@ -337,11 +341,12 @@ class Converter:
         ll = np.zeros((n, N_CLASSES))
         vel = np.full((n, 3), np.nan)
         icao: list[str | None] = [None] * n
+        presence = np.zeros(n, dtype=bool)
         by: dict[int, list[int]] = {}
         for i, cd in enumerate(codes):
             by.setdefault(cd, []).append(i)
         if 3 in by:
-            self._acoustic([reports[i] for i in by[3]], np.array(by[3]), z, R, ll)
+            self._acoustic([reports[i] for i in by[3]], np.array(by[3]), z, R, ll, presence)
         if 0 in by:
             self._radar([reports[i] for i in by[0]], np.array(by[0]), z, R)
         if 4 in by:
@@ -351,7 +356,7 @@ class Converter:
             self._moving(reports, moving, z, R, ll, vel, icao)
         dim = np.where((kind == 3) | (kind == 4), 2, 3)
         return Measurements(t, z, R, dim, kind, sensors, ll, icao, vel,
-                            np.arange(first_index, first_index + n))
+                            np.arange(first_index, first_index + n), presence)
 
     def _origins(self, reps) -> np.ndarray:
         """(n, 3) frame x, y (m) and grid convergence (deg) of each report's own sensor position.
@@ -381,8 +386,10 @@ class Converter:
                 pos[r.sensor] = (r.lat, r.lon, *out[i].tolist())
         return out
 
-    def _acoustic(self, reps: list[AcousticDetection], rows: np.ndarray, z, R, ll) -> None:
+    def _acoustic(self, reps: list[AcousticDetection], rows: np.ndarray, z, R, ll,
+                  presence: np.ndarray) -> None:
         c = self.cfg
+        presence[rows] = True
         origin = self._origins(reps)
         z[rows, :2] = origin[:, :2]
         R[rows, 0, 0] = R[rows, 1, 1] = c.acoustic_sigma_m ** 2
@@ -391,6 +398,7 @@ class Converter:
         ll[rows] = scores_loglik([r.scores for r in reps], c.acoustic_class_weight)
         for n, (i, r) in enumerate(zip(rows.tolist(), reps, strict=True)):
             if r.bearing_deg is not None:  # an array node: the bearing wedge instead
+                presence[i] = False
                 ox, oy, g = origin[n].tolist()
                 px, py, cxx, cxy, cyy = _bearing_point(
                     ox, oy, r.bearing_deg + g, r.sigma_bearing_deg, c.acoustic_bearing_range_m,

@@ -355,11 +355,7 @@ class Tracker:
         cfg = self.cfg
         handled = np.zeros(pm.size, dtype=bool)
         c2 = cfg.measurement.acoustic_sigma_m ** 2
-        rows = np.flatnonzero(m.kind[pm] == _ACOUSTIC)
-        if rows.size == 0:
-            return z, R, handled
-        Rm = m.R[pm[rows]]
-        rows = rows[(Rm[:, 0, 1] == 0.0) & (Rm[:, 0, 0] == c2) & (Rm[:, 1, 1] == c2)]  # not a bearing
+        rows = np.flatnonzero(m.presence[pm])
         if rows.size == 0:
             return z, R, handled
         ks = pt[rows]
