@@ -204,6 +204,15 @@ def run(
         f"{stats.tracks_confirmed:,} confirmed tracks, {stats.alert_events:,} alert events"
         + (f" ({stats.recovered_steps:,} steps recovered from the log)" if stats.recovered_steps else "")
         + f"; wrote {out}/", highlight=False)
+    for a, b in stats.jumps:
+        console.print(f"note: nothing was due from {_iso(a)} to {_iso(b)} ({(b - a) / 3600:,.1f} h): the clock "
+                      "jumped over it; a report far off the others may carry a wrong time", highlight=False)
+
+
+def _iso(t: float) -> str:
+    from airshield.model import from_epoch
+
+    return from_epoch(t).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 @app.command()

@@ -56,6 +56,14 @@ from airshield.store import EventLog, LogError
 #: After the last report the clock runs on until no track is left and every region is
 #: quiet, or this long has passed, s.
 CLOSE_MAX_S = 4 * 3600.0
+#: A quiet runtime (no report or command due, no track, no threat, every region
+#: quiet) jumps over a silent stretch longer than this instead of stepping through
+#: it, s. Without it one report stamped decades off (a sensor with a wrong clock) or
+#: a file holding two nights would take millions of empty steps. Two hours is longer
+#: than a live service's clock may move at once (``server.engine.DATA_MAX_JUMP_S``,
+#: 1 h), so a service never jumps. The skipped steps would have emitted nothing; only
+#: the phase of a periodic check (the picture's superseded threats, every 30 s) restarts.
+IDLE_JUMP_S = 2 * 3600.0
 #: File mode writes the log in groups of this many steps (crash-safe: see Runtime).
 FILE_FLUSH_STEPS = 200
 
@@ -80,6 +88,8 @@ class NightStats:
     core_s: float = 0.0
     step_s: list[float] = field(default_factory=list)
     recovered_steps: int = 0
+    #: silent stretches the quiet clock jumped over (:data:`IDLE_JUMP_S`): (from, to), s
+    jumps: list[tuple[float, float]] = field(default_factory=list)
 
     @property
     def reports_per_s(self) -> float:
@@ -250,9 +260,29 @@ class Runtime:
         """Take every step due up to ``now`` (one per ``batch_s``); returns their results."""
         out = []
         while self._next is not None and self._next <= now:
+            self._jump_silence(now)
+            if self._next > now:
+                break
             out.append(self._step(self._next))
             self._next += self.batch_s
         return out
+
+    def _jump_silence(self, now: float) -> None:
+        """Move the next step over a long stretch of empty steps while the core is quiet.
+
+        The step it moves to is the one that takes the first pending report or
+        command, or the first after ``now`` if none is pending; only a stretch
+        longer than :data:`IDLE_JUMP_S` is jumped (recorded in ``stats.jumps``).
+        """
+        due = [now]
+        if self._pending:
+            due.append(self._pending[0].arrival.timestamp())
+        if self._pending_cmds:
+            due.append(self._pending_cmds[0].t)
+        target = self._window_end(min(due))
+        if target - self._next > IDLE_JUMP_S and self._quiet():
+            self.stats.jumps.append((self._next, target))
+            self._next = target
 
     def _step(self, now: float) -> StepResult:
         """One step at ``now``: the reports that arrived and the commands given before ``now``."""
@@ -328,8 +358,12 @@ class Runtime:
 
     def idle(self) -> bool:
         """Nothing pending, no live track, no threat in the picture and every region quiet."""
-        return (not self._pending and not self._pending_cmds and not self.core.tracker.tracks()
-                and not len(self.core.picture) and all(s == "quiet" for s in self.core.policy.states().values()))
+        return not self._pending and not self._pending_cmds and self._quiet()
+
+    def _quiet(self) -> bool:
+        """No live track, no threat in the picture and every region quiet."""
+        return (not self.core.tracker.tracks() and not len(self.core.picture)
+                and all(s == "quiet" for s in self.core.policy.states().values()))
 
     def close(self) -> None:
         """Flush the log and close the files (the night can be carried on with :meth:`recover`)."""
