@@ -208,6 +208,24 @@ def test_a_lost_threat_deleted_later_keeps_holding_until_its_hour_is_up():
     assert "T1" in pic and np.all(tab.hold == T0 + CFG.lost_keep_s)
 
 
+def test_a_track_confirmed_and_lost_in_one_step_is_a_lost_threat_not_forgotten():
+    # An observer's report that arrives a minute late confirms a track whose last report
+    # is already older than its coasting time: "confirmed" and "coasting" come in one
+    # step. The threat must stay in the picture (lost), holding the region it is in.
+    from dataclasses import replace
+
+    from test_alerting_policy import T0, state
+
+    pic = ThreatPicture(Theatre.ukraine(), RegionField({"A": box(0, 0, 100 * KM, 100 * KM)}), None, CFG)
+    st = state("T1", 0, 50 * KM, 50 * KM)
+    pic.update([TrackEvent("confirmed", st), TrackEvent("coasting", replace(st, status="coasting"))], T0 + 45)
+    assert "T1" in pic
+    f = pic.forecast("T1")
+    assert f.lost and not f.deleted and f.expires > T0 + 45
+    tab = pic.table()
+    assert len(tab) and np.all(tab.t_in <= T0 + 45) and np.all(tab.hold > T0 + 45)
+
+
 def test_a_lost_drone_another_drone_may_stand_for_still_holds_but_starts_nothing():
     # A live drone inside a lost one's cone may be that drone again, or its column neighbour.
     from test_alerting_policy import T0, state
