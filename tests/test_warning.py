@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import shapely
@@ -224,6 +226,25 @@ def test_a_track_confirmed_and_lost_in_one_step_is_a_lost_threat_not_forgotten()
     assert f.lost and not f.deleted and f.expires > T0 + 45
     tab = pic.table()
     assert len(tab) and np.all(tab.t_in <= T0 + 45) and np.all(tab.hold > T0 + 45)
+
+
+def test_a_lost_threat_taken_up_and_lost_again_in_one_step_is_forecast_from_its_new_state():
+    # A coasting track that late reports take up again (continuation) and that coasts
+    # again in the same step: its forecast starts from where it was seen last, not from
+    # where it was lost before.
+    from dataclasses import replace
+
+    from test_alerting_policy import T0, state
+
+    pic = ThreatPicture(Theatre.ukraine(), RegionField({"A": box(0, 0, 100 * KM, 100 * KM)}), None, CFG)
+    old = state("T1", 0, 10 * KM, 50 * KM)
+    pic.update([TrackEvent("confirmed", old)], T0)
+    pic.update([TrackEvent("coasting", replace(old, status="coasting"))], T0 + 30)
+    new = state("T1", 1200, 70 * KM, 20 * KM)
+    pic.update([TrackEvent("updated", new), TrackEvent("coasting", replace(new, status="coasting"))], T0 + 1245)
+    f = pic.forecast("T1")
+    assert f.lost and f.t0 == T0 + 1200
+    assert math.hypot(f.x[0] - 70 * KM, f.x[1] - 20 * KM) < 1.0
 
 
 def test_a_lost_drone_another_drone_may_stand_for_still_holds_but_starts_nothing():

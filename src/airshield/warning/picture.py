@@ -257,13 +257,14 @@ class ThreatPicture:
                 continue
             if e.kind in ("deleted", "coasting"):
                 seen = fresh.pop(st.id, None)
-                k = self._slot.get(st.id)
-                if k is None and seen is not None:
-                    # Confirmed and lost in one step: an observer's report that arrives a
-                    # minute late can confirm a track whose last report is already older
-                    # than its coasting time. Predict it first, or its loss would erase it.
+                if seen is not None:
+                    # Confirmed (or taken up again, or updated) and lost in one step: an
+                    # observer's report that arrives a minute late can confirm a track whose
+                    # last report is already older than its coasting time. Predict it from
+                    # that state first, or its loss would erase it (a new track) or keep
+                    # the forecast of its previous loss (a track taken up again).
                     changed |= self._predict([seen])
-                    k = self._slot.get(st.id)
+                k = self._slot.get(st.id)
                 if k is not None and (e.kind == "deleted" or not self._lost[k]):
                     self._lose(k)
                     self._deleted[k] |= e.kind == "deleted"
