@@ -52,12 +52,14 @@ class World:
         self.events = []
         self.audit = []
 
-    def step(self, t: float, states=(), kind: str = "updated", commands=()):
-        """Advance to t (s after T0), with these track states emitted at t."""
+    def step(self, t: float, states=(), kind: str = "updated", commands=(), sightings=None):
+        """Advance to t (s after T0), with these track states emitted at t (and citizen
+        sightings: region -> s after T0)."""
         self.t = t
         evs = [TrackEvent(kind, s) for s in states]
         self.picture.update(evs, T0 + t)
-        ev, au = self.policy.step(self.picture, T0 + t, commands, evs)
+        seen = {r: T0 + ts for r, ts in (sightings or {}).items()}
+        ev, au = self.policy.step(self.picture, T0 + t, commands, evs, seen)
         self.events += ev
         self.audit += au
         return ev
@@ -176,6 +178,31 @@ def test_a_lost_drone_whose_cone_grew_too_wide_holds_a_running_alert_but_starts_
         [gone] = dropped.of(region, "all_clear")  # once the cone was 50 km wide
         [kept] = held.of(region, "all_clear")  # an hour after the drone was last seen
         assert gone.t - T0 < 300 + keep - 900 and kept.t - T0 >= 300 + keep, region
+
+
+def test_a_citizen_sighting_holds_a_running_alert_but_starts_none():
+    # A drone crosses A and leaves east. An observer in A reports a drone shortly before
+    # the all-clear would come: the all-clear waits the hold-off after the sighting. The
+    # same sighting in a quiet region starts nothing (one person is not corroboration).
+    def night(sighting_at: float | None) -> World:
+        w = World()
+        for t in range(0, 6000, 10):
+            sts = [state("T1", t, 20 * KM + 45 * t, 50 * KM)] if t <= 2400 else []
+            seen = {"A": sighting_at} if sighting_at is not None and t == sighting_at + 10 else None
+            w.step(t, sts, sightings=seen)
+        return w
+
+    plain = night(None).of("A", "all_clear")
+    assert len(plain) == 1
+    t_clear = plain[0].t - T0
+    held = night(t_clear - 60).of("A", "all_clear")
+    assert len(held) == 1 and held[0].t - T0 >= t_clear - 60 + PolicyConfig().clear_hold_s
+
+    quiet = World()
+    quiet.step(0)
+    quiet.step(5, sightings={"A": 3.0, "B": 4.0})
+    quiet.idle(600)
+    assert quiet.events == [] and quiet.state("A") == "quiet"
 
 
 def test_alert_lasts_at_least_the_minimum_duration():
@@ -335,7 +362,7 @@ def test_naive_baseline_alerts_whenever_a_confirmed_threat_is_within_50_km():
     assert w.of("B", "alert")
 
 
-@pytest.mark.parametrize("bad", [{"refresh_s": 10.0}, {"clear_hold_s": -1.0}])
+@pytest.mark.parametrize("bad", [{"refresh_s": 10.0}, {"clear_hold_s": -1.0}, {"sighting_radius_m": -1.0}])
 def test_inconsistent_policy_parameters_are_refused(bad):
     with pytest.raises(ValueError):
         PolicyConfig(**bad)

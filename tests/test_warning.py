@@ -247,6 +247,29 @@ def test_a_lost_threat_taken_up_and_lost_again_in_one_step_is_forecast_from_its_
     assert math.hypot(f.x[0] - 70 * KM, f.x[1] - 20 * KM) < 1.0
 
 
+def test_citizen_sightings_are_gathered_by_the_regions_near_the_observer():
+    # An observer's report of anything but a civil aircraft, at the observer's position:
+    # the region it is in and every region within the radius, with the latest time.
+    from datetime import UTC, datetime
+
+    from airshield.model import ObserverReport
+
+    th = Theatre.ukraine()
+    field = RegionField({"A": box(0, 0, 100 * KM, 100 * KM), "B": box(100 * KM, 0, 200 * KM, 100 * KM)})
+    pic = ThreatPicture(th, field, None, CFG)
+
+    def sighting(x: float, y: float, s: float, cls: str = "drone") -> ObserverReport:
+        lat, lon = th.to_latlon(x, y)
+        t = datetime.fromtimestamp(1_760_000_000 + s, UTC)
+        return ObserverReport(sensor="OBS-1", time=t, arrival=t, lat=float(lat), lon=float(lon), alt_m=1.5,
+                              bearing_deg=90.0, sigma_bearing_deg=15.0, cls=cls)
+
+    got = pic.sightings([sighting(50 * KM, 50 * KM, 0), sighting(50 * KM, 50 * KM, 20),
+                         sighting(99 * KM, 50 * KM, 10), sighting(150 * KM, 50 * KM, 30, "aircraft")], 3000.0)
+    assert got == {"A": 1_760_000_020.0, "B": 1_760_000_010.0}
+    assert pic.sightings([sighting(150 * KM, 50 * KM, 30, "aircraft")], 3000.0) == {}
+
+
 def test_a_lost_drone_another_drone_may_stand_for_still_holds_but_starts_nothing():
     # A live drone inside a lost one's cone may be that drone again, or its column neighbour.
     from test_alerting_policy import T0, state

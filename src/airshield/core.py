@@ -102,5 +102,7 @@ class Core:
         self.now = now = max(self.now, float(now))
         track_events = self.tracker.process(list(reports), now)
         self.picture.update(track_events, now)
-        alert_events, audit = self.policy.step(self.picture, now, commands, track_events)
+        radius = self.cfg.policy.sighting_radius_m
+        sightings = self.picture.sightings(reports, radius) if radius is not None else None
+        alert_events, audit = self.policy.step(self.picture, now, commands, track_events, sightings)
         return StepResult(now, track_events, alert_events, audit)

@@ -41,8 +41,8 @@ class NaivePolicy:
         return dict(self.state)
 
     def step(self, picture: ThreatPicture, now: float, commands: Sequence[OperatorCommand] = (),
-             track_events: Sequence = ()) -> tuple[list[AlertEvent], list]:
-        """Advance to ``now`` with this step's track events; operators' commands are ignored."""
+             track_events: Sequence = (), sightings=None) -> tuple[list[AlertEvent], list]:
+        """Advance to ``now`` with this step's track events; operators' commands and sightings are ignored."""
         self.now = now = max(self.now, float(now))
         for e in track_events:
             st = e.state

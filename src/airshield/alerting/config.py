@@ -58,6 +58,17 @@ class PolicyConfig:
             second sensor would mean no warning at all. Issue #3 allows it:
             "several reports, or two independent sensors".
         levels: region levels the policy runs for (None: every region given).
+        sighting_radius_m: a citizen observer's report of anything but a civil
+            aircraft holds a running alert in every region within this distance
+            of the observer, as a threat inside would: the all-clear waits
+            ``clear_hold_s`` after the sighting. It never starts or extends a
+            pre-alert or starts an alert: one person's report is not
+            corroboration (issue #3). Why: the drones that acoustic nodes cannot
+            hear (above ~2 km) are often seen by observers alone, one at a
+            time, and no track follows them; on fifteen night-40 seeds 6 of 7
+            premature all-clears had such a sighting in the region in the 15 min
+            before them [measured, BENCHMARKS.md "Warning", fifth session]. A
+            drone is heard or seen at night within a few km [est]. None: off.
     """
 
     lead_s: dict[str, float] = field(default_factory=lambda: {
@@ -76,6 +87,7 @@ class PolicyConfig:
     prealert_uncorroborated: bool = True
     alert_uncorroborated: tuple[str, ...] = ("ballistic",)
     levels: tuple[str, ...] | None = None
+    sighting_radius_m: float | None = 3000.0
 
     def __post_init__(self) -> None:
         from airshield.warning.config import PREDICTED
@@ -100,3 +112,6 @@ class PolicyConfig:
             raise ValueError(f"PolicyConfig.alert_uncorroborated names unknown classes {sorted(unknown)}")
         if self.eta_step_s <= 0:
             raise ValueError("PolicyConfig.eta_step_s must be > 0")
+        r = self.sighting_radius_m
+        if r is not None and not (math.isfinite(r) and r >= 0.0):
+            raise ValueError(f"PolicyConfig.sighting_radius_m must be a finite number >= 0 or None, got {r}")

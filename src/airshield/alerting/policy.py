@@ -32,7 +32,11 @@ The rules, with their sources:
   has been present for ``clear_hold_s`` (counting, for a running alert, threats
   that may arrive within their lead time plus ``clear_margin_s``: hysteresis),
   the alert has lasted ``min_alert_s`` and no operator hold is running. The
-  region falls back to pre-alert if R3 still holds.
+  region falls back to pre-alert if R3 still holds. A citizen observer's
+  sighting of anything but a civil aircraft within ``sighting_radius_m`` of
+  the region counts like a threat inside at the sighting's time: it holds a
+  running alert, never starts one (drones flying too high for acoustic nodes
+  are often seen by observers alone, one at a time).
 * **R5 pre-alert-lapsed**: a pre-alert ends when no R3 threat has been present
   for ``prealert_hold_s``.
 * **R6 changed**: a running alert or pre-alert whose threats changed
@@ -50,7 +54,7 @@ The rules, with their sources:
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -115,6 +119,7 @@ class _Region:
     last_emit: float = -math.inf
     signature: tuple | None = None
     hold_until: float = -math.inf
+    last_sighting: float = -math.inf  # latest citizen sighting near the region, s
     suppressed: dict[str, float] = field(default_factory=dict)
     last_chain_id: dict[str, str] = field(default_factory=dict)
 
@@ -151,7 +156,8 @@ class AlertPolicy:
         return {r: s.state for r, s in self.regions.items()}
 
     def step(self, picture: ThreatPicture, now: float, commands: Sequence[OperatorCommand] = (),
-             track_events: Sequence = ()) -> tuple[list[AlertEvent], list[AuditRecord]]:
+             track_events: Sequence = (), sightings: Mapping[str, float] | None = None,
+             ) -> tuple[list[AlertEvent], list[AuditRecord]]:
         """Advance every region to ``now``; returns (events, audit records), in region order.
 
         Args:
@@ -159,8 +165,14 @@ class AlertPolicy:
             now: the time, s; never goes back.
             commands: operators' commands given since the last step (t <= now).
             track_events: this step's track events (unused: the picture holds what counts).
+            sightings: region id -> time of this step's latest citizen sighting near it
+                (:meth:`ThreatPicture.sightings`, ``sighting_radius_m``): holds a running alert.
         """
         self.now = now = max(self.now, float(now))
+        for rid, t in (sightings or {}).items():
+            reg = self.regions.get(rid)
+            if reg is not None:
+                reg.last_sighting = max(reg.last_sighting, t)
         table = picture.table()
 
         def describe(rows: np.ndarray, t: float) -> list[ThreatRef]:
@@ -184,6 +196,8 @@ class AlertPolicy:
         p_rows = drv.rows(reg, "pre")
         if a_rows.size or (reg.state == "alert" and drv.rows(reg, "stay").size):
             reg.last_alert_drv = now
+        if reg.state == "alert":  # a citizen saw something here: hold, as a threat inside would
+            reg.last_alert_drv = max(reg.last_alert_drv, reg.last_sighting)
         if p_rows.size:
             reg.last_pre_drv = now
         if reg.state != "alert" and a_rows.size:
