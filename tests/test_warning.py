@@ -253,10 +253,10 @@ def test_citizen_sightings_are_gathered_by_the_regions_near_the_observer():
     from datetime import UTC, datetime
 
     from airshield.model import ObserverReport
+    from airshield.warning.sightings import sightings
 
     th = Theatre.ukraine()
     field = RegionField({"A": box(0, 0, 100 * KM, 100 * KM), "B": box(100 * KM, 0, 200 * KM, 100 * KM)})
-    pic = ThreatPicture(th, field, None, CFG)
 
     def sighting(x: float, y: float, s: float, cls: str = "drone") -> ObserverReport:
         lat, lon = th.to_latlon(x, y)
@@ -264,10 +264,10 @@ def test_citizen_sightings_are_gathered_by_the_regions_near_the_observer():
         return ObserverReport(sensor="OBS-1", time=t, arrival=t, lat=float(lat), lon=float(lon), alt_m=1.5,
                               bearing_deg=90.0, sigma_bearing_deg=15.0, cls=cls)
 
-    got = pic.sightings([sighting(50 * KM, 50 * KM, 0), sighting(50 * KM, 50 * KM, 20),
-                         sighting(99 * KM, 50 * KM, 10), sighting(150 * KM, 50 * KM, 30, "aircraft")], 3000.0)
+    got = sightings([sighting(50 * KM, 50 * KM, 0), sighting(50 * KM, 50 * KM, 20),
+                     sighting(99 * KM, 50 * KM, 10), sighting(150 * KM, 50 * KM, 30, "aircraft")], th, field, 3000.0)
     assert got == {"A": 1_760_000_020.0, "B": 1_760_000_010.0}
-    assert pic.sightings([sighting(150 * KM, 50 * KM, 30, "aircraft")], 3000.0) == {}
+    assert sightings([sighting(150 * KM, 50 * KM, 30, "aircraft")], th, field, 3000.0) == {}
 
 
 def test_a_lost_drone_another_drone_may_stand_for_still_holds_but_starts_nothing():

@@ -26,6 +26,7 @@ from airshield.alerting.policy import AlertPolicy, AuditRecord
 from airshield.model import Report
 from airshield.tracking import Tracker, TrackerConfig, TrackEvent
 from airshield.warning import RegionField, ThreatPicture, WarningConfig
+from airshield.warning.sightings import sightings
 
 #: Alert policies by name: the product's, and issue #4's naive baseline for comparison.
 POLICIES = ("airshield", "naive")
@@ -103,6 +104,6 @@ class Core:
         track_events = self.tracker.process(list(reports), now)
         self.picture.update(track_events, now)
         radius = self.cfg.policy.sighting_radius_m
-        sightings = self.picture.sightings(reports, radius) if radius is not None else None
-        alert_events, audit = self.policy.step(self.picture, now, commands, track_events, sightings)
+        seen = sightings(reports, self.theatre, self.field, radius) if radius is not None else None
+        alert_events, audit = self.policy.step(self.picture, now, commands, track_events, seen)
         return StepResult(now, track_events, alert_events, audit)

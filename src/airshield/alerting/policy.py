@@ -166,7 +166,7 @@ class AlertPolicy:
             commands: operators' commands given since the last step (t <= now).
             track_events: this step's track events (unused: the picture holds what counts).
             sightings: region id -> time of this step's latest citizen sighting near it
-                (:meth:`ThreatPicture.sightings`, ``sighting_radius_m``): holds a running alert.
+                (:func:`airshield.warning.sightings.sightings`, ``sighting_radius_m``): holds a running alert.
         """
         self.now = now = max(self.now, float(now))
         for rid, t in (sightings or {}).items():

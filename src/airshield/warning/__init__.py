@@ -3,7 +3,8 @@
 :mod:`.prediction` predicts paths with growing uncertainty (vectorised over
 tracks); :mod:`.region_field` answers "how far is this point from each
 region" from signed-distance rasters; :mod:`.picture` keeps a forecast per
-threat track current from the tracker's events. Parameters with their sources
+threat track current from the tracker's events; :mod:`.sightings` says which
+regions a citizen's sighting is near. Parameters with their sources
 are in :mod:`.config`.
 """
 

@@ -34,7 +34,7 @@ import numpy as np
 from scipy.spatial import cKDTree
 
 from airshield.alerting.events import PlaceEta, ThreatRef
-from airshield.model import CLASSES, ObserverReport
+from airshield.model import CLASSES
 from airshield.warning.config import PREDICTED, WarningConfig
 from airshield.warning.kernels import region_impacts
 from airshield.warning.prediction import Impacts, Paths, impacts, predict
@@ -198,25 +198,6 @@ class ThreatPicture:
 
     def sensors_of(self, slot: int) -> tuple[str, ...]:
         return self._sensors[slot]
-
-    def sightings(self, reports: Sequence, radius_m: float) -> dict[str, float]:
-        """Region id -> time (s) of the latest citizen sighting among ``reports`` within
-        ``radius_m`` of it: an observer's report of anything but a civil aircraft, at
-        the observer's own position (what they saw is a few km off, in some direction).
-        """
-        seen = [r for r in reports if type(r) is ObserverReport and r.cls != "aircraft"]
-        if not seen:
-            return {}
-        lat = np.array([r.lat for r in seen])
-        lon = np.array([r.lon for r in seen])
-        x, y = self.theatre.to_xy(lat, lon)
-        pi, ri, d = self.field.near(np.atleast_1d(x), np.atleast_1d(y))
-        out: dict[str, float] = {}
-        t = [r.time.timestamp() for r in seen]
-        for p, rg in zip(pi[d <= radius_m].tolist(), ri[d <= radius_m].tolist(), strict=True):
-            rid = self.field.ids[rg]
-            out[rid] = max(out.get(rid, -math.inf), t[p])
-        return out
 
     def forecast(self, track_id: str) -> Forecast:
         """A read-only view of one track's forecast (KeyError if it has none)."""
