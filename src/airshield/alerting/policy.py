@@ -75,7 +75,8 @@ RULES: dict[str, str] = {
     "threat-inside": "R1: a corroborated threat is inside the region (within its position uncertainty).",
     "eta-within-lead": "R2: a corroborated threat may arrive within its class's lead time.",
     "expected-within-horizon": "R3: a threat may arrive within its class's prediction horizon.",
-    "clear-after-hold-off": "R4: no threat inside or within its lead time for the hold-off; minimum duration met.",
+    "clear-after-hold-off": ("R4: no threat inside or within its lead time, and no citizen sighting near the region, "
+                             "for the hold-off; minimum duration met."),
     "pre-alert-lapsed": "R5: no threat expected within the horizon for the hold-off.",
     "changed": "R6: the threats behind the alert changed materially.",
     "refresh": "R7: periodic refresh of an unchanged alert.",
@@ -467,7 +468,8 @@ def _text(rule: str, event: str, refs: list[ThreatRef], counts: dict[str, int], 
     if rule.startswith("operator-") and note is not None:
         parts.append(f"Operator {note.user}: {note.note}.")
     if event == "all_clear":
-        parts.append("All clear: no threat inside or expected within its lead time"
+        seen = "" if cfg.sighting_radius_m is None else " or seen by a citizen nearby"
+        parts.append(f"All clear: no threat inside, expected within its lead time{seen}"
                      f" for {cfg.clear_hold_s / 60:.0f} min." if rule != "operator-cancel" else "All clear.")
         if refs:
             parts.append(f"Still expected within the horizon: {what}.")
