@@ -177,7 +177,11 @@ def test_a_drone_lost_in_its_terminal_dive_is_let_go_soon_after_it_would_have_hi
     assert "T1" not in pic and "T2" in pic
 
 
-def test_a_drone_lost_over_a_big_city_is_let_go_sooner_than_one_lost_in_the_open():
+def test_a_drone_lost_over_a_big_city_starts_nothing_sooner_but_still_holds_for_its_hour():
+    # It has most likely reached its target; but drones circle a city before they dive
+    # (WarningConfig.target_end_holds), so it holds running alerts as long as any lost drone.
+    from dataclasses import replace
+
     from test_alerting_policy import T0, state
 
     from airshield.geo import Site
@@ -192,7 +196,19 @@ def test_a_drone_lost_over_a_big_city_is_let_go_sooner_than_one_lost_in_the_open
     pic.update([TrackEvent("confirmed", over), TrackEvent("confirmed", away)], T0)
     pic.update([TrackEvent("coasting", over), TrackEvent("coasting", away)], T0 + 30)
     pic.update([], T0 + CFG.target_end_s + 5)
-    assert "T1" not in pic and "T2" in pic
+    assert "T1" in pic and "T2" in pic
+    assert pic.forecast("T1").expires <= T0 + CFG.target_end_s < pic.forecast("T2").expires
+    tab = pic.table()
+    t1 = np.array([pic.track_id(int(r)) == "T1" for r in tab.row])
+    assert t1.any() and np.all(tab.hold[t1] == T0 + CFG.lost_keep_s)
+    pic.update([], T0 + CFG.lost_keep_s + 5)
+    assert "T1" not in pic
+
+    let_go = ThreatPicture(th, field, [city], replace(CFG, target_end_holds=False))
+    let_go.update([TrackEvent("confirmed", over), TrackEvent("confirmed", away)], T0)
+    let_go.update([TrackEvent("coasting", over), TrackEvent("coasting", away)], T0 + 30)
+    let_go.update([], T0 + CFG.target_end_s + 5)
+    assert "T1" not in let_go and "T2" in let_go
 
 
 def test_a_lost_threat_deleted_later_keeps_holding_until_its_hour_is_up():

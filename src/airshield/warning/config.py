@@ -100,12 +100,26 @@ class WarningConfig:
         lost_max_radius_m, lost_wide_holds: a lost threat whose cone has grown wider
             than this no longer starts alerts or pre-alerts; with ``lost_wide_holds`` it
             still holds a running alert (its hysteresis, ``PolicyConfig.clear_margin_s``)
-            until ``lost_keep_s``, unless it was lost over a big city or in a dive. The
+            until ``lost_keep_s``, unless it was lost in a dive. The
             sensors lose drones for tens of minutes; a region cleared while one of
             them may still be coming is a premature all-clear, or a new alert minutes
             later. On eleven night-40 seeds (default, 1-9, 11) premature all-clears 16 ->
             5, missed entries 13 -> 11, nights flapping above 1 % 8 -> 8, unneeded
             alert-minutes +24 % [measured, BENCHMARKS.md "Warning", fourth session].
+        target_population, target_radius_m, target_end_s, target_end_holds: a threat
+            lost within ``target_radius_m`` of a city of at least ``target_population``
+            has most likely reached its target (or been shot down over it): its
+            forecast ends ``target_end_s`` after its last state, so it starts nothing
+            more. With ``target_end_holds`` (and ``lost_wide_holds``) it still holds
+            running alerts until ``lost_keep_s``: drones circle a city before they
+            dive, and the sensors lose them there too. On nineteen night-40 seeds
+            (default, 1-9, 11-19) premature all-clears 7 -> 4, missed entries
+            unchanged, unneeded alert-minutes +14 %; on four further seeds (20-23)
+            premature 3 -> 2, +12 % [measured, BENCHMARKS.md "Warning", fifth session].
+        dive_vz_mps, dive_max_s, dive_after_s: a drone lost while descending faster
+            than ``dive_vz_mps`` is let go (forecast and hold) once it would have
+            reached the ground (at most ``dive_max_s``) plus ``dive_after_s``
+            (domain.md: Shaheds end in a terminal dive).
         supersede_lost, supersede_every_s, superseded_holds: every ``supersede_every_s`` a
             lost threat with a live threat of its class inside its cone is taken to be
             that threat (the tracker lost the drone and picked it up again under a new
@@ -134,6 +148,7 @@ class WarningConfig:
     target_population: int = 100_000
     target_radius_m: float = 10_000.0
     target_end_s: float | None = 600.0
+    target_end_holds: bool = True
     dive_vz_mps: float = 5.0
     dive_max_s: float = 300.0
     dive_after_s: float = 60.0

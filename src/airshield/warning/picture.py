@@ -359,16 +359,17 @@ class ThreatPicture:
         keep = self._t0[k] + self.cfg.lost_keep_s
         wide = np.flatnonzero(paths.r[a:b] > self.cfg.lost_max_radius_m)
         too_wide = float(paths.t[a + wide[0]]) if wide.size else math.inf
-        gone = math.inf  # the threat has most likely hit its target or the ground
+        city = dive = math.inf  # the threat has most likely hit its target or the ground
         if self._big_tree is not None and self.cfg.target_end_s is not None and self._big_tree.query_ball_point(
                 self._x[k, :2], self.cfg.target_radius_m, return_length=True) > 0:
-            gone = self._t0[k] + self.cfg.target_end_s
+            city = self._t0[k] + self.cfg.target_end_s
         vz = float(self._v[k, 2])
         if PREDICTED[int(self._cls[k])] == "drone" and vz < -self.cfg.dive_vz_mps:
             to_ground = max(float(self._x[k, 2]), 0.0) / -vz
-            gone = min(gone, self._t0[k] + min(to_ground, self.cfg.dive_max_s) + self.cfg.dive_after_s)
+            dive = self._t0[k] + min(to_ground, self.cfg.dive_max_s) + self.cfg.dive_after_s
+        gone = min(city, dive)
         end = min(keep, too_wide, gone)
-        hold = min(keep, gone) if self.cfg.lost_wide_holds else end
+        hold = min(keep, dive if self.cfg.target_end_holds else gone) if self.cfg.lost_wide_holds else end
         # min with what was set before: a track lost twice (coasting, then deleted) keeps the
         # earlier ends; hold >= end, so the hold never ends before the forecast does.
         self._hold[k] = min(self._hold[k], hold)
