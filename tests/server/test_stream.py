@@ -244,16 +244,18 @@ def test_a_client_that_reads_nothing_is_disconnected_after_the_grace_period(engi
     import airshield.server.broker as broker
 
     monkeypatch.setattr(broker, "OVERFLOW_GRACE_S", 0.3)
-    big = b'{"type":"alert","pad":"' + b"x" * 20_000 + b'"}'
+    big = b'{"type":"alert","pad":"' + b"x" * 300_000 + b'"}'
     with _serve(engine, tmp_path, max_queue=20) as base:
         s = socket.socket()
         s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
         s.connect(("127.0.0.1", int(base.rsplit(":", 1)[1])))
         s.sendall(b"GET /v1/stream HTTP/1.1\r\nHost: x\r\n\r\n")
         time.sleep(0.3)
-        for _ in range(60):  # in bursts, so that the writer is sending when the queue overflows
-            engine.emit(*[("alert", "UA-30", big)] * 10)
-            time.sleep(0.01)
+        # First more than the kernel can buffer (5.7 MB; tcp_wmem's largest send buffer is
+        # 4 MB), within the queue's limit: the writer blocks in send() on the full socket.
+        engine.emit(*[("alert", "UA-30", big)] * 19)
+        time.sleep(0.5)
+        engine.emit(*[("alert", "UA-30", big)] * 30)  # then the queue overflows while it is blocked
         time.sleep(1.0)  # overflowed, and its writer stuck on the full socket for longer than the grace
         s.settimeout(10)
         raw = b""
