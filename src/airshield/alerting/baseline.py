@@ -14,7 +14,7 @@ scores both (``bench/bench_alerts.py``).
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 
@@ -41,7 +41,8 @@ class NaivePolicy:
         return dict(self.state)
 
     def step(self, picture: ThreatPicture, now: float, commands: Sequence[OperatorCommand] = (),
-             track_events: Sequence = (), sightings=None) -> tuple[list[AlertEvent], list]:
+             track_events: Sequence = (), sightings: Mapping[str, float] | None = None,
+             ) -> tuple[list[AlertEvent], list]:
         """Advance to ``now`` with this step's track events; operators' commands and sightings are ignored."""
         self.now = now = max(self.now, float(now))
         for e in track_events:

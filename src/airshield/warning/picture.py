@@ -353,7 +353,8 @@ class ThreatPicture:
         ``lost_max_radius_m``, ``target_end_s`` after it was lost over a big city (its likely
         target), or, for a drone lost in a dive, soon after it would have hit the ground
         (domain.md: Shaheds end in a terminal dive). With ``lost_wide_holds``, a cone grown
-        too wide no longer starts alerts but still holds running ones until ``lost_keep_s``."""
+        too wide no longer starts alerts but still holds running ones until ``lost_keep_s``;
+        with ``target_end_holds`` so does a threat lost over a big city (a dive still ends both)."""
         self._lost[k] = True
         paths, a, b = self._paths[k]
         keep = self._t0[k] + self.cfg.lost_keep_s
