@@ -445,6 +445,17 @@ def test_operator_note_is_told_but_not_who_wrote_it(natural_earth):
     assert validate(m.xml) == []
 
 
+def test_an_alert_held_by_a_citizen_sighting_tells_how_long_ago_it_was(natural_earth):
+    why = reason(rule="refresh", sighting_age_s=250.0)
+    m = CapEncoder(natural_earth).encode_all([event("alert", "alert", 0, T0, reason(threat())),
+                                              event("alert", "update", 1, T0 + 1800.0, why)])[1]
+    uk, en = info(m.xml, "uk-UA"), info(m.xml, "en-US")
+    assert "Спостерігач повідомив про загрозу поблизу 4 хв тому." in text(uk, "c:description")
+    assert "A citizen observer reported a threat nearby 4 min ago." in text(en, "c:description")
+    assert parameters(en)["sighting_age_minutes"] == "4"
+    assert validate(m.xml) == []
+
+
 def test_parameters_carry_the_machine_readable_reason(natural_earth):
     m = CapEncoder(natural_earth).encode_all(alert_life()[:2])[1]
     assert parameters(info(m.xml, "en-US")) == {
@@ -698,6 +709,7 @@ def _reasons(draw) -> AlertReason:
         eta_lo_s=draw(_eta),
         eta_hi_s=draw(_eta),
         operator=note,
+        sighting_age_s=draw(st.one_of(st.none(), st.floats(0.0, 900.0))),
         text=draw(st.text(max_size=60)),
     )
 

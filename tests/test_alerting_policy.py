@@ -205,6 +205,42 @@ def test_a_citizen_sighting_holds_a_running_alert_but_starts_none():
     assert quiet.events == [] and quiet.state("A") == "quiet"
 
 
+def test_an_alert_held_by_a_citizen_sighting_says_so_in_its_reason():
+    # Refreshed every 5 min: the refreshes after the sighting carry its age; the all-clear not.
+    cfg = PolicyConfig(update_min_s=60.0, refresh_s=300.0, expires_s=600.0)
+    w = World(cfg)
+    for t in range(0, 6000, 10):
+        sts = [state("T1", t, 20 * KM + 45 * t, 50 * KM)] if t <= 1500 else []
+        w.step(t, sts, sightings={"A": 2500.0} if t == 2510 else None)
+    clear = w.of("A", "all_clear")
+    assert len(clear) == 1 and clear[0].t - T0 >= 2500 + cfg.clear_hold_s
+    assert clear[0].reason.sighting_age_s is None
+    held = [e for e in w.of("A") if 2510 <= e.t - T0 < 2500 + cfg.clear_hold_s and e.event == "update"]
+    assert held, "no update while the sighting held the alert"
+    for e in held:
+        assert e.reason.sighting_age_s == pytest.approx(e.t - T0 - 2500)
+        assert "citizen reported a threat nearby" in e.reason.text
+    others = [e for e in w.of("A") if not 2510 <= e.t - T0 < 2500 + cfg.clear_hold_s]
+    assert others and all(e.reason.sighting_age_s is None for e in others)
+
+
+def test_one_observer_who_keeps_reporting_cannot_hold_an_alert_for_ever():
+    # A drone crosses A and is gone by 1,500 s; an observer then reports a drone every
+    # minute for five hours. The sightings hold the alert only sighting_hold_max_s past
+    # the last threat behind it.
+    cfg = PolicyConfig()
+    w = World(cfg)
+    for t in range(0, 20000, 10):
+        sts = [state("T1", t, 20 * KM + 45 * t, 50 * KM)] if t <= 1500 else []
+        w.step(t, sts, sightings={"A": t - 5.0} if t % 60 == 0 else None)
+    clear = w.of("A", "all_clear")
+    assert len(clear) == 1
+    last_threat = max(e.t for e in w.of("A") if e.reason.counts) - T0
+    assert clear[0].t - T0 <= last_threat + cfg.lead_s["drone"] + cfg.sighting_hold_max_s + cfg.clear_hold_s
+    assert clear[0].t - T0 >= 1500 + cfg.sighting_hold_max_s, "the sightings did not hold it at all"
+    assert w.of("A", "alert") == w.of("A", "alert")[:1], "the sightings started a new alert"
+
+
 def test_alert_lasts_at_least_the_minimum_duration():
     cfg = PolicyConfig(min_alert_s=1200.0, clear_hold_s=60.0)
     w = World(cfg)

@@ -820,6 +820,10 @@ class CapEncoder:
             if reason.sensors and wording.opening is None:
                 names = _sensor_list(reason.sensors, _UK_SENSORS if uk else _EN_SENSORS)
                 lines.append(f"Джерела даних: {names}." if uk else f"Detected by: {names}.")
+            if reason.sighting_age_s is not None and wording.opening is None:
+                m = int(reason.sighting_age_s // 60)
+                lines.append(f"Спостерігач повідомив про загрозу поблизу {m} хв тому." if uk
+                             else f"A citizen observer reported a threat nearby {m} min ago.")
             if reason.operator is not None:
                 action = _OPERATOR_ACTION.get(reason.operator.action)
                 if action:
@@ -873,6 +877,8 @@ class CapEncoder:
             params.append(
                 ("sensors", " ".join(f"{k}:{n}" for k, n in sorted(reason.sensors.items())))
             )
+        if reason.sighting_age_s is not None:
+            params.append(("sighting_age_minutes", str(int(reason.sighting_age_s // 60))))
         if reason.operator is not None:
             # The action only: the operator's id stays in the audit trail, not in a
             # public message.

@@ -69,6 +69,13 @@ class PolicyConfig:
             premature all-clears had such a sighting in the region in the 15 min
             before them [measured, BENCHMARKS.md "Warning", fifth session]. A
             drone is heard or seen at night within a few km [est]. None: off.
+        sighting_hold_max_s: sightings hold a running alert only this long after
+            the last threat that drove it (R1, R2 or the hysteresis) or its
+            start: one observer who keeps reporting (a mistaken or malicious
+            one) cannot hold a region in alert for ever. An hour, as a lost
+            drone's own hold (``WarningConfig.lost_keep_s``): a drone that no
+            sensor follows for longer than that is no longer placed by the
+            picture either [est].
     """
 
     lead_s: dict[str, float] = field(default_factory=lambda: {
@@ -88,12 +95,13 @@ class PolicyConfig:
     alert_uncorroborated: tuple[str, ...] = ("ballistic",)
     levels: tuple[str, ...] | None = None
     sighting_radius_m: float | None = 3000.0
+    sighting_hold_max_s: float = 3600.0
 
     def __post_init__(self) -> None:
         from airshield.warning.config import PREDICTED
 
         for name in ("clear_hold_s", "clear_margin_s", "min_alert_s", "prealert_hold_s", "update_min_s", "eta_step_s", "refresh_s",
-                     "expires_s"):
+                     "expires_s", "sighting_hold_max_s"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v >= 0.0):
                 raise ValueError(f"PolicyConfig.{name} must be a finite number >= 0, got {v}")

@@ -122,6 +122,9 @@ class AlertReason(msgspec.Struct, frozen=True, kw_only=True, gc=False):
         places: cities in the region (15,000+ people) the nearest threats may
             reach, soonest first, at most five.
         operator: the person's action, when the event came from one.
+        sighting_age_s: time since the citizen observer's sighting near the
+            region that holds the running alert (policy rule R4), s; None when
+            no sighting holds it.
     """
 
     rule: str
@@ -136,6 +139,7 @@ class AlertReason(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     confidence: float = 0.0
     places: tuple[PlaceEta, ...] = ()
     operator: OperatorNote | None = None
+    sighting_age_s: float | None = None
 
 
 class AlertEvent(msgspec.Struct, frozen=True, kw_only=True, gc=False):

@@ -36,7 +36,10 @@ The rules, with their sources:
   sighting of anything but a civil aircraft within ``sighting_radius_m`` of
   the region counts like a threat inside at the sighting's time: it holds a
   running alert, never starts one (drones flying too high for acoustic nodes
-  are often seen by observers alone, one at a time).
+  are often seen by observers alone, one at a time), and only within
+  ``sighting_hold_max_s`` of the last threat behind the alert (one observer
+  who keeps reporting cannot hold it for ever). The reason of a running
+  alert says how long ago the sighting was (``sighting_age_s``).
 * **R5 pre-alert-lapsed**: a pre-alert ends when no R3 threat has been present
   for ``prealert_hold_s``.
 * **R6 changed**: a running alert or pre-alert whose threats changed
@@ -121,6 +124,7 @@ class _Region:
     signature: tuple | None = None
     hold_until: float = -math.inf
     last_sighting: float = -math.inf  # latest citizen sighting near the region, s
+    last_threat: float = -math.inf  # last time a threat drove the running alert (or it started), s
     suppressed: dict[str, float] = field(default_factory=dict)
     last_chain_id: dict[str, str] = field(default_factory=dict)
 
@@ -196,8 +200,8 @@ class AlertPolicy:
         a_rows = drv.rows(reg, "alert")
         p_rows = drv.rows(reg, "pre")
         if a_rows.size or (reg.state == "alert" and drv.rows(reg, "stay").size):
-            reg.last_alert_drv = now
-        if reg.state == "alert":  # a citizen saw something here: hold, as a threat inside would
+            reg.last_alert_drv = reg.last_threat = now
+        if self._sighting_holds(reg):  # a citizen saw something here: hold, as a threat inside would
             reg.last_alert_drv = max(reg.last_alert_drv, reg.last_sighting)
         if p_rows.size:
             reg.last_pre_drv = now
@@ -232,7 +236,7 @@ class AlertPolicy:
         reg.state = kind
         reg.started = now
         if kind == "alert":
-            reg.last_alert_drv = now
+            reg.last_alert_drv = reg.last_threat = now
         self._emit(reg, kind, rule, rows, drv, describe, events, note)
         if superseded is not None:
             # The pre-alert ends as the alert starts: after it, so that the region is
@@ -250,6 +254,17 @@ class AlertPolicy:
         reg.hold_until = -math.inf
         if p_rows.size:
             self._start(reg, "pre_alert", "expected-within-horizon", p_rows, drv, describe, events)
+
+    def _sighting_holds(self, reg: _Region) -> bool:
+        """R4: the region's latest citizen sighting holds its running alert (not later than
+        ``sighting_hold_max_s`` after the last threat behind it)."""
+        return (reg.state == "alert" and self.cfg.sighting_radius_m is not None
+                and reg.last_sighting - reg.last_threat <= self.cfg.sighting_hold_max_s)
+
+    def _sighting_age(self, reg: _Region) -> float | None:
+        """Seconds since the sighting that holds ``reg``'s running alert now, or None."""
+        age = self.now - reg.last_sighting
+        return max(age, 0.0) if self._sighting_holds(reg) and age < self.cfg.clear_hold_s else None
 
     def _end_chain(self, reg: _Region, event: str, after: str, rule: str, rows: np.ndarray, drv: _Drivers,
                    describe: Describe, events: list[AlertEvent], note: OperatorNote | None = None) -> None:
@@ -277,7 +292,7 @@ class AlertPolicy:
     def _emit(self, reg: _Region, event: str, rule: str, rows: np.ndarray, drv: _Drivers, describe: Describe,
               events: list[AlertEvent], note: OperatorNote | None = None) -> None:
         now = self.now
-        reason = drv.reason(rows, rule, describe, event, note)
+        reason = drv.reason(rows, rule, describe, event, note, self._sighting_age(reg))
         reg.signature = drv.signature(rows)
         reg.last_emit = now
         events.append(AlertEvent(
@@ -412,8 +427,9 @@ class _Drivers:
         return counts, self.inside(rows), int(eta // self.policy.cfg.eta_step_s)
 
     def reason(self, rows: np.ndarray, rule: str, describe: Describe, event: str,
-               note: OperatorNote | None) -> AlertReason:
-        """The machine-readable reason of an event, threats nearest first."""
+               note: OperatorNote | None, sighting_age_s: float | None = None) -> AlertReason:
+        """The machine-readable reason of an event, threats nearest first; ``sighting_age_s``:
+        the citizen sighting that holds the running alert (R4), if one does."""
         tab, now = self.table, self.now
         # Nearest first (earliest plausible arrival, then track id): only those are described.
         pic = self.picture
@@ -436,11 +452,11 @@ class _Drivers:
         conf = 1.0 if note is not None and note.action != "cancel" and not refs else max(
             (r.confidence for r in refs), default=0.0)
         return AlertReason(
-            rule=rule, text=_text(rule, event, refs, counts, inside, note, self.policy.cfg),
+            rule=rule, text=_text(rule, event, refs, counts, inside, note, self.policy.cfg, sighting_age_s),
             threats=tuple(refs), counts=dict(sorted(counts.items())), inside=inside,
             eta_s=near.eta_s if near else None, eta_lo_s=near.eta_lo_s if near else None,
             eta_hi_s=near.eta_hi_s if near else None, sensors=dict(sorted(sensors.items())),
-            confidence=conf, places=tuple(places), operator=note,
+            confidence=conf, places=tuple(places), operator=note, sighting_age_s=sighting_age_s,
         )
 
 
@@ -460,7 +476,7 @@ _SINGULAR = {"drone": "drone", "jet": "jet drone", "cruise": "cruise missile", "
 
 
 def _text(rule: str, event: str, refs: list[ThreatRef], counts: dict[str, int], inside: int,
-          note: OperatorNote | None, cfg: PolicyConfig) -> str:
+          note: OperatorNote | None, cfg: PolicyConfig, sighting_age_s: float | None = None) -> str:
     """One English sentence for people (the CAP texts are made from the structured reason)."""
     what = ", ".join(f"{n} {(_SINGULAR if n == 1 else _PLURAL)[c]}" for c, n in sorted(counts.items()))
     etas = [r.eta_lo_s for r in refs if r.eta_lo_s is not None and not r.inside]
@@ -482,4 +498,6 @@ def _text(rule: str, event: str, refs: list[ThreatRef], counts: dict[str, int], 
             parts.append(f"{inside} inside the region.")
         if etas:
             parts.append(f"Nearest may arrive in {min(etas) / 60:.0f} min.")
+    if sighting_age_s is not None and event in ("alert", "update"):
+        parts.append(f"A citizen reported a threat nearby {sighting_age_s // 60:.0f} min ago.")
     return " ".join(parts)

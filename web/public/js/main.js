@@ -151,6 +151,7 @@ function reasonHtml(reason) {
   const sensors = Object.keys(reason.sensors || {});
   if (sensors.length) parts.push(`<p>${esc(t('sensors_behind'))}: ${sensors.map((k) => esc(t(`kind_${k}`))).join(', ')}</p>`);
   if (reason.confidence) parts.push(`<p>${esc(t('confidence'))}: ${Math.round(reason.confidence * 100)} %</p>`);
+  if (reason.sighting_age_s != null) parts.push(`<p class="sighting">${esc(t('sighting', { ago: fmtDuration(reason.sighting_age_s) }))}</p>`);
   if (reason.operator) parts.push(`<p>${esc(t('operator', { user: reason.operator.user, note: reason.operator.note }))}</p>`);
   return parts.join('');
 }
