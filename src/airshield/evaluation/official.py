@@ -1,0 +1,270 @@
+"""Today's official alerts, read from their history, and the alert statistics that compare them with ours.
+
+Issue #4 starts from what people live with: "Today's alert systems alarm whole
+regions for ~40 minutes, ... flap". This module reads the official air-raid
+alert history and measures, on it and on any run's alerts with the same code:
+
+* how long alerts last (median and 90th percentile, minutes);
+* how often an alert at a place starts within 10 min of the previous
+  all-clear there (domain.md's flapping share: "3.6 % of repeat alerts at the
+  same place start within 10 min of the previous all-clear"; the window is
+  metrics.md's ``FLAPPING_WITHIN_S``).
+
+Data: ``../shared/data/alerts/official_air_raid_alerts_en_2024-04-23.csv``
+(columns ``oblast, raion, hromada, level, started_at, finished_at, source``,
+UTC), from the MIT-licensed "ukrainian-air-raid-sirens-dataset" (as
+../shared/docs/domain.md cites it). Oblast alerts get their ISO 3166-2 code
+(:data:`OFFICIAL_OBLAST_ISO`) so that they line up with our regions; raion and
+hromada alerts keep the dataset's names, joined with " / ".
+
+The statistics are for one night against two years, so they say what kind of
+alerts each system gives, not which is right: the official alerts answer real
+raids, ours a simulated night.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+from airshield.geo.paths import shared_dir
+
+from .intervals import AlertInterval, closed
+from .io import EvaluationInputError
+from .warning import FLAPPING_WITHIN_S
+
+#: The dataset's oblast names (transliterated adjectives) -> ISO 3166-2:UA.
+#: The dataset has no Crimea or Sevastopol (no official alerts there since 2014).
+OFFICIAL_OBLAST_ISO: dict[str, str] = {
+    "Vinnytska oblast": "UA-05",
+    "Volynska oblast": "UA-07",
+    "Luhanska oblast": "UA-09",
+    "Dnipropetrovska oblast": "UA-12",
+    "Donetska oblast": "UA-14",
+    "Zhytomyrska oblast": "UA-18",
+    "Zakarpatska oblast": "UA-21",
+    "Zaporizka oblast": "UA-23",
+    "Ivano-Frankivska oblast": "UA-26",
+    "Kyiv City": "UA-30",
+    "Kyivska oblast": "UA-32",
+    "Kirovohradska oblast": "UA-35",
+    "Lvivska oblast": "UA-46",
+    "Mykolaivska oblast": "UA-48",
+    "Odeska oblast": "UA-51",
+    "Poltavska oblast": "UA-53",
+    "Rivnenska oblast": "UA-56",
+    "Sumska oblast": "UA-59",
+    "Ternopilska oblast": "UA-61",
+    "Kharkivska oblast": "UA-63",
+    "Khersonska oblast": "UA-65",
+    "Khmelnytska oblast": "UA-68",
+    "Cherkaska oblast": "UA-71",
+    "Chernihivska oblast": "UA-74",
+    "Chernivetska oblast": "UA-77",
+}
+
+#: The history's place in the shared folder (../shared).
+HISTORY = "data/alerts/official_air_raid_alerts_en_2024-04-23.csv"
+
+
+def history_path() -> Path:
+    """The official alert history in the shared folder (``$AIRSHIELD_SHARED`` overrides it)."""
+    return shared_dir() / HISTORY
+
+
+_COLUMNS = ("oblast", "raion", "hromada", "level", "started_at", "finished_at")
+LEVELS = ("oblast", "raion", "hromada")
+
+
+class _BadLine(ValueError):
+    pass
+
+
+def _time(value: str, column: str) -> float:
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        raise _BadLine(f"{column} {value!r} is not an ISO 8601 time") from None
+    if t.tzinfo is None:
+        raise _BadLine(f"{column} {value!r} has no UTC offset")
+    return t.timestamp()
+
+
+@dataclass(frozen=True)
+class OfficialAlerts:
+    """The official alert history, as read.
+
+    Attributes:
+        alerts: place -> its alerts in time order, places sorted. An oblast's
+            place is its ISO code; a raion's or hromada's is
+            ``oblast / raion[ / hromada]`` as written.
+        open_ended: alerts left out because they have no end.
+        problems: lines left out, each as ``path:line: what was wrong``.
+    """
+
+    alerts: dict[str, list[AlertInterval]]
+    open_ended: int
+    problems: list[str]
+
+
+def read_official_alerts(path: str | Path, levels: Sequence[str] = ("oblast",)) -> OfficialAlerts:
+    """Read the official alert history, keeping every line that can be read.
+
+    Args:
+        path: the CSV (see the module doc).
+        levels: which alert levels to keep (``oblast``, ``raion``, ``hromada``).
+
+    A line with an unknown level or oblast, a time that cannot be read or an
+    alert that ends before it starts is left out and named in ``problems`` (the
+    history has one: a hromada alert with its oblast and raion swapped).
+
+    Raises:
+        EvaluationInputError: the file lacks a column.
+        ValueError: an unknown level asked for.
+    """
+    path = Path(path)
+    unknown = set(levels) - set(LEVELS)
+    if unknown:
+        raise ValueError(f"unknown alert levels {sorted(unknown)} (known: {', '.join(LEVELS)})")
+    out: dict[str, list[AlertInterval]] = {}
+    open_ended = 0
+    problems: list[str] = []
+    with path.open(newline="", encoding="utf-8") as f:
+        rows = csv.DictReader(f)
+        missing = [c for c in _COLUMNS if c not in (rows.fieldnames or ())]
+        if missing:
+            raise EvaluationInputError(f"{path}: missing columns {missing} (expected {', '.join(_COLUMNS)})")
+        for line, row in enumerate(rows, start=2):
+            try:
+                level = row["level"]
+                if level not in LEVELS:
+                    raise _BadLine(f"unknown level {level!r} (known: {', '.join(LEVELS)})")
+                if level not in levels:
+                    continue
+                if row["oblast"] not in OFFICIAL_OBLAST_ISO:
+                    raise _BadLine(f"unknown oblast {row['oblast']!r}")
+                start = _time(row["started_at"], "started_at")
+                if not row["finished_at"]:
+                    open_ended += 1
+                    continue
+                end = _time(row["finished_at"], "finished_at")
+                if end < start:
+                    raise _BadLine(f"the alert ends ({row['finished_at']}) before it starts ({row['started_at']})")
+            except _BadLine as e:
+                problems.append(f"{path}:{line}: {e}")
+                continue
+            if level == "oblast":
+                place = OFFICIAL_OBLAST_ISO[row["oblast"]]
+            else:
+                place = " / ".join(p for p in (row["oblast"], row["raion"], row["hromada"]) if p)
+            out.setdefault(place, []).append(AlertInterval(place, start, end))
+    for alerts in out.values():
+        alerts.sort(key=lambda a: (a.start, a.end))
+    return OfficialAlerts({p: out[p] for p in sorted(out)}, open_ended, problems)
+
+
+def alert_statistics(alerts: Mapping[str, Sequence[AlertInterval]], t_end: float | None = None,
+                     within_s: float = FLAPPING_WITHIN_S) -> dict[str, float | int | None]:
+    """How long alerts last and how often they restart soon after an all-clear.
+
+    Args:
+        alerts: place -> its alerts in time order (open ones are clipped at ``t_end``,
+            or left out of the durations when ``t_end`` is None).
+        t_end: the end of the run, s.
+        within_s: a repeat alert at the same place that starts at most this long
+            after the previous all-clear is a restart (flapping).
+
+    Returns:
+        ``alerts``; ``duration_median_min`` and ``duration_p90_min`` (None when no
+        alert ended); ``repeats`` (alerts that follow an earlier one at the same
+        place); ``restarts`` and ``restart_share`` (restarts / repeats, None when
+        no repeats).
+    """
+    durations = []
+    repeats = restarts = n = 0
+    for place_alerts in alerts.values():
+        prev_end: float | None = None
+        for i, a in enumerate(place_alerts):
+            n += 1
+            if a.end is not None or t_end is not None:
+                s, e = closed(a.start, a.end, t_end if t_end is not None else a.start)
+                durations.append(e - s)
+            if i > 0:
+                repeats += 1
+                restarts += prev_end is not None and a.start - prev_end <= within_s
+            prev_end = a.end
+    d = np.asarray(durations) / 60.0
+    return {
+        "alerts": n,
+        "duration_median_min": float(np.median(d)) if d.size else None,
+        "duration_p90_min": float(np.percentile(d, 90)) if d.size else None,
+        "repeats": repeats,
+        "restarts": restarts,
+        "restart_share": restarts / repeats if repeats else None,
+    }
+
+
+
+#: Nights run from local noon to local noon; Kyiv is UTC+2 (UTC+3 in summer: an
+#: hour either way does not move a night's alerts, which cluster around midnight).
+_NOON_UTC_S = 10 * 3600.0
+
+
+def night_of(t: float) -> int:
+    """The night (days since 1970-01-01 of its evening) that time ``t`` (s, UTC) belongs to."""
+    return int((t - _NOON_UTC_S) // 86400.0)
+
+
+def place_nights(alerts: Mapping[str, Sequence[AlertInterval]]) -> tuple[np.ndarray, np.ndarray]:
+    """Per place and night with an alert (the alert's start decides its night):
+    (alerts that night, minutes in alert that night), both (n_place_nights,).
+    Open alerts are left out."""
+    count: dict[tuple[str, int], int] = {}
+    minutes: dict[tuple[str, int], float] = {}
+    for place, place_alerts in alerts.items():
+        for a in place_alerts:
+            if a.end is None:
+                continue
+            key = (place, night_of(a.start))
+            count[key] = count.get(key, 0) + 1
+            minutes[key] = minutes.get(key, 0.0) + (a.end - a.start) / 60.0
+    keys = sorted(count)
+    return np.array([count[k] for k in keys], dtype=int), np.array([minutes[k] for k in keys])
+
+
+def in_nights(alerts: Mapping[str, Sequence[AlertInterval]], nights: set[int]) -> dict[str, list[AlertInterval]]:
+    """The alerts that start in one of ``nights`` (:func:`night_of`); places without any are left out."""
+    out = {p: [a for a in v if night_of(a.start) in nights] for p, v in alerts.items()}
+    return {p: v for p, v in out.items() if v}
+
+
+#: The attack record in the shared folder: "Massive Missile Attacks on Ukraine"
+#: (Petro Ivaniuk, Kaggle), the Air Force's daily reports digitised (domain.md).
+ATTACKS = "data/attacks/missile_attacks_daily.csv"
+
+
+def raid_nights(path: str | Path | None = None, min_drones: int = 40, model: str = "Shahed") -> set[int]:
+    """Nights (:func:`night_of`) on which at least ``min_drones`` drones whose model
+    names ``model`` were launched, by the attack record (``time_start`` is Kyiv time,
+    taken as UTC+2; ``launched`` summed over the night's rows of that model)."""
+    path = Path(path) if path is not None else shared_dir() / ATTACKS
+    launched: dict[int, float] = {}
+    with path.open(newline="", encoding="utf-8") as f:
+        for row in csv.DictReader(f):
+            if model not in row["model"] or not row["launched"]:
+                continue
+            try:
+                # Kyiv time as written, as UTC+2 (an hour's error does not move a night)
+                utc = datetime.fromisoformat(row["time_start"]).replace(tzinfo=UTC).timestamp() - 2 * 3600.0
+                n = float(row["launched"])
+            except ValueError:
+                continue  # a row without a readable time or count says nothing about a night's size
+            night = night_of(utc)
+            launched[night] = launched.get(night, 0.0) + n
+    return {k for k, n in launched.items() if n >= min_drones}
+
