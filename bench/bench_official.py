@@ -22,6 +22,7 @@ which is right (``bench_alerts.py`` scores that against the truth).
 from __future__ import annotations
 
 import argparse
+import re
 from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from pathlib import Path
@@ -30,16 +31,18 @@ import numpy as np
 
 from airshield.evaluation import AlertInterval, alert_intervals, read_alerts
 from airshield.evaluation.official import (
-    alert_statistics,
     history_path,
     in_nights,
-    night_of,
     place_nights,
     raid_nights,
     read_official_alerts,
+    summary,
+    summary_table,
 )
 
 OUT = Path(__file__).resolve().parent / "out"
+#: bench_alerts.py's run folders: <scenario>-<seed>-<sim hash>-<regions hash>-alerts-<policy> (untagged)
+RUN_NAME = re.compile(r"^(?P<scenario>.+)-(?P<seed>[^-]+)-[0-9a-f]{6}-[0-9a-f]{8}-alerts-(?P<policy>airshield|naive)$")
 
 
 def run_alerts(run_dir: Path) -> dict[str, list[AlertInterval]]:
@@ -47,33 +50,14 @@ def run_alerts(run_dir: Path) -> dict[str, list[AlertInterval]]:
     return alert_intervals(ev.region, ev.t, ev.state, ev.alert_id)
 
 
-def row(label: str, alerts: Mapping[str, Sequence[AlertInterval]], nights: int) -> dict:
-    s = alert_statistics(alerts)
-    n, minutes = place_nights(alerts)
+def row(label: str, alerts: Mapping[str, Sequence[AlertInterval]], nights: int | None = None) -> dict:
+    """The summary of ``alerts``, with the raw distributions for the plot."""
+    _, minutes = place_nights(alerts)
     return {
-        "source": label, "nights": nights, "alerts": s["alerts"],
-        "median_min": s["duration_median_min"], "p90_min": s["duration_p90_min"],
-        "restart_share": s["restart_share"],
-        "places": n.size / max(nights, 1),
-        "total_min": float(minutes.sum()) / max(nights, 1),
-        "per_night": float(np.median(n)) if n.size else None,
-        "night_min": float(np.median(minutes)) if minutes.size else None,
-        "night_p90_min": float(np.percentile(minutes, 90)) if minutes.size else None,
+        "source": label, **summary(alerts, nights=nights),
         "_durations": np.array([(a.end - a.start) / 60.0 for v in alerts.values() for a in v if a.end is not None]),
         "_night_minutes": minutes,
     }
-
-
-def n_nights(alerts: Mapping[str, Sequence[AlertInterval]]) -> int:
-    return len({night_of(a.start) for v in alerts.values() for a in v})
-
-
-def fmt(v, pct: bool = False) -> str:
-    if v is None:
-        return "-"
-    if pct:
-        return f"{100 * v:.1f} %"
-    return f"{v:,.0f}" if isinstance(v, int) or abs(v) >= 10 else f"{v:.1f}"
 
 
 def pooled(runs: list[Path]) -> dict[str, list[AlertInterval]]:
@@ -95,30 +79,25 @@ def main() -> None:
     official = read_official_alerts(history_path())
     for p in official.problems:
         print(f"note: left out {p}")
-    rows = [row("official oblast alerts, 2022-24", official.alerts, n_nights(official.alerts))]
+    rows = [row("official oblast alerts, 2022-24", official.alerts)]
     big = in_nights(official.alerts, raid_nights(min_drones=args.raid))
-    rows.append(row(f"official, nights of >= {args.raid} Shaheds", big, n_nights(big)))
+    rows.append(row(f"official, nights of ≥ {args.raid} Shaheds", big))
     for y in sorted({datetime.fromtimestamp(a.start, UTC).year for v in official.alerts.values() for a in v}):
         sel = {p: [a for a in v if datetime.fromtimestamp(a.start, UTC).year == y] for p, v in official.alerts.items()}
-        rows.append(row(f"official, {y}", sel, n_nights(sel)))
+        rows.append(row(f"official, {y}", sel))
     if args.runs:
         for d in args.runs:
-            rows.append(row(d.name, run_alerts(d), 1))
+            rows.append(row(d.name, run_alerts(d)))
     else:
-        for policy in ("airshield", "naive"):
-            runs = sorted(p for p in (OUT / "runs").glob(f"*-alerts-{policy}") if (p / "alerts.ndjson").exists())
-            if runs:
-                names = ", ".join(p.name.split("-alerts-")[0].rsplit("-", 2)[0] for p in runs)
-                rows.append(row(f"{policy} ({names})", pooled(runs), len(runs)))
-    heads = ("source", "nights", "alerts", "median min", "p90 min", "restart ≤ 10 min", "places per night",
-             "alert-min per night", "alerts per place-night", "min per place-night", "p90")
-    print("| " + " | ".join(heads) + " |")
-    print("|---" * len(heads) + "|")
-    for r in rows:
-        print(f"| {r['source']} | {r['nights']:,} | {r['alerts']:,} | {fmt(r['median_min'])} | {fmt(r['p90_min'])} | "
-              f"{fmt(r['restart_share'], pct=True)} | {fmt(r['places'])} | {fmt(r['total_min'])} | "
-              f"{fmt(r['per_night'])} | {fmt(r['night_min'])} | "
-              f"{fmt(r['night_p90_min'])} |")
+        groups: dict[tuple[str, str], list[tuple[str, Path]]] = {}
+        for p in sorted((OUT / "runs").glob("*-alerts-*")):
+            m = RUN_NAME.match(p.name)
+            if m and (p / "alerts.ndjson").exists():
+                groups.setdefault((m["scenario"], m["policy"]), []).append((m["seed"], p))
+        for (scenario, policy), runs in sorted(groups.items(), key=lambda g: (g[0][0], g[0][1] != "airshield")):
+            seeds = ", ".join(seed for seed, _ in runs)
+            rows.append(row(f"{policy}, {scenario} ({seeds})", pooled([p for _, p in runs]), nights=len(runs)))
+    print("\n".join(summary_table([(r["source"], r) for r in rows])))
     plot(rows, args.plot)
     print(f"plot: {args.plot}")
 

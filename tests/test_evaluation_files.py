@@ -146,6 +146,9 @@ def test_end_to_end_metrics_from_files(files):
     assert m["alerts"] == 1 and m["false_alerts"] == 0 and m["flapping_fraction"] == 0.0
     assert m["premature_all_clears"] == 0
     assert m["unneeded_alert_minutes"] == pytest.approx(100 / 60, abs=0.02)  # 600 → 700 s
+    # what kind of alerts, comparable with today's official ones: one alert of 650 s
+    assert m["alert_duration_median_min"] == pytest.approx(650 / 60)
+    assert m["alert_minutes_per_region_night"] == pytest.approx(650 / 60)
     assert m["per_region"]["UA-A"]["entries"] == 1 and m["per_region"]["UA-B"]["alerts"] == 0
     # tracking
     assert m["track_ids_per_threat"] == 1.0 and m["id_switches"] == 0
@@ -167,7 +170,7 @@ def test_truth_only_run_dir_skips_tracks_and_alerts(tmp_path, files):
     assert set(m["skipped"]) == {"tracks", "alerts"}
     assert "not found" in m["skipped"]["tracks"]
     assert m["entries"] == 1 and m["threats_undetected"] == 1 and m["entries_unwarnable"] == 0
-    for key in ("gospa_mean_m", "position_rmse_m", "id_switches", "missed_entries", "alerts",
+    for key in ("gospa_mean_m", "position_rmse_m", "id_switches", "missed_entries", "alerts", "alert_duration_median_min",
                 "on_time_fraction", "lead_time_median_s", "false_alerts"):  # fmt: skip
         assert m[key] is None, key
     json.dumps(m)
@@ -199,6 +202,9 @@ def test_evaluate_run_with_a_regions_loader_and_report(tmp_path, files):
         assert (out / name).stat().st_size > 0, name
     text = (out / "report.md").read_text()
     assert "![map.png](map.png)" in text and "`on_time_fraction`" in text
+    # the run's alerts beside today's official ones (real history, ../shared/data/alerts)
+    assert "## This run's alerts beside today's official ones" in text
+    assert "| this run | 1 | 1 | 11 |" in text and "| official, nights of ≥ 40 Shaheds | 19 | 1,229 | 62 |" in text
     assert json.loads((out / "metrics.json").read_text())["entries"] == 1
 
 
@@ -249,3 +255,11 @@ def test_default_loader_builds_regions_and_frame_from_the_scenario_line(monkeypa
     m = evaluate_run(truth, run)
     assert seen == {"theatre": (LAT0, LON0), "source": "test"}
     assert m["regions"] == 2 and m["entries"] == 1
+
+
+def test_a_report_without_the_official_history_says_so_and_still_writes(tmp_path, files, monkeypatch):
+    truth, run = files
+    monkeypatch.setenv("AIRSHIELD_SHARED", str(tmp_path))  # a shared folder without data/alerts
+    evaluate_run(truth, run, lambda scenario: (REGIONS, to_xy), report_dir=tmp_path / "r")
+    text = (tmp_path / "r" / "report.md").read_text()
+    assert "Today's official alerts: not compared (" in text and "official_air_raid_alerts" in text

@@ -372,6 +372,7 @@ def demo(
                       f"{len(svc.engine.cap_xml)} CAP messages", highlight=False)
         metrics = evaluate_run(out / "truth.ndjson", run_dir, report_dir=out / "report")
         print_metrics(metrics, out_console)
+        _official_line(metrics)
         console.print(f"map of the night: {png}")
         console.print(f"evaluation report (alerts against true threat presence, map, lead times): "
                       f"{out}/report/report.md")
@@ -522,6 +523,25 @@ def _free_port(host: str, port: int) -> int:
         except OSError:
             s.bind((host, 0))
             return s.getsockname()[1]
+
+
+def _official_line(metrics: dict) -> None:
+    """One line: this night's alerts beside today's official ones on nights of its size."""
+    from airshield.evaluation import EvaluationInputError
+    from airshield.evaluation.official import official_summaries
+
+    try:
+        label, big = official_summaries()[1]
+    except (OSError, EvaluationInputError) as exc:
+        console.print(f"(not compared with today's official alerts: {exc})", highlight=False)
+        return
+    med, per = metrics.get("alert_duration_median_min"), metrics.get("alert_minutes_per_region_night")
+    if med is None or per is None:
+        return
+    console.print(f"this night's alerts: median {med:.0f} min, {per:.0f} min in alert per alerted region. "
+                  f"Official alerts 2022-24 on {label.removeprefix('official, ')}: median "
+                  f"{big['duration_median_min']:.0f} min, {big['min_per_place_night']:.0f} min in alert per alerted "
+                  f"region, {big['alerts_per_place_night']:.0f} alerts (bench/bench_official.py)", highlight=False)
 
 
 def _coverage_table(cov) -> Table:

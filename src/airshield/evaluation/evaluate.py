@@ -36,6 +36,7 @@ from .io import (
     read_tracks,
     read_truth,
 )
+from .official import summary
 from .sampling import SCORED_STATUSES, eval_grid, tracks_at, truth_at
 from .warning import WarningResult, score_warning
 
@@ -240,6 +241,10 @@ def evaluate(
         skipped.setdefault("tracks", "no tracks given")
 
     w = warn.metrics
+    # What kind of alerts (official.py), comparable with today's official ones.
+    kind = summary(intervals, t_end=sc.end) if intervals is not None else {}
+    w = {**w, "alert_duration_median_min": kind.get("duration_median_min"),
+         "alert_minutes_per_region_night": kind.get("min_per_place_night")}
     merged = {**w, **tracking, "threats": len(threat_ids)}
     metrics: dict[str, Any] = {k: merged.get(k) for k in METRIC_KEYS}
     metrics.update({k: v for k, v in merged.items() if k not in metrics})

@@ -268,3 +268,66 @@ def raid_nights(path: str | Path | None = None, min_drones: int = 40, model: str
             launched[night] = launched.get(night, 0.0) + n
     return {k for k, n in launched.items() if n >= min_drones}
 
+
+
+def summary(alerts: Mapping[str, Sequence[AlertInterval]], t_end: float | None = None,
+            nights: int | None = None) -> dict[str, float | int | None]:
+    """What kind of alerts a source gives: :func:`alert_statistics` and, per night,
+    the places alerted and their minutes in alert (all values per :data:`SUMMARY_COLUMNS`).
+
+    Open alerts are clipped at ``t_end`` (a run's end), or left out when it is None.
+    ``nights``: how many nights the alerts cover (default: the distinct nights their
+    starts fall in; give it for runs of one date pooled, their places kept apart).
+    """
+    if t_end is not None:
+        alerts = {p: [AlertInterval(a.region, *closed(a.start, a.end, t_end), a.alert_id) for a in v]
+                  for p, v in alerts.items()}
+    s = alert_statistics(alerts)
+    n, minutes = place_nights(alerts)
+    if nights is None:
+        nights = len({night_of(a.start) for v in alerts.values() for a in v})
+    return {
+        "nights": nights, "alerts": s["alerts"], "duration_median_min": s["duration_median_min"],
+        "duration_p90_min": s["duration_p90_min"], "restart_share": s["restart_share"],
+        "places_per_night": n.size / nights if nights else None,
+        "alert_min_per_night": float(minutes.sum()) / nights if nights else None,
+        "alerts_per_place_night": float(np.median(n)) if n.size else None,
+        "min_per_place_night": float(np.median(minutes)) if minutes.size else None,
+        "min_per_place_night_p90": float(np.percentile(minutes, 90)) if minutes.size else None,
+    }
+
+
+#: (key of :func:`summary`, column header, unit: "%" for shares, "" otherwise).
+SUMMARY_COLUMNS = (
+    ("nights", "nights", ""), ("alerts", "alerts", ""), ("duration_median_min", "median min", ""),
+    ("duration_p90_min", "p90 min", ""), ("restart_share", "restart ≤ 10 min", "%"),
+    ("places_per_night", "places per night", ""), ("alert_min_per_night", "alert-min per night", ""),
+    ("alerts_per_place_night", "alerts per place-night", ""),
+    ("min_per_place_night", "min per place-night", ""), ("min_per_place_night_p90", "p90", ""),
+)
+
+
+def summary_cell(value: float | int | None, unit: str) -> str:
+    if value is None:
+        return "-"
+    if unit == "%":
+        return f"{100 * value:.1f} %"
+    return f"{value:,.0f}" if isinstance(value, int) or abs(value) >= 10 else f"{value:.1f}"
+
+
+def summary_table(rows: Sequence[tuple[str, Mapping]]) -> list[str]:
+    """Markdown table lines: one row per (label, :func:`summary`)."""
+    lines = ["| source | " + " | ".join(h for _, h, _ in SUMMARY_COLUMNS) + " |",
+             "|---" * (len(SUMMARY_COLUMNS) + 1) + "|"]
+    for label, s in rows:
+        lines.append(f"| {label} | " + " | ".join(summary_cell(s[k], u) for k, _, u in SUMMARY_COLUMNS) + " |")
+    return lines
+
+
+def official_summaries(min_drones: int = 40) -> list[tuple[str, dict]]:
+    """(label, :func:`summary`) of the official oblast alerts: all of them, and those of the
+    nights with at least ``min_drones`` Shaheds launched (:func:`raid_nights`)."""
+    official = read_official_alerts(history_path()).alerts
+    big = in_nights(official, raid_nights(min_drones=min_drones))
+    return [("official oblast alerts, 2022-24", summary(official)),
+            (f"official, nights of ≥ {min_drones} Shaheds", summary(big))]
