@@ -3,9 +3,9 @@
 Usage:
     .venv/bin/python bench/bench_official.py [RUNDIR ...] [--plot bench/out/official.png]
 
-With no RUNDIR it takes every run that ``bench_alerts.py`` left under
+With no RUNDIR it takes every untagged run that ``bench_alerts.py`` left under
 ``bench/out/runs`` (``*-alerts-airshield`` and ``*-alerts-naive``) and pools
-them by policy. For each source it prints: alerts; their median and 90th
+them by scenario and policy. For each source it prints: alerts; their median and 90th
 percentile duration; the share of repeat alerts at a place that start within
 10 min of the previous all-clear there (domain.md's flapping share); and per
 alerted place and night, the alerts and the minutes in alert (median and 90th
@@ -80,7 +80,10 @@ def main() -> None:
     for p in official.problems:
         print(f"note: left out {p}")
     rows = [row("official oblast alerts, 2022-24", official.alerts)]
-    big = in_nights(official.alerts, raid_nights(min_drones=args.raid))
+    nights, problems = raid_nights(min_drones=args.raid)
+    for p in problems:
+        print(f"note: left out {p}")
+    big = in_nights(official.alerts, nights)
     rows.append(row(f"official, nights of ≥ {args.raid} Shaheds", big))
     for y in sorted({datetime.fromtimestamp(a.start, UTC).year for v in official.alerts.values() for a in v}):
         sel = {p: [a for a in v if datetime.fromtimestamp(a.start, UTC).year == y] for p, v in official.alerts.items()}

@@ -450,7 +450,7 @@ def test_an_alert_held_by_a_citizen_sighting_tells_how_long_ago_it_was(natural_e
     m = CapEncoder(natural_earth).encode_all([event("alert", "alert", 0, T0, reason(threat())),
                                               event("alert", "update", 1, T0 + 1800.0, why)])[1]
     uk, en = info(m.xml, "uk-UA"), info(m.xml, "en-US")
-    assert "Спостерігач повідомив про загрозу поблизу 4 хв тому." in text(uk, "c:description")
+    assert "Очевидець повідомив про загрозу поблизу 4 хв тому." in text(uk, "c:description")
     assert "A citizen observer reported a threat nearby 4 min ago." in text(en, "c:description")
     assert parameters(en)["sighting_age_minutes"] == "4"
     assert validate(m.xml) == []

@@ -211,7 +211,8 @@ def test_an_alert_held_by_a_citizen_sighting_says_so_in_its_reason():
     w = World(cfg)
     for t in range(0, 6000, 10):
         sts = [state("T1", t, 20 * KM + 45 * t, 50 * KM)] if t <= 1500 else []
-        w.step(t, sts, sightings={"A": 2500.0} if t == 2510 else None)
+        # a sighting just before the alert starts: it did not hold (or start) it, so is not named
+        w.step(t, sts, sightings={"A": 2500.0} if t == 2510 else ({"A": -30.0} if t == 0 else None))
     clear = w.of("A", "all_clear")
     assert len(clear) == 1 and clear[0].t - T0 >= 2500 + cfg.clear_hold_s
     assert clear[0].reason.sighting_age_s is None
@@ -219,15 +220,15 @@ def test_an_alert_held_by_a_citizen_sighting_says_so_in_its_reason():
     assert held, "no update while the sighting held the alert"
     for e in held:
         assert e.reason.sighting_age_s == pytest.approx(e.t - T0 - 2500)
-        assert "citizen reported a threat nearby" in e.reason.text
+        assert "citizen observer reported a threat nearby" in e.reason.text
     others = [e for e in w.of("A") if not 2510 <= e.t - T0 < 2500 + cfg.clear_hold_s]
     assert others and all(e.reason.sighting_age_s is None for e in others)
 
 
 def test_one_observer_who_keeps_reporting_cannot_hold_an_alert_for_ever():
-    # A drone crosses A and is gone by 1,500 s; an observer then reports a drone every
-    # minute for five hours. The sightings hold the alert only sighting_hold_max_s past
-    # the last threat behind it.
+    # A drone crosses A; its track ends at 1,500 s (the picture holds the lost drone for
+    # an hour more). An observer reports a drone every minute for five hours. The sightings
+    # hold the alert only sighting_hold_max_s past the last threat behind it.
     cfg = PolicyConfig()
     w = World(cfg)
     for t in range(0, 20000, 10):

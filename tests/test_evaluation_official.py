@@ -87,11 +87,28 @@ def test_an_alert_without_an_end_is_left_out_and_counted(tmp_path):
     assert list(got.alerts) == ["UA-32"] and got.open_ended == 1 and got.problems == []
 
 
+def test_a_truncated_history_line_is_named_not_counted_as_open(tmp_path):
+    f = tmp_path / "alerts.csv"
+    f.write_text(HEADER + "Kyivska oblast,,,oblast,2024-01-01 08:00:00+00:00\n"
+                 "Kyivska oblast,,,oblast\n"
+                 "Lvivska oblast,,,oblast,2024-01-01 08:00:00+00:00,2024-01-01 09:00:00+00:00,official\n",
+                 encoding="utf-8")
+    got = read_official_alerts(f)
+    assert list(got.alerts) == ["UA-46"] and got.open_ended == 0
+    assert [p.split(": ", 1)[0].rsplit("/", 1)[-1] for p in got.problems] == ["alerts.csv:2", "alerts.csv:3"]
+    assert got.problems[0].endswith("5 fields, 7 expected")
+
+
 def test_a_history_without_its_columns_is_refused(tmp_path):
     f = tmp_path / "alerts.csv"
     f.write_text("region,start\nX,1\n", encoding="utf-8")
     with pytest.raises(EvaluationInputError, match="missing columns"):
         read_official_alerts(f)
+
+
+def test_a_night_begins_at_noon_kyiv_time():
+    day = 86400.0 * 20000  # 2024-10-04 00:00 UTC; noon in Kyiv (UTC+2) is 10:00 UTC
+    assert night_of(day + 10 * 3600 - 1) == 19999 and night_of(day + 10 * 3600) == 20000
 
 
 def test_a_place_night_runs_from_noon_to_noon_and_sums_its_alerts():
@@ -106,12 +123,33 @@ def test_a_place_night_runs_from_noon_to_noon_and_sums_its_alerts():
 
 
 def test_big_raid_nights_come_from_the_attack_record():
-    # domain.md: "504 nights with >= 40" Shahed-type drones, Oct 2022 - Mar 2026; the record
-    # 810 on 2025-09-07 (launched the evening before, Kyiv time).
-    nights = raid_nights(min_drones=40)
-    assert 490 <= len(nights) <= 530
+    # domain.md counts "504 nights with >= 40" Shahed-type drones; summing every
+    # Shahed-136/131 row of a night (noon to noon) gives 515. The record, 810, was launched
+    # on the evening of 2025-09-06 (Kyiv time). Rows with a trailing space or a one-digit
+    # hour ("2023-05-16 3:30") are read, not dropped.
+    nights, problems = raid_nights(min_drones=40)
+    assert len(nights) == 515 and problems == []
     assert night_of(1_757_196_000.0) in nights  # 2025-09-06 22:00 UTC
-    assert len(raid_nights(min_drones=800)) == 1
+    assert raid_nights(min_drones=800)[0] == {night_of(1_757_196_000.0)}
+
+
+def test_an_attack_record_row_that_cannot_be_read_is_named(tmp_path):
+    f = tmp_path / "attacks.csv"
+    f.write_text("time_start,model,launched\n2024-01-01 20:00,Shahed-136/131,50\n"
+                 "sometime,Shahed-136/131,70\n2024-01-02 3:30 ,Shahed-136/131,45\n"
+                 "2024-01-03 20:00,Iskander-M,90\n2024-01-04 20:00,Shahed-136/131,\n", encoding="utf-8")
+    nights, problems = raid_nights(f)
+    # 01-01 20:00 and 01-02 3:30 Kyiv time are one night (50 + 45); the Iskander row and the
+    # row without a count add nothing
+    assert nights == {night_of(1_704_132_000.0)}
+    assert len(problems) == 1 and "attacks.csv:3: time_start 'sometime'" in problems[0]
+    with pytest.raises(EvaluationInputError, match="missing columns"):
+        raid_nights(_write(tmp_path / "bad.csv", "when,model\n"))
+
+
+def _write(path, text):
+    path.write_text(text, encoding="utf-8")
+    return path
 
 
 def test_alerts_of_chosen_nights_are_kept_and_empty_places_dropped():

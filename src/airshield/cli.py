@@ -210,9 +210,12 @@ def run(
 
 
 def _iso(t: float) -> str:
-    from airshield.model import from_epoch
+    """A time for people: RFC 3339 UTC to the second."""
+    import math
 
-    return from_epoch(t).strftime("%Y-%m-%dT%H:%M:%SZ")
+    from airshield.model import format_time
+
+    return format_time(math.floor(t))
 
 
 @app.command()
@@ -536,12 +539,13 @@ def _official_line(metrics: dict) -> None:
         console.print(f"(not compared with today's official alerts: {exc})", highlight=False)
         return
     med, per = metrics.get("alert_duration_median_min"), metrics.get("alert_minutes_per_region_night")
-    if med is None or per is None:
+    theirs = (big["duration_median_min"], big["min_per_place_night"], big["alerts_per_place_night"])
+    if med is None or per is None or None in theirs:
         return
-    console.print(f"this night's alerts: median {med:.0f} min, {per:.0f} min in alert per alerted region. "
-                  f"Official alerts 2022-24 on {label.removeprefix('official, ')}: median "
-                  f"{big['duration_median_min']:.0f} min, {big['min_per_place_night']:.0f} min in alert per alerted "
-                  f"region, {big['alerts_per_place_night']:.0f} alerts (bench/bench_official.py)", highlight=False)
+    console.print(f"this night's alerts last a median {med:.0f} min, and an alerted region spends a median "
+                  f"{per:.0f} min in alert. Official alerts 2022-24 on {label.removeprefix('official, ')}: "
+                  f"{theirs[0]:.0f} min, and {theirs[1]:.0f} min in {theirs[2]:.0f} alerts per alerted region "
+                  f"(medians; report.md has more)", highlight=False)
 
 
 def _coverage_table(cov) -> Table:

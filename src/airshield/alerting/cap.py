@@ -822,8 +822,12 @@ class CapEncoder:
                 lines.append(f"Джерела даних: {names}." if uk else f"Detected by: {names}.")
             if reason.sighting_age_s is not None and wording.opening is None:
                 m = int(reason.sighting_age_s // 60)
-                lines.append(f"Спостерігач повідомив про загрозу поблизу {m} хв тому." if uk
-                             else f"A citizen observer reported a threat nearby {m} min ago.")
+                if uk:
+                    ago = "щойно" if m < 1 else f"{m} хв тому"
+                    lines.append(f"Очевидець повідомив про загрозу поблизу {ago}.")
+                else:
+                    ago = "less than a minute ago" if m < 1 else f"{m} min ago"
+                    lines.append(f"A citizen observer reported a threat nearby {ago}.")
             if reason.operator is not None:
                 action = _OPERATOR_ACTION.get(reason.operator.action)
                 if action:

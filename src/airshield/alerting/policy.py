@@ -262,9 +262,11 @@ class AlertPolicy:
                 and reg.last_sighting - reg.last_threat <= self.cfg.sighting_hold_max_s)
 
     def _sighting_age(self, reg: _Region) -> float | None:
-        """Seconds since the sighting that holds ``reg``'s running alert now, or None."""
+        """Seconds since the sighting that holds ``reg``'s running alert now, or None. A sighting
+        from before the alert started is not named: it cannot have held it (nor started it)."""
         age = self.now - reg.last_sighting
-        return max(age, 0.0) if self._sighting_holds(reg) and age < self.cfg.clear_hold_s else None
+        return (max(age, 0.0) if self._sighting_holds(reg) and reg.last_sighting >= reg.started
+                and age < self.cfg.clear_hold_s else None)
 
     def _end_chain(self, reg: _Region, event: str, after: str, rule: str, rows: np.ndarray, drv: _Drivers,
                    describe: Describe, events: list[AlertEvent], note: OperatorNote | None = None) -> None:
@@ -460,6 +462,12 @@ class _Drivers:
         )
 
 
+def _ago_en(age_s: float) -> str:
+    """How long ago, in whole minutes (down), for people."""
+    m = int(age_s // 60)
+    return "less than a minute ago" if m < 1 else f"{m} min ago"
+
+
 #: Upper bounds of the count steps of :meth:`_Drivers.signature`.
 _COUNT_STEPS = (0, 1, 2, 3, 5, 10, 20, 50, 100, 200, 500)
 
@@ -499,5 +507,5 @@ def _text(rule: str, event: str, refs: list[ThreatRef], counts: dict[str, int], 
         if etas:
             parts.append(f"Nearest may arrive in {min(etas) / 60:.0f} min.")
     if sighting_age_s is not None and event in ("alert", "update"):
-        parts.append(f"A citizen reported a threat nearby {sighting_age_s // 60:.0f} min ago.")
+        parts.append(f"A citizen observer reported a threat nearby {_ago_en(sighting_age_s)}.")
     return " ".join(parts)

@@ -25,6 +25,7 @@ raids, ours a simulated night.
 from __future__ import annotations
 
 import csv
+import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -85,7 +86,9 @@ class _BadLine(ValueError):
     pass
 
 
-def _time(value: str, column: str) -> float:
+def _time(value: str | None, column: str) -> float:
+    if value is None:
+        raise _BadLine(f"the line ends before {column}")
     try:
         t = datetime.fromisoformat(value)
     except ValueError:
@@ -141,6 +144,9 @@ def read_official_alerts(path: str | Path, levels: Sequence[str] = ("oblast",)) 
             raise EvaluationInputError(f"{path}: missing columns {missing} (expected {', '.join(_COLUMNS)})")
         for line, row in enumerate(rows, start=2):
             try:
+                if None in row.values() or None in row:
+                    raise _BadLine(f"{len([v for v in row.values() if v is not None])} fields, "
+                                   f"{len(rows.fieldnames or ())} expected")
                 level = row["level"]
                 if level not in LEVELS:
                     raise _BadLine(f"unknown level {level!r} (known: {', '.join(LEVELS)})")
@@ -174,7 +180,7 @@ def alert_statistics(alerts: Mapping[str, Sequence[AlertInterval]], t_end: float
 
     Args:
         alerts: place -> its alerts in time order (open ones are clipped at ``t_end``,
-            or left out of the durations when ``t_end`` is None).
+            or left out of the durations, not of the counts, when ``t_end`` is None).
         t_end: the end of the run, s.
         within_s: a repeat alert at the same place that starts at most this long
             after the previous all-clear is a restart (flapping).
@@ -248,25 +254,50 @@ def in_nights(alerts: Mapping[str, Sequence[AlertInterval]], nights: set[int]) -
 ATTACKS = "data/attacks/missile_attacks_daily.csv"
 
 
-def raid_nights(path: str | Path | None = None, min_drones: int = 40, model: str = "Shahed") -> set[int]:
+def _kyiv_time(value: str) -> float:
+    """``time_start`` of the attack record (Kyiv time: ``2023-05-16 21:00``, ``2023-05-16 3:30``,
+    ``2023-05-16``), as s UTC taken at UTC+2 (an hour's error does not move a night)."""
+    value = value.strip()
+    try:
+        t = datetime.fromisoformat(value)
+    except ValueError:
+        t = datetime.strptime(value, "%Y-%m-%d %H:%M")  # a one-digit hour
+    return t.replace(tzinfo=UTC).timestamp() - 2 * 3600.0
+
+
+def raid_nights(path: str | Path | None = None, min_drones: int = 40,
+                model: str = "Shahed") -> tuple[set[int], list[str]]:
     """Nights (:func:`night_of`) on which at least ``min_drones`` drones whose model
-    names ``model`` were launched, by the attack record (``time_start`` is Kyiv time,
-    taken as UTC+2; ``launched`` summed over the night's rows of that model)."""
+    names ``model`` were launched, by the attack record (``launched`` summed over the
+    night's rows of that model); and the rows of that model left out, each as
+    ``path:line: what was wrong``.
+
+    Raises:
+        EvaluationInputError: the file lacks a column.
+    """
     path = Path(path) if path is not None else shared_dir() / ATTACKS
     launched: dict[int, float] = {}
+    problems: list[str] = []
     with path.open(newline="", encoding="utf-8") as f:
-        for row in csv.DictReader(f):
-            if model not in row["model"] or not row["launched"]:
+        rows = csv.DictReader(f)
+        missing = [c for c in ("time_start", "model", "launched") if c not in (rows.fieldnames or ())]
+        if missing:
+            raise EvaluationInputError(f"{path}: missing columns {missing}")
+        for line, row in enumerate(rows, start=2):
+            if model not in (row["model"] or ""):
                 continue
             try:
-                # Kyiv time as written, as UTC+2 (an hour's error does not move a night)
-                utc = datetime.fromisoformat(row["time_start"]).replace(tzinfo=UTC).timestamp() - 2 * 3600.0
-                n = float(row["launched"])
+                utc = _kyiv_time(row["time_start"] or "")
+                n = float(row["launched"] or "nan")
             except ValueError:
-                continue  # a row without a readable time or count says nothing about a night's size
+                problems.append(f"{path}:{line}: time_start {row['time_start']!r} or launched "
+                                f"{row['launched']!r} cannot be read")
+                continue
+            if math.isnan(n):
+                continue  # the record leaves the count out on some days: no size to judge by
             night = night_of(utc)
             launched[night] = launched.get(night, 0.0) + n
-    return {k for k, n in launched.items() if n >= min_drones}
+    return {k for k, n in launched.items() if n >= min_drones}, problems
 
 
 
@@ -275,7 +306,8 @@ def summary(alerts: Mapping[str, Sequence[AlertInterval]], t_end: float | None =
     """What kind of alerts a source gives: :func:`alert_statistics` and, per night,
     the places alerted and their minutes in alert (all values per :data:`SUMMARY_COLUMNS`).
 
-    Open alerts are clipped at ``t_end`` (a run's end), or left out when it is None.
+    Open alerts are clipped at ``t_end`` (a run's end); when it is None they count as
+    alerts but are left out of the durations and the place-nights.
     ``nights``: how many nights the alerts cover (default: the distinct nights their
     starts fall in; give it for runs of one date pooled, their places kept apart).
     """
@@ -299,11 +331,11 @@ def summary(alerts: Mapping[str, Sequence[AlertInterval]], t_end: float | None =
 
 #: (key of :func:`summary`, column header, unit: "%" for shares, "" otherwise).
 SUMMARY_COLUMNS = (
-    ("nights", "nights", ""), ("alerts", "alerts", ""), ("duration_median_min", "median min", ""),
-    ("duration_p90_min", "p90 min", ""), ("restart_share", "restart ≤ 10 min", "%"),
+    ("nights", "nights", ""), ("alerts", "alerts", ""), ("duration_median_min", "alert, median min", ""),
+    ("duration_p90_min", "alert, p90 min", ""), ("restart_share", "restart ≤ 10 min", "%"),
     ("places_per_night", "places per night", ""), ("alert_min_per_night", "alert-min per night", ""),
-    ("alerts_per_place_night", "alerts per place-night", ""),
-    ("min_per_place_night", "min per place-night", ""), ("min_per_place_night_p90", "p90", ""),
+    ("alerts_per_place_night", "alerts per place-night, median", ""),
+    ("min_per_place_night", "min per place-night, median", ""), ("min_per_place_night_p90", "… p90", ""),
 )
 
 
@@ -328,6 +360,6 @@ def official_summaries(min_drones: int = 40) -> list[tuple[str, dict]]:
     """(label, :func:`summary`) of the official oblast alerts: all of them, and those of the
     nights with at least ``min_drones`` Shaheds launched (:func:`raid_nights`)."""
     official = read_official_alerts(history_path()).alerts
-    big = in_nights(official, raid_nights(min_drones=min_drones))
+    big = in_nights(official, raid_nights(min_drones=min_drones)[0])
     return [("official oblast alerts, 2022-24", summary(official)),
             (f"official, nights of ≥ {min_drones} Shaheds", summary(big))]

@@ -41,7 +41,7 @@ ROWS: tuple[tuple[str, str, str, str], ...] = (
     ("Over-warning", "unneeded_alert_minutes", "unneeded alert-minutes", "min"),
     ("Over-warning", "flapping_fraction", "flapping alerts", "%"),
     ("Over-warning", "alert_duration_median_min", "alert duration, median", "min"),
-    ("Over-warning", "alert_minutes_per_region_night", "minutes in alert per alerted region", "min"),
+    ("Over-warning", "alert_minutes_per_region_night", "minutes in alert per alerted region-night, median", "min"),
 )
 
 
