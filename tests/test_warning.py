@@ -299,3 +299,32 @@ def test_a_lost_drone_another_drone_may_stand_for_still_holds_but_starts_nothing
     tab = pic.table()
     mine = np.array([pic.track_id(k) == "T1" for k in tab.row])
     assert mine.any() and np.all(tab.expires[mine] < T0 + 60) and np.all(tab.hold[mine] > T0 + 60)
+
+
+def test_a_point_gets_the_same_eta_as_a_city_there():
+    # A port or a substation asks "when may a threat come within 5 km of here?": the
+    # answer is the picture's own cone arithmetic, so a point at a city's centre with the
+    # city's radius gets the city's earliest and nominal arrivals.
+    from test_alerting_policy import T0, state
+
+    from airshield.geo import Site
+    from airshield.warning.point import point_eta
+
+    th = Theatre.ukraine()
+    lat, lon = th.to_latlon(80 * KM, 50 * KM)
+    city = Site("geonames:2", "Porttown", "Портове", float(lat), float(lon), 50_000)
+    field = RegionField({"A": box(0, 0, 100 * KM, 100 * KM)})
+    pic = ThreatPicture(th, field, [city], CFG)
+    pic.update([TrackEvent("confirmed", state("T1", 0, 20 * KM, 50 * KM, 45.0))], T0)
+    f = pic.forecast("T1")
+    (_, lo, tin), = f.sites
+    got = point_eta(pic.path_of("T1"), 80 * KM, 50 * KM, CFG.site_radius_m, CFG.cone_k, field.margin)
+    assert got.t_lo == pytest.approx(lo) and got.t_in == pytest.approx(tin)
+    nominal = T0 + (60 * KM - CFG.site_radius_m) / 45.0
+    assert got.t_lo < got.t_in == pytest.approx(nominal, abs=30.0) and got.t_in < got.t_hi
+    # a point behind the drone, or far to the side, is never reached
+    assert point_eta(pic.path_of("T1"), 0.0, 50 * KM, 1 * KM, CFG.cone_k, field.margin) is None
+    assert point_eta(pic.path_of("T1"), 80 * KM, 400 * KM, 1 * KM, CFG.cone_k, field.margin) is None
+    # a wider radius is reached sooner
+    wide = point_eta(pic.path_of("T1"), 80 * KM, 50 * KM, 20 * KM, CFG.cone_k, field.margin)
+    assert wide.t_lo < got.t_lo and wide.t_in < got.t_in

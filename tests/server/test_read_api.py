@@ -163,6 +163,33 @@ def test_concern_gives_the_state_the_nearest_threat_and_advice(mid):
     assert mid.client.get("/v1/concern", params={"lat": 95, "lon": 0}).status_code == 422
 
 
+def test_concern_says_when_a_threat_may_come_near_the_point_itself(mid):
+    # A port 30 km ahead of a drone asks: the answer is for the point (within radius_km),
+    # not for the region, and its bounds are in order.
+    tracks = mid.client.get("/v1/tracks", headers=mid.auth(mid.viewer)).json()
+    moving = [t for t in tracks if t["threat"] and t["cone"] and (t["speed_ms"] or 0) > 20]
+    assert moving, "the mid-night snapshot has moving threats"
+    t = max(moving, key=lambda t: t["id"])
+    h = math.radians(t["heading_deg"])
+    ahead_m = 30_000.0
+    lat = t["lat"] + ahead_m * math.cos(h) / 111_320.0
+    lon = t["lon"] + ahead_m * math.sin(h) / (111_320.0 * math.cos(math.radians(t["lat"])))
+    c = mid.client.get("/v1/concern", params={"lat": lat, "lon": lon}).json()
+    here = c["here"]
+    assert here is not None and c["radius_km"] == 5.0
+    assert 0 <= here["lo_s"] <= (ahead_m + 5_000.0) / t["speed_ms"]
+    if here["eta_s"] is not None:
+        assert here["lo_s"] <= here["eta_s"] <= here["hi_s"]
+    if c["state"] != "quiet":
+        assert "within 5 km of this point" in c["advice"]["en"] and "5 км" in c["advice"]["uk"]
+    # over the threat itself: inside now; a wider radius is reached no later
+    on = mid.client.get("/v1/concern", params={"lat": t["lat"], "lon": t["lon"]}).json()["here"]
+    assert on["inside"] and on["lo_s"] == 0
+    wide = mid.client.get("/v1/concern", params={"lat": lat, "lon": lon, "radius_km": 20}).json()["here"]
+    assert wide["lo_s"] <= here["lo_s"]
+    assert mid.client.get("/v1/concern", params={"lat": lat, "lon": lon, "radius_km": 0.1}).status_code == 422
+
+
 def test_sensors_show_health_and_the_gap_of_a_silent_one(mid):
     sensors = mid.client.get("/v1/sensors").json()
     assert len(sensors) > 2000

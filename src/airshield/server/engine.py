@@ -53,6 +53,7 @@ from airshield.server.events import PushEvent
 from airshield.server.settings import Settings
 from airshield.server.state import ServerState
 from airshield.sources.ndjson import encode_report
+from airshield.warning.prediction import Paths
 
 log = logging.getLogger("airshield.engine")
 
@@ -82,12 +83,14 @@ def report_hash(r: Report) -> bytes:
 
 @dataclass(frozen=True)
 class TrackForecast:
-    """A threat's predicted cone and region arrivals (absolute times, s), as of ``t``."""
+    """A threat's predicted cone and region arrivals (absolute times, s), as of ``t``; ``path``:
+    its predicted points in the theatre's frame (for arrivals at any point: warning.point)."""
 
     t: float
     cls: str
     cone: list[list[float]]
     etas: list[tuple[str, float | None, float, float | None]]  # region, t_in, t_lo, t_hi
+    path: Paths | None = None  # views: the picture never changes a path in place
 
 
 @dataclass(frozen=True)
@@ -587,7 +590,7 @@ class Engine:
             if f is None:
                 continue
             cone = _cone(f[0], f[1], th)
-            out[tid] = TrackForecast(t=self.rt.now, cls=f[2], cone=cone, etas=f[3])
+            out[tid] = TrackForecast(t=self.rt.now, cls=f[2], cone=cone, etas=f[3], path=pic.path_of(tid))
         return out
 
 

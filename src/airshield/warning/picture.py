@@ -452,11 +452,15 @@ class ThreatPicture:
         self._append(self._imp, imp, slots, "region")
         return changed
 
+    def path_of(self, track_id: str) -> Paths:
+        """One track's predicted points as a one-track :class:`Paths` (views: the picture never
+        changes a path in place, it predicts a new one), KeyError if it has no forecast."""
+        paths, a, b = self._paths[self._slot[track_id]]
+        return _one_path(paths, a, b)
+
     def _site_impacts(self, paths: Paths, a: int, b: int) -> Impacts:
         """When the path points ``a:b`` of ``paths`` (one track) may reach each place."""
-        sub = Paths(np.zeros(b - a, dtype=np.int64), paths.step[a:b], paths.t[a:b], paths.x[a:b], paths.y[a:b],
-                    paths.r[a:b], paths.sigma_along[a:b], paths.speed[paths.track[a:a + 1]])
-        paths = sub
+        paths = _one_path(paths, a, b)
         pts = np.column_stack([paths.x, paths.y])
         reach = np.minimum(paths.r, self.field.margin) + self.cfg.site_radius_m
         lists = self._site_tree.query_ball_point(pts, reach)
@@ -578,3 +582,9 @@ def _threat_kind(st) -> bool | None:
 
 def _round(s: float) -> float:
     return round(s, 1)
+
+
+def _one_path(paths: Paths, a: int, b: int) -> Paths:
+    """Points ``a:b`` of ``paths`` (one track's) as a one-track Paths."""
+    return Paths(np.zeros(b - a, dtype=np.int64), paths.step[a:b], paths.t[a:b], paths.x[a:b], paths.y[a:b],
+                 paths.r[a:b], paths.sigma_along[a:b], paths.speed[paths.track[a:a + 1]])
