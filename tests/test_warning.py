@@ -328,3 +328,24 @@ def test_a_point_gets_the_same_eta_as_a_city_there():
     # a wider radius is reached sooner
     wide = point_eta(pic.path_of("T1"), 80 * KM, 50 * KM, 20 * KM, CFG.cone_k, field.margin)
     assert wide.t_lo < got.t_lo and wide.t_in < got.t_in
+
+
+def test_a_point_index_answers_as_each_threat_one_by_one():
+    from airshield.warning.point import PointIndex, point_eta
+    from airshield.warning.prediction import Paths
+
+    rng = np.random.default_rng(5)
+    n = 60
+    x = np.column_stack([rng.uniform(-200 * KM, 200 * KM, n), rng.uniform(-200 * KM, 200 * KM, n), np.full(n, 500.0)])
+    v = np.column_stack([rng.normal(0, 45, n), rng.normal(0, 45, n), np.zeros(n)])
+    p = predict(CFG, np.zeros(n), x, v, np.full(n, 500.0), np.full(n, 3.0), np.zeros(n, dtype=int))
+    b = np.searchsorted(p.track, np.arange(n + 1))
+    paths = [Paths(np.zeros(b[i + 1] - b[i], dtype=np.int64), *(a[b[i]:b[i + 1]] for a in (
+        p.step, p.t, p.x, p.y, p.r, p.sigma_along)), p.speed[i:i + 1]) for i in range(n)]
+    index = PointIndex(paths)
+    for px, py in [(0.0, 0.0), (50 * KM, -30 * KM), (900 * KM, 0.0)]:
+        want = [(i, e) for i, q in enumerate(paths)
+                if (e := point_eta(q, px, py, 5 * KM, CFG.cone_k, 100 * KM)) is not None]
+        assert index.etas(px, py, 5 * KM, CFG.cone_k, 100 * KM) == want
+    assert any(index.etas(0.0, 0.0, 5 * KM, CFG.cone_k, 100 * KM))
+    assert PointIndex([]).etas(0.0, 0.0, 5 * KM, CFG.cone_k) == []

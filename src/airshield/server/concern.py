@@ -18,7 +18,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Request
 
-from airshield.warning.point import point_eta
+from airshield.warning.point import PointIndex
 
 router = APIRouter(tags=["public"])
 
@@ -100,19 +100,32 @@ def _here(eng, snap, lat: float, lon: float, radius_m: float) -> dict | None:
     if not math.isfinite(ref) or not snap.forecasts:
         return None
     core = eng.rt.core
+    ids, index = _index_of(snap)
     x, y = core.theatre.to_xy(lat, lon)
     best = None
-    for tid, f in sorted(snap.forecasts.items()):
-        if f.path is None:
-            continue
-        e = point_eta(f.path, float(x), float(y), radius_m, core.cfg.warning.cone_k, core.field.margin)
-        if e is None or e.t_last < ref:
-            continue
-        if best is None or e.t_lo < best[2].t_lo:
-            best = (tid, f.cls, e)
+    for i, e in index.etas(float(x), float(y), radius_m, core.cfg.warning.cone_k, core.field.margin):
+        if e.t_last >= ref and (best is None or e.t_lo < best[1].t_lo):
+            best = (i, e)
     if best is None:
         return None
-    tid, cls, e = best
-    return {"track": tid, "class": cls, "eta_s": None if e.t_in is None else round(max(e.t_in - ref, 0.0)),
+    i, e = best
+    return {"track": ids[i], "class": snap.forecasts[ids[i]].cls,
+            "eta_s": None if e.t_in is None else round(max(e.t_in - ref, 0.0)),
             "lo_s": round(max(e.t_lo - ref, 0.0)), "hi_s": None if e.t_hi is None else round(max(e.t_hi - ref, 0.0)),
             "inside": e.t_lo <= ref}
+
+
+#: (snapshot, track ids, their PointIndex) of the latest snapshot asked about: built once per
+#: snapshot (every forecast period at most), shared by every request on it.
+_index: tuple[object, list[str], PointIndex] | None = None
+
+
+def _index_of(snap) -> tuple[list[str], PointIndex]:
+    global _index
+    cached = _index
+    if cached is not None and cached[0] is snap:
+        return cached[1], cached[2]
+    ids = [tid for tid, f in sorted(snap.forecasts.items()) if f.path is not None]
+    index = PointIndex([snap.forecasts[t].path for t in ids])
+    _index = (snap, ids, index)  # one assignment: a request on another thread sees the old or the new
+    return ids, index

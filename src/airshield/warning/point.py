@@ -49,6 +49,8 @@ def point_eta(path: Paths, x: float, y: float, radius_m: float, cone_k: float,
     if path.t.size == 0:
         return None
     d = np.hypot(path.x - x, path.y - y) - radius_m  # signed: negative within the radius
+    if not np.any(d <= np.minimum(path.r, r_cap)):
+        return None  # the cone never comes near (most threats, for any one point): skip the rest
     pi = np.arange(path.t.size)
     imp = impacts(path, pi, np.zeros(pi.size, dtype=np.int64), d, cone_k, r_cap=r_cap)
     if imp.t_lo.size == 0:
@@ -56,3 +58,32 @@ def point_eta(path: Paths, x: float, y: float, radius_m: float, cone_k: float,
     t_in, t_hi = float(imp.t_in[0]), float(imp.t_hi[0])
     return PointEta(float(imp.t_lo[0]), None if math.isnan(t_in) else t_in, None if math.isnan(t_hi) else t_hi,
                     float(imp.t_last[0]))
+
+
+class PointIndex:
+    """Many threats' paths at once, for point queries against all of them (the service's
+    ``/v1/concern``): one vectorised distance test over every predicted point finds the few
+    threats whose cone comes near; only those get :func:`point_eta`'s full arithmetic.
+
+    Args:
+        paths: one :class:`Paths` per threat (each one track's).
+    """
+
+    def __init__(self, paths: list[Paths]):
+        self.paths = list(paths)
+        n = np.array([p.t.size for p in self.paths], dtype=np.int64)
+        self._owner = np.repeat(np.arange(len(self.paths)), n)
+        cat = (lambda f: np.concatenate([f(p) for p in self.paths])) if self.paths else (lambda f: np.zeros(0))
+        self._x, self._y, self._r = cat(lambda p: p.x), cat(lambda p: p.y), cat(lambda p: p.r)
+
+    def etas(self, x: float, y: float, radius_m: float, cone_k: float,
+             r_cap: float = math.inf) -> list[tuple[int, PointEta]]:
+        """(index into ``paths``, arrival) of every threat whose cone may come within
+        ``radius_m`` of (x, y), in index order."""
+        near = np.hypot(self._x - x, self._y - y) - radius_m <= np.minimum(self._r, r_cap)
+        out = []
+        for i in np.unique(self._owner[near]).tolist():
+            e = point_eta(self.paths[i], x, y, radius_m, cone_k, r_cap)
+            if e is not None:
+                out.append((i, e))
+        return out
