@@ -158,6 +158,11 @@ def test_the_map_follows_a_simulated_night_and_replays_it(map_service, tiny_feed
     assert rule.inner_text() and not rule.inner_text().startswith("rule_")
     assert "Drone (Shahed type)" in body.locator(".reason").inner_text()
     assert body.locator(".hist-item.ev-alert").count() >= 1
+    # The clicked point itself: when a threat may come within 5 km of it (GET /v1/concern).
+    here = body.locator(".here")
+    here.wait_for(timeout=10_000)
+    assert here.inner_text().startswith("At the point you clicked: ")
+    assert "within 5 km" in here.inner_text()
     page.screenshot(path=str(shots / "2-region-reason.png"))
 
     # The keyboard does the same: a region outline takes focus, Enter opens it.

@@ -72,7 +72,7 @@ export class MapView {
         const id = f.properties?.id ?? f.id;
         this.regionLayers.set(id, lyr);
         lyr.feature.properties.id = id;
-        lyr.on('click', (e) => { L.DomEvent.stopPropagation(e); this.onRegionClick(id); });
+        lyr.on('click', (e) => { L.DomEvent.stopPropagation(e); this.onRegionClick(id, e.latlng); });
         lyr.on('add', () => this.tagRegion(id));
       },
     });

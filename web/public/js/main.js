@@ -14,6 +14,7 @@ const ui = {
   playing: false,
   speed: 300, // replay seconds per wall second
   selected: null,
+  here: null, // {id, lat, lon, answer, at}: "how long do I have here?" for the clicked point (live only)
   layers: { tracks: true, cones: true, sensors: true, cities: true },
   conn: 'connecting',
 };
@@ -32,7 +33,7 @@ function render() {
   if (ui.layers.tracks) view.drawTracks(night.tracksAt(T), { showCones: ui.layers.cones });
   renderClock();
   renderSummary(states);
-  if (ui.selected) renderPanel(ui.selected);
+  if (ui.selected) { renderPanel(ui.selected); refreshHere(); }
   document.body.dataset.mode = T == null ? 'live' : 'replay';
   const inAlert = [...states].filter(([, s]) => s === 'alert').map(([id]) => id);
   document.body.dataset.alertRegions = inAlert.join(',');
@@ -117,10 +118,12 @@ function esc(s) {
 
 // ---------------------------------------------------------------- region panel
 
-function selectRegion(id) {
+function selectRegion(id, latlng = null) {
   ui.selected = id;
   view.select(id);
+  ui.here = latlng ? { id, lat: latlng.lat, lon: latlng.lng, answer: null, at: 0 } : null;
   renderPanel(id, true);
+  refreshHere();
   $('#region-panel').hidden = false;
   $('#region-panel').focus({ preventScroll: true });
 }
@@ -156,6 +159,30 @@ function reasonHtml(reason) {
   return parts.join('');
 }
 
+/** GET /v1/concern for the clicked point: when a threat may come within 5 km of it (live only). */
+async function refreshHere() {
+  const h = ui.here;
+  if (!h || ui.replayT != null || Date.now() - h.at < 15000) return;
+  h.at = Date.now();
+  try {
+    const q = new URLSearchParams({ lat: h.lat.toFixed(5), lon: h.lon.toFixed(5) });
+    h.answer = await getJSON(`/v1/concern?${q}`);
+  } catch { h.answer = null; }
+  if (ui.here === h && ui.selected === h.id) renderPanel(h.id, true);
+}
+
+function hereHtml() {
+  const h = ui.here;
+  if (!h || h.id !== ui.selected || ui.replayT != null || !h.answer) return '';
+  const a = h.answer.here;
+  const km = h.answer.radius_km ?? 5;
+  let s;
+  if (!a) s = t('here_none', { km });
+  else if (a.inside) s = t('here_now', { km, cls: t(`cls_${CLASSES.includes(a.class) ? a.class : 'unknown'}`) });
+  else s = t('here_eta', { km, cls: t(`cls_${CLASSES.includes(a.class) ? a.class : 'unknown'}`), lo: fmtDuration(a.lo_s) });
+  return `<p class="here" data-lo="${a ? a.lo_s : ''}">${esc(t('here'))}: ${esc(s)}</p>`;
+}
+
 let panelKey = '';
 function renderPanel(id, force = false) {
   const r = night.regions.get(id) || { id };
@@ -172,6 +199,7 @@ function renderPanel(id, force = false) {
     <h2 id="region-title">${esc(placeName(r))} <small>${esc(id)}</small></h2>
     <p class="state-line">${swatch(now.state)} <b class="state-name">${esc(t(`state_${now.state}`))}</b>
       ${now.since != null ? `— ${esc(t('since'))} ${esc(fmtTime(now.since))}` : ''}</p>
+    ${hereHtml()}
     ${now.reason ? `<h3>${esc(t('reason'))}</h3><div class="reason">${reasonHtml(now.reason)}</div>` : ''}
     <h3>${esc(t('history'))}</h3>
     ${hist.length ? `<ol class="history">${hist.map((e) => `
