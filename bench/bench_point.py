@@ -20,7 +20,7 @@ import numpy as np
 
 from airshield.warning import WarningConfig
 from airshield.warning.point import PointIndex, point_eta
-from airshield.warning.prediction import Paths, predict
+from airshield.warning.prediction import Paths, predict, split_tracks
 
 
 def forecasts(n: int, seed: int = 1) -> list[Paths]:
@@ -28,10 +28,7 @@ def forecasts(n: int, seed: int = 1) -> list[Paths]:
     rng = np.random.default_rng(seed)
     x = np.column_stack([rng.uniform(-600e3, 600e3, n), rng.uniform(-400e3, 400e3, n), np.full(n, 500.0)])
     v = np.column_stack([rng.normal(0, 45, n), rng.normal(0, 45, n), np.zeros(n)])
-    p = predict(cfg, np.zeros(n), x, v, np.full(n, 500.0), np.full(n, 3.0), np.zeros(n, dtype=int))
-    b = np.searchsorted(p.track, np.arange(n + 1))
-    return [Paths(np.zeros(b[i + 1] - b[i], dtype=np.int64), *(a[b[i]:b[i + 1]] for a in (
-        p.step, p.t, p.x, p.y, p.r, p.sigma_along)), p.speed[i:i + 1]) for i in range(n)]
+    return split_tracks(predict(cfg, np.zeros(n), x, v, np.full(n, 500.0), np.full(n, 3.0), np.zeros(n, dtype=int)))
 
 
 def main() -> None:

@@ -184,13 +184,8 @@ def test_a_drone_lost_over_a_big_city_starts_nothing_sooner_but_still_holds_for_
 
     from test_alerting_policy import T0, state
 
-    from airshield.geo import Site
 
-    th = Theatre.ukraine()
-    lat, lon = th.to_latlon(50 * KM, 50 * KM)
-    city = Site("geonames:1", "Bigtown", "Великоград", float(lat), float(lon), 500_000)
-    field = RegionField({"A": box(0, 0, 100 * KM, 100 * KM)})
-    pic = ThreatPicture(th, field, [city], CFG)
+    th, field, city, pic = _picture_with_city(50 * KM, 50 * KM, 500_000)
     over = state("T1", 0, 52 * KM, 50 * KM, 40.0)
     away = state("T2", 0, 20 * KM, 80 * KM, 40.0)
     pic.update([TrackEvent("confirmed", over), TrackEvent("confirmed", away)], T0)
@@ -307,14 +302,9 @@ def test_a_point_gets_the_same_eta_as_a_city_there():
     # city's radius gets the city's earliest and nominal arrivals.
     from test_alerting_policy import T0, state
 
-    from airshield.geo import Site
     from airshield.warning.point import point_eta
 
-    th = Theatre.ukraine()
-    lat, lon = th.to_latlon(80 * KM, 50 * KM)
-    city = Site("geonames:2", "Porttown", "Портове", float(lat), float(lon), 50_000)
-    field = RegionField({"A": box(0, 0, 100 * KM, 100 * KM)})
-    pic = ThreatPicture(th, field, [city], CFG)
+    _, field, _, pic = _picture_with_city(80 * KM, 50 * KM, 50_000)
     pic.update([TrackEvent("confirmed", state("T1", 0, 20 * KM, 50 * KM, 45.0))], T0)
     f = pic.forecast("T1")
     (_, lo, tin), = f.sites
@@ -332,16 +322,15 @@ def test_a_point_gets_the_same_eta_as_a_city_there():
 
 def test_a_point_index_answers_as_each_threat_one_by_one():
     from airshield.warning.point import PointIndex, point_eta
-    from airshield.warning.prediction import Paths
+    from airshield.warning.prediction import split_tracks
 
     rng = np.random.default_rng(5)
     n = 60
     x = np.column_stack([rng.uniform(-200 * KM, 200 * KM, n), rng.uniform(-200 * KM, 200 * KM, n), np.full(n, 500.0)])
     v = np.column_stack([rng.normal(0, 45, n), rng.normal(0, 45, n), np.zeros(n)])
-    p = predict(CFG, np.zeros(n), x, v, np.full(n, 500.0), np.full(n, 3.0), np.zeros(n, dtype=int))
-    b = np.searchsorted(p.track, np.arange(n + 1))
-    paths = [Paths(np.zeros(b[i + 1] - b[i], dtype=np.int64), *(a[b[i]:b[i + 1]] for a in (
-        p.step, p.t, p.x, p.y, p.r, p.sigma_along)), p.speed[i:i + 1]) for i in range(n)]
+    paths = split_tracks(predict(CFG, np.zeros(n), x, v, np.full(n, 500.0), np.full(n, 3.0),
+                                 np.zeros(n, dtype=int)))
+    assert len(paths) == n and all(q.track.max() == 0 and q.step[0] == 0 for q in paths)
     index = PointIndex(paths)
     for px, py in [(0.0, 0.0), (50 * KM, -30 * KM), (900 * KM, 0.0)]:
         want = [(i, e) for i, q in enumerate(paths)
@@ -349,3 +338,14 @@ def test_a_point_index_answers_as_each_threat_one_by_one():
         assert index.etas(px, py, 5 * KM, CFG.cone_k, 100 * KM) == want
     assert any(index.etas(0.0, 0.0, 5 * KM, CFG.cone_k, 100 * KM))
     assert PointIndex([]).etas(0.0, 0.0, 5 * KM, CFG.cone_k) == []
+
+
+def _picture_with_city(x: float, y: float, population: int, config: WarningConfig = CFG):
+    """(theatre, field, city, picture): region A (100 km square) with one city at (x, y), m."""
+    from airshield.geo import Site
+
+    th = Theatre.ukraine()
+    lat, lon = th.to_latlon(x, y)
+    city = Site("geonames:1", "Bigtown", "Великоград", float(lat), float(lon), population)
+    field = RegionField({"A": box(0, 0, 100 * KM, 100 * KM)})
+    return th, field, city, ThreatPicture(th, field, [city], config)

@@ -37,7 +37,7 @@ from airshield.alerting.events import PlaceEta, ThreatRef
 from airshield.model import CLASSES
 from airshield.warning.config import PREDICTED, WarningConfig
 from airshield.warning.kernels import region_impacts
-from airshield.warning.prediction import Impacts, Paths, impacts, predict
+from airshield.warning.prediction import Impacts, Paths, impacts, one_track, predict
 from airshield.warning.region_field import RegionField
 
 _THREAT_COLS = np.array([CLASSES.index(c) for c in PREDICTED])
@@ -456,11 +456,11 @@ class ThreatPicture:
         """One track's predicted points as a one-track :class:`Paths` (views: the picture never
         changes a path in place, it predicts a new one), KeyError if it has no forecast."""
         paths, a, b = self._paths[self._slot[track_id]]
-        return _one_path(paths, a, b)
+        return one_track(paths, a, b)
 
     def _site_impacts(self, paths: Paths, a: int, b: int) -> Impacts:
         """When the path points ``a:b`` of ``paths`` (one track) may reach each place."""
-        paths = _one_path(paths, a, b)
+        paths = one_track(paths, a, b)
         pts = np.column_stack([paths.x, paths.y])
         reach = np.minimum(paths.r, self.field.margin) + self.cfg.site_radius_m
         lists = self._site_tree.query_ball_point(pts, reach)
@@ -583,8 +583,3 @@ def _threat_kind(st) -> bool | None:
 def _round(s: float) -> float:
     return round(s, 1)
 
-
-def _one_path(paths: Paths, a: int, b: int) -> Paths:
-    """Points ``a:b`` of ``paths`` (one track's) as a one-track Paths."""
-    return Paths(np.zeros(b - a, dtype=np.int64), paths.step[a:b], paths.t[a:b], paths.x[a:b], paths.y[a:b],
-                 paths.r[a:b], paths.sigma_along[a:b], paths.speed[paths.track[a:a + 1]])

@@ -74,6 +74,18 @@ class Paths:
     speed: np.ndarray
 
 
+def one_track(paths: Paths, a: int, b: int) -> Paths:
+    """Points ``a:b`` of ``paths`` (all of one track's) as a one-track Paths (views, not copies)."""
+    return Paths(np.zeros(b - a, dtype=np.int64), paths.step[a:b], paths.t[a:b], paths.x[a:b], paths.y[a:b],
+                 paths.r[a:b], paths.sigma_along[a:b], paths.speed[paths.track[a:a + 1]])
+
+
+def split_tracks(paths: Paths) -> list[Paths]:
+    """Each track of a batch as its own one-track Paths, in track order."""
+    b = np.searchsorted(paths.track, np.arange(paths.speed.size + 1))
+    return [one_track(paths, int(b[i]), int(b[i + 1])) for i in range(paths.speed.size)]
+
+
 @dataclass(frozen=True)
 class Impacts:
     """When the tracks of a batch may reach each target (region or place).
