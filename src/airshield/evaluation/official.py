@@ -25,6 +25,7 @@ raids, ours a simulated night.
 from __future__ import annotations
 
 import csv
+import functools
 import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -358,8 +359,14 @@ def summary_table(rows: Sequence[tuple[str, Mapping]]) -> list[str]:
 
 def official_summaries(min_drones: int = 40) -> list[tuple[str, dict]]:
     """(label, :func:`summary`) of the official oblast alerts: all of them, and those of the
-    nights with at least ``min_drones`` Shaheds launched (:func:`raid_nights`)."""
-    official = read_official_alerts(history_path()).alerts
-    big = in_nights(official, raid_nights(min_drones=min_drones)[0])
+    nights with at least ``min_drones`` Shaheds launched (:func:`raid_nights`). Read once per
+    process and files (the report and the demo's last line both ask)."""
+    return _official_summaries(history_path(), shared_dir() / ATTACKS, min_drones)
+
+
+@functools.lru_cache(maxsize=4)
+def _official_summaries(history: Path, attacks: Path, min_drones: int) -> list[tuple[str, dict]]:
+    official = read_official_alerts(history).alerts
+    big = in_nights(official, raid_nights(attacks, min_drones=min_drones)[0])
     return [("official oblast alerts, 2022-24", summary(official)),
             (f"official, nights of ≥ {min_drones} Shaheds", summary(big))]
