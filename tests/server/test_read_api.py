@@ -164,9 +164,10 @@ def test_concern_gives_the_state_the_nearest_threat_and_advice(mid):
 
 
 def test_concern_says_when_a_threat_may_come_near_the_point_itself(mid):
-    # A port 30 km ahead of a drone asks: the answer is for the point (within radius_km),
-    # not for the region, and its bounds are in order.
-    tracks = mid.client.get("/v1/tracks", headers=mid.auth(mid.viewer)).json()
+    # A port 30 km ahead of a drone asks (a viewer: the live picture): the answer is for the
+    # point (within radius_km), not for the region: that drone, not yet there, bounds in order.
+    viewer = mid.auth(mid.viewer)
+    tracks = mid.client.get("/v1/tracks", headers=viewer).json()
     moving = [t for t in tracks if t["threat"] and t["cone"] and (t["speed_ms"] or 0) > 20]
     assert moving, "the mid-night snapshot has moving threats"
     t = max(moving, key=lambda t: t["id"])
@@ -174,20 +175,53 @@ def test_concern_says_when_a_threat_may_come_near_the_point_itself(mid):
     ahead_m = 30_000.0
     lat = t["lat"] + ahead_m * math.cos(h) / 111_320.0
     lon = t["lon"] + ahead_m * math.sin(h) / (111_320.0 * math.cos(math.radians(t["lat"])))
-    c = mid.client.get("/v1/concern", params={"lat": lat, "lon": lon}).json()
+    c = mid.client.get("/v1/concern", params={"lat": lat, "lon": lon}, headers=viewer).json()
     here = c["here"]
     assert here is not None and c["radius_km"] == 5.0
-    assert 0 <= here["lo_s"] <= (ahead_m + 5_000.0) / t["speed_ms"]
-    if here["eta_s"] is not None:
-        assert here["lo_s"] <= here["eta_s"] <= here["hi_s"]
+    assert here["track"] == t["id"] and not here["inside"]
+    assert 0 < here["lo_s"] <= (ahead_m + 5_000.0) / t["speed_ms"]
+    assert here["eta_s"] is not None and here["lo_s"] <= here["eta_s"] <= here["hi_s"]
     if c["state"] != "quiet":
-        assert "within 5 km of this point" in c["advice"]["en"] and "5 км" in c["advice"]["uk"]
+        assert "within 5 km of this point in" in c["advice"]["en"]
+        assert "ближче ніж за 5 км від цієї точки щонайшвидше" in c["advice"]["uk"]
     # over the threat itself: inside now; a wider radius is reached no later
-    on = mid.client.get("/v1/concern", params={"lat": t["lat"], "lon": t["lon"]}).json()["here"]
+    on = mid.client.get("/v1/concern", params={"lat": t["lat"], "lon": t["lon"]}, headers=viewer).json()["here"]
     assert on["inside"] and on["lo_s"] == 0
-    wide = mid.client.get("/v1/concern", params={"lat": lat, "lon": lon, "radius_km": 20}).json()["here"]
-    assert wide["lo_s"] <= here["lo_s"]
+    wide = mid.client.get("/v1/concern", params={"lat": lat, "lon": lon, "radius_km": 20}, headers=viewer).json()
+    assert wide["here"]["lo_s"] <= here["lo_s"]
     assert mid.client.get("/v1/concern", params={"lat": lat, "lon": lon, "radius_km": 0.1}).status_code == 422
+
+
+def test_a_lost_threat_only_held_is_not_named_for_a_point(mid):
+    # A lost drone whose forecast is past its expiry only holds running alerts (the policy's
+    # R1-R3 no longer count it); its cone, tens of km wide by then, must not answer "here".
+    import numpy as np
+
+    snap = mid.engine.snapshot
+    core = mid.engine.rt.core
+    held = [(tid, f) for tid, f in sorted(snap.forecasts.items()) if f.expires < snap.now and f.path is not None]
+    assert held, "the mid-night snapshot holds a lost threat past its expiry"
+    for tid, f in held:
+        x = float(np.interp(snap.now, f.path.t, f.path.x))
+        y = float(np.interp(snap.now, f.path.t, f.path.y))
+        lat, lon = core.theatre.to_latlon(x, y)
+        c = mid.client.get("/v1/concern", params={"lat": float(lat), "lon": float(lon), "radius_km": 0.5},
+                           headers=mid.auth(mid.viewer)).json()
+        assert c["here"] is None or c["here"]["track"] != tid
+
+
+def test_the_public_point_answer_is_no_finer_than_the_public_track_view(mid):
+    # Without a token: the picture of public_delay_s ago, a radius of at least the public
+    # grid, whole minutes and no track id, so point queries cannot trace a threat finely.
+    s = mid.app.state.settings
+    tracks = mid.client.get("/v1/tracks", headers=mid.auth(mid.viewer)).json()
+    t = max((t for t in tracks if t["threat"] and t["cone"]), key=lambda t: t["id"])
+    for lat, lon in ((t["lat"], t["lon"]), (t["lat"] + 0.2, t["lon"] + 0.2)):
+        c = mid.client.get("/v1/concern", params={"lat": lat, "lon": lon, "radius_km": 0.5}).json()
+        assert c["radius_km"] == s.public_coarsen_m / 1000.0
+        if c["here"] is not None:
+            assert c["here"]["track"] is None
+            assert all(c["here"][k] is None or c["here"][k] % 60 == 0 for k in ("lo_s", "eta_s", "hi_s"))
 
 
 def test_sensors_show_health_and_the_gap_of_a_silent_one(mid):

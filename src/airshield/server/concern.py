@@ -3,12 +3,18 @@
 ``GET /v1/concern?lat=&lon=[&radius_km=]`` answers with the alert region of the
 point, its state, the nearest threat that may reach that region (nominal ETA
 with its earliest and latest plausible arrival, from the threat picture's
-cones), the nearest threat that may come within ``radius_km`` of the point
-itself (``here``: a port or a substation needs that, not the region's first
+cones), the threat that may come within ``radius_km`` of the point itself
+soonest (``here``: a port or a substation needs that, not the region's first
 arrival, which can be an hour sooner; warning.point) and what to do, in
-Ukrainian and English. The advice follows the state, not the
-ETA alone: an alert means shelter now whatever the ETA says (the earliest
-arrival is the one the policy alerts on, docs/alerting.md).
+Ukrainian and English. The advice follows the state, not the ETA alone: an
+alert means shelter now whatever the ETA says (the earliest arrival is the one
+the policy alerts on, docs/alerting.md).
+
+``here`` is as precise as the caller may see (docs/service.md, "Who sees
+what"): with a viewer token, the live picture to the second; without one, the
+picture of ``public_delay_s`` ago, a radius of at least ``public_coarsen_m``,
+whole minutes and no track id, so that point queries cannot trace a threat
+more finely than the public track view shows it.
 """
 
 from __future__ import annotations
@@ -16,8 +22,10 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 
+from airshield.server.auth import has, optional
+from airshield.server.state import Principal
 from airshield.warning.point import PointIndex
 
 router = APIRouter(tags=["public"])
@@ -33,16 +41,35 @@ ADVICE = {
 
 
 def _minutes_uk(s: float) -> str:
-    return f"{max(round(s / 60), 0)} хв"
+    m = math.floor(s / 60)
+    return "менш ніж за хвилину" if m < 1 else f"через {m} хв"
+
+
+def _minutes_en(s: float) -> str:
+    m = math.floor(s / 60)
+    return "in less than a minute" if m < 1 else f"in {m} min"
+
+
+def _km_uk(km: float) -> str:
+    return f"{km:g}".replace(".", ",")
 
 
 @router.get("/v1/concern", summary="Does it concern me, and how long do I have? (by location)")
 def concern(request: Request,
             lat: Annotated[float, Query(ge=-90, le=90, description="latitude, WGS84 degrees")],
             lon: Annotated[float, Query(ge=-180, le=180, description="longitude, WGS84 degrees")],
-            radius_km: Annotated[float, Query(ge=0.5, le=100, description="how near to the point counts "
-                                              "as reaching it, km (default: a city's 5 km)")] = 5.0):
+            radius_km: Annotated[float | None, Query(ge=0.5, le=100, description="how near to the point counts "
+                                                     "as reaching it, km (default: a city's, 5 km; the public "
+                                                     "gets at least the public grid's)")] = None,
+            principal: Annotated[Principal | None, Depends(optional)] = None):
     eng = request.app.state.engine
+    settings = request.app.state.settings
+    full = has(principal, "viewer")
+    core = eng.rt.core
+    radius_m = core.cfg.warning.site_radius_m if radius_km is None else radius_km * 1000.0
+    if not full:
+        radius_m = max(radius_m, settings.public_coarsen_m)
+    radius_km = round(radius_m / 1000.0, 3)
     regions = eng.regions
     rid = regions.locate(lat, lon)
     alerting = set(eng.region_ids)
@@ -56,7 +83,9 @@ def concern(request: Request,
     state = snap.states.get(rid, "quiet")
     ref = snap.now
     best = None
-    for tid, f in snap.forecasts.items():
+    for tid, f in sorted(snap.forecasts.items()):
+        if f.expires < ref:
+            continue  # a lost threat only held: the policy no longer counts it (R1-R3)
         for region, tin, lo, hi in f.etas:
             if region != rid or (hi is not None and hi < ref):
                 continue
@@ -68,23 +97,35 @@ def concern(request: Request,
         threat = {"track": tid, "class": cls, "eta_s": None if tin is None else round(max(tin - ref, 0.0)),
                   "lo_s": round(max(lo - ref, 0.0)), "hi_s": None if hi is None else round(max(hi - ref, 0.0)),
                   "inside": lo <= ref}
-    here = _here(eng, snap, lat, lon, radius_km * 1000.0)
+    if full:
+        here = _here(core, ref, snap.forecasts, lat, lon, radius_m)
+    else:  # the picture as the public track view shows it: public_delay_s ago, whole minutes, no id
+        at, _, forecasts = snap.as_of(snap.now - settings.public_delay_s)
+        here = _here(core, at, forecasts, lat, lon, radius_m)
+        if here is not None:
+            here = {**here, "track": None, "lo_s": 60 * (here["lo_s"] // 60),
+                    "eta_s": None if here["eta_s"] is None else 60 * round(here["eta_s"] / 60),
+                    "hi_s": None if here["hi_s"] is None else 60 * math.ceil(here["hi_s"] / 60)}
     uk, en = ADVICE[state]
-    if here is not None and state != "quiet":
-        if here["inside"]:
-            uk += f" Загроза ({here['class']}) може бути в межах {radius_km:g} км від цієї точки вже зараз."
-            en += f" A threat ({here['class']}) may be within {radius_km:g} km of this point now."
+    if state != "quiet":
+        if threat is not None and threat["inside"]:
+            uk += " Загроза вже над вашою областю."
+            en += " A threat is over your region now."
+        elif threat is not None:
+            uk += f" Найближча загроза ({threat['class']}) може досягти вашої області {_minutes_uk(threat['lo_s'])}."
+            en += f" The nearest threat ({threat['class']}) may reach your region {_minutes_en(threat['lo_s'])}."
+        km_uk, km_en = _km_uk(radius_km), f"{radius_km:g}"
+        if here is None:
+            uk += f" Ближче ніж за {km_uk} км від цієї точки загроз не очікується."
+            en += f" No threat is expected within {km_en} km of this point."
+        elif here["inside"]:
+            uk += f" Загроза ({here['class']}) може бути ближче ніж за {km_uk} км від цієї точки вже зараз."
+            en += f" A threat ({here['class']}) may be within {km_en} km of this point now."
         else:
-            uk += (f" Загроза ({here['class']}) може наблизитися на {radius_km:g} км до цієї точки щонайшвидше "
-                   f"за {_minutes_uk(here['lo_s'])}.")
-            en += (f" A threat ({here['class']}) may come within {radius_km:g} km of this point in "
-                   f"{here['lo_s'] / 60:.0f} min at the earliest.")
-    elif threat is not None and not threat["inside"] and state != "quiet":
-        uk += f" Найближча загроза ({threat['class']}) може бути тут щонайшвидше за {_minutes_uk(threat['lo_s'])}."
-        en += f" The nearest threat ({threat['class']}) may be here in {threat['lo_s'] / 60:.0f} min at the earliest."
-    elif threat is not None and threat["inside"]:
-        uk += " Загроза вже над вашою областю."
-        en += " A threat is over your region now."
+            uk += (f" Загроза ({here['class']}) може опинитися ближче ніж за {km_uk} км від цієї точки "
+                   f"щонайшвидше {_minutes_uk(here['lo_s'])}.")
+            en += (f" A threat ({here['class']}) may come within {km_en} km of this point "
+                   f"{_minutes_en(here['lo_s'])} at the earliest.")
     r = regions[rid]
     last = snap.last_alert.get(rid)
     return {"lat": lat, "lon": lon, "region": {"id": rid, "name": r.name, "name_uk": r.name_uk}, "state": state,
@@ -93,39 +134,46 @@ def concern(request: Request,
             "advice": {"uk": uk, "en": en}}
 
 
-def _here(eng, snap, lat: float, lon: float, radius_m: float) -> dict | None:
-    """The threat whose cone may come within ``radius_m`` of the point soonest (the snapshot's
-    paths, the core's cone settings), as the reply's ``here``; None if none may."""
-    ref = snap.now
-    if not math.isfinite(ref) or not snap.forecasts:
+def _here(core, ref: float, forecasts: dict, lat: float, lon: float, radius_m: float) -> dict | None:
+    """The threat whose cone may come within ``radius_m`` of the point soonest, as of ``ref``
+    (``forecasts``: the snapshot's, live or delayed), as the reply's ``here``; None if none may.
+
+    Only forecasts in force count, as for the policy's R1-R3. Of threats that may be there
+    now, one still followed comes before a lost one, then the nearest nominal arrival."""
+    if not math.isfinite(ref) or not forecasts:
         return None
-    core = eng.rt.core
-    ids, index = _index_of(snap)
+    ids, index = _index_of(forecasts)
     x, y = core.theatre.to_xy(lat, lon)
-    best = None
+    best, best_key = None, None
     for i, e in index.etas(float(x), float(y), radius_m, core.cfg.warning.cone_k, core.field.margin):
-        if e.t_last >= ref and (best is None or e.t_lo < best[1].t_lo):
-            best = (i, e)
+        f = forecasts[ids[i]]
+        if e.t_last < ref or f.expires < ref:
+            continue
+        key = (max(e.t_lo, ref), f.lost, math.inf if e.t_in is None else e.t_in, ids[i])
+        if best_key is None or key < best_key:
+            best, best_key = (i, e), key
     if best is None:
         return None
     i, e = best
-    return {"track": ids[i], "class": snap.forecasts[ids[i]].cls,
+    return {"track": ids[i], "class": forecasts[ids[i]].cls,
             "eta_s": None if e.t_in is None else round(max(e.t_in - ref, 0.0)),
             "lo_s": round(max(e.t_lo - ref, 0.0)), "hi_s": None if e.t_hi is None else round(max(e.t_hi - ref, 0.0)),
             "inside": e.t_lo <= ref}
 
 
-#: (snapshot, track ids, their PointIndex) of the latest snapshot asked about: built once per
-#: snapshot (every forecast period at most), shared by every request on it.
-_index: tuple[object, list[str], PointIndex] | None = None
+#: [(forecasts, track ids, their PointIndex)] of the last two forecast sets asked about (the
+#: live one and the public's delayed one): built once per forecast set (the engine makes a new
+#: set at most every ``forecast_period_s``), shared by every request on it.
+_indexes: list[tuple[dict, list[str], PointIndex]] = []
 
 
-def _index_of(snap) -> tuple[list[str], PointIndex]:
-    global _index
-    cached = _index
-    if cached is not None and cached[0] is snap:
-        return cached[1], cached[2]
-    ids = [tid for tid, f in sorted(snap.forecasts.items()) if f.path is not None]
-    index = PointIndex([snap.forecasts[t].path for t in ids])
-    _index = (snap, ids, index)  # one assignment: a request on another thread sees the old or the new
+def _index_of(forecasts: dict) -> tuple[list[str], PointIndex]:
+    global _indexes
+    for f, ids, index in list(_indexes):
+        if f is forecasts:
+            return ids, index
+    ids = [tid for tid, f in sorted(forecasts.items()) if f.path is not None]
+    index = PointIndex([forecasts[t].path for t in ids])
+    # One assignment of a new list: a request on another thread sees the old list or the new.
+    _indexes = [(forecasts, ids, index), *_indexes[:1]]
     return ids, index

@@ -91,6 +91,8 @@ class TrackForecast:
     cone: list[list[float]]
     etas: list[tuple[str, float | None, float, float | None]]  # region, t_in, t_lo, t_hi
     path: Paths | None = None  # views: the picture never changes a path in place
+    expires: float = math.inf  # after this the forecast only holds running alerts (lost threats)
+    lost: bool = False  # the sensors lost the threat
 
 
 @dataclass(frozen=True)
@@ -590,7 +592,9 @@ class Engine:
             if f is None:
                 continue
             cone = _cone(f[0], f[1], th)
-            out[tid] = TrackForecast(t=self.rt.now, cls=f[2], cone=cone, etas=f[3], path=pic.path_of(tid))
+            k = pic._slot[tid]
+            out[tid] = TrackForecast(t=self.rt.now, cls=f[2], cone=cone, etas=f[3], path=pic.path_of(tid),
+                                     expires=float(pic._expires[k]), lost=bool(pic._lost[k]))
         return out
 
 

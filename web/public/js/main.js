@@ -175,7 +175,7 @@ function hereHtml() {
   const h = ui.here;
   if (!h || h.id !== ui.selected || ui.replayT != null || !h.answer) return '';
   const a = h.answer.here;
-  const km = h.answer.radius_km ?? 5;
+  const km = fmtNumber(h.answer.radius_km ?? 5);
   let s;
   if (!a) s = t('here_none', { km });
   else if (a.inside) s = t('here_now', { km, cls: t(`cls_${CLASSES.includes(a.class) ? a.class : 'unknown'}`) });
