@@ -6,7 +6,7 @@ Usage:
 Builds ``--threats`` drone forecasts spread over the theatre (the record night had
 810 drones, most of them at once), the way ``/v1/concern`` sees them (one
 :class:`~airshield.warning.point.PointIndex` per snapshot), and times point
-queries at random places in the theatre and at its busiest point. Prints the
+queries at random places in the theatre and at its centre. Prints the
 index build time and the query time (median, p99), against answering every
 threat one by one with :func:`~airshield.warning.point.point_eta`.
 """
@@ -44,7 +44,7 @@ def main() -> None:
     build = time.perf_counter() - t
     rng = np.random.default_rng(2)
     pts = np.column_stack([rng.uniform(-600e3, 600e3, args.queries), rng.uniform(-400e3, 400e3, args.queries)])
-    pts[0] = 0.0  # the busiest place: most cones cross the centre
+    pts[0] = 0.0  # the theatre's centre: many cones cross it
     r = args.radius_km * 1000.0
     times, hits = [], []
     for x, y in pts:
@@ -60,7 +60,7 @@ def main() -> None:
     ms = np.array(times) * 1e3
     print(f"{args.threats} threats, {sum(p.t.size for p in paths):,} predicted points; index built in {build * 1e3:.1f} ms")
     print(f"query (PointIndex): median {np.median(ms):.2f} ms, p99 {np.percentile(ms, 99):.2f} ms, "
-          f"busiest point {ms[0]:.2f} ms with {hits[0]} threats near; median {np.median(hits):.0f} near")
+          f"at the centre {ms[0]:.2f} ms with {hits[0]} threats near; median {np.median(hits):.0f} near")
     print(f"one by one (point_eta per threat): median {np.median(one_by_one) * 1e3:.1f} ms")
 
 
