@@ -184,6 +184,7 @@ def test_concern_says_when_a_threat_may_come_near_the_point_itself(mid):
     if c["state"] != "quiet":
         assert "within 5 km of this point in" in c["advice"]["en"]
         assert "ближче ніж за 5 км від цієї точки щонайшвидше" in c["advice"]["uk"]
+        assert f"({here['class']})" not in c["advice"]["uk"], "the class in Ukrainian words"
     # over the threat itself: inside now; a wider radius is reached no later
     on = mid.client.get("/v1/concern", params={"lat": t["lat"], "lon": t["lon"]}, headers=viewer).json()["here"]
     assert on["inside"] and on["lo_s"] == 0

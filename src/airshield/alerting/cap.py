@@ -344,6 +344,11 @@ def uk_plural(n: int, forms: tuple[str, str, str]) -> str:
     return forms[2]
 
 
+def class_name(cls: str, uk: bool) -> str:
+    """One threat of class ``cls`` in words, e.g. "крилата ракета" / "cruise missile"."""
+    return (_UK_CLASS.get(cls, _UK_OTHER) if uk else _EN_CLASS.get(cls, _EN_OTHER))[0]
+
+
 def en_plural(n: int, forms: tuple[str, str]) -> str:
     """The English form of a noun after the numeral `n` (singular only for 1)."""
     return forms[0] if n == 1 else forms[1]

@@ -24,6 +24,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
 
+from airshield.alerting.cap import class_name
 from airshield.server.auth import has, optional
 from airshield.server.state import Principal
 from airshield.warning.point import PointIndex
@@ -112,19 +113,21 @@ def concern(request: Request,
             uk += " Загроза вже над вашою областю."
             en += " A threat is over your region now."
         elif threat is not None:
-            uk += f" Найближча загроза ({threat['class']}) може досягти вашої області {_minutes_uk(threat['lo_s'])}."
-            en += f" The nearest threat ({threat['class']}) may reach your region {_minutes_en(threat['lo_s'])}."
+            uk += (f" Найближча загроза ({class_name(threat['class'], True)}) може досягти вашої області "
+                   f"{_minutes_uk(threat['lo_s'])}.")
+            en += (f" The nearest threat ({class_name(threat['class'], False)}) may reach your region "
+                   f"{_minutes_en(threat['lo_s'])}.")
         km_uk, km_en = _km_uk(radius_km), f"{radius_km:g}"
         if here is None:
             uk += f" Ближче ніж за {km_uk} км від цієї точки загроз не очікується."
             en += f" No threat is expected within {km_en} km of this point."
         elif here["inside"]:
-            uk += f" Загроза ({here['class']}) може бути ближче ніж за {km_uk} км від цієї точки вже зараз."
-            en += f" A threat ({here['class']}) may be within {km_en} km of this point now."
+            uk += f" Загроза ({class_name(here['class'], True)}) може бути ближче ніж за {km_uk} км від цієї точки вже зараз."
+            en += f" A threat ({class_name(here['class'], False)}) may be within {km_en} km of this point now."
         else:
-            uk += (f" Загроза ({here['class']}) може опинитися ближче ніж за {km_uk} км від цієї точки "
-                   f"щонайшвидше {_minutes_uk(here['lo_s'])}.")
-            en += (f" A threat ({here['class']}) may come within {km_en} km of this point "
+            uk += (f" Загроза ({class_name(here['class'], True)}) може опинитися ближче ніж за {km_uk} км від "
+                   f"цієї точки щонайшвидше {_minutes_uk(here['lo_s'])}.")
+            en += (f" A threat ({class_name(here['class'], False)}) may come within {km_en} km of this point "
                    f"{_minutes_en(here['lo_s'])} at the earliest.")
     r = regions[rid]
     last = snap.last_alert.get(rid)
