@@ -107,6 +107,8 @@ class Evaluation:
         tracks: the track table, or None.
         track_samples: scored track states at the grid times, or None.
         association: track-to-truth assignment over time, or None.
+        alert_kind: what kind of alerts the run gave (:func:`.official.summary`), or None
+            without alerts.
     """
 
     metrics: dict[str, Any]
@@ -119,6 +121,7 @@ class Evaluation:
     tracks: Tracks | None = None
     track_samples: TrackSamples | None = None
     association: Association | None = None
+    alert_kind: dict[str, Any] | None = None
 
 
 def jsonable(value: Any) -> Any:
@@ -242,9 +245,9 @@ def evaluate(
 
     w = warn.metrics
     # What kind of alerts (official.py), comparable with today's official ones.
-    kind = summary(intervals, t_end=sc.end) if intervals is not None else {}
-    w = {**w, "alert_duration_median_min": kind.get("duration_median_min"),
-         "alert_minutes_per_region_night": kind.get("min_per_place_night")}
+    kind = summary(intervals, t_end=sc.end) if intervals is not None else None
+    w = {**w, "alert_duration_median_min": (kind or {}).get("duration_median_min"),
+         "alert_minutes_per_region_night": (kind or {}).get("min_per_place_night")}
     merged = {**w, **tracking, "threats": len(threat_ids)}
     metrics: dict[str, Any] = {k: merged.get(k) for k in METRIC_KEYS}
     metrics.update({k: v for k, v in merged.items() if k not in metrics})
@@ -275,6 +278,7 @@ def evaluate(
         tracks=tracks,
         track_samples=track_samples,
         association=assoc,
+        alert_kind=kind,
     )
 
 

@@ -37,7 +37,7 @@ from matplotlib.figure import Figure
 from .evaluate import METRIC_KEYS, Evaluation
 from .intervals import closed, union
 from .io import EvaluationInputError
-from .official import official_summaries, summary, summary_table
+from .official import official_summaries, summary_table
 from .table import ROWS, format_value
 
 #: Points drawn per plot layer at most.
@@ -217,16 +217,15 @@ def plot_alert_map(ev: Evaluation, path: Path) -> bool:
 
 def official_section(ev: Evaluation) -> list[str]:
     """report.md lines: the run's alerts beside today's official ones, or a note why not."""
-    if ev.warning.alerts is None:
+    if ev.alert_kind is None:
         return []
     try:
         official = official_summaries()
     except (OSError, EvaluationInputError) as exc:
         return ["", f"Today's official alerts: not compared ({exc}).", ""]
-    run = summary(ev.warning.alerts, t_end=ev.truth.scenario.end)
     return [
         "", "## This run's alerts beside today's official ones", "",
-        *summary_table([("this run", run), *official]), "",
+        *summary_table([("this run", ev.alert_kind), *official]), "",
         "Official oblast alerts 2022-03-15 … 2024-04-22 (ukrainian-air-raid-sirens-dataset, MIT); "
         "big-raid nights from the attack record (\"Massive Missile Attacks on Ukraine\"). "
         "A place-night is one region's night (noon to noon, Kyiv time); a restart is a repeat alert "
