@@ -456,6 +456,20 @@ def test_an_alert_held_by_a_citizen_sighting_tells_how_long_ago_it_was(natural_e
     assert validate(m.xml) == []
 
 
+@pytest.mark.parametrize("kind", ["alert", "pre_alert"])
+def test_a_chain_held_with_no_threat_in_sight_still_says_so(natural_earth, kind):
+    # Found on a real night: R7 refreshes an alert in its hold-off, when the threats have
+    # gone; the message of an Actual alert had an empty description (the reason's text
+    # was empty too, and nothing else filled it).
+    why = reason(rule="refresh", text="")
+    m = CapEncoder(natural_earth).encode_all([event(kind, kind, 0, T0, reason(threat())),
+                                              event(kind, "update", 1, T0 + 1800.0, why)])[1]
+    uk, en = info(m.xml, "uk-UA"), info(m.xml, "en-US")
+    assert "не видно" in text(uk, "c:description")
+    assert "No threat is seen" in text(en, "c:description")
+    assert validate(m.xml) == []
+
+
 def test_parameters_carry_the_machine_readable_reason(natural_earth):
     m = CapEncoder(natural_earth).encode_all(alert_life()[:2])[1]
     assert parameters(info(m.xml, "en-US")) == {

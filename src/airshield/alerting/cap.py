@@ -487,6 +487,15 @@ _SHELTER_NOW = (
     "Негайно прямуйте до найближчого укриття і залишайтеся там до відбою тривоги.",
     "Go to the nearest shelter now and stay there until the all-clear.",
 )
+#: The description of a running alert (False) or pre-alert (True) with no threat in sight.
+_HELD = {
+    False: ("Зараз загроз над регіоном і поблизу не видно, але тривога триває до відбою: "
+            "загроза може повернутися.",
+            "No threat is seen over or near the region right now, but the alert stays until the "
+            "all-clear: a threat may still come back."),
+    True: ("Зараз загроз поблизу не видно; будьте готові, доки загрозу повітряної атаки не скасовано.",
+           "No threat is seen near the region right now; stay ready until the pre-alert is lifted."),
+}
 _WORDING = {
     "alert": _Wording(_ALERT_EVENT, _ALERT_EVENT, None, _SHELTER_NOW),
     "alert-update": _Wording(
@@ -833,6 +842,11 @@ class CapEncoder:
                 else:
                     ago = "less than a minute ago" if m < 1 else f"{m} min ago"
                     lines.append(f"A citizen observer reported a threat nearby {ago}.")
+            if (wording.opening is None and not counts and not inside and reason.sighting_age_s is None
+                    and reason.operator is None):
+                # Held with no threat in sight (R4's hold-off, a lost threat's hold): say so,
+                # never send an empty description.
+                lines.append(_HELD[situation.startswith("pre_alert")][i])
             if reason.operator is not None:
                 action = _OPERATOR_ACTION.get(reason.operator.action)
                 if action:

@@ -506,6 +506,8 @@ def _text(rule: str, event: str, refs: list[ThreatRef], counts: dict[str, int], 
             parts.append(f"{inside} inside the region.")
         if etas:
             parts.append(f"Nearest may arrive in {min(etas) / 60:.0f} min.")
+    elif note is None and sighting_age_s is None:
+        parts.append("No threat in sight now; held by the hold-off (R4, R5).")
     if sighting_age_s is not None and event in ("alert", "update"):
         parts.append(f"A citizen observer reported a threat nearby {_ago_en(sighting_age_s)}.")
     return " ".join(parts)
