@@ -272,6 +272,31 @@ def test_a_geojson_file_with_nested_levels_locates_the_finest(tmp_path):
     assert regions.outline_xy().area == pytest.approx(regions.geometry_xy("X-1").area)
 
 
+def test_a_site_given_as_a_point_and_radius_is_a_disc_of_that_radius(tmp_path):
+    # A port or a substation is known by its position; its alert area is a circle around it.
+    site = feature(shapely.Point(30.745, 46.497), id="port-odesa", name="Port of Odesa",
+                   level="site", radius_km=5)
+    regions = load_regions(write_geojson(tmp_path / "site.geojson", [site]))
+    ring = np.asarray(regions["port-odesa"].geometry.exterior.coords)
+    _, _, dist = Geod(ellps="WGS84").inv(np.full(len(ring), 30.745), np.full(len(ring), 46.497),
+                                         ring[:, 0], ring[:, 1])
+    assert np.allclose(dist, 5000.0, atol=0.5)  # every vertex on the geodesic circle
+    assert regions.geometry_xy("port-odesa").area == pytest.approx(np.pi * 5000.0 ** 2, rel=0.002)
+    assert regions.locate(46.52, 30.745) == "port-odesa"  # 2.5 km north
+    assert regions.locate(46.55, 30.745) is None  # 5.9 km north
+    assert regions.data == (tmp_path / "site.geojson").read_bytes()  # kept for the event log
+
+
+@pytest.mark.parametrize("radius", [None, 0, -3, "5", True, 1000])
+def test_a_point_without_a_sane_radius_is_a_clear_error(tmp_path, radius):
+    props = {"id": "port-odesa", "name": "Port of Odesa", "level": "site"}
+    if radius is not None:
+        props["radius_km"] = radius
+    path = write_geojson(tmp_path / "site.geojson", [feature(shapely.Point(30.745, 46.497), **props)])
+    with pytest.raises(ValueError, match=r"site.geojson: feature 0 \(port-odesa\) is a point: .*radius_km"):
+        load_regions(path)
+
+
 def test_nesting_decides_before_area():
     # A child drawn larger than its parent (bad data) still wins where they overlap.
     theatre = Theatre.ukraine()
@@ -325,7 +350,7 @@ def test_an_unknown_source_lists_the_choices():
         ),
         ([feature(box(30, 49, 31, 50), id="R-1", level="raion")], r"R-1.*no 'name'"),
         ([feature(box(30, 49, 31, 50), id="R-1", name="No level")], r"R-1.*no 'level'"),
-        ([feature(shapely.Point(30, 49), id="R-1", name="Point", level="city")], r"R-1.*polygon"),
+        ([feature(shapely.Point(30, 49), id="R-1", name="Point", level="city")], r"R-1.*point.*radius_km.*polygon"),
         ([], "no regions"),
     ],
 )

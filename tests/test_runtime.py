@@ -195,3 +195,51 @@ def test_an_alert_line_reads_back_as_the_event_it_was_written_from(tiny_run):
     assert lines
     for line in lines:
         assert alert_line(decode_alert_line(line)) == line
+
+
+def test_your_own_alert_areas_are_alerted_kept_in_the_log_and_replayed_without_the_file(tiny, own_areas, tmp_path):
+    import json
+
+    from airshield.alerting.cap_check import validate
+
+    areas = own_areas
+    run = tmp_path / "run"
+    _cli("run", str(tiny / "reports.ndjson"), "--out", str(run), "-q", "--regions", str(areas))
+    alerted = {json.loads(line)["region"] for line in (run / "alerts.ndjson").read_bytes().splitlines()}
+    # The oblast, the raion inside it and the site inside that: each has its own alert.
+    assert {"UA-59", "UA59080000000000000", "sumy-substation"} <= alerted <= {
+        "UA-53", "UA-59", "UA59080000000000000", "sumy-substation"}
+    site = sorted((run / "cap").glob("sumy-substation.A.*.xml"))
+    assert site
+    assert b"<valueName>airshield-region</valueName>" in site[0].read_bytes()
+    assert all(validate(p.read_bytes()) == [] for p in (run / "cap").iterdir())
+
+    # The log keeps the file: replay needs neither it nor that it is unchanged.
+    areas.write_text("{}", encoding="utf-8")
+    _cli("replay", str(run / "events.sqlite"), "--out", str(tmp_path / "again"), "-q")
+    _same_outputs(run, tmp_path / "again")
+
+    # Resuming with other regions than the log's is refused; without --regions, the log's are used.
+    result = _cli("run", str(tiny / "reports.ndjson"), "--out", str(run), "-q", "--resume")
+    assert "steps recovered from the log" in result.output
+    result = _cli("run", str(tiny / "reports.ndjson"), "--out", str(run), "-q", "--resume",
+                  "--regions", "default", code=2)
+    assert "regions" in result.output
+
+    # The evaluation scores the run's own areas, not the scenario's oblasts.
+    result = _cli("evaluate", "--truth", str(tiny / "truth.ndjson"), "--run", str(run), "--json", "--no-report")
+    assert json.loads(result.output)["regions"] == 4
+
+
+def test_a_log_whose_copy_of_its_region_file_was_altered_is_refused(tiny, own_areas, tmp_path):
+    areas = own_areas
+    run = tmp_path / "run"
+    _cli("run", str(tiny / "reports.ndjson"), "--out", str(run), "-q", "--no-cap", "--regions", str(areas))
+    db = sqlite3.connect(run / "events.sqlite")  # a corrupted log (below SQLite's triggers)
+    with db:
+        db.execute("DROP TRIGGER meta_no_update")
+        db.execute("UPDATE meta SET value = replace(value, '\"sha256\": \"', '\"sha256\": \"0') "
+                   "WHERE key = 'regions_file'")
+    db.close()
+    result = _cli("replay", str(run / "events.sqlite"), "--out", str(tmp_path / "again"), "-q", code=2)
+    assert "region file does not match its hash" in result.output

@@ -171,6 +171,7 @@ def run(
     cap: Annotated[bool, typer.Option("--cap/--no-cap", help="write CAP 1.2 messages and the Atom feed")] = True,
     cap_status: Annotated[str | None, typer.Option(help="CAP status: Actual (default), Exercise (a simulated night), Test, ...; on --resume the log's")] = None,
     pace: Annotated[float | None, typer.Option(min=0.001, help="simulated seconds per wall-clock second (default: as fast as possible)")] = None,
+    regions: Annotated[str | None, typer.Option(help="alert areas: default, natural-earth, geoboundaries, or a GeoJSON / GeoPackage file of your own (docs/formats.md, \"Alert areas\"); on --resume the log's")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
     """Run a report stream through the whole pipeline: tracks, warnings, alerts.
@@ -190,10 +191,11 @@ def run(
     rs, errors = _read_input(reports, kinds)
     cmds = _read_commands(commands)
     try:
-        regions = load_regions()
+        # A region file is read once, here; the event log keeps a copy of it.
+        areas = None if regions is None and resume else load_regions(regions or "default")
         with _progress(quiet) as progress:
             stages = _Stages(progress)
-            stats = run_file(rs, regions, out, config=CoreConfig(policy_name=policy), batch_s=batch_s,
+            stats = run_file(rs, areas, out, config=CoreConfig(policy_name=policy), batch_s=batch_s,
                              resume=resume, cap=cap, cap_status=cap_status, commands=cmds, pace=pace,
                              progress=stages)
     except (LogError, OSError, ValueError) as exc:
@@ -264,6 +266,7 @@ def evaluate(
     """Score a run against the truth (metrics of shared/docs/metrics.md) and write a report with plots."""
     from airshield.evaluation import EvaluationInputError, evaluate_run
     from airshield.evaluation.table import print_metrics
+    from airshield.store import LogError
 
     if not truth.is_file():
         _fail(f"{truth}: no such file")
@@ -271,8 +274,15 @@ def evaluate(
         _fail(f"{run}: no such run directory")
     report_dir = None if no_report else (report or (run / "report" if run else truth.parent / "report"))
     try:
-        metrics = evaluate_run(truth, run, report_dir=report_dir)
-    except (EvaluationInputError, ValueError, OSError) as exc:
+        loader = None
+        if run is not None and (run / "events.sqlite").is_file():
+            # The regions the run alerted for (its own alert areas, if it had any), not the scenario's.
+            from airshield.evaluation.evaluate import region_file_loader
+            from airshield.runtime import log_regions
+
+            loader = region_file_loader(*log_regions(run / "events.sqlite"))
+        metrics = evaluate_run(truth, run, loader, report_dir=report_dir)
+    except (EvaluationInputError, ValueError, OSError, LogError) as exc:
         _fail(str(exc))
     if as_json:
         sys.stdout.write(json.dumps(metrics, sort_keys=False) + "\n")

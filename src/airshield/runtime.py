@@ -25,6 +25,7 @@ ended and every region is quiet.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import math
@@ -111,12 +112,41 @@ def config_from_json(text: str) -> CoreConfig:
     return msgspec.convert(json.loads(text), CoreConfig)
 
 
-def make_core(regions_source: str, lat0: float, lon0: float, cfg: CoreConfig, sites: bool = True) -> Core:
-    """A core for regions from ``regions_source`` in the theatre centred at (lat0, lon0)."""
+def make_core(regions_source: str, lat0: float, lon0: float, cfg: CoreConfig, sites: bool = True,
+              regions_data: bytes | None = None) -> Core:
+    """A core for regions from ``regions_source`` in the theatre centred at (lat0, lon0);
+    ``regions_data``: the bytes of that region file, as an event log keeps them (read instead)."""
     from airshield.geo import Theatre, load_cities, load_regions
+    from airshield.geo.region_sources import load_region_file
 
-    regions = load_regions(regions_source, Theatre(lat0, lon0))
+    theatre = Theatre(lat0, lon0)
+    regions = (load_regions(regions_source, theatre) if regions_data is None
+               else load_region_file(regions_source, theatre, data=regions_data))
     return Core(regions, load_cities() if sites else None, cfg)
+
+
+def _regions_file_meta(regions) -> dict:
+    """The log's copy of a region file (a night is replayable without it, and an edited file
+    cannot change a replay): ``{"regions_file": {"sha256", "base64"}}``, or nothing for a
+    built-in source."""
+    if regions.data is None:
+        return {}
+    return {"regions_file": {"sha256": hashlib.sha256(regions.data).hexdigest(),
+                             "base64": base64.b64encode(regions.data).decode("ascii")}}
+
+
+def _regions_data(meta: dict[str, str], where: object) -> bytes | None:
+    """The region file a log keeps (checked against its hash), or None."""
+    if "regions_file" not in meta:
+        return None
+    try:
+        rec = json.loads(meta["regions_file"])
+        data = base64.b64decode(rec["base64"], validate=True)
+    except (ValueError, KeyError, TypeError) as exc:
+        raise LogError(f"{where}: its copy of the region file is unreadable ({exc})") from None
+    if hashlib.sha256(data).hexdigest() != rec.get("sha256"):
+        raise LogError(f"{where}: its copy of the region file does not match its hash")
+    return data
 
 
 def _core_meta(core: Core, batch_s: float, sites: bool, extra: dict) -> dict:
@@ -128,8 +158,18 @@ def _core_meta(core: Core, batch_s: float, sites: bool, extra: dict) -> dict:
         "theatre": {"lat0": th.lat0, "lon0": th.lon0},
         "sites": sites,
         "batch_s": batch_s,
+        **_regions_file_meta(core.regions),
         **extra,
     }
+
+
+def log_regions(log_path: str | Path) -> tuple[str, bytes | None]:
+    """The region source a night's event log was alerted for, and its copy of the region file."""
+    with EventLog(log_path, readonly=True) as log:
+        meta = log.meta()
+    if "regions" not in meta:
+        raise LogError(f"{log_path}: holds no night (no regions recorded)")
+    return meta["regions"], _regions_data(meta, log_path)
 
 
 def core_from_log(log: EventLog) -> tuple[Core, dict]:
@@ -140,7 +180,7 @@ def core_from_log(log: EventLog) -> tuple[Core, dict]:
     th = json.loads(meta["theatre"])
     try:
         core = make_core(meta["regions"], th["lat0"], th["lon0"], config_from_json(meta["config"]),
-                         json.loads(meta.get("sites", "true")))
+                         json.loads(meta.get("sites", "true")), _regions_data(meta, log.path))
     except (FileNotFoundError, ValueError) as exc:
         raise LogError(f"{log.path}: cannot rebuild its core: {exc}") from None
     return core, meta
@@ -497,7 +537,8 @@ def run_file(
 
     Args:
         reports: valid reports in arrival order.
-        regions: the alert regions (airshield.geo.RegionSet).
+        regions: the alert regions (airshield.geo.RegionSet); None: the default ones, or on
+            resume the log's (given on resume, they must be the log's).
         out_dir: the run directory.
         sites: places for ETAs (airshield.geo.Site), or None.
         config: the core's parameters.
@@ -527,6 +568,10 @@ def run_file(
             problem = f"was made with --batch-s {meta['batch_s']}, not {batch_s}"
         elif cap_status is not None and cap_status != meta.get("cap_status", "Actual"):
             problem = f"was made with CAP status {meta.get('cap_status', 'Actual')}, not {cap_status}"
+        elif regions is not None and (meta.get("regions") != regions.source or json.loads(
+                meta.get("regions_file", "{}")).get("sha256") != _regions_file_meta(regions).get(
+                    "regions_file", {}).get("sha256")):
+            problem = f"was made with the regions of {meta.get('regions')}, not these of {regions.source}"
         if problem:
             rt.close()
             raise LogError(f"{log_path}: {problem}")
@@ -537,6 +582,10 @@ def run_file(
             from airshield.geo import load_cities
 
             sites = load_cities()
+        if regions is None:
+            from airshield.geo import load_regions
+
+            regions = load_regions()
         core = Core(regions, sites, config)
         log = EventLog(log_path)
         cap_status = cap_status or "Actual"

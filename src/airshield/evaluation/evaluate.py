@@ -331,6 +331,23 @@ def geo_regions_loader(scenario: Scenario) -> tuple[dict[str, BaseGeometry], ToX
     return {rid: rs.geometry_xy(rid) for rid in sorted(rs.ids)}, theatre.to_xy
 
 
+def region_file_loader(source: str, data: bytes | None = None) -> RegionsLoader:
+    """A regions loader for the regions a run was alerted for (its event log's ``regions``
+    source and copy of the region file), in the scenario's theatre."""
+
+    def load(scenario: Scenario) -> tuple[dict[str, BaseGeometry], ToXY]:
+        from airshield.geo import Theatre, load_regions
+        from airshield.geo.region_sources import load_region_file
+
+        if scenario.lat0 is None or scenario.lon0 is None:
+            raise EvaluationInputError("the scenario line has no `theatre`")
+        theatre = Theatre(scenario.lat0, scenario.lon0)
+        rs = load_regions(source, theatre) if data is None else load_region_file(source, theatre, data=data)
+        return {rid: rs.geometry_xy(rid) for rid in sorted(rs.ids)}, theatre.to_xy
+
+    return load
+
+
 def evaluate_run(
     truth_path: str | Path,
     run_dir: str | Path | None,

@@ -37,11 +37,13 @@ from __future__ import annotations
 import json
 import logging
 import os
+import tempfile
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from shapely.geometry import shape
+import numpy as np
+from shapely.geometry import Polygon, shape
 
 from airshield.geo import geopackage
 from airshield.geo.fips import FIPS_TO_ISO
@@ -151,17 +153,38 @@ def load_geoboundaries(path: Path | None = None, theatre: Theatre | None = None)
     )
 
 
-def load_region_file(path: Path, theatre: Theatre | None = None) -> RegionSet:
-    """Regions from a GeoJSON or GeoPackage file with id/name/name_uk/level/parent."""
+def load_region_file(path: str | os.PathLike[str], theatre: Theatre | None = None, *,
+                     data: bytes | None = None) -> RegionSet:
+    """Regions from a GeoJSON or GeoPackage file with id/name/name_uk/level/parent.
+
+    The file is read once; its bytes are kept as ``RegionSet.data`` so that an
+    event log can hold the very regions a night was alerted for (replay needs
+    neither the file nor that it is unchanged). ``data``: those bytes, read
+    instead of the file (``path`` then only names it, in messages).
+    """
+    path = Path(path)
+    if data is None:
+        if not path.is_file():
+            raise FileNotFoundError(f"{path}: no such region file")
+        data = path.read_bytes()
     if path.suffix.lower() == ".gpkg":
-        features = geopackage.read_layer(path)
+        # SQLite reads files, not bytes: a private copy (errors still name ``path``).
+        with tempfile.TemporaryDirectory(prefix="airshield-regions-") as tmp:
+            copy = Path(tmp) / "regions.gpkg"
+            copy.write_bytes(data)
+            try:
+                features = geopackage.read_layer(copy)
+            except ValueError as exc:
+                raise ValueError(str(exc).replace(str(copy), str(path))) from None
         attribution = f"unknown (loaded from {path})"
     else:
-        features, attribution = _read_feature_collection(path)
+        features, attribution = _parse_feature_collection(data, path)
     regions = [_region(props, geom, path, i) for i, (props, geom) in enumerate(features)]
     if not regions:
         raise ValueError(f"{path}: no regions in the file")
-    return RegionSet(regions, theatre or Theatre.ukraine(), str(path), attribution)
+    rs = RegionSet(regions, theatre or Theatre.ukraine(), str(path), attribution)
+    rs.data = data
+    return rs
 
 
 def read_geojson(path: Path) -> list[tuple[dict[str, Any], Any]]:
@@ -174,16 +197,21 @@ def read_geojson(path: Path) -> list[tuple[dict[str, Any], Any]]:
 
 
 def _read_feature_collection(path: Path) -> tuple[list[tuple[dict[str, Any], Any]], str]:
-    """(features, attribution) of a GeoJSON file; see `read_geojson`.
+    """(features, attribution) of a GeoJSON file; see `read_geojson`."""
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such GeoJSON file")
+    return _parse_feature_collection(path.read_bytes(), path)
+
+
+def _parse_feature_collection(raw: bytes, path: Path) -> tuple[list[tuple[dict[str, Any], Any]], str]:
+    """(features, attribution) of the bytes of a GeoJSON file named ``path``.
 
     The attribution is the collection's ``attribution`` member if it has one (a
     foreign member, RFC 7946 section 6.1), the geoBoundaries credit for a
     geoBoundaries file, else "unknown".
     """
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: no such GeoJSON file")
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not valid GeoJSON ({exc})") from exc
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
@@ -207,6 +235,34 @@ def _read_feature_collection(path: Path) -> tuple[list[tuple[dict[str, Any], Any
             GEOBOUNDARIES_ATTRIBUTION if geoboundaries else f"unknown (loaded from {path})"
         )
     return features, attribution
+
+
+#: The largest circle a point feature may ask for, km: an alert area, not half the country.
+MAX_CIRCLE_KM = 300.0
+#: Vertices of a circle's polygon: 5 deg apart, the chord lies within 0.1 % of the radius.
+CIRCLE_VERTICES = 72
+
+
+def _circle(point: Any, radius_km: Any, where: str) -> Polygon:
+    """The disc of ``radius_km`` around a GeoJSON Point (lon, lat), as a lon/lat polygon.
+
+    A site (a port, a substation) is given as its position and a radius. The
+    vertices lie at the true (WGS84 geodesic) distance from the point: they are
+    placed in an azimuthal equidistant frame centred on the point itself, which
+    keeps distances from its centre exact.
+    """
+    if isinstance(radius_km, bool) or not isinstance(radius_km, int | float) or not (
+            0.0 < float(radius_km) <= MAX_CIRCLE_KM):
+        raise ValueError(f"{where} is a point: give it a 'radius_km' property (a number of km in "
+                         f"(0, {MAX_CIRCLE_KM:g}]) to alert the circle around it, or give a polygon; "
+                         f"radius_km is {radius_km!r}")
+    lon, lat = float(point.x), float(point.y)
+    if not (-90.0 < lat < 90.0 and -180.0 <= lon <= 180.0):
+        raise ValueError(f"{where}: the point ({lon}, {lat}) is not a WGS84 lon/lat position")
+    a = np.linspace(0.0, 2.0 * np.pi, CIRCLE_VERTICES, endpoint=False)
+    r = 1000.0 * float(radius_km)
+    lats, lons = Theatre(lat, lon).to_latlon(r * np.sin(a), r * np.cos(a))
+    return Polygon(np.column_stack([lons, lats]))
 
 
 def _text(props: Mapping[str, Any], *keys: str) -> str | None:
@@ -237,6 +293,8 @@ def _region(props: Mapping[str, Any], geom: Any, path: Path, index: int) -> Regi
     if level is None:
         raise ValueError(f"{where} ({region_id}) has no 'level' property")
     parent = _text(props, "parent")
+    if geom.geom_type == "Point":
+        geom = _circle(geom, props.get("radius_km"), f"{where} ({region_id})")
     try:
         return Region(region_id, name, name_uk, level, parent, geom)
     except (TypeError, ValueError) as exc:

@@ -94,6 +94,8 @@ class RegionSet:
         source: where the regions came from ("natural-earth", "geoboundaries",
             or the path of the file).
         attribution: the credit line the data's licence asks for.
+        data: the bytes of the region file the set was read from (None for the
+            built-in sources), so that an event log can keep them.
 
     Immutable in use: build a new set rather than editing `regions`.
     """
@@ -105,6 +107,7 @@ class RegionSet:
         self.theatre = theatre
         self.source = source
         self.attribution = attribution
+        self.data: bytes | None = None
         self._index = {r.id: i for i, r in enumerate(self.regions)}
         if len(self._index) != len(self.regions):
             ids = [r.id for r in self.regions]
