@@ -854,8 +854,6 @@ class CapEncoder:
                 if reason.operator.note:
                     label = "Примітка чергового" if uk else "Duty officer's note"
                     lines.append(f"{label}: {reason.operator.note}")
-            if not uk and reason.text:
-                lines.append(f"Reason: {reason.text}")
             instruction = wording.instruction[i]
             if ballistic:
                 instruction = f"{_BALLISTIC_INSTRUCTION[i]} {instruction}"

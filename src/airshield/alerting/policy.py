@@ -490,7 +490,7 @@ def _text(rule: str, event: str, refs: list[ThreatRef], counts: dict[str, int], 
     etas = [r.eta_lo_s for r in refs if r.eta_lo_s is not None and not r.inside]
     parts = []
     if rule.startswith("operator-") and note is not None:
-        parts.append(f"Operator {note.user}: {note.note}.")
+        parts.append(f"Duty officer: {note.note}.")  # who stays in the audit trail
     if event == "all_clear":
         seen = "" if cfg.sighting_radius_m is None else " or seen by a citizen nearby"
         parts.append(f"All clear: no threat inside, expected within its lead time{seen}"
