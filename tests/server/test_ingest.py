@@ -148,6 +148,33 @@ def test_an_oversized_body_is_413(tmp_path, tiny_night, tiny_feed):
         client.__exit__(None, None, None)
 
 
+def test_every_endpoint_refuses_a_huge_body_before_reading_it(tmp_path, tiny_night):
+    client, api = make_api(tmp_path, tiny_night, max_request_bytes=2_000_000)  # registration fits
+    try:
+        huge = b" " * 3_000_000 + b"{}"
+        for path in ("/v1/sensors/heartbeat", "/v1/sensors", "/v1/webhooks", "/v1/regions/UA-59/alert"):
+            r = client.post(path, content=huge, headers={"Content-Type": "application/json"})  # no token
+            assert r.status_code == 413 and "bytes" in r.json()["detail"], path
+
+        def chunks():  # no Content-Length: counted as it comes
+            for _ in range(30):
+                yield b" " * 100_000
+
+        r = client.post("/v1/sensors", content=chunks(), headers={**api.auth(api.admin),
+                                                                   "Content-Type": "application/json"})
+        assert r.status_code == 413
+        assert client.get("/healthz").status_code == 200
+    finally:
+        client.__exit__(None, None, None)
+
+
+def test_a_json_array_nested_too_deeply_is_a_clear_422(api, tiny_feed):
+    tok = api.sensor_tokens[tiny_feed.sensor[0]]
+    r = api.client.post("/v1/ingest", content=b"[" * 3000 + b"]" * 3000,
+                        headers={"Content-Type": "application/json", **api.auth(tok)})
+    assert r.status_code == 422 and "nested too deeply" in r.text
+
+
 def test_a_sensor_over_its_rate_gets_429_with_retry_after(tmp_path, tiny_night, tiny_feed):
     client, api = make_api(tmp_path, tiny_night, rate_per_s=1.0, rate_burst=5.0)
     try:

@@ -116,6 +116,10 @@ def test_alert_history_pages_through_every_event_by_region_and_time(mid):
     later = mid.client.get("/v1/alerts/history", params={"since": t0, "limit": 1000}).json()["items"]
     assert all(datetime.fromisoformat(e["t"].replace("Z", "+00:00")).timestamp() >= t0 for e in later)
     assert mid.client.get("/v1/alerts/history", params={"limit": 0}).status_code == 422
+    # A cursor too big for SQLite is a clear 422, not a 500.
+    assert mid.client.get("/v1/alerts/history", params={"cursor": 2 ** 63}).status_code == 422
+    assert mid.client.get("/v1/audit", params={"cursor": 2 ** 63},
+                          headers=mid.auth(mid.operator)).status_code == 422
 
 
 def test_a_viewer_sees_live_tracks_with_cones_and_etas(mid):

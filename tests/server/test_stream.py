@@ -167,6 +167,31 @@ def test_the_query_parameter_last_event_id_resumes_like_the_header(engine, url):
     assert r.wait().ids() == [3, 4, 5]
 
 
+def test_a_last_event_id_past_the_logs_end_is_taken_as_up_to_date_and_the_stream_goes_live(engine, url):
+    # A browser resends its Last-Event-ID by itself: after the service starts on a new data
+    # directory, every reconnecting client would otherwise wait for an id the log may never reach.
+    engine.emit(*[("alert", "UA-30")] * 3)
+    for resume in ({"headers": {"Last-Event-ID": "1000000"}}, {"query": "?last_event_id=99999999999999999999"}):
+        r = Reader(f"{url}/v1/stream{resume.get('query', '')}", headers=resume.get("headers"), stop=_until(1))
+        assert r.connected.wait(5)
+        time.sleep(0.2)
+        [ev] = engine.emit(("alert", "UA-30"))
+        assert r.wait().ids() == [ev.id]
+
+
+def test_a_stream_whose_token_is_revoked_ends_at_its_next_wake(engine, tmp_path):
+    app = make_app(engine, Settings(tmp_path, heartbeat_s=0.2))
+    with serve(app) as base:
+        r = Reader(f"{base}/v1/stream?kinds=track", headers={"Authorization": "Bearer viewer-token"},
+                   stop=lambda evs: False, timeout=5)
+        assert r.connected.wait(5)
+        engine.emit(("track", None))
+        time.sleep(0.3)
+        app.state.server._p.clear()  # every token revoked
+        r.wait(5)  # ends by itself, at the next heartbeat at the latest
+    assert [e.event for e in r.events] == ["track", "revoked"]
+
+
 def test_resume_hands_over_from_the_log_to_live_with_no_gap_and_no_duplicate(tmp_path):
     """Events keep coming while the log is read (slowly): each id arrives exactly once, in order."""
     engine = FakeEngine(read_delay_s=0.05)

@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse
 
 from airshield import __version__
 from airshield.server import ingest, ops, push, web
+from airshield.server.body_limit import BodyLimit
 from airshield.server.engine import Engine, EngineError
 from airshield.server.ingest import TokenBuckets
 from airshield.server.logs import AccessLog
@@ -65,7 +66,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="airshield", version=__version__, description=DESCRIPTION, lifespan=lifespan,
                   openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
     app.state.settings = settings
-    app.add_middleware(AccessLog)
+    app.add_middleware(BodyLimit, limit=settings.max_request_bytes, skip=("/v1/ingest",))
+    app.add_middleware(AccessLog)  # outermost: it logs the 413s too
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):

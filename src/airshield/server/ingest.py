@@ -125,8 +125,9 @@ def _items(body: bytes, content_type: str) -> list[tuple[int, int, bytes]]:
         return _items(body, "ndjson")
     try:
         raw = _raw_list.decode(body)
-    except (msgspec.DecodeError, msgspec.ValidationError) as exc:
-        raise HTTPException(422, {"error": f"the body is not a JSON array of reports: {exc}", "accepted": 0,
+    except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
+        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+        raise HTTPException(422, {"error": f"the body is not a JSON array of reports: {why}", "accepted": 0,
                                   "rejected": []}) from None
     return [(i, i + 1, bytes(r)) for i, r in enumerate(raw)]
 

@@ -92,7 +92,7 @@ async def region_command(request: Request, region_id: str, action: Literal["aler
 def audit(request: Request, principal: Annotated[Principal, Depends(require("operator"))],
           region: Annotated[str | None, Query(max_length=64)] = None,
           since: Annotated[float | None, Query()] = None, until: Annotated[float | None, Query()] = None,
-          cursor: Annotated[int, Query(ge=0)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100):
+          cursor: Annotated[int, Query(ge=0, le=2**63 - 1)] = 0, limit: Annotated[int, Query(ge=1, le=1000)] = 100):
     return _page(request, "audit", region, since, until, cursor, limit)
 
 

@@ -338,7 +338,16 @@ async def stream(
     if not auth.has(principal, "viewer"):  # the public sees alert reasons coarsened (server/public.py)
         flt = dataclasses.replace(flt, public_grid=push.public_grid)
     after = _last_id(last_event_id_header, last_event_id)
-    return EventStream(push, flt, after)
+    allowed = None
+    if principal is not None:
+        # A token revoked while its stream is open ends the stream at its next wake (an event
+        # or a heartbeat): what it may see is checked for as long as it sees it.
+        token = (request.headers.get("authorization") or "").partition(" ")[2].strip()
+        server = request.app.state.server
+
+        def allowed() -> bool:
+            return server.principal(token) is not None
+    return EventStream(push, flt, after, allowed)
 
 
 router.include_router(webhooks.router)
@@ -349,7 +358,7 @@ class EventStream(Response):
 
     media_type = "text/event-stream"
 
-    def __init__(self, push: Push, flt: Filter, after: int | None):
+    def __init__(self, push: Push, flt: Filter, after: int | None, allowed: Callable[[], bool] | None = None):
         self.status_code = 200
         self.background = None
         self.body = b""
@@ -360,6 +369,7 @@ class EventStream(Response):
         self.push = push
         self.flt = flt
         self.after = after
+        self.allowed = allowed
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         broker = self.push.broker
@@ -370,7 +380,10 @@ class EventStream(Response):
         try:
             await send({"type": "http.response.start", "status": 200, "headers": self.raw_headers})
             await self._body(send, b"retry: %d\n: connected\n\n" % RETRY_MS)
-            last = self.after or 0
+            # An id past the log's end (a client of a service since started on a new data
+            # directory, a mistyped id) is taken as up to date: the stream goes live from here
+            # (docs/push.md), not after an id the log may never reach.
+            last = min(self.after or 0, broker.last_id)
             # Replay only if the log may hold something the client has not seen.
             if self.after is not None and self.after < broker.last_id:
                 last = await self._replay(send, sub, last)
@@ -420,6 +433,9 @@ class EventStream(Response):
 
     async def _live(self, send: Send, sub: Subscriber, last: int) -> None:
         while True:
+            if self.allowed is not None and not self.allowed():
+                await self._body(send, control_frame("revoked", b'{"reason": "this stream\'s token was revoked"}'))
+                break
             if not sub.queue and not sub.overflowed:
                 if sub.closed:
                     break

@@ -125,7 +125,7 @@ def history(
     region: Annotated[str | None, Query(max_length=64, description="region id, e.g. UA-32")] = None,
     since: Annotated[float | None, Query(description="events at or after this time, s since the epoch")] = None,
     until: Annotated[float | None, Query(description="events before this time, s since the epoch")] = None,
-    cursor: Annotated[int, Query(ge=0, description="next_cursor of the previous page")] = 0,
+    cursor: Annotated[int, Query(ge=0, le=2**63 - 1, description="next_cursor of the previous page")] = 0,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     principal: Annotated[Principal | None, Depends(optional)] = None,
 ):

@@ -38,6 +38,8 @@ class Settings:
         rate_per_s, rate_burst: per-sensor token bucket: reports per second of wall
             time and bucket size (None: no limit).
         max_body_bytes: larger ingest bodies are refused with 413.
+        max_request_bytes: larger bodies of any other request (a national sensor
+            registration is a few MB) are refused with 413, before they are read.
         max_items: more reports in one request are refused with 413.
         silent_after_s: a registered sensor not heard from (report or heartbeat) for
             this long is flagged silent, s (of the service's clock).
@@ -72,6 +74,7 @@ class Settings:
     rate_per_s: float | None = 50.0
     rate_burst: float = 500.0
     max_body_bytes: int = 8 * 1024 * 1024
+    max_request_bytes: int = 32 * 1024 * 1024
     max_items: int = 20_000
     silent_after_s: float = 600.0
     admin_token: str | None = field(default=None, repr=False)

@@ -383,7 +383,7 @@ class WebhookIn(BaseModel):
         default=None, max_length=1000, description="only these regions' alert/audit events (default: all)")
     secret: str | None = Field(default=None, min_length=16, max_length=256,
                                description="HMAC key (default: generated and returned once)")
-    after: int | None = Field(default=None, ge=0, description="deliver events after this id (default: from now)")
+    after: int | None = Field(default=None, ge=0, le=2**63 - 1, description="deliver events after this id (default: from now; an id past the log's end: from now)")
 
 
 class WebhookOut(BaseModel):
@@ -433,7 +433,8 @@ async def create_webhook(body: WebhookIn, request: Request, _: Admin) -> dict:
     bad = unknown_regions(request.app.state.push, body.regions)
     if bad:
         raise HTTPException(422, f"regions: unknown {', '.join(bad[:10])} (GET /v1/regions lists them)")
-    start = body.after if body.after is not None else request.app.state.push.broker.last_id
+    now = request.app.state.push.broker.last_id
+    start = now if body.after is None else min(body.after, now)  # past the end: from now
     sub = d.create(str(body.url), body.kinds, body.regions, body.secret, start)
     return {**d.status(d.workers[sub.id]), "secret": sub.secret}
 
