@@ -168,24 +168,31 @@ def test_concern_gives_the_state_the_nearest_threat_and_advice(mid):
 
 
 def test_concern_says_when_a_threat_may_come_near_the_point_itself(mid):
-    # A port 30 km ahead of a drone asks (a viewer: the live picture): the answer is for the
-    # point (within radius_km), not for the region: that drone, not yet there, bounds in order.
+    # A port on a drone's predicted path 10 min ahead asks (a viewer: the live picture): the
+    # answer is for the point (within radius_km), not for the region: that drone, or a
+    # neighbour of its group coming sooner, within those 10 minutes and not before its cone.
+    import numpy as np
+
     viewer = mid.auth(mid.viewer)
+    snap, core = mid.engine.snapshot, mid.engine.rt.core
     tracks = mid.client.get("/v1/tracks", headers=viewer).json()
-    moving = [t for t in tracks if t["threat"] and t["cone"] and (t["speed_ms"] or 0) > 20]
+    moving = [t for t in tracks if t["threat"] and t["cone"] and (t["speed_ms"] or 0) > 20
+              and t["id"] in snap.forecasts and snap.forecasts[t["id"]].path is not None]
     assert moving, "the mid-night snapshot has moving threats"
     t = max(moving, key=lambda t: t["id"])
-    h = math.radians(t["heading_deg"])
-    ahead_m = 30_000.0
-    lat = t["lat"] + ahead_m * math.cos(h) / 111_320.0
-    lon = t["lon"] + ahead_m * math.sin(h) / (111_320.0 * math.cos(math.radians(t["lat"])))
+    path = snap.forecasts[t["id"]].path
+    ahead_s = 600.0
+    x, y = (float(np.interp(snap.now + ahead_s, path.t, v)) for v in (path.x, path.y))
+    lat, lon = (float(v) for v in core.theatre.to_latlon(x, y))
     c = mid.client.get("/v1/concern", params={"lat": lat, "lon": lon}, headers=viewer).json()
     here = c["here"]
     assert here is not None and c["radius_km"] == 5.0
-    assert here["track"] == t["id"] and not here["inside"]
-    assert 0 < here["lo_s"] <= (ahead_m + 5_000.0) / t["speed_ms"]
-    assert here["eta_s"] is not None and here["lo_s"] <= here["eta_s"] <= here["hi_s"]
-    if c["state"] != "quiet":
+    assert here["track"] in {x["id"] for x in tracks if x["threat"]}
+    assert 0 <= here["lo_s"] <= ahead_s
+    if here["track"] == t["id"]:
+        assert not here["inside"] and here["eta_s"] is not None
+        assert here["lo_s"] <= here["eta_s"] <= here["hi_s"] and abs(here["eta_s"] - ahead_s) <= 2 * 5_000 / t["speed_ms"]
+    if c["state"] != "quiet" and not here["inside"]:
         assert "within 5 km of this point in" in c["advice"]["en"]
         assert "ближче ніж за 5 км від цієї точки щонайшвидше" in c["advice"]["uk"]
         assert f"({here['class']})" not in c["advice"]["uk"], "the class in Ukrainian words"
@@ -224,9 +231,28 @@ def test_the_public_point_answer_is_no_finer_than_the_public_track_view(mid):
     for lat, lon in ((t["lat"], t["lon"]), (t["lat"] + 0.2, t["lon"] + 0.2)):
         c = mid.client.get("/v1/concern", params={"lat": lat, "lon": lon, "radius_km": 0.5}).json()
         assert c["radius_km"] == s.public_coarsen_m / 1000.0
-        if c["here"] is not None:
-            assert c["here"]["track"] is None
-            assert all(c["here"][k] is None or c["here"][k] % 60 == 0 for k in ("lo_s", "eta_s", "hi_s"))
+        for answer in (c["here"], c["threat"]):  # the point's and the region's
+            if answer is not None:
+                assert answer["track"] is None
+                assert all(answer[k] is None or answer[k] % 60 == 0 for k in ("lo_s", "eta_s", "hi_s"))
+
+
+def test_the_public_answer_counts_the_delayed_pictures_times_from_now(mid):
+    # The public sees the picture of public_delay_s ago, but "how long do I have" is counted
+    # from now (as_of): told from now, its arrivals come earlier than it said, never later.
+    from airshield.server.concern import _here
+
+    snap, core = mid.engine.snapshot, mid.engine.rt.core
+    at, _, forecasts = snap.as_of(snap.now - mid.app.state.settings.public_delay_s)
+    assert snap.now - at >= 60
+    tid, f = max((kv for kv in forecasts.items() if kv[1].path is not None and not kv[1].lost), key=lambda kv: kv[0])
+    lat, lon = (float(v) for v in core.theatre.to_latlon(float(f.path.x[-1]), float(f.path.y[-1])))
+    then = _here(core, at, forecasts, lat, lon, 5000.0)
+    now = _here(core, at, forecasts, lat, lon, 5000.0, snap.now)
+    assert then is not None and now["track"] == then["track"]
+    assert now["lo_s"] == max(then["lo_s"] - round(snap.now - at), 0)
+    c = mid.client.get("/v1/concern", params={"lat": lat, "lon": lon}).json()
+    assert c["as_of"] == snap.now and c["here"]["lo_s"] == 60 * (now["lo_s"] // 60)
 
 
 def test_sensors_show_health_and_the_gap_of_a_silent_one(mid):

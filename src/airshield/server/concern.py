@@ -10,11 +10,15 @@ Ukrainian and English. The advice follows the state, not the ETA alone: an
 alert means shelter now whatever the ETA says (the earliest arrival is the one
 the policy alerts on, docs/alerting.md).
 
-``here`` is as precise as the caller may see (docs/service.md, "Who sees
-what"): with a viewer token, the live picture to the second; without one, the
-picture of ``public_delay_s`` ago, a radius of at least ``public_coarsen_m``,
-whole minutes and no track id, so that point queries cannot trace a threat
-more finely than the public track view shows it.
+``threat`` and ``here`` are as precise as the caller may see (docs/service.md,
+"Who sees what"): with a viewer token, the live picture to the second; without
+one, the picture of ``public_delay_s`` ago, a radius of at least
+``public_coarsen_m``, whole minutes and no track id, so that queries cannot
+trace a threat more finely than the public track view shows it. Either way
+the times are counted from ``as_of`` (now): told from now, the delayed
+picture's arrivals come earlier than it said, never later. A threat first seen
+within the delay is not in the public picture yet; the region's state (live)
+still says to shelter.
 """
 
 from __future__ import annotations
@@ -83,30 +87,16 @@ def concern(request: Request,
     snap = eng.snapshot
     state = snap.states.get(rid, "quiet")
     ref = snap.now
-    best = None
-    for tid, f in sorted(snap.forecasts.items()):
-        if f.expires < ref:
-            continue  # a lost threat only held: the policy no longer counts it (R1-R3)
-        for region, tin, lo, hi in f.etas:
-            if region != rid or (hi is not None and hi < ref):
-                continue
-            if best is None or lo < best[2]:
-                best = (tid, f.cls, lo, tin, hi)
-    threat = None
-    if best is not None and math.isfinite(ref):
-        tid, cls, lo, tin, hi = best
-        threat = {"track": tid, "class": cls, "eta_s": None if tin is None else round(max(tin - ref, 0.0)),
-                  "lo_s": round(max(lo - ref, 0.0)), "hi_s": None if hi is None else round(max(hi - ref, 0.0)),
-                  "inside": lo <= ref}
     if full:
-        here = _here(core, ref, snap.forecasts, lat, lon, radius_m)
+        at, forecasts = ref, snap.forecasts
     else:  # the picture as the public track view shows it: public_delay_s ago, whole minutes, no id
-        at, _, forecasts = snap.as_of(snap.now - settings.public_delay_s)
-        here = _here(core, at, forecasts, lat, lon, radius_m)
-        if here is not None:
-            here = {**here, "track": None, "lo_s": 60 * (here["lo_s"] // 60),
-                    "eta_s": None if here["eta_s"] is None else 60 * round(here["eta_s"] / 60),
-                    "hi_s": None if here["hi_s"] is None else 60 * math.ceil(here["hi_s"] / 60)}
+        at, _, forecasts = snap.as_of(ref - settings.public_delay_s)
+    # Threats are picked from that picture; their times are counted from now (``as_of``): the
+    # delayed picture's arrivals, told from now, come earlier, never later, than it said.
+    threat = _region_threat(forecasts, rid, at, ref)
+    here = _here(core, at, forecasts, lat, lon, radius_m, ref)
+    if not full:
+        threat, here = _public(threat), _public(here)
     uk, en = ADVICE[state]
     if state != "quiet":
         if threat is not None and threat["inside"]:
@@ -137,12 +127,47 @@ def concern(request: Request,
             "advice": {"uk": uk, "en": en}}
 
 
-def _here(core, ref: float, forecasts: dict, lat: float, lon: float, radius_m: float) -> dict | None:
+def _public(answer: dict | None) -> dict | None:
+    """A threat answer as the public gets it: no track id, whole minutes (the earliest arrival
+    rounded down, the latest up)."""
+    if answer is None:
+        return None
+    return {**answer, "track": None, "lo_s": 60 * (answer["lo_s"] // 60),
+            "eta_s": None if answer["eta_s"] is None else 60 * round(answer["eta_s"] / 60),
+            "hi_s": None if answer["hi_s"] is None else 60 * math.ceil(answer["hi_s"] / 60)}
+
+
+def _region_threat(forecasts: dict, rid: str, at: float, now: float) -> dict | None:
+    """The threat that may reach region ``rid`` soonest in ``forecasts`` (the picture as of
+    ``at``), its times counted from ``now``; None if none may."""
+    if not math.isfinite(now):
+        return None
+    best = None
+    for tid, f in sorted(forecasts.items()):
+        if f.expires < at:
+            continue  # a lost threat only held: the policy no longer counts it (R1-R3)
+        for region, tin, lo, hi in f.etas:
+            if region != rid or (hi is not None and hi < at):
+                continue
+            if best is None or lo < best[2]:
+                best = (tid, f.cls, lo, tin, hi)
+    if best is None:
+        return None
+    tid, cls, lo, tin, hi = best
+    return {"track": tid, "class": cls, "eta_s": None if tin is None else round(max(tin - now, 0.0)),
+            "lo_s": round(max(lo - now, 0.0)), "hi_s": None if hi is None else round(max(hi - now, 0.0)),
+            "inside": lo <= now}
+
+
+def _here(core, ref: float, forecasts: dict, lat: float, lon: float, radius_m: float,
+          now: float | None = None) -> dict | None:
     """The threat whose cone may come within ``radius_m`` of the point soonest, as of ``ref``
-    (``forecasts``: the snapshot's, live or delayed), as the reply's ``here``; None if none may.
+    (``forecasts``: the snapshot's, live or delayed), as the reply's ``here``, its times
+    counted from ``now`` (default ``ref``); None if none may.
 
     Only forecasts in force count, as for the policy's R1-R3. Of threats that may be there
     now, one still followed comes before a lost one, then the nearest nominal arrival."""
+    now = ref if now is None else now
     if not math.isfinite(ref) or not forecasts:
         return None
     ids, index = _index_of(forecasts)
@@ -159,9 +184,9 @@ def _here(core, ref: float, forecasts: dict, lat: float, lon: float, radius_m: f
         return None
     i, e = best
     return {"track": ids[i], "class": forecasts[ids[i]].cls,
-            "eta_s": None if e.t_in is None else round(max(e.t_in - ref, 0.0)),
-            "lo_s": round(max(e.t_lo - ref, 0.0)), "hi_s": None if e.t_hi is None else round(max(e.t_hi - ref, 0.0)),
-            "inside": e.t_lo <= ref}
+            "eta_s": None if e.t_in is None else round(max(e.t_in - now, 0.0)),
+            "lo_s": round(max(e.t_lo - now, 0.0)), "hi_s": None if e.t_hi is None else round(max(e.t_hi - now, 0.0)),
+            "inside": e.t_lo <= now}
 
 
 #: [(forecasts, track ids, their PointIndex)] of the last two forecast sets asked about (the
