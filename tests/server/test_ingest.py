@@ -106,6 +106,25 @@ def test_reports_of_another_tokens_sensors_are_refused(api, tiny_feed):
     assert r.status_code == 200 and r.json()["accepted"] == 1 and len(r.json()["rejected"]) == 2
 
 
+def test_a_sensor_reports_only_what_and_where_it_is_registered(api, tiny_feed):
+    # A leaked observer-app token must not inject precise "radar" plots, nor a node claim to be
+    # anywhere: the kind must be the registered one, and a fixed sensor stays where it is.
+    acoustic = [i for i, line in enumerate(tiny_feed.lines) if b'"kind":"acoustic"' in line]
+    i = acoustic[0]
+    tok = api.sensor_tokens[tiny_feed.sensor[i]]
+    good = json.loads(tiny_feed.lines[i])
+    as_radar = {"kind": "radar", "sensor": good["sensor"], "time": good["time"], "arrival": good["arrival"],
+                "lat": good["lat"], "lon": good["lon"], "alt_m": 10.0, "range_m": 20_000.0,
+                "azimuth_deg": 45.0, "elevation_deg": 1.0, "sigma_range_m": 50.0, "sigma_azimuth_deg": 0.01,
+                "sigma_elevation_deg": 0.01}
+    moved = {**good, "lat": good["lat"] - 2.0}
+    r = _post(api, tok, [json.dumps(d).encode() for d in (as_radar, moved, good)])
+    assert r.status_code == 200 and r.json()["accepted"] == 1
+    by_index = {e["index"]: e for e in r.json()["rejected"]}
+    assert by_index[0]["field"] == "kind" and "registered as acoustic, not radar" in by_index[0]["error"]
+    assert by_index[1]["field"] == "lat" and "222.4 km away from where it is registered" in by_index[1]["error"]
+
+
 def test_a_resent_report_is_a_duplicate_not_a_second_report(api, tiny_feed):
     lines, tok = _token_group(api, tiny_feed, 10)
     assert _post(api, tok, lines[:6]).json()["accepted"] == 6

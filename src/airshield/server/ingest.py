@@ -59,10 +59,15 @@ class Rejected(BaseModel):
     error: str
 
 
+#: At most this many bad items are listed in a reply (``rejected_total`` counts them all).
+MAX_LISTED = 1000
+
+
 class IngestReply(BaseModel):
     accepted: int
     duplicates: int
     rejected: list[Rejected]
+    rejected_total: int = 0
     last_seq: int
 
 
@@ -95,6 +100,39 @@ class TokenBuckets:
             for sid, n in counts.items():
                 self._b[sid] = (levels[sid] - n, now)
         return 0.0
+
+
+#: A fixed sensor (an acoustic node, a radar) whose report puts it farther than this from where
+#: it was registered is refused: its token (or the gateway that holds it) is misused, or the
+#: sensor was moved without being registered again. [est: a registered position is surveyed to
+#: metres; 1 km leaves room for a sloppy one.]
+FIXED_SENSOR_MOVE_M = 1000.0
+#: Report kinds whose position is the sensor's own (an observer's phone moves; ADS-B and
+#: partner feeds report the target's position).
+_FIXED = ("acoustic", "radar")
+
+
+def registration_problem(sensor, report) -> tuple[str, str] | None:
+    """(field, error) if ``report`` does not fit its sensor's registration (``sensor``, a
+    state.Sensor): another kind of report, or a fixed sensor somewhere else; else None.
+
+    A token lets a sensor report what it is registered as, from where it is registered: a
+    leaked observer-app token must not inject precise "radar" plots, nor a node claim to
+    hear from across the country.
+    """
+    kind = type(report).__struct_config__.tag
+    if sensor.kind != kind:
+        return "kind", (f"sensor {report.sensor!r} is registered as {sensor.kind}, not {kind} "
+                        "(register it again if it changed)")
+    if kind in _FIXED and sensor.lat is not None and sensor.lon is not None:
+        # Equirectangular distance: within 0.5 % of the geodesic at these few km.
+        dy = math.radians(report.lat - sensor.lat)
+        dx = math.radians(report.lon - sensor.lon) * math.cos(math.radians(sensor.lat))
+        d = 6_371_000.0 * math.hypot(dx, dy)
+        if d > FIXED_SENSOR_MOVE_M:
+            return "lat", (f"sensor {report.sensor!r} reports from {d / 1000:.1f} km away from where it is "
+                           f"registered (at most {FIXED_SENSOR_MOVE_M / 1000:g} km; register it again if it moved)")
+    return None
 
 
 async def _read_body(request: Request, limit: int) -> bytes:
@@ -197,6 +235,10 @@ def _take(app, principal: Principal, items: list[tuple[int, int, bytes]]):
             rejected.append({"index": idx, "line": line, "field": "sensor",
                              "error": f"sensor {r.sensor!r} is not registered to this token"})
             continue
+        problem = registration_problem(server.sensors.get(r.sensor), r)
+        if problem is not None:
+            rejected.append({"index": idx, "line": line, "field": problem[0], "error": problem[1]})
+            continue
         if wall:
             t = r.time.timestamp()
             if t > now + s.max_skew_s:
@@ -220,7 +262,8 @@ def _take(app, principal: Principal, items: list[tuple[int, int, bytes]]):
     if metrics is not None and rejected:
         metrics.rejected.inc(len(rejected))
     if not valid:
-        content = {"accepted": 0, "duplicates": 0, "rejected": rejected[:1000], "last_seq": 0}
+        content = {"accepted": 0, "duplicates": 0, "rejected": rejected[:MAX_LISTED],
+                   "rejected_total": len(rejected), "last_seq": 0}
         if forbidden and forbidden == len(rejected):
             return 403, {"detail": "none of these sensors is registered to this token", **content}, None
         detail = "no valid report in the request" if items else "the request holds no report"
@@ -240,8 +283,8 @@ def _take(app, principal: Principal, items: list[tuple[int, int, bytes]]):
     seqs = engine.submit(reports, [report_hash(r) for r in reports])
     server.touch(counts, max(r.arrival.timestamp() for r in reports))
     accepted = sum(1 for q in seqs if q is not None)
-    content = {"accepted": accepted, "duplicates": len(seqs) - accepted, "rejected": rejected[:1000],
-               "last_seq": max((q for q in seqs if q is not None), default=0)}
+    content = {"accepted": accepted, "duplicates": len(seqs) - accepted, "rejected": rejected[:MAX_LISTED],
+               "rejected_total": len(rejected), "last_seq": max((q for q in seqs if q is not None), default=0)}
     if accepted == 0 and not rejected:
         return 409, {"detail": f"replayed request: all {len(seqs)} reports were accepted before", **content}, None
     return 200, content, None
