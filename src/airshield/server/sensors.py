@@ -13,6 +13,7 @@ map to draw. Acoustic nodes are also made known to the core at registration
 from __future__ import annotations
 
 import math
+import threading
 import time
 from typing import Annotated, Literal
 
@@ -112,34 +113,57 @@ def sensors(request: Request, principal: Annotated[Principal | None, Depends(opt
     return out
 
 
+#: Coverage gaps are recomputed at most once per this many seconds of the service clock, per
+#: audience (public, viewer): a national network's union takes seconds, and the map polls
+#: every 30 s; concurrent requests wait for the one computation instead of each making it.
+GAPS_TTL_S = 30.0
+_gaps_lock = threading.Lock()
+
+
 @router.get("/v1/sensors/gaps.geojson", summary="Coverage gaps: the nominal coverage of each silent sensor")
 def gaps(request: Request, principal: Annotated[Principal | None, Depends(optional)] = None):
-    """The public gets circles around the rounded positions of /v1/sensors (~1 km), a viewer exact ones."""
+    """The public gets circles around the rounded positions of /v1/sensors (~1 km), a viewer exact ones.
+    At most ``GAPS_TTL_S`` old."""
+    full = has(principal, "viewer")
+    now = _clock(request)
+    bucket = math.floor(now / GAPS_TTL_S) if math.isfinite(now) else now
+    with _gaps_lock:
+        cache = getattr(request.app.state, "gaps_cache", None)
+        if cache is None:
+            cache = request.app.state.gaps_cache = {}
+        hit = cache.get(full)
+        if hit is None or hit[0] != bucket:
+            hit = cache[full] = (bucket, _gaps(request, now, full))
+    return hit[1]
+
+
+def _gaps(request: Request, now: float, full: bool) -> dict:
     import shapely
     from shapely.ops import unary_union
 
     server = request.app.state.server
-    now = _clock(request)
     after = request.app.state.settings.silent_after_s
     th = request.app.state.engine.regions.theatre
-    circles, ids = [], []
-    full = has(principal, "viewer")
+    lat, lon, radius = [], [], []
     for s in list(server.sensors.values()):
         h = _health(s, now, after, full, request.app.state.engine.clock_start)
         # Observers are citizens' phones: a quiet one is someone asleep, not a hole in the network.
         if h["silent"] and s.range_m > 0 and s.lat is not None and s.kind != "observer":
-            x, y = th.to_xy(h["lat"], h["lon"])
-            circles.append(shapely.Point(float(x), float(y)).buffer(s.range_m, 8))
-            ids.append(s.id)
+            lat.append(h["lat"])
+            lon.append(h["lon"])
+            radius.append(s.range_m)
     feats = []
-    if circles:
+    if lat:
+        x, y = th.to_xy(np.array(lat), np.array(lon))  # one projection call for all
+        circles = shapely.buffer(shapely.points(x, y), np.array(radius), quad_segs=8)
         area = unary_union(circles).simplify(200.0)
+
         def to_lonlat(xy):
-            lat, lon = th.to_latlon(xy[:, 0], xy[:, 1])
-            return np.column_stack([lon, lat])
+            la, lo = th.to_latlon(xy[:, 0], xy[:, 1])
+            return np.column_stack([lo, la])
 
         geom = shapely.transform(area, to_lonlat)
-        feats.append({"type": "Feature", "properties": {"silent": len(ids)},
+        feats.append({"type": "Feature", "properties": {"silent": len(lat)},
                       "geometry": shapely.geometry.mapping(geom)})
     return {"type": "FeatureCollection", "features": feats}
 
