@@ -154,6 +154,42 @@ def test_bad_report_lines_and_bad_options_are_clear_errors(tiny, tmp_path):
     assert "CAP 1.2 status" in result.output
     result = _cli("replay", str(tmp_path / "missing.sqlite"), "--out", str(tmp_path / "x"), code=2)
     assert "no such event log" in result.output
+    result = _cli("run", str(tiny), "--out", str(tmp_path / "r"), code=2)
+    assert "is a directory" in result.output
+    (tmp_path / "empty.ndjson").write_bytes(b"")
+    result = _cli("run", str(tmp_path / "empty.ndjson"), "--out", str(tmp_path / "r"), code=2)
+    assert "no valid report" in result.output and not (tmp_path / "r" / "events.sqlite").exists()
+    (tmp_path / "junk.ndjson").write_bytes(b"\x00\x01 not json\n")
+    result = _cli("run", str(tmp_path / "junk.ndjson"), "--out", str(tmp_path / "r"), code=2)
+    assert "no valid report (1 lines rejected)" in result.output
+
+
+def test_a_new_run_or_a_replay_never_mixes_its_outputs_with_another_runs(tiny, tiny_run, tmp_path):
+    # Another night's CAP files would stay beside this one's: a directory with outputs is refused.
+    old = tmp_path / "old"
+    (old / "cap").mkdir(parents=True)
+    (old / "cap" / "UA-46.A.20250101T000000Z.0.xml").write_bytes(b"<alert/>")
+    result = _cli("replay", str(tiny_run / "events.sqlite"), "--out", str(old), "-q", code=2)
+    assert "holds another run's outputs (cap)" in result.output
+    result = _cli("run", str(tiny / "reports.ndjson"), "--out", str(old), "-q", code=2)
+    assert "holds another run's outputs (cap)" in result.output
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    _cli("replay", str(tiny_run / "events.sqlite"), "--out", str(empty), "-q")  # an empty directory is fine
+
+
+def test_resuming_with_another_policy_or_other_commands_is_refused(tiny, tmp_path):
+    run = tmp_path / "run"
+    _cli("run", str(tiny / "reports.ndjson"), "--out", str(run), "-q", "--no-cap")
+    result = _cli("run", str(tiny / "reports.ndjson"), "--out", str(run), "-q", "--no-cap", "--resume",
+                  "--policy", "naive", code=2)
+    assert "policy airshield, not naive" in result.output
+    cmds = tmp_path / "commands.ndjson"
+    cmds.write_text('{"t":"2025-10-01T18:10:00Z","region":"UA-46","action":"raise","user":"duty-1",'
+                    '"note":"western alert","duration_s":1200}\n')
+    result = _cli("run", str(tiny / "reports.ndjson"), "--out", str(run), "-q", "--no-cap", "--resume",
+                  "--commands", str(cmds), code=2)
+    assert "other operator commands" in result.output
 
 
 def test_a_report_stamped_decades_off_costs_no_empty_steps_and_changes_no_alert(tiny, tmp_path):

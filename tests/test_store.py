@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 import sqlite3
+import subprocess
+import sys
 
 import pytest
 
@@ -63,3 +67,50 @@ def test_readers_see_committed_steps_while_the_writer_goes_on(tmp_path):
     assert [b for _, _, b in r.reports()] == [b"a"]
     w.append_reports([(2.0, b"b")])
     assert [b for _, _, b in r.reports()] == [b"a", b"b"]
+
+
+def _without_file_permission_override(code: str) -> subprocess.CompletedProcess:
+    """Run ``code`` in a Python that cannot override file permissions (as an ordinary user)."""
+    return subprocess.run(["setpriv", "--bounding-set=-dac_override,-dac_read_search", sys.executable, "-c", code],
+                          capture_output=True, text=True, timeout=60)
+
+
+needs_setpriv = pytest.mark.skipif(os.geteuid() != 0 or not shutil.which("setpriv"),
+                                   reason="needs root and setpriv to drop the permission override")
+
+
+@needs_setpriv
+def test_a_log_in_a_read_only_directory_can_still_be_read(tmp_path):
+    # An archived night (a read-only copy): SQLite cannot make the WAL's -shm file beside it.
+    src = EventLog(tmp_path / "w" / "events.sqlite")
+    src.init_meta({"config": "{}"})
+    src.append_step(10.0, 0, 0, [("alert", 10.0, "UA-30", b"{}")])
+    src.close()
+    ro = tmp_path / "archive"
+    ro.mkdir()
+    shutil.copy(tmp_path / "w" / "events.sqlite", ro / "events.sqlite")
+    os.chmod(ro / "events.sqlite", 0o444)
+    os.chmod(ro, 0o555)
+    try:
+        p = _without_file_permission_override(
+            "from airshield.store import EventLog\n"
+            f"log = EventLog({str(ro / 'events.sqlite')!r}, readonly=True)\n"
+            "print(log.count('events'))")
+        assert p.returncode == 0, p.stderr
+        assert p.stdout.strip() == "1"
+    finally:
+        os.chmod(ro, 0o755)
+
+
+@needs_setpriv
+def test_a_log_that_cannot_be_written_says_permission_denied(tmp_path):
+    ro = tmp_path / "ro"
+    ro.mkdir()
+    os.chmod(ro, 0o555)
+    try:
+        p = _without_file_permission_override(
+            "from airshield.store import EventLog\n"
+            f"EventLog({str(ro / 'events.sqlite')!r})")
+        assert p.returncode != 0 and "permission denied" in p.stderr
+    finally:
+        os.chmod(ro, 0o755)

@@ -119,6 +119,8 @@ def _read_input(reports: Path, kinds: str | None):
     from airshield.model import REPORT_KINDS
     from airshield.sources.ndjson import read_reports
 
+    if reports.is_dir():
+        _fail(f"{reports}: is a directory; give the reports file (e.g. {reports / 'reports.ndjson'})")
     if not reports.is_file():
         _fail(f"{reports}: no such file")
     keep = None
@@ -136,11 +138,19 @@ def _read_input(reports: Path, kinds: str | None):
     if len(errors) > 20:
         console.print(f"[yellow]… and {len(errors) - 20} more rejected lines[/]")
     arrivals = [r.arrival for r in rs]
-    if any(b < a for a, b in zip(arrivals, arrivals[1:], strict=False)):
-        console.print("[yellow]the reports are not in arrival order: sorted by arrival (stable) before tracking[/]")
+    late = next((i for i in range(1, len(arrivals)) if arrivals[i] < arrivals[i - 1]), None)
+    if late is not None:
+        r = rs[late]
+        console.print(f"[yellow]the reports are not in arrival order ({reports}: valid report {late + 1:,}, "
+                      f"sensor {r.sensor}, "
+                      f"arrives before the one above it): sorted by arrival (stable) before tracking[/]",
+                      highlight=False, soft_wrap=True)
         rs = sorted(rs, key=lambda r: r.arrival)
     if keep is not None:
         rs = [r for r in rs if type(r).__struct_config__.tag in keep]
+    if not rs:
+        why = f"{len(errors):,} lines rejected" if errors else "the file holds none"
+        _fail(f"{reports}: no valid report{' of kinds ' + kinds if keep else ''} ({why})")
     return rs, errors
 
 

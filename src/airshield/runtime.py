@@ -514,6 +514,12 @@ def input_fingerprint(reports: Sequence[Report]) -> str:
     return f"{len(reports)}:{h.hexdigest()[:16]}"
 
 
+def commands_fingerprint(commands: Sequence[OperatorCommand]) -> str:
+    """A hash of the operator commands a night was run with, to refuse resuming it with others."""
+    h = hashlib.sha256(msgspec.json.encode(sorted(commands, key=lambda c: c.t)))
+    return f"{len(commands)}:{h.hexdigest()[:16]}"
+
+
 def run_file(
     reports: Sequence[Report],
     regions,
@@ -556,6 +562,8 @@ def run_file(
     out_dir = Path(out_dir)
     log_path = out_dir / "events.sqlite"
     fingerprint = input_fingerprint(reports)
+    commands = list(commands)
+    cmd_print = commands_fingerprint(commands)
     t_wall = time.perf_counter()
     if resume and log_path.exists():
         rt = Runtime.recover(log_path, out_dir, cap=cap, flush_every=FILE_FLUSH_STEPS,
@@ -566,6 +574,12 @@ def run_file(
             problem = f"was made from another input ({meta.get('input')}, this one {fingerprint})"
         elif float(meta["batch_s"]) != batch_s:
             problem = f"was made with --batch-s {meta['batch_s']}, not {batch_s}"
+        elif config is not None and config_json(config) != meta["config"]:
+            was = config_from_json(meta["config"]).policy_name
+            problem = ("was made with another configuration" + (
+                f" (policy {was}, not {config.policy_name})" if was != config.policy_name else ""))
+        elif meta.get("commands", cmd_print) != cmd_print:
+            problem = "was made with other operator commands (--commands)"
         elif cap_status is not None and cap_status != meta.get("cap_status", "Actual"):
             problem = f"was made with CAP status {meta.get('cap_status', 'Actual')}, not {cap_status}"
         elif regions is not None and (meta.get("regions") != regions.source or json.loads(
@@ -578,6 +592,7 @@ def run_file(
     else:
         if log_path.exists():
             raise LogError(f"{log_path} exists: use --resume to carry on from it, or another --out")
+        _check_fresh(out_dir)
         if sites is None:
             from airshield.geo import load_cities
 
@@ -589,7 +604,8 @@ def run_file(
         core = Core(regions, sites, config)
         log = EventLog(log_path)
         cap_status = cap_status or "Actual"
-        log.init_meta(_core_meta(core, batch_s, bool(sites), {"input": fingerprint, "cap_status": cap_status}))
+        log.init_meta(_core_meta(core, batch_s, bool(sites), {"input": fingerprint, "cap_status": cap_status,
+                                                              "commands": cmd_print}))
         outputs = Outputs(out_dir, CapFiles(out_dir, regions, cap_status) if cap else None)
         rt = Runtime(core, log, outputs, batch_s, flush_every=FILE_FLUSH_STEPS)
         rt.register(reports)  # the sensor registry a live service has: every fixed sensor of the input
@@ -650,9 +666,25 @@ class _Pacer:
             time.sleep(wait)
 
 
+#: What a run writes besides its log: a new run or a replay refuses a directory that holds any
+#: of them (another night's CAP files would stay beside this one's).
+OUTPUT_NAMES = ("tracks.ndjson", "alerts.ndjson", "audit.ndjson", "alerts.atom", "cap")
+
+
+def _check_fresh(out_dir: Path) -> None:
+    """LogError if ``out_dir`` holds another run's outputs."""
+    old = [n for n in OUTPUT_NAMES if (out_dir / n).exists() and not (
+        (out_dir / n).is_dir() and not any((out_dir / n).iterdir()))]
+    if old:
+        raise LogError(f"{out_dir} holds another run's outputs ({', '.join(old)}): give an empty or new "
+                       "directory, or remove them")
+
+
 def replay(log_path: str | Path, out_dir: str | Path, *, cap: bool = True, cap_status: str | None = None,
            verify: bool = True, progress: Callable[[float], None] | None = None) -> NightStats:
-    """``airshield replay``: the log's night again into ``out_dir``, checked against the log."""
+    """``airshield replay``: the log's night again into ``out_dir`` (which must hold no other
+    run's outputs), checked against the log."""
+    _check_fresh(Path(out_dir))
     t0 = time.perf_counter()
     rt = Runtime.recover(log_path, out_dir, cap=cap, cap_status=cap_status, verify=verify, readonly=True,
                          progress=progress)

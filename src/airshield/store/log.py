@@ -33,6 +33,7 @@ consumed are still there, waiting for the next step.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -103,12 +104,19 @@ class EventLog:
         if durability not in ("process", "power"):
             raise ValueError(f"durability must be 'process' or 'power', got {durability!r}")
         self.path = Path(path)
+        if not readonly and not _writable(self.path):
+            raise LogError(f"{self.path}: permission denied (the event log and its directory must be writable)")
         try:
             self._db = self._connect(readonly, durability)
-        except sqlite3.DatabaseError as exc:
-            raise LogError(f"{self.path}: not an event log ({exc})") from None
-        try:
-            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            tables = self._tables()
+        except sqlite3.OperationalError as exc:
+            # A WAL log read where its -shm file cannot be made (a read-only copy, an archive):
+            # read it as an immutable file, unless a write-ahead file says someone may write it.
+            wal = self.path.with_name(self.path.name + "-wal")
+            if not readonly or _writable(self.path) or (wal.exists() and wal.stat().st_size > 0):
+                raise LogError(f"{self.path}: cannot read the event log ({exc})") from None
+            self._db = sqlite3.connect(f"file:{self.path}?mode=ro&immutable=1", uri=True, isolation_level=None)
+            tables = self._tables()
         except sqlite3.DatabaseError as exc:
             raise LogError(f"{self.path}: not an event log ({exc})") from None
         if not set(_TABLES) <= tables:
@@ -116,6 +124,9 @@ class EventLog:
         v = self.meta().get("schema_version")
         if v is not None and int(v) != SCHEMA_VERSION:
             raise LogError(f"{self.path}: schema version {v}, this airshield reads {SCHEMA_VERSION}")
+
+    def _tables(self) -> set[str]:
+        return {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
 
     def _connect(self, readonly: bool, durability: str) -> sqlite3.Connection:
         if readonly:
@@ -263,6 +274,14 @@ class EventLog:
     def step_events(self, step: int) -> list[LoggedEvent]:
         return [LoggedEvent(*r) for r in self._db.execute(
             "SELECT seq, step, kind, t, key, body FROM events WHERE step = ? ORDER BY seq", (step,))]
+
+
+def _writable(path: Path) -> bool:
+    """Whether a log at ``path`` can be written: the file (if it is there) and its directory
+    (SQLite makes the -wal and -shm files beside it)."""
+    parent = path.parent if path.parent.exists() else next(
+        (p for p in path.parents if p.exists()), Path("."))
+    return os.access(parent, os.W_OK | os.X_OK) and (not path.exists() or os.access(path, os.W_OK))
 
 
 class _Transaction:
