@@ -178,6 +178,20 @@ def test_a_new_run_or_a_replay_never_mixes_its_outputs_with_another_runs(tiny, t
     _cli("replay", str(tiny_run / "events.sqlite"), "--out", str(empty), "-q")  # an empty directory is fine
 
 
+def test_a_deployment_sets_its_own_cap_sender_and_feed_address_and_replay_keeps_them(tiny, tmp_path):
+    run = tmp_path / "run"
+    _cli("run", str(tiny / "reports.ndjson"), "--out", str(run), "-q", "--cap-sender", "alerts@dsns.example.ua",
+         "--cap-base-url", "https://alerts.dsns.example.ua/night")
+    cap = next((run / "cap").iterdir()).read_bytes()
+    assert b"<sender>alerts@dsns.example.ua</sender>" in cap and b"example.org" not in cap
+    assert b"https://alerts.dsns.example.ua/night/alerts.atom" in (run / "alerts.atom").read_bytes()
+    _cli("replay", str(run / "events.sqlite"), "--out", str(tmp_path / "again"), "-q")
+    _same_outputs(run, tmp_path / "again")
+    result = _cli("run", str(tiny / "reports.ndjson"), "--out", str(tmp_path / "r2"), "--cap-sender", "dsns ua",
+                  code=2)
+    assert "forbids spaces" in result.output and not (tmp_path / "r2" / "events.sqlite").exists()
+
+
 def test_resuming_with_another_policy_or_other_commands_is_refused(tiny, tmp_path):
     run = tmp_path / "run"
     _cli("run", str(tiny / "reports.ndjson"), "--out", str(run), "-q", "--no-cap")

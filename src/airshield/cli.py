@@ -181,6 +181,8 @@ def run(
     cap: Annotated[bool, typer.Option("--cap/--no-cap", help="write CAP 1.2 messages and the Atom feed")] = True,
     cap_status: Annotated[str | None, typer.Option(help="CAP status: Actual (default), Exercise (a simulated night), Test, ...; on --resume the log's")] = None,
     pace: Annotated[float | None, typer.Option(min=0.001, help="simulated seconds per wall-clock second (default: as fast as possible)")] = None,
+    cap_sender: Annotated[str | None, typer.Option(help="CAP <sender>: your authority's unique id, e.g. alerts@your-domain (default a placeholder at example.org); on --resume the log's")] = None,
+    cap_base_url: Annotated[str | None, typer.Option(help="where the run directory is served: the Atom feed's links (default a placeholder at example.org); on --resume the log's")] = None,
     regions: Annotated[str | None, typer.Option(help="alert areas: default, natural-earth, geoboundaries, or a GeoJSON / GeoPackage file of your own (docs/formats.md, \"Alert areas\"); on --resume the log's")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
@@ -198,6 +200,8 @@ def run(
         _fail(f"--policy: unknown policy {policy!r}; known: {', '.join(POLICIES)}")
     if cap_status is not None and cap_status not in ("Actual", "Exercise", "System", "Test", "Draft"):
         _fail(f"--cap-status: {cap_status!r} is not a CAP 1.2 status (Actual, Exercise, System, Test, Draft)")
+    if cap_base_url is not None and not cap_base_url.startswith(("https://", "http://")):
+        _fail(f"--cap-base-url: {cap_base_url!r} is not an http(s) address")
     rs, errors = _read_input(reports, kinds)
     cmds = _read_commands(commands)
     try:
@@ -206,7 +210,8 @@ def run(
         with _progress(quiet) as progress:
             stages = _Stages(progress)
             stats = run_file(rs, areas, out, config=CoreConfig(policy_name=policy), batch_s=batch_s,
-                             resume=resume, cap=cap, cap_status=cap_status, commands=cmds, pace=pace,
+                             resume=resume, cap=cap, cap_status=cap_status, cap_sender=cap_sender,
+                             cap_base_url=cap_base_url, commands=cmds, pace=pace,
                              progress=stages)
     except (LogError, OSError, ValueError) as exc:
         _fail(str(exc))
@@ -319,6 +324,7 @@ def serve(
     max_report_age_s: Annotated[float, typer.Option(
         min=1.0, help="reports measured longer than this before the service clock are refused, s")] = 3600.0,
     base_url: Annotated[str | None, typer.Option(help="public URL of the service (feed links)")] = None,
+    cap_sender: Annotated[str | None, typer.Option(help="CAP <sender> of a new log: your authority's unique id, e.g. alerts@your-domain (default a placeholder at example.org)")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
 ) -> None:
     """Run the web service: ingest, alert API, push, operators and the live map (docs/service.md).
@@ -350,7 +356,8 @@ def serve(
         settings = Settings(data_dir=data, host=host, port=port, regions=regions, clock=clock, batch_s=batch_s,
                             cap_status=cap_status, public_delay_s=public_delay_s, public_coarsen_m=public_coarsen_m,
                             rate_per_s=rate or None, rate_burst=burst, silent_after_s=silent_after_s,
-                            max_report_age_s=max_report_age_s, admin_token=token, base_url=base_url or f"http://{host}:{port}/")
+                            max_report_age_s=max_report_age_s, admin_token=token, base_url=base_url or f"http://{host}:{port}/",
+                            **({"cap_sender": cap_sender} if cap_sender else {}))
     except ValueError as exc:
         _fail(str(exc))
     logs.setup(log_level)

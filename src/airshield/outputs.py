@@ -8,7 +8,7 @@ its log (after a crash, or by ``airshield replay``):
 * ``alerts.ndjson``: alert events with their machine-readable reason
   (docs/formats.md, "Alerts");
 * ``audit.ndjson``: what happened to each operator command;
-* ``cap/``: one CAP 1.2 XML file per alert message, and ``cap/feed.atom``, the
+* ``cap/``: one CAP 1.2 XML file per alert message, and ``alerts.atom``, the
   Atom feed of the alerts running at the end (written when CAP is enabled).
 """
 
@@ -25,6 +25,10 @@ from airshield.alerting.policy import AuditRecord
 from airshield.model import UtcTime, from_epoch
 from airshield.pipeline import encode_events
 from airshield.tracking import TrackEvent
+
+#: Where the Atom feed says the alerts are served: a placeholder in the documentation domain
+#: example.org; a deployment sets its own (``airshield run --cap-base-url``, ``serve --base-url``).
+DEFAULT_BASE_URL = "https://alerts.example.org/"
 
 _enc = msgspec.json.Encoder()
 
@@ -185,13 +189,13 @@ class CapFiles:
     """
 
     def __init__(self, out_dir: str | Path, regions, status: str = "Actual",
-                 sender: str = "airshield@example.org", base_url: str = "https://alerts.example.org/"):
+                 sender: str | None = None, base_url: str = DEFAULT_BASE_URL):
         from airshield.alerting.atom import AtomFeed
-        from airshield.alerting.cap import CapEncoder
+        from airshield.alerting.cap import DEFAULT_SENDER, CapEncoder
 
         self.dir = Path(out_dir)
         (self.dir / "cap").mkdir(parents=True, exist_ok=True)
-        self.encoder = CapEncoder(regions, sender=sender, status=status)
+        self.encoder = CapEncoder(regions, sender=sender or DEFAULT_SENDER, status=status)
         self.feed = AtomFeed(base_url=base_url)
         self.count = 0
         self.last_t = None

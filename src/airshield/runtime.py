@@ -38,10 +38,12 @@ import msgspec
 import numpy as np
 
 from airshield import __version__
+from airshield.alerting.cap import DEFAULT_SENDER
 from airshield.alerting.events import OperatorCommand
 from airshield.core import Core, CoreConfig, StepResult
 from airshield.model import Report
 from airshield.outputs import (
+    DEFAULT_BASE_URL,
     CapFiles,
     Outputs,
     alert_line,
@@ -147,6 +149,13 @@ def _regions_data(meta: dict[str, str], where: object) -> bytes | None:
     if hashlib.sha256(data).hexdigest() != rec.get("sha256"):
         raise LogError(f"{where}: its copy of the region file does not match its hash")
     return data
+
+
+def cap_files_of(out_dir: str | Path, regions, meta: dict) -> CapFiles:
+    """The CAP writer of a run: status, sender and feed address from ``meta`` (a log's meta
+    data, or a new run's; older logs hold no sender or address: the defaults)."""
+    return CapFiles(out_dir, regions, meta.get("cap_status", "Actual"),
+                    sender=meta.get("cap_sender", DEFAULT_SENDER), base_url=meta.get("cap_base_url", DEFAULT_BASE_URL))
 
 
 def _core_meta(core: Core, batch_s: float, sites: bool, extra: dict) -> dict:
@@ -435,8 +444,8 @@ class Runtime:
         core, meta = core_from_log(log)
         outputs = None
         if out_dir is not None:
-            status = cap_status or meta.get("cap_status", "Actual")
-            outputs = Outputs(out_dir, CapFiles(out_dir, core.regions, status) if cap else None)
+            cap_meta = {**meta, "cap_status": cap_status or meta.get("cap_status", "Actual")}
+            outputs = Outputs(out_dir, cap_files_of(out_dir, core.regions, cap_meta) if cap else None)
         rt = cls(core, None, outputs, float(meta.get("batch_s", BATCH_S)), flush_every=200)
         rt._verify = log if verify else None
         n_steps = log.count("steps")
@@ -531,6 +540,8 @@ def run_file(
     resume: bool = False,
     cap: bool = True,
     cap_status: str | None = None,
+    cap_sender: str | None = None,
+    cap_base_url: str | None = None,
     commands: Iterable[OperatorCommand] = (),
     pace: float | None = None,
     on_step: Callable[[Runtime, StepResult], None] | None = None,
@@ -554,6 +565,8 @@ def run_file(
             it had accepted. Without it, an existing log is an error.
         cap, cap_status: write CAP files, with this CAP ``status`` (``Exercise`` for
             a simulated night; default ``Actual``, or on resume the log's).
+        cap_sender, cap_base_url: the CAP ``<sender>`` and the address the Atom feed links
+            to (defaults: placeholders at example.org; on resume the log's).
         commands: operator commands to apply at their times.
         pace: simulated seconds per wall-clock second (None: as fast as possible).
         on_step: called after every step (a live view).
@@ -582,6 +595,10 @@ def run_file(
             problem = "was made with other operator commands (--commands)"
         elif cap_status is not None and cap_status != meta.get("cap_status", "Actual"):
             problem = f"was made with CAP status {meta.get('cap_status', 'Actual')}, not {cap_status}"
+        elif cap_sender is not None and cap_sender != meta.get("cap_sender", DEFAULT_SENDER):
+            problem = f"was made with CAP sender {meta.get('cap_sender', DEFAULT_SENDER)}, not {cap_sender}"
+        elif cap_base_url is not None and cap_base_url != meta.get("cap_base_url", DEFAULT_BASE_URL):
+            problem = f"was made with base URL {meta.get('cap_base_url', DEFAULT_BASE_URL)}, not {cap_base_url}"
         elif regions is not None and (meta.get("regions") != regions.source or json.loads(
                 meta.get("regions_file", "{}")).get("sha256") != _regions_file_meta(regions).get(
                     "regions_file", {}).get("sha256")):
@@ -602,11 +619,14 @@ def run_file(
 
             regions = load_regions()
         core = Core(regions, sites, config)
+        cap_meta = {"cap_status": cap_status or "Actual", "cap_sender": cap_sender or DEFAULT_SENDER,
+                    "cap_base_url": cap_base_url or DEFAULT_BASE_URL}
+        # Made (and its sender checked) before the log: a bad sender leaves no log behind.
+        cap_files = cap_files_of(out_dir, regions, cap_meta) if cap else None
         log = EventLog(log_path)
-        cap_status = cap_status or "Actual"
-        log.init_meta(_core_meta(core, batch_s, bool(sites), {"input": fingerprint, "cap_status": cap_status,
+        log.init_meta(_core_meta(core, batch_s, bool(sites), {"input": fingerprint, **cap_meta,
                                                               "commands": cmd_print}))
-        outputs = Outputs(out_dir, CapFiles(out_dir, regions, cap_status) if cap else None)
+        outputs = Outputs(out_dir, cap_files)
         rt = Runtime(core, log, outputs, batch_s, flush_every=FILE_FLUSH_STEPS)
         rt.register(reports)  # the sensor registry a live service has: every fixed sensor of the input
     todo = list(reports[rt.accepted:])  # the first ones are in the log already

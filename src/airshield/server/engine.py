@@ -251,16 +251,18 @@ class Engine:
             self.rt = Runtime.recover(s.log_path, None, verify=True, flush_every=1)
             log.info("recovered", extra={"steps": self.rt.stats.steps, "pending": self.rt.pending,
                                          "seconds": round(time.perf_counter() - t0, 2)})
-            status = self.rt.log.meta().get("cap_status", "Actual")
+            meta = self.rt.log.meta()
+            status, sender = meta.get("cap_status", "Actual"), meta.get("cap_sender", s.cap_sender)
         else:
             core = make_core(s.regions, s.lat0, s.lon0, _config())
             elog = EventLog(s.log_path, durability=s.durability)
-            elog.init_meta(_core_meta(core, s.batch_s, True, {"cap_status": s.cap_status, "service": True}))
+            elog.init_meta(_core_meta(core, s.batch_s, True, {"cap_status": s.cap_status, "cap_sender": s.cap_sender,
+                                                              "service": True}))
             self.rt = Runtime(core, elog, None, s.batch_s, flush_every=1)
-            status = s.cap_status
+            status, sender = s.cap_status, s.cap_sender
         self.regions = self.rt.core.regions
         self.region_ids = list(self.rt.core.region_ids)
-        self.cap = CapEncoder(self.regions, status=status)
+        self.cap = CapEncoder(self.regions, sender=sender, status=status)  # a restart keeps the log's
         self.feed = AtomFeed(base_url=s.base_url)
         self._rebuild()
 

@@ -33,6 +33,7 @@ class Settings:
             real time (arrivals as sent).
         batch_s: step length, s (the core's clock tick).
         cap_status: CAP ``status`` of the messages (``Exercise`` for a simulated night).
+        cap_sender: CAP ``sender`` of a new log's messages (a restart keeps the log's).
         public_delay_s: public track views show the picture as it was this long ago, s.
         public_coarsen_m: public track positions are rounded to a grid of this size, m.
         rate_per_s, rate_burst: per-sensor token bucket: reports per second of wall
@@ -69,6 +70,7 @@ class Settings:
     clock: str = "wall"
     batch_s: float = 5.0
     cap_status: str = "Actual"
+    cap_sender: str = "airshield@example.org"
     public_delay_s: float = 60.0
     public_coarsen_m: float = 5000.0
     rate_per_s: float | None = 50.0
@@ -94,6 +96,8 @@ class Settings:
         for name in ("max_report_age_s", "idempotency_keep_s", "prune_period_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
+        if not self.cap_sender or any(c in self.cap_sender for c in " ,<&"):
+            raise ValueError(f"cap_sender {self.cap_sender!r}: CAP 1.2 3.2.1 forbids spaces, commas, '<' and '&' in it")
         object.__setattr__(self, "data_dir", Path(self.data_dir))
 
     @property
