@@ -125,6 +125,23 @@ def test_a_sensor_reports_only_what_and_where_it_is_registered(api, tiny_feed):
     assert by_index[1]["field"] == "lat" and "222.4 km away from where it is registered" in by_index[1]["error"]
 
 
+def test_a_leaked_sensor_token_is_revoked_and_its_sensors_registered_again(api, tiny_feed):
+    lines, tok = _token_group(api, tiny_feed, 3)
+    sensor = json.loads(lines[0])["sensor"]
+    admin = api.auth(api.admin)
+    assert api.client.delete(f"/v1/sensors/{sensor}/token").status_code == 401  # admin only
+    r = api.client.delete(f"/v1/sensors/{sensor}/token", headers=admin)
+    assert r.status_code == 200 and sensor in r.json()["sensors"]
+    assert _post(api, tok, lines).status_code == 401
+    assert api.client.delete(f"/v1/sensors/{sensor}/token", headers=admin).status_code == 404
+    # Registered again, the sensors report with their new token.
+    rows = {s["id"]: s for s in api.client.get("/v1/sensors", headers=api.auth(api.viewer)).json()}
+    again = [{k: rows[i][k] for k in ("id", "kind", "lat", "lon", "range_m")} for i in r.json()["sensors"]]
+    new = api.client.post("/v1/sensors", json={"sensors": again}, headers=admin)
+    assert new.status_code == 201, new.text
+    assert _post(api, new.json()["token"], lines).status_code == 200
+
+
 def test_a_resent_report_is_a_duplicate_not_a_second_report(api, tiny_feed):
     lines, tok = _token_group(api, tiny_feed, 10)
     assert _post(api, tok, lines[:6]).json()["accepted"] == 6

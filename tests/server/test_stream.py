@@ -192,6 +192,16 @@ def test_a_stream_whose_token_is_revoked_ends_at_its_next_wake(engine, tmp_path)
     assert [e.event for e in r.events] == ["track", "revoked"]
 
 
+def test_past_the_most_streams_a_new_one_is_told_to_come_back_later(engine, tmp_path):
+    app = make_app(engine, Settings(tmp_path))
+    app.state.push.max_subscribers = 2
+    with serve(app) as base:
+        first, second = (Reader(f"{base}/v1/stream", stop=lambda evs: False, timeout=5) for _ in range(2))
+        assert first.connected.wait(5) and second.connected.wait(5)
+        r = httpx.get(f"{base}/v1/stream", timeout=5)
+        assert r.status_code == 503 and r.headers["retry-after"] == "30"
+
+
 def test_resume_hands_over_from_the_log_to_live_with_no_gap_and_no_duplicate(tmp_path):
     """Events keep coming while the log is read (slowly): each id arrives exactly once, in order."""
     engine = FakeEngine(read_delay_s=0.05)

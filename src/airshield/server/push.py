@@ -78,6 +78,11 @@ REPLAY_PAGE = 2000
 
 router = APIRouter(tags=["push"])
 
+#: At most this many SSE streams at once: each holds a connection, a file descriptor (the
+#: process may open 20,000 here), and ingest and the logs need some too [est: decision 0020
+#: measured 1,000 subscribers on 2 cores; past 10,000, webhooks or a CDN are the way].
+MAX_SUBSCRIBERS = 10_000
+
 
 class Push:
     """The push machinery of one app: the SSE broker and the webhook deliveries.
@@ -248,6 +253,7 @@ def attach(app: FastAPI, engine: Any, settings: Any) -> Callable[[], Awaitable[N
                 webhook_options=getattr(settings, "webhook_options", None), **opts)
     #: the public's grid for alert reasons' threat positions, m (server/public.py)
     push.public_grid = float(getattr(settings, "public_coarsen_m", 0.0) or 0.0)  # 0: exact positions
+    push.max_subscribers = int(getattr(settings, "max_subscribers", MAX_SUBSCRIBERS))
     app.state.push = push
     _register_metrics(app, push)
     _live_pushes.add(push)
@@ -327,6 +333,11 @@ async def stream(
     principal: Annotated[Principal | None, Depends(auth.optional)] = None,
 ) -> Response:
     push = _push(request)
+    if len(push.broker.subscribers) >= getattr(push, "max_subscribers", MAX_SUBSCRIBERS):
+        # Each stream holds a connection (a file descriptor): past this, refuse politely rather
+        # than let the service run out of them for ingest and its own files.
+        raise HTTPException(503, "too many open streams; try again shortly (or use a webhook)",
+                            headers={"Retry-After": "30"})
     flt = _filter(push, kinds, regions)
     for k in sorted(flt.kinds):
         roles = KIND_ROLES[k]

@@ -168,6 +168,16 @@ def _gaps(request: Request, now: float, full: bool) -> dict:
     return {"type": "FeatureCollection", "features": feats}
 
 
+@router.delete("/v1/sensors/{sensor_id}/token", summary="Revoke the token a sensor reports with (admin)")
+def revoke_sensor_token(request: Request, sensor_id: str, principal: Annotated[Principal, Depends(require("admin"))]):
+    """A leaked or lost sensor token: every sensor registered with it stops being able to
+    report (its reports get 401) until registered again with a new token."""
+    ids = request.app.state.server.revoke_sensor_token(sensor_id)
+    if not ids:
+        raise HTTPException(404, f"no sensor {sensor_id!r} with a live token")
+    return {"revoked": 1, "sensors": ids}
+
+
 class Heartbeats(BaseModel):
     sensors: list[str] = Field(min_length=1, max_length=50_000, description="ids of this token's live sensors")
 

@@ -41,6 +41,7 @@ class Settings:
         max_body_bytes: larger ingest bodies are refused with 413.
         max_request_bytes: larger bodies of any other request (a national sensor
             registration is a few MB) are refused with 413, before they are read.
+        max_subscribers: more open SSE streams are refused with 503 and Retry-After.
         max_items: more reports in one request are refused with 413.
         silent_after_s: a registered sensor not heard from (report or heartbeat) for
             this long is flagged silent, s (of the service's clock).
@@ -77,6 +78,7 @@ class Settings:
     rate_burst: float = 500.0
     max_body_bytes: int = 8 * 1024 * 1024
     max_request_bytes: int = 32 * 1024 * 1024
+    max_subscribers: int = 10_000
     max_items: int = 20_000
     silent_after_s: float = 600.0
     admin_token: str | None = field(default=None, repr=False)

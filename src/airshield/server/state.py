@@ -163,6 +163,17 @@ class ServerState:
                 del self._tokens[h]
         return cur.rowcount
 
+    def revoke_sensor_token(self, sensor_id: str) -> list[str]:
+        """Revoke the token sensor ``sensor_id`` reports with (a leaked or lost one); returns the
+        ids of every sensor that shared it (they report with it no more: register them again)."""
+        with self._lock:
+            s = self.sensors.get(sensor_id)
+            if s is None or s.token not in self._tokens:
+                return []
+            self._db.execute("UPDATE tokens SET revoked = 1 WHERE hash = ? AND revoked = 0", (s.token,))
+            del self._tokens[s.token]
+            return sorted(k for k, v in self.sensors.items() if v.token == s.token)
+
     def principal(self, token: str) -> Principal | None:
         return self._tokens.get(hash_token(token))
 
