@@ -61,9 +61,9 @@ def _km_uk(km: float) -> str:
 
 @router.get("/v1/concern", summary="Does it concern me, and how long do I have? (by location)")
 def concern(request: Request,
-            lat: Annotated[float, Query(ge=-90, le=90, description="latitude, WGS84 degrees")],
-            lon: Annotated[float, Query(ge=-180, le=180, description="longitude, WGS84 degrees")],
-            radius_km: Annotated[float | None, Query(ge=0.5, le=100, description="how near to the point counts "
+            lat: Annotated[float, Query(ge=-90, le=90, allow_inf_nan=False, description="latitude, WGS84 degrees")],
+            lon: Annotated[float, Query(ge=-180, le=180, allow_inf_nan=False, description="longitude, WGS84 degrees")],
+            radius_km: Annotated[float | None, Query(ge=0.5, le=100, allow_inf_nan=False, description="how near to the point counts "
                                                      "as reaching it, km (default: a city's, 5 km; the public "
                                                      "gets at least the public grid's)")] = None,
             principal: Annotated[Principal | None, Depends(optional)] = None):
