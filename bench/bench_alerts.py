@@ -2,7 +2,7 @@
 
 Usage:
     .venv/bin/python bench/bench_alerts.py [--scenario night-40 record-810] [--seeds default 7 11]
-        [--no-naive] [--set warning.cone_k=1.0 policy.clear_hold_s=120]
+        [--no-naive] [--set warning.cone_k=1.0 policy.clear_hold_s=120] [--regions FILE]
 
 For each night (simulated once, cached under bench/out/ with bench_tracker's
 key), in a fresh process on one core: parse reports.ndjson, run the whole
@@ -17,6 +17,9 @@ log and the output files), the p99 of the per-step core time, and the
 warning metrics of ../shared/docs/metrics.md; then where the unneeded
 alert-minutes lie (``evaluation.warning.unneeded_parts``: in false alerts,
 more than 30 min before an entry, after the threats left, between threats).
+
+``--regions FILE`` alerts (and scores) areas of your own instead of the oblasts, e.g.
+raion-sized cells from ``bench/make_grid_areas.py``: what finer areas cost and give.
 
 Issue #4's bars: night-40 0 missed entries, 0 premature all-clears, >= 95 %
 on time, lead / oracle >= 0.9, flapping <= 1 %, unneeded alert-minutes at
@@ -61,8 +64,9 @@ def core_config(policy: str, overrides: list[str]):
     return cfg
 
 
-def night(d: Path, policy: str, overrides: list[str], tag: str = "", oracle: bool = False) -> dict:
-    from airshield.evaluation.evaluate import evaluate_files, geo_regions_loader
+def night(d: Path, policy: str, overrides: list[str], tag: str = "", oracle: bool = False,
+          areas: str | None = None) -> dict:
+    from airshield.evaluation.evaluate import evaluate_files, geo_regions_loader, region_file_loader
     from airshield.evaluation.io import read_truth
     from airshield.evaluation.warning import UNNEEDED_PARTS, unneeded_parts
     from airshield.geo import load_regions
@@ -76,7 +80,7 @@ def night(d: Path, policy: str, overrides: list[str], tag: str = "", oracle: boo
         import airshield.core
 
         airshield.core.Tracker = lambda theatre, _cfg: OracleTracker(d / "truth.ndjson", theatre)
-    regions = load_regions()
+    regions = load_regions(areas or "default")
     t0 = time.perf_counter()
     reports, _ = read_reports(d / "reports.ndjson")
     parse_s = time.perf_counter() - t0
@@ -84,7 +88,8 @@ def night(d: Path, policy: str, overrides: list[str], tag: str = "", oracle: boo
     shutil.rmtree(run_dir, ignore_errors=True)
     stats = run_file(reports, regions, run_dir, config=cfg, cap_status="Exercise")
     truth = read_truth(d / "truth.ndjson")
-    ev = evaluate_files(truth, run_dir, *geo_regions_loader(truth.scenario))
+    loader = region_file_loader(areas) if areas else geo_regions_loader
+    ev = evaluate_files(truth, run_dir, *loader(truth.scenario))
     m = ev.metrics
     parts = unneeded_parts(ev.warning, truth.scenario.end)
     n = len(reports)
@@ -109,11 +114,13 @@ def main() -> None:
     ap.add_argument("--tag", default="", help="suffix of the run directories (runs side by side)")
     ap.add_argument("--oracle", action="store_true",
                     help="a perfect tracker (bench/oracle_tracks.py): what prediction and policy do alone")
+    ap.add_argument("--regions", default=None, metavar="FILE", help="alert areas of your own (default: the oblasts)")
     args = ap.parse_args()
     core_config("airshield", args.set)  # fail early on a bad override
     print(f"machine: {platform.machine()}, {__import__('os').cpu_count()} cores, CPython "
           f"{platform.python_version()}" + (f"; overrides {' '.join(args.set)}" if args.set else "")
-          + ("; ORACLE tracks (the truth from each threat's first report)" if args.oracle else ""))
+          + ("; ORACLE tracks (the truth from each threat's first report)" if args.oracle else "")
+          + (f"; areas {args.regions}" if args.regions else ""))
     rows = []
     ctx = multiprocessing.get_context("spawn")
     with concurrent.futures.ProcessPoolExecutor(max_workers=1, mp_context=ctx, max_tasks_per_child=1) as pool:
@@ -121,12 +128,13 @@ def main() -> None:
             for seed in (args.seeds if name == "night-40" else ["default"]):
                 d = night_dir(name, None if seed == "default" else int(seed))
                 for policy in ("airshield",) if args.no_naive else ("airshield", "naive"):
-                    r = pool.submit(night, d, policy, args.set, args.tag + ("-oracle" if args.oracle else ""), args.oracle).result()
+                    r = pool.submit(night, d, policy, args.set, args.tag + ("-oracle" if args.oracle else ""),
+                                    args.oracle, args.regions).result()
                     rows.append({"night": f"{name} ({seed})", "policy": policy, **r})
                     print(f"  {name} seed {seed} {policy}: {r['rps']:,.0f} reports/s "
                           f"(core {r['core_rps']:,.0f}), unneeded {r['unneeded_alert_minutes']:,.0f} min",
                           flush=True)
-    cols = ["night", "policy", "reports", "rps", "core_rps", "p99_ms", "peak_mib", "alert_events", *KEYS]
+    cols = ["night", "policy", "regions", "reports", "rps", "core_rps", "p99_ms", "peak_mib", "alert_events", *KEYS]
     print("\t".join(cols))
     for r in rows:
         print("\t".join(fmt(r[c]) for c in cols))
