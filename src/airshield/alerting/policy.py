@@ -148,6 +148,7 @@ class AlertPolicy:
         self.cfg = config or PolicyConfig()
         self.ids = list(region_ids)
         self.col = region_index or {r: i for i, r in enumerate(self.ids)}
+        self._region_of = {c: r for r, c in self.col.items()}  # column -> region id
         self.regions = {r: _Region(r) for r in self.ids}
         self._lead = np.array([self.cfg.lead_s[c] for c in PREDICTED])
         self._pre = np.array([self.cfg.prealert_s[c] for c in PREDICTED])
@@ -392,7 +393,7 @@ class _Drivers:
             self._rows[which] = (idx, np.searchsorted(table.region[idx], np.arange(n_reg + 1)))
         hit = np.zeros(n_reg, dtype=bool)
         hit[table.region[self.alert | self.pre]] = True
-        inv = {c: r for r, c in policy.col.items()}
+        inv = policy._region_of
         self.active = {inv[c] for c in np.flatnonzero(hit).tolist() if c in inv}
 
     def rows(self, reg: _Region, which: str) -> np.ndarray:
