@@ -81,7 +81,15 @@ def test_replay_notices_a_log_that_does_not_match_the_core(tiny_run, tmp_path):
     with pytest.raises(ReplayMismatch, match="step"):
         replay(forged, tmp_path / "out", cap=False)
     result = _cli("replay", str(forged), "--out", str(tmp_path / "out2"), "-q", code=1)
-    assert "differs from the log" in result.output
+    assert "differs from the log" in result.output and "made by core" not in result.output
+    # Made by another core (an upgrade mid-night): the difference says so.
+    dst = sqlite3.connect(forged)
+    dst.execute("DROP TRIGGER meta_no_update")
+    dst.execute("UPDATE meta SET value = '000000000000' WHERE key = 'core_version'")
+    dst.commit()
+    dst.close()
+    result = _cli("replay", str(forged), "--out", str(tmp_path / "out3"), "-q", code=1)
+    assert "the log was made by core 000000000000" in " ".join(result.output.split())
 
 
 def test_a_night_killed_mid_way_and_resumed_gives_the_same_alerts(tiny, tiny_run, tmp_path):

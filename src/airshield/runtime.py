@@ -32,6 +32,7 @@ import math
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 
 import msgspec
@@ -158,10 +159,42 @@ def cap_files_of(out_dir: str | Path, regions, meta: dict) -> CapFiles:
                     sender=meta.get("cap_sender", DEFAULT_SENDER), base_url=meta.get("cap_base_url", DEFAULT_BASE_URL))
 
 
+#: Parts of the package that do not decide a night's outputs (a change there keeps old logs
+#: replayable): the simulator, the evaluation, the service's HTTP side and the CLI.
+_NOT_CORE = ("sim", "evaluation", "server", "cli.py", "__main__.py")
+
+
+@lru_cache(maxsize=1)
+def core_version() -> str:
+    """A short hash of the code that decides a night's outputs (every module of the package but
+    ``_NOT_CORE``). A log records it: a core that changed may decide a night otherwise, and a
+    replay that differs then says why."""
+    root = Path(__file__).parent
+    h = hashlib.sha256()
+    for f in sorted(root.rglob("*.py")):
+        rel = f.relative_to(root)
+        if rel.parts[0] in _NOT_CORE:
+            continue
+        h.update(str(rel).encode() + b"\0" + f.read_bytes())
+    return h.hexdigest()[:12]
+
+
+def _explained(exc: ReplayMismatch, meta: dict[str, str]) -> ReplayMismatch:
+    """``exc``, saying that the log was made by another core when it was."""
+    made = meta.get("core_version")
+    if made == core_version():
+        return exc
+    by = f"core {made}" if made else f"{meta.get('created_by', 'an older airshield')}, before core versions were recorded"
+    return ReplayMismatch(f"{exc} (the log was made by {by}; this is core {core_version()}: a changed core decides "
+                          "some events otherwise. Replay or resume the night with the airshield that made it, or "
+                          "start a new one)")
+
+
 def _core_meta(core: Core, batch_s: float, sites: bool, extra: dict) -> dict:
     th = core.theatre
     return {
         "created_by": f"airshield {__version__}",
+        "core_version": core_version(),
         "config": config_json(core.cfg),
         "regions": core.regions.source,
         "theatre": {"lat0": th.lat0, "lon0": th.lon0},
@@ -450,22 +483,25 @@ class Runtime:
         rt._verify = log if verify else None
         n_steps = log.count("steps")
         registry = log.registry()
-        for st in log.steps():
-            if st.step - 1 in registry:
-                rt.core.register_sensors([decode_report(b) for b in registry.pop(st.step - 1)])
-            reports = [decode_report(b) for _, _, b in log.reports(rt.consumed, st.last_report)]
-            cmds = [decode_command(b) for _, _, b in log.commands(rt.consumed_cmds, st.last_command)]
-            rt._pending, rt._pending_cmds = reports, cmds
-            rt.accepted, rt.accepted_cmds = st.last_report, st.last_command
-            rt.stats.reports += len(reports)
-            rt._step(st.now)
-            if rt._pending or rt._pending_cmds:
-                raise ReplayMismatch(f"step {st.step}: the log says it took reports up to {st.last_report}, "
-                                     f"but {len(rt._pending)} of them arrived after its time {st.now}")
-            rt._next = st.now + rt.batch_s
-            if progress and st.step % 200 == 0:
-                progress(st.step / max(n_steps, 1))
-        rt.flush()
+        try:
+            for st in log.steps():
+                if st.step - 1 in registry:
+                    rt.core.register_sensors([decode_report(b) for b in registry.pop(st.step - 1)])
+                reports = [decode_report(b) for _, _, b in log.reports(rt.consumed, st.last_report)]
+                cmds = [decode_command(b) for _, _, b in log.commands(rt.consumed_cmds, st.last_command)]
+                rt._pending, rt._pending_cmds = reports, cmds
+                rt.accepted, rt.accepted_cmds = st.last_report, st.last_command
+                rt.stats.reports += len(reports)
+                rt._step(st.now)
+                if rt._pending or rt._pending_cmds:
+                    raise ReplayMismatch(f"step {st.step}: the log says it took reports up to {st.last_report}, "
+                                         f"but {len(rt._pending)} of them arrived after its time {st.now}")
+                rt._next = st.now + rt.batch_s
+                if progress and st.step % 200 == 0:
+                    progress(st.step / max(n_steps, 1))
+            rt.flush()
+        except ReplayMismatch as exc:
+            raise _explained(exc, meta) from None
         rt._verify = None
         rt.stats.recovered_steps = rt.stats.steps
         for bodies in registry.values():  # registered after the last step
