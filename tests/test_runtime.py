@@ -198,6 +198,9 @@ def test_a_deployment_sets_its_own_cap_sender_and_feed_address_and_replay_keeps_
     result = _cli("run", str(tiny / "reports.ndjson"), "--out", str(tmp_path / "r2"), "--cap-sender", "dsns ua",
                   code=2)
     assert "forbids spaces" in result.output and not (tmp_path / "r2" / "events.sqlite").exists()
+    result = _cli("run", str(tiny / "reports.ndjson"), "--out", str(tmp_path / "r3"), "--no-cap",
+                  "--cap-sender", "dsns ua", code=2)  # a log's sender is used on every replay
+    assert "forbids spaces" in result.output and not (tmp_path / "r3" / "events.sqlite").exists()
 
 
 def test_resuming_with_another_policy_or_other_commands_is_refused(tiny, tmp_path):

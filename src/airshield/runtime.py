@@ -39,7 +39,7 @@ import msgspec
 import numpy as np
 
 from airshield import __version__
-from airshield.alerting.cap import DEFAULT_SENDER
+from airshield.alerting.cap import DEFAULT_SENDER, sender_problem
 from airshield.alerting.events import OperatorCommand
 from airshield.core import Core, CoreConfig, StepResult
 from airshield.model import Report
@@ -657,7 +657,10 @@ def run_file(
         core = Core(regions, sites, config)
         cap_meta = {"cap_status": cap_status or "Actual", "cap_sender": cap_sender or DEFAULT_SENDER,
                     "cap_base_url": cap_base_url or DEFAULT_BASE_URL}
-        # Made (and its sender checked) before the log: a bad sender leaves no log behind.
+        # Checked before the log is made, CAP files or not: a log's sender is used on every replay.
+        problem = sender_problem(cap_meta["cap_sender"])
+        if problem:
+            raise ValueError(f"--cap-{problem}")
         cap_files = cap_files_of(out_dir, regions, cap_meta) if cap else None
         log = EventLog(log_path)
         log.init_meta(_core_meta(core, batch_s, bool(sites), {"input": fingerprint, **cap_meta,

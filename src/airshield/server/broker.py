@@ -46,6 +46,10 @@ HEARTBEAT_S = 15.0
 OVERFLOW_GRACE_S = 10.0
 #: SSE ``retry:`` advice to clients, ms.
 RETRY_MS = 2000
+#: At most this many SSE streams at once: each holds a connection, a file descriptor (the
+#: process may open 20,000 here), and ingest and the logs need some too [est: decision 0020
+#: measured 1,000 subscribers on 2 cores; past 10,000, webhooks or a CDN are the way].
+MAX_SUBSCRIBERS = 10_000
 
 HEARTBEAT = b": heartbeat\n\n"
 

@@ -93,7 +93,7 @@ def concern(request: Request,
         at, _, forecasts = snap.as_of(ref - settings.public_delay_s)
     # Threats are picked from that picture; their times are counted from now (``as_of``): the
     # delayed picture's arrivals, told from now, come earlier, never later, than it said.
-    threat = _region_threat(forecasts, rid, at, ref)
+    threat = _region_threat(forecasts, rid, ref)
     here = _here(core, at, forecasts, lat, lon, radius_m, ref)
     if not full:
         threat, here = _public(threat), _public(here)
@@ -137,17 +137,18 @@ def _public(answer: dict | None) -> dict | None:
             "hi_s": None if answer["hi_s"] is None else 60 * math.ceil(answer["hi_s"] / 60)}
 
 
-def _region_threat(forecasts: dict, rid: str, at: float, now: float) -> dict | None:
-    """The threat that may reach region ``rid`` soonest in ``forecasts`` (the picture as of
-    ``at``), its times counted from ``now``; None if none may."""
+def _region_threat(forecasts: dict, rid: str, now: float) -> dict | None:
+    """The threat that may reach region ``rid`` soonest in ``forecasts`` (the live picture or a
+    delayed one), as seen from ``now``: gone or no longer counted by now is left out, and the times
+    are counted from now; None if none may."""
     if not math.isfinite(now):
         return None
     best = None
     for tid, f in sorted(forecasts.items()):
-        if f.expires < at:
+        if f.expires < now:
             continue  # a lost threat only held: the policy no longer counts it (R1-R3)
         for region, tin, lo, hi in f.etas:
-            if region != rid or (hi is not None and hi < at):
+            if region != rid or (hi is not None and hi < now):  # gone by now
                 continue
             if best is None or lo < best[2]:
                 best = (tid, f.cls, lo, tin, hi)
@@ -161,9 +162,10 @@ def _region_threat(forecasts: dict, rid: str, at: float, now: float) -> dict | N
 
 def _here(core, ref: float, forecasts: dict, lat: float, lon: float, radius_m: float,
           now: float | None = None) -> dict | None:
-    """The threat whose cone may come within ``radius_m`` of the point soonest, as of ``ref``
-    (``forecasts``: the snapshot's, live or delayed), as the reply's ``here``, its times
-    counted from ``now`` (default ``ref``); None if none may.
+    """The threat whose cone may come within ``radius_m`` of the point soonest, in the picture
+    as of ``ref`` (``forecasts``: the snapshot's, live or delayed), as the reply's ``here``,
+    seen from ``now`` (default ``ref``): a cone passed or a forecast expired by now is left
+    out, and the times are counted from now; None if none may.
 
     Only forecasts in force count, as for the policy's R1-R3. Of threats that may be there
     now, one still followed comes before a lost one, then the nearest nominal arrival."""
@@ -175,9 +177,9 @@ def _here(core, ref: float, forecasts: dict, lat: float, lon: float, radius_m: f
     best, best_key = None, None
     for i, e in index.etas(float(x), float(y), radius_m, core.cfg.warning.cone_k, core.field.margin):
         f = forecasts[ids[i]]
-        if e.t_last < ref or f.expires < ref:
+        if e.t_last < now or f.expires < now:  # passed, or no longer counted, by now
             continue
-        key = (max(e.t_lo, ref), f.lost, math.inf if e.t_in is None else e.t_in, ids[i])
+        key = (max(e.t_lo, now), f.lost, math.inf if e.t_in is None else e.t_in, ids[i])
         if best_key is None or key < best_key:
             best, best_key = (i, e), key
     if best is None:

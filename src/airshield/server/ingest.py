@@ -41,6 +41,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
+from airshield.geo.theatre import local_distance_m
 from airshield.model import from_epoch
 from airshield.server.auth import require
 from airshield.server.engine import DATA_MAX_JUMP_S, report_hash
@@ -124,14 +125,11 @@ def registration_problem(sensor, report) -> tuple[str, str] | None:
     if sensor.kind != kind:
         return "kind", (f"sensor {report.sensor!r} is registered as {sensor.kind}, not {kind} "
                         "(register it again if it changed)")
-    if kind in _FIXED and sensor.lat is not None and sensor.lon is not None:
-        # Equirectangular distance: within 0.5 % of the geodesic at these few km.
-        dy = math.radians(report.lat - sensor.lat)
-        dx = math.radians(report.lon - sensor.lon) * math.cos(math.radians(sensor.lat))
-        d = 6_371_000.0 * math.hypot(dx, dy)
-        if d > FIXED_SENSOR_MOVE_M:
-            return "lat", (f"sensor {report.sensor!r} reports from {d / 1000:.1f} km away from where it is "
-                           f"registered (at most {FIXED_SENSOR_MOVE_M / 1000:g} km; register it again if it moved)")
+    if (kind in _FIXED and sensor.lat is not None and sensor.lon is not None
+            and local_distance_m(sensor.lat, sensor.lon, report.lat, report.lon) > FIXED_SENSOR_MOVE_M):
+        # How far is not said: three tries would tell a leaked token's holder where the node is.
+        return "lat", (f"sensor {report.sensor!r} reports from farther than {FIXED_SENSOR_MOVE_M / 1000:g} km "
+                       "from where it is registered (register it again if it moved)")
     return None
 
 

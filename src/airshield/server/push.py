@@ -53,6 +53,7 @@ from airshield.server import auth, webhooks
 from airshield.server.broker import (
     HEARTBEAT_S,
     MAX_QUEUE,
+    MAX_SUBSCRIBERS,
     RETRY_MS,
     Batch,
     Broker,
@@ -77,11 +78,6 @@ KIND_ROLES: dict[str, tuple[str, ...] | None] = {
 REPLAY_PAGE = 2000
 
 router = APIRouter(tags=["push"])
-
-#: At most this many SSE streams at once: each holds a connection, a file descriptor (the
-#: process may open 20,000 here), and ingest and the logs need some too [est: decision 0020
-#: measured 1,000 subscribers on 2 cores; past 10,000, webhooks or a CDN are the way].
-MAX_SUBSCRIBERS = 10_000
 
 
 class Push:

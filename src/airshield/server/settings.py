@@ -11,6 +11,9 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from airshield.alerting.cap import DEFAULT_SENDER
+from airshield.server.broker import MAX_SUBSCRIBERS
+
 CLOCKS = ("wall", "data")
 
 
@@ -71,14 +74,14 @@ class Settings:
     clock: str = "wall"
     batch_s: float = 5.0
     cap_status: str = "Actual"
-    cap_sender: str = "airshield@example.org"
+    cap_sender: str = DEFAULT_SENDER
     public_delay_s: float = 60.0
     public_coarsen_m: float = 5000.0
     rate_per_s: float | None = 50.0
     rate_burst: float = 500.0
     max_body_bytes: int = 8 * 1024 * 1024
     max_request_bytes: int = 32 * 1024 * 1024
-    max_subscribers: int = 10_000
+    max_subscribers: int = MAX_SUBSCRIBERS
     max_items: int = 20_000
     silent_after_s: float = 600.0
     admin_token: str | None = field(default=None, repr=False)
@@ -98,8 +101,10 @@ class Settings:
         for name in ("max_report_age_s", "idempotency_keep_s", "prune_period_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        if not self.cap_sender or any(c in self.cap_sender for c in " ,<&"):
-            raise ValueError(f"cap_sender {self.cap_sender!r}: CAP 1.2 3.2.1 forbids spaces, commas, '<' and '&' in it")
+        from airshield.alerting.cap import sender_problem
+
+        if sender_problem(self.cap_sender):
+            raise ValueError(f"cap_{sender_problem(self.cap_sender)}")
         object.__setattr__(self, "data_dir", Path(self.data_dir))
 
     @property
