@@ -289,7 +289,7 @@ def test_your_own_alert_areas_are_alerted_kept_in_the_log_and_replayed_without_t
     assert "steps recovered from the log" in result.output
     result = _cli("run", str(tiny / "reports.ndjson"), "--out", str(run), "-q", "--resume",
                   "--regions", "default", code=2)
-    assert "regions" in result.output
+    assert "was made with the alert areas of" in result.output
 
     # The evaluation scores the run's own areas, not the scenario's oblasts.
     result = _cli("evaluate", "--truth", str(tiny / "truth.ndjson"), "--run", str(run), "--json", "--no-report")

@@ -565,6 +565,37 @@ def commands_fingerprint(commands: Sequence[OperatorCommand]) -> str:
     return f"{len(commands)}:{h.hexdigest()[:16]}"
 
 
+def _resume_problem(meta: dict[str, str], fingerprint: str, batch_s: float, config: CoreConfig | None,
+                    cmd_print: str, cap_status: str | None, cap_sender: str | None, cap_base_url: str | None,
+                    regions) -> str | None:
+    """Why a log (its ``meta``) cannot be resumed with these arguments, or None (None arguments:
+    the log's)."""
+    if meta.get("input") != fingerprint:
+        return f"was made from another input ({meta.get('input')}, this one {fingerprint})"
+    if float(meta.get("batch_s", BATCH_S)) != batch_s:
+        return f"was made with --batch-s {meta.get('batch_s')}, not {batch_s}"
+    if config is not None and config_json(config) != meta.get("config"):
+        was = config_from_json(meta["config"]).policy_name if "config" in meta else "?"
+        return "was made with another configuration" + (
+            f" (policy {was}, not {config.policy_name})" if was != config.policy_name else "")
+    if meta.get("commands", cmd_print) != cmd_print:
+        return "was made with other operator commands (--commands)"
+    for given, key, default, what in ((cap_status, "cap_status", "Actual", "CAP status"),
+                                      (cap_sender, "cap_sender", DEFAULT_SENDER, "CAP sender"),
+                                      (cap_base_url, "cap_base_url", DEFAULT_BASE_URL, "base URL")):
+        if given is not None and given != meta.get(key, default):
+            return f"was made with {what} {meta.get(key, default)}, not {given}"
+    if regions is not None:
+        kept = json.loads(meta.get("regions_file", "{}")).get("sha256")
+        if regions.data is not None:  # a file: its content counts, not how its path was written
+            if kept != hashlib.sha256(regions.data).hexdigest():
+                return (f"was made with other alert areas than {regions.source} holds now"
+                        if kept else f"was made with the alert areas of {meta.get('regions')}, not a file's")
+        elif kept is not None or meta.get("regions") != regions.source:
+            return f"was made with the alert areas of {meta.get('regions')}, not {regions.source}"
+    return None
+
+
 def run_file(
     reports: Sequence[Report],
     regions,
@@ -615,33 +646,15 @@ def run_file(
     cmd_print = commands_fingerprint(commands)
     t_wall = time.perf_counter()
     if resume and log_path.exists():
+        # Checked on the log's meta data before its night is replayed (minutes on a record night).
+        with EventLog(log_path, readonly=True) as log:
+            meta = log.meta()
+        problem = _resume_problem(meta, fingerprint, batch_s, config, cmd_print, cap_status, cap_sender,
+                                  cap_base_url, regions)
+        if problem:
+            raise LogError(f"{log_path}: {problem}")
         rt = Runtime.recover(log_path, out_dir, cap=cap, flush_every=FILE_FLUSH_STEPS,
                              progress=(lambda f: progress("recovering", f)) if progress else None)
-        meta = rt.log.meta()
-        problem = None
-        if meta.get("input") != fingerprint:
-            problem = f"was made from another input ({meta.get('input')}, this one {fingerprint})"
-        elif float(meta["batch_s"]) != batch_s:
-            problem = f"was made with --batch-s {meta['batch_s']}, not {batch_s}"
-        elif config is not None and config_json(config) != meta["config"]:
-            was = config_from_json(meta["config"]).policy_name
-            problem = ("was made with another configuration" + (
-                f" (policy {was}, not {config.policy_name})" if was != config.policy_name else ""))
-        elif meta.get("commands", cmd_print) != cmd_print:
-            problem = "was made with other operator commands (--commands)"
-        elif cap_status is not None and cap_status != meta.get("cap_status", "Actual"):
-            problem = f"was made with CAP status {meta.get('cap_status', 'Actual')}, not {cap_status}"
-        elif cap_sender is not None and cap_sender != meta.get("cap_sender", DEFAULT_SENDER):
-            problem = f"was made with CAP sender {meta.get('cap_sender', DEFAULT_SENDER)}, not {cap_sender}"
-        elif cap_base_url is not None and cap_base_url != meta.get("cap_base_url", DEFAULT_BASE_URL):
-            problem = f"was made with base URL {meta.get('cap_base_url', DEFAULT_BASE_URL)}, not {cap_base_url}"
-        elif regions is not None and (meta.get("regions") != regions.source or json.loads(
-                meta.get("regions_file", "{}")).get("sha256") != _regions_file_meta(regions).get(
-                    "regions_file", {}).get("sha256")):
-            problem = f"was made with the regions of {meta.get('regions')}, not these of {regions.source}"
-        if problem:
-            rt.close()
-            raise LogError(f"{log_path}: {problem}")
     else:
         if log_path.exists():
             raise LogError(f"{log_path} exists: use --resume to carry on from it, or another --out")
