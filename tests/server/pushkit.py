@@ -79,6 +79,9 @@ class FakeServerState:
     def principal(self, token: str) -> Principal | None:
         return self._p.get(hash_token(token))
 
+    def is_live(self, token_hash: str) -> bool:
+        return token_hash in self._p
+
 
 @dataclass
 class Settings:

@@ -347,13 +347,12 @@ async def stream(
     after = _last_id(last_event_id_header, last_event_id)
     allowed = None
     if principal is not None:
-        # A token revoked while its stream is open ends the stream at its next wake (an event
-        # or a heartbeat): what it may see is checked for as long as it sees it.
-        token = (request.headers.get("authorization") or "").partition(" ")[2].strip()
-        server = request.app.state.server
+        # A token revoked while its stream is open ends the stream at its next wake (an event,
+        # a heartbeat, a page of the catch-up): what it may see is checked while it sees it.
+        server, token_hash = request.app.state.server, principal.token_hash
 
         def allowed() -> bool:
-            return server.principal(token) is not None
+            return server.is_live(token_hash)
     return EventStream(push, flt, after, allowed)
 
 
@@ -423,7 +422,7 @@ class EventStream(Response):
     async def _replay(self, send: Send, sub: Subscriber, last: int) -> int:
         """Send the logged events after ``last`` until caught up; returns the last id sent."""
         sub.catching_up = True
-        while not sub.closed:
+        while not sub.closed and (self.allowed is None or self.allowed()):
             sub.dropped = False
             evs = await self.push.replay(last, self.flt)
             frames = frames_of(evs, self.flt)

@@ -174,6 +174,10 @@ class ServerState:
             del self._tokens[s.token]
             return sorted(k for k, v in self.sensors.items() if v.token == s.token)
 
+    def is_live(self, token_hash: str) -> bool:
+        """Whether the token with this digest is still valid (not revoked)."""
+        return token_hash in self._tokens
+
     def principal(self, token: str) -> Principal | None:
         return self._tokens.get(hash_token(token))
 
