@@ -12,13 +12,14 @@ map to draw. Acoustic nodes are also made known to the core at registration
 
 from __future__ import annotations
 
+import json
 import math
 import threading
 import time
 from typing import Annotated, Literal
 
 import numpy as np
-from fastapi import APIRouter, Depends, HTTPException, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
 from pydantic import BaseModel, Field
 
 from airshield.model import AcousticDetection, from_epoch
@@ -133,8 +134,11 @@ def gaps(request: Request, principal: Annotated[Principal | None, Depends(option
             cache = request.app.state.gaps_cache = {}
         hit = cache.get(full)
         if hit is None or hit[0] != bucket:
-            hit = cache[full] = (bucket, _gaps(request, now, full))
-    return hit[1]
+            # Kept encoded: a national union is tens of thousands of coordinates, and encoding
+            # them again for every poll of the map would cost what the cache saves.
+            body = json.dumps(_gaps(request, now, full), separators=(",", ":")).encode()
+            hit = cache[full] = (bucket, body)
+    return Response(content=hit[1], media_type="application/geo+json")
 
 
 def _gaps(request: Request, now: float, full: bool) -> dict:
