@@ -244,7 +244,7 @@ def test_default_loader_builds_regions_and_frame_from_the_scenario_line(monkeypa
         def geometry_xy(self, rid):
             return REGIONS[rid]
 
-    def load_regions(source, theatre):
+    def load_regions(source, theatre, data=None):
         seen["source"] = source
         return RegionSet()
 

@@ -140,6 +140,23 @@ def test_regions_load_from_a_geopackage_with_id_columns(tmp_path):
     assert regions["X-1-01"].name_uk == "West Raion"
 
 
+def test_a_geopackage_open_for_editing_is_refused_not_read_without_its_latest_edits(tmp_path):
+    # QGIS edits in WAL mode: an area added a moment ago is in the -wal file, not in the file.
+    columns = ["id", "name", "level"]
+    path = write_gpkg(tmp_path / "areas.gpkg", "areas", columns, [(box(28, 49, 29, 50), "A1", "Area 1", "site")])
+    editor = sqlite3.connect(path)
+    editor.execute("PRAGMA journal_mode=WAL")
+    editor.execute("INSERT INTO areas (geom, id, name, level) VALUES (?, 'A2', 'Area 2', 'site')",
+                   (gpkg_blob(box(29, 49, 30, 50), 4326, 1, True),))
+    editor.commit()  # the editor keeps the file open: the edit stays in areas.gpkg-wal
+    try:
+        with pytest.raises(ValueError, match=r"areas\.gpkg: it is open for editing"):
+            load_regions(str(path))
+    finally:
+        editor.close()  # the last connection closed: the edit is written into the file
+    assert load_regions(str(path)).ids == ["A1", "A2"]
+
+
 def test_a_geopackage_without_id_columns_is_refused(tmp_path):
     path = write_gpkg(tmp_path / "anon.gpkg", "things", ["label"], [(box(28, 49, 29, 50), "a")])
     with pytest.raises(ValueError, match=r"anon\.gpkg: feature 0 has no 'id'.*\['fid', 'label'\]"):

@@ -120,11 +120,8 @@ def make_core(regions_source: str, lat0: float, lon0: float, cfg: CoreConfig, si
     """A core for regions from ``regions_source`` in the theatre centred at (lat0, lon0);
     ``regions_data``: the bytes of that region file, as an event log keeps them (read instead)."""
     from airshield.geo import Theatre, load_cities, load_regions
-    from airshield.geo.region_sources import load_region_file
 
-    theatre = Theatre(lat0, lon0)
-    regions = (load_regions(regions_source, theatre) if regions_data is None
-               else load_region_file(regions_source, theatre, data=regions_data))
+    regions = load_regions(regions_source, Theatre(lat0, lon0), regions_data)
     return Core(regions, load_cities() if sites else None, cfg)
 
 

@@ -322,27 +322,20 @@ def geo_regions_loader(scenario: Scenario) -> tuple[dict[str, BaseGeometry], ToX
     ``Theatre(lat0, lon0).to_xy`` and ``load_regions(scenario.regions, theatre)``
     (source ``"default"`` when the scenario names none).
     """
-    from airshield.geo import Theatre, load_regions  # lazy: geo is its own layer
-
-    if scenario.lat0 is None or scenario.lon0 is None:
-        raise EvaluationInputError("the scenario line has no `theatre`")
-    theatre = Theatre(scenario.lat0, scenario.lon0)
-    rs = load_regions(scenario.regions or "default", theatre)
-    return {rid: rs.geometry_xy(rid) for rid in sorted(rs.ids)}, theatre.to_xy
+    return region_file_loader(scenario.regions or "default")(scenario)
 
 
 def region_file_loader(source: str, data: bytes | None = None) -> RegionsLoader:
-    """A regions loader for the regions a run was alerted for (its event log's ``regions``
-    source and copy of the region file), in the scenario's theatre."""
+    """A regions loader for the regions of ``source`` (a built-in source or a file, or the
+    copy of one that a run's event log keeps: ``data``), in the scenario's theatre."""
 
     def load(scenario: Scenario) -> tuple[dict[str, BaseGeometry], ToXY]:
-        from airshield.geo import Theatre, load_regions
-        from airshield.geo.region_sources import load_region_file
+        from airshield.geo import Theatre, load_regions  # lazy: geo is its own layer
 
         if scenario.lat0 is None or scenario.lon0 is None:
             raise EvaluationInputError("the scenario line has no `theatre`")
         theatre = Theatre(scenario.lat0, scenario.lon0)
-        rs = load_regions(source, theatre) if data is None else load_region_file(source, theatre, data=data)
+        rs = load_regions(source, theatre, data)
         return {rid: rs.geometry_xy(rid) for rid in sorted(rs.ids)}, theatre.to_xy
 
     return load

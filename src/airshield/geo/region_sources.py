@@ -69,13 +69,14 @@ GEOBOUNDARIES_LEVELS = {"ADM1": OBLAST, "ADM2": "raion", "ADM3": "hromada"}
 
 
 def load_regions(
-    source: str | os.PathLike[str] = "default", theatre: Theatre | None = None
+    source: str | os.PathLike[str] = "default", theatre: Theatre | None = None, data: bytes | None = None
 ) -> RegionSet:
     """Load the regions of `source` (see the module docstring) into a RegionSet.
 
     Args:
         source: "natural-earth", "geoboundaries", "default", or a file path.
         theatre: the metric frame; default `Theatre.ukraine()`.
+        data: the bytes of the file `source` names, read instead of it (an event log's copy).
 
     Raises:
         FileNotFoundError: the file is missing (for natural-earth: run `make data`).
@@ -83,6 +84,8 @@ def load_regions(
             something unexpected; the message names the file and the problem.
     """
     theatre = theatre or Theatre.ukraine()
+    if data is not None:
+        return load_region_file(source, theatre, data=data)
     if source == "default":
         path = natural_earth_path()
         if path.is_file():
@@ -166,6 +169,11 @@ def load_region_file(path: str | os.PathLike[str], theatre: Theatre | None = Non
     if data is None:
         if not path.is_file():
             raise FileNotFoundError(f"{path}: no such region file")
+        wal = path.with_name(path.name + "-wal")
+        if path.suffix.lower() == ".gpkg" and wal.is_file() and wal.stat().st_size > 0:
+            # QGIS edits a GeoPackage in WAL mode: the file alone lacks the latest edits.
+            raise ValueError(f"{path}: it is open for editing ({wal.name} holds changes the file does not "
+                             "have yet); save and close it, then try again")
         data = path.read_bytes()
     if path.suffix.lower() == ".gpkg":
         # SQLite reads files, not bytes: a private copy (errors still name ``path``).
