@@ -107,8 +107,9 @@ def pick_name_uk(name: str, alternate_names: list[str]) -> str:
 #: A district is known by (1) an alternate name that says so, or (2) lying within the
 #: built-up radius of a city of at least three times its people: 16 km x sqrt(people /
 #: 2.95 M) [est: Kyiv's 839 km2 is a disc of ~16 km; a city's area grows with its people]:
-#: Kyiv 16 km, Kharkiv 11, Lviv 7.9, Poltava 4.9. Known misses: a few separate towns
-#: just outside Kyiv (Vyshneve, Vyshhorod) fall within its 16 km and are dropped.
+#: Kyiv 16 km, Kharkiv 11, Lviv 7.9, Poltava 4.9. Known misses: four separate places just
+#: outside Kyiv or enclosed by it fall within its 16 km and are dropped (Vyshneve, Vyshhorod,
+#: Kotsiubynske, Sofiivska Borshchahivka); their threats still show as Kyiv's.
 _DISTRICT_NAME = re.compile(r"район|district|rayon|rajon", re.IGNORECASE)
 _CITY_RADIUS_M = 16_000.0
 _CITY_RADIUS_PEOPLE = 2.95e6
