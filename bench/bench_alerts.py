@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import concurrent.futures
-import json
 import multiprocessing
 import platform
 import resource
@@ -48,20 +47,9 @@ KEYS = ("entries", "entries_unwarnable", "missed_entries", "premature_all_clears
 
 def core_config(policy: str, overrides: list[str]):
     """A CoreConfig with ``stage.NAME=JSON`` overrides (stage: tracker, warning, policy)."""
-    import dataclasses
+    from airshield.core import CoreConfig, with_overrides
 
-    from airshield.core import CoreConfig
-
-    cfg = CoreConfig(policy_name=policy)
-    for item in overrides:
-        name, _, value = item.partition("=")
-        stage, _, field = name.partition(".")
-        sub = getattr(cfg, stage)
-        v = json.loads(value)
-        if isinstance(v, dict):
-            v = {**getattr(sub, field), **v}
-        cfg = dataclasses.replace(cfg, **{stage: dataclasses.replace(sub, **{field: v})})
-    return cfg
+    return with_overrides(CoreConfig(policy_name=policy), overrides)
 
 
 def night(d: Path, policy: str, overrides: list[str], tag: str = "", oracle: bool = False,

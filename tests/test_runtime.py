@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import sqlite3
@@ -201,6 +202,20 @@ def test_a_deployment_sets_its_own_cap_sender_and_feed_address_and_replay_keeps_
     result = _cli("run", str(tiny / "reports.ndjson"), "--out", str(tmp_path / "r3"), "--no-cap",
                   "--cap-sender", "dsns ua", code=2)  # a log's sender is used on every replay
     assert "forbids spaces" in result.output and not (tmp_path / "r3" / "events.sqlite").exists()
+
+
+def test_a_core_parameter_set_for_a_run_is_kept_in_its_log_and_a_bad_one_is_named(tiny, tmp_path):
+    run = tmp_path / "run"
+    _cli("run", str(tiny / "reports.ndjson"), "--out", str(run), "-q", "--no-cap",
+         "--set", "warning.lost_max_radius_m=100000", "--set", 'policy.lead_s={"drone": 1200}')
+    config = json.loads(EventLog(run / "events.sqlite", readonly=True).meta()["config"])
+    assert config["warning"]["lost_max_radius_m"] == 100000
+    assert config["policy"]["lead_s"]["drone"] == 1200 and config["policy"]["lead_s"]["cruise"] == 600
+    _cli("replay", str(run / "events.sqlite"), "--out", str(tmp_path / "again"), "-q", "--no-cap")
+    for bad, says in (("warning.nope=1", "no parameter 'nope'"), ("warning.cone_k=\"wide\"", "Expected `float`"),
+                      ("cone_k=1", "STAGE.NAME=JSON")):
+        result = _cli("run", str(tiny / "reports.ndjson"), "--out", str(tmp_path / "bad"), "--set", bad, code=2)
+        assert says in result.output and not (tmp_path / "bad" / "events.sqlite").exists()
 
 
 def test_resuming_with_another_policy_or_other_commands_is_refused(tiny, tmp_path):

@@ -183,6 +183,7 @@ def run(
     pace: Annotated[float | None, typer.Option(min=0.001, help="simulated seconds per wall-clock second (default: as fast as possible)")] = None,
     cap_sender: Annotated[str | None, typer.Option(help="CAP <sender>: your authority's unique id, e.g. alerts@your-domain (default a placeholder at example.org); on --resume the log's")] = None,
     cap_base_url: Annotated[str | None, typer.Option(help="where the run directory is served: the Atom feed's links (default a placeholder at example.org); on --resume the log's")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="a parameter of the core, STAGE.NAME=JSON (repeat it), e.g. warning.lost_max_radius_m=100000 for areas finer than an oblast (BENCHMARKS.md); kept in the log")] = None,
     regions: Annotated[str | None, typer.Option(help="alert areas: default, natural-earth, geoboundaries, or a GeoJSON / GeoPackage file of your own (docs/formats.md, \"Alert areas\"); on --resume the log's")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,
 ) -> None:
@@ -191,13 +192,17 @@ def run(
     Writes RUNDIR/events.sqlite (the event log: every report and event), tracks.ndjson,
     alerts.ndjson, audit.ndjson, cap/ (one CAP 1.2 file per message) and alerts.atom.
     """
-    from airshield.core import POLICIES, CoreConfig
+    from airshield.core import POLICIES, CoreConfig, with_overrides
     from airshield.geo import load_regions
     from airshield.runtime import run_file
     from airshield.store import LogError
 
     if policy not in POLICIES:
         _fail(f"--policy: unknown policy {policy!r}; known: {', '.join(POLICIES)}")
+    try:
+        config = with_overrides(CoreConfig(policy_name=policy), set_ or [])
+    except ValueError as exc:
+        _fail(f"--set {exc}")
     if cap_status is not None and cap_status not in ("Actual", "Exercise", "System", "Test", "Draft"):
         _fail(f"--cap-status: {cap_status!r} is not a CAP 1.2 status (Actual, Exercise, System, Test, Draft)")
     if cap_base_url is not None and not cap_base_url.startswith(("https://", "http://")):
@@ -209,7 +214,7 @@ def run(
         areas = None if regions is None and resume else load_regions(regions or "default")
         with _progress(quiet) as progress:
             stages = _Stages(progress)
-            stats = run_file(rs, areas, out, config=CoreConfig(policy_name=policy), batch_s=batch_s,
+            stats = run_file(rs, areas, out, config=config, batch_s=batch_s,
                              resume=resume, cap=cap, cap_status=cap_status, cap_sender=cap_sender,
                              cap_base_url=cap_base_url, commands=cmds, pace=pace,
                              progress=stages)
@@ -325,6 +330,7 @@ def serve(
         min=1.0, help="reports measured longer than this before the service clock are refused, s")] = 3600.0,
     base_url: Annotated[str | None, typer.Option(help="public URL of the service (feed links)")] = None,
     cap_sender: Annotated[str | None, typer.Option(help="CAP <sender> of a new log: your authority's unique id, e.g. alerts@your-domain (default a placeholder at example.org)")] = None,
+    set_: Annotated[list[str] | None, typer.Option("--set", help="a parameter of a new log's core, STAGE.NAME=JSON (repeat it); a restart keeps the log's")] = None,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
 ) -> None:
     """Run the web service: ingest, alert API, push, operators and the live map (docs/service.md).
@@ -357,7 +363,7 @@ def serve(
                             cap_status=cap_status, public_delay_s=public_delay_s, public_coarsen_m=public_coarsen_m,
                             rate_per_s=rate or None, rate_burst=burst, silent_after_s=silent_after_s,
                             max_report_age_s=max_report_age_s, admin_token=token, base_url=base_url or f"http://{host}:{port}/",
-                            **({"cap_sender": cap_sender} if cap_sender else {}))
+                            config_overrides=tuple(set_ or ()), **({"cap_sender": cap_sender} if cap_sender else {}))
     except ValueError as exc:
         _fail(str(exc))
     logs.setup(log_level)

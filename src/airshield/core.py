@@ -16,8 +16,11 @@ and the outputs.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+
+import msgspec
 
 from airshield.alerting.baseline import NaivePolicy
 from airshield.alerting.config import PolicyConfig
@@ -46,6 +49,37 @@ class CoreConfig:
     warning: WarningConfig = field(default_factory=WarningConfig)
     policy: PolicyConfig = field(default_factory=PolicyConfig)
     policy_name: str = "airshield"
+
+
+def with_overrides(cfg: CoreConfig, overrides: Sequence[str]) -> CoreConfig:
+    """``cfg`` with ``STAGE.NAME=JSON`` overrides, e.g. ``warning.lost_max_radius_m=100000`` or
+    ``policy.lead_s={"drone": 1200}`` (a JSON object updates a dict- or config-valued
+    parameter), checked against the configuration's types.
+
+    Raises:
+        ValueError: an override that is malformed, names no parameter, or has a wrong type
+            (the message names it).
+    """
+    data = msgspec.to_builtins(cfg)
+    for item in overrides:
+        name, eq, value = item.partition("=")
+        stage, dot, param = name.strip().partition(".")
+        if not eq or not dot:
+            raise ValueError(f"{item!r}: expected STAGE.NAME=JSON, e.g. warning.lost_max_radius_m=100000")
+        if stage not in ("tracker", "warning", "policy"):
+            raise ValueError(f"{item!r}: unknown stage {stage!r} (tracker, warning, policy)")
+        if param not in data[stage]:
+            raise ValueError(f"{item!r}: {stage} has no parameter {param!r}; it has {', '.join(sorted(data[stage]))}")
+        try:
+            v = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ValueError(f"{item!r}: the value is not JSON ({exc})") from None
+        old = data[stage][param]
+        data[stage][param] = {**old, **v} if isinstance(old, dict) and isinstance(v, dict) else v
+    try:
+        return msgspec.convert(data, CoreConfig)
+    except msgspec.ValidationError as exc:
+        raise ValueError(f"{', '.join(overrides)}: {exc}") from None
 
 
 @dataclass(frozen=True)

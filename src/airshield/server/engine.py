@@ -254,7 +254,7 @@ class Engine:
             meta = self.rt.log.meta()
             status, sender = meta.get("cap_status", "Actual"), meta.get("cap_sender", s.cap_sender)
         else:
-            core = make_core(s.regions, s.lat0, s.lon0, _config())
+            core = make_core(s.regions, s.lat0, s.lon0, _config(s.config_overrides))
             elog = EventLog(s.log_path, durability=s.durability)
             elog.init_meta(_core_meta(core, s.batch_s, True, {"cap_status": s.cap_status, "cap_sender": s.cap_sender,
                                                               "service": True}))
@@ -600,10 +600,10 @@ class Engine:
         return out
 
 
-def _config():
-    from airshield.core import CoreConfig
+def _config(overrides=()):
+    from airshield.core import CoreConfig, with_overrides
 
-    return CoreConfig()
+    return with_overrides(CoreConfig(), overrides)
 
 
 def _forecast_no_sites(pic, tid: str):

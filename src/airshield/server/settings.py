@@ -45,6 +45,8 @@ class Settings:
         max_request_bytes: larger bodies of any other request (a national sensor
             registration is a few MB) are refused with 413, before they are read.
         max_subscribers: more open SSE streams are refused with 503 and Retry-After.
+        config_overrides: ``STAGE.NAME=JSON`` parameters of a new log's core
+            (``core.with_overrides``); a restart keeps the log's.
         max_items: more reports in one request are refused with 413.
         silent_after_s: a registered sensor not heard from (report or heartbeat) for
             this long is flagged silent, s (of the service's clock).
@@ -82,6 +84,7 @@ class Settings:
     max_body_bytes: int = 8 * 1024 * 1024
     max_request_bytes: int = 32 * 1024 * 1024
     max_subscribers: int = MAX_SUBSCRIBERS
+    config_overrides: tuple[str, ...] = ()
     max_items: int = 20_000
     silent_after_s: float = 600.0
     admin_token: str | None = field(default=None, repr=False)
@@ -105,6 +108,9 @@ class Settings:
 
         if sender_problem(self.cap_sender):
             raise ValueError(f"cap_{sender_problem(self.cap_sender)}")
+        from airshield.core import CoreConfig, with_overrides
+
+        with_overrides(CoreConfig(), self.config_overrides)  # a bad one is refused at the start
         object.__setattr__(self, "data_dir", Path(self.data_dir))
 
     @property
