@@ -36,3 +36,18 @@ def test_a_service_alerts_its_own_areas_and_keeps_them_across_a_restart(tmp_path
         after = {r["id"]: r for r in again.get("/v1/regions").json()}
     assert {rid: (r["state"], r["alert_id"]) for rid, r in after.items()} == {
         rid: (r["state"], r["alert_id"]) for rid, r in rows.items()}
+
+
+def test_a_service_runs_a_new_log_with_the_core_parameters_it_was_given(tmp_path, tiny_night):
+    import json
+
+    import pytest
+
+    with pytest.raises(ValueError, match="no parameter 'nope'"):
+        Settings(data_dir=tmp_path / "bad", config_overrides=("warning.nope=1",))
+    client, api = make_api(tmp_path, tiny_night, config_overrides=("warning.lost_max_radius_m=100000",))
+    try:
+        meta = api.engine.call(lambda rt: rt.log.meta())  # on the engine's thread
+    finally:
+        client.__exit__(None, None, None)
+    assert json.loads(meta["config"])["warning"]["lost_max_radius_m"] == 100000
