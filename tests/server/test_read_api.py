@@ -247,11 +247,11 @@ def test_the_public_answer_counts_the_delayed_pictures_times_from_now(mid):
     assert snap.now - at >= 60
     points = [tuple(float(v) for v in core.theatre.to_latlon(float(f.path.x[-1]), float(f.path.y[-1])))
               for _, f in sorted(forecasts.items()) if f.path is not None]
-    answered = [(lat, lon) for lat, lon in points if _here(core, at, forecasts, lat, lon, 5000.0) is not None]
+    answered = [(lat, lon) for lat, lon in points if _here(core, forecasts, lat, lon, 5000.0, at) is not None]
     assert answered, "the delayed picture has a threat that may come near a point"
     lat, lon = answered[-1]
-    then = _here(core, at, forecasts, lat, lon, 5000.0)
-    now = _here(core, at, forecasts, lat, lon, 5000.0, snap.now)
+    then = _here(core, forecasts, lat, lon, 5000.0, at)
+    now = _here(core, forecasts, lat, lon, 5000.0, snap.now)
     assert now["track"] == then["track"]
     assert now["lo_s"] == max(then["lo_s"] - round(snap.now - at), 0)
     c = mid.client.get("/v1/concern", params={"lat": lat, "lon": lon}).json()

@@ -88,13 +88,13 @@ def concern(request: Request,
     state = snap.states.get(rid, "quiet")
     ref = snap.now
     if full:
-        at, forecasts = ref, snap.forecasts
+        forecasts = snap.forecasts
     else:  # the picture as the public track view shows it: public_delay_s ago, whole minutes, no id
-        at, _, forecasts = snap.as_of(ref - settings.public_delay_s)
+        _, _, forecasts = snap.as_of(ref - settings.public_delay_s)
     # Threats are picked from that picture; their times are counted from now (``as_of``): the
     # delayed picture's arrivals, told from now, come earlier, never later, than it said.
     threat = _region_threat(forecasts, rid, ref)
-    here = _here(core, at, forecasts, lat, lon, radius_m, ref)
+    here = _here(core, forecasts, lat, lon, radius_m, ref)
     if not full:
         threat, here = _public(threat), _public(here)
     uk, en = ADVICE[state]
@@ -154,23 +154,17 @@ def _region_threat(forecasts: dict, rid: str, now: float) -> dict | None:
                 best = (tid, f.cls, lo, tin, hi)
     if best is None:
         return None
-    tid, cls, lo, tin, hi = best
-    return {"track": tid, "class": cls, "eta_s": None if tin is None else round(max(tin - now, 0.0)),
-            "lo_s": round(max(lo - now, 0.0)), "hi_s": None if hi is None else round(max(hi - now, 0.0)),
-            "inside": lo <= now}
+    return _answer(*best, now)
 
 
-def _here(core, ref: float, forecasts: dict, lat: float, lon: float, radius_m: float,
-          now: float | None = None) -> dict | None:
-    """The threat whose cone may come within ``radius_m`` of the point soonest, in the picture
-    as of ``ref`` (``forecasts``: the snapshot's, live or delayed), as the reply's ``here``,
-    seen from ``now`` (default ``ref``): a cone passed or a forecast expired by now is left
-    out, and the times are counted from now; None if none may.
+def _here(core, forecasts: dict, lat: float, lon: float, radius_m: float, now: float) -> dict | None:
+    """The threat whose cone may come within ``radius_m`` of the point soonest in ``forecasts``
+    (the snapshot's, live or delayed), as the reply's ``here``, seen from ``now``: a cone passed
+    or a forecast expired by now is left out, and the times are counted from now; None if none may.
 
     Only forecasts in force count, as for the policy's R1-R3. Of threats that may be there
     now, one still followed comes before a lost one, then the nearest nominal arrival."""
-    now = ref if now is None else now
-    if not math.isfinite(ref) or not forecasts:
+    if not math.isfinite(now) or not forecasts:
         return None
     ids, index = _index_of(forecasts)
     x, y = core.theatre.to_xy(lat, lon)
@@ -185,10 +179,15 @@ def _here(core, ref: float, forecasts: dict, lat: float, lon: float, radius_m: f
     if best is None:
         return None
     i, e = best
-    return {"track": ids[i], "class": forecasts[ids[i]].cls,
-            "eta_s": None if e.t_in is None else round(max(e.t_in - now, 0.0)),
-            "lo_s": round(max(e.t_lo - now, 0.0)), "hi_s": None if e.t_hi is None else round(max(e.t_hi - now, 0.0)),
-            "inside": e.t_lo <= now}
+    return _answer(ids[i], forecasts[ids[i]].cls, e.t_lo, e.t_in, e.t_hi, now)
+
+
+def _answer(tid: str, cls: str, lo: float, tin: float | None, hi: float | None, now: float) -> dict:
+    """A threat answer (``threat``, ``here``): earliest, nominal and latest arrival counted from
+    ``now`` (s, none before now), and whether it may be there already."""
+    return {"track": tid, "class": cls, "eta_s": None if tin is None else round(max(tin - now, 0.0)),
+            "lo_s": round(max(lo - now, 0.0)), "hi_s": None if hi is None else round(max(hi - now, 0.0)),
+            "inside": lo <= now}
 
 
 #: [(forecasts, track ids, their PointIndex)] of the last two forecast sets asked about (the

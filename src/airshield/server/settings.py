@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from airshield.alerting.cap import DEFAULT_SENDER
+from airshield.alerting.cap import DEFAULT_SENDER, sender_problem
 from airshield.server.broker import MAX_SUBSCRIBERS
 
 CLOCKS = ("wall", "data")
@@ -104,10 +104,9 @@ class Settings:
         for name in ("max_report_age_s", "idempotency_keep_s", "prune_period_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")
-        from airshield.alerting.cap import sender_problem
-
-        if sender_problem(self.cap_sender):
-            raise ValueError(f"cap_{sender_problem(self.cap_sender)}")
+        problem = sender_problem(self.cap_sender)
+        if problem:
+            raise ValueError(f"cap_{problem}")
         from airshield.core import CoreConfig, with_overrides
 
         with_overrides(CoreConfig(), self.config_overrides)  # a bad one is refused at the start
