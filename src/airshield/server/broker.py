@@ -188,6 +188,10 @@ class Broker:
     def subscribers(self) -> list[Subscriber]:
         return [s for g in self.groups.values() for s in g]
 
+    def n_subscribers(self) -> int:
+        """How many subscribers are open (without listing them)."""
+        return sum(len(g) for g in self.groups.values())
+
     def queued_events(self) -> int:
         return sum(s.queued for s in self.subscribers)
 

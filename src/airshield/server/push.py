@@ -99,6 +99,7 @@ class Push:
             self.deliveries = webhooks.Deliveries(state_path, engine.events_after, events_path, **(webhook_options or {}))
         self.started = False
         self._subscribed = False
+        self.max_subscribers = MAX_SUBSCRIBERS
 
     def start_now(self) -> None:
         """Bind to the running loop, subscribe to the engine, start the webhook workers (on the loop)."""
@@ -329,7 +330,7 @@ async def stream(
     principal: Annotated[Principal | None, Depends(auth.optional)] = None,
 ) -> Response:
     push = _push(request)
-    if len(push.broker.subscribers) >= getattr(push, "max_subscribers", MAX_SUBSCRIBERS):
+    if push.broker.n_subscribers() >= push.max_subscribers:
         # Each stream holds a connection (a file descriptor): past this, refuse politely rather
         # than let the service run out of them for ingest and its own files.
         raise HTTPException(503, "too many open streams; try again shortly (or use a webhook)",
