@@ -24,6 +24,7 @@ import shutil
 from pathlib import Path
 
 import pytest
+from servicekit import start_service
 
 from airshield.server import feeder
 
@@ -129,6 +130,8 @@ def test_the_map_follows_a_simulated_night_and_replays_it(map_service, tiny_feed
     page.wait_for_function("document.body.dataset.ready === '1'", timeout=20_000)
     regions = page.eval_on_selector_all("path[data-region]", "els => els.map(e => e.dataset.region)")
     assert len(regions) >= 20, "the region outlines are drawn (one path per oblast)"
+    credit = page.locator(".leaflet-control-attribution").inner_text()
+    assert re.search(r"Regions: (Natural Earth|geoBoundaries)", credit) and "GeoNames" in credit, credit
     assert set(page.eval_on_selector_all("path[data-region]", "els => els.map(e => e.dataset.state)")) == {"quiet"}
     # Record every state change the page paints, to check the order later.
     page.evaluate("""() => {
@@ -165,7 +168,8 @@ def test_the_map_follows_a_simulated_night_and_replays_it(map_service, tiny_feed
     text = here.inner_text()
     assert text.startswith("At the point you clicked: ")
     assert ("no threat is expected within 5 km" in text or "may be within 5 km now" in text
-            or re.search(r"may come within 5 km in \d+ (min|s) at the earliest", text)), text
+            or "may come within 5 km in less than a minute" in text
+            or re.search(r"may come within 5 km in ([1-9]\d* min|[6-8]\d s) at the earliest", text)), text
     page.screenshot(path=str(shots / "2-region-reason.png"))
 
     # The keyboard does the same: a region outline takes focus, Enter opens it.
@@ -282,3 +286,64 @@ def test_the_map_draws_cities_with_their_ukrainian_names(tmp_path):
     kyiv = next(c for c in cities if c["name"] == "Kyiv")
     assert kyiv["name_uk"] == "Київ" and abs(kyiv["lat"] - 50.45) < 0.1
     assert all(c["population"] >= web.CITY_MIN_POPULATION for c in cities)
+
+
+
+def _drawn_over(page, upper: str, lower: str) -> bool:
+    """Whether region ``upper``'s outline is drawn over ``lower``'s (later in the same SVG)."""
+    return page.evaluate("""([a, b]) => {
+        const q = id => document.querySelector(`path[data-region='${id}']`);
+        return Boolean(q(b).compareDocumentPosition(q(a)) & Node.DOCUMENT_POSITION_FOLLOWING); }""", [upper, lower])
+
+
+@needs_chromium
+def test_nested_areas_of_your_own_stay_visible_and_clickable_over_their_oblast(tmp_path, tiny_night, own_areas,
+                                                                              tiny_feed, browser):
+    import json
+
+    if not (WEB / "node_modules" / "leaflet").is_dir():
+        pytest.fail("the map's front-end packages are not installed: run `make web`")
+    # A site whose id sorts before its oblast's ("Sumy-TPP" < "UA-59"), listed first in the
+    # file: the map must still draw it over the oblast, or the oblast's fill hides the site's
+    # alert and takes its clicks.
+    doc = json.loads(own_areas.read_text(encoding="utf-8"))
+    doc["features"].reverse()
+    doc["features"][0]["properties"]["id"] = site = "Sumy-TPP"
+    own_areas.write_text(json.dumps(doc), encoding="utf-8")
+    raion = "UA59080000000000000"
+    service = start_service(tmp_path, tiny_night, "--regions", str(own_areas))
+    errors: list[str] = []
+    try:
+        page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="en-GB")
+        page.on("pageerror", lambda e: errors.append(str(e)))
+        page.add_init_script("localStorage.setItem('airshield.lang', 'en')")
+        page.goto(service.url + "/")
+        page.wait_for_function("document.body.dataset.ready === '1'", timeout=20_000)
+        drawn = set(page.eval_on_selector_all("path[data-region]", "els => els.map(e => e.dataset.region)"))
+        assert drawn == {"UA-53", "UA-59", raion, site}
+        assert "Regions: test areas" in page.locator(".leaflet-control-attribution").inner_text()
+        assert _drawn_over(page, site, raion) and _drawn_over(page, site, "UA-59")
+        assert _drawn_over(page, raion, "UA-59")
+
+        # Drones reach Sumy: the site's own alert shows, over the oblast's.
+        _feed_until(service, _slices(tiny_feed), lambda s: s.get(site) == "alert")
+        page.wait_for_function(
+            f"document.querySelector(\"path[data-region='{site}']\")?.dataset.state === 'alert'", timeout=10_000)
+        assert _fill(page, site) == ALERT_FILL
+
+        # Selecting the oblast outlines it, and the areas inside it stay on top and clickable.
+        page.mouse.click(*_open_point(page, "UA-59"))
+        assert page.locator("#region-body").get_attribute("data-region") == "UA-59"
+        assert _drawn_over(page, site, "UA-59") and _drawn_over(page, raion, "UA-59")
+        page.mouse.click(*_open_point(page, site))
+        body = page.locator("#region-body")
+        assert body.get_attribute("data-region") == site
+        assert body.locator(".state-name").inner_text() == "Air raid alert"
+        here = body.locator(".here")
+        here.wait_for(timeout=10_000)
+        assert " in 0 s " not in here.inner_text()
+        page.screenshot(path=str(tmp_path / "own-areas.png"))
+        assert not errors, errors
+        page.close()
+    finally:
+        service.kill()

@@ -101,7 +101,8 @@ def regions_geojson(request: Request):
         geom = shapes.get(row["id"])
         props = {k: row[k] for k in ("id", "name", "name_uk", "state", "since", "alert_id")}
         feats.append({"type": "Feature", "id": row["id"], "properties": props, "geometry": geom})
-    return JSONResponse({"type": "FeatureCollection", "features": feats},
+    # The credit line the regions' licence asks for (a foreign member, RFC 7946 6.1): the map shows it.
+    return JSONResponse({"type": "FeatureCollection", "attribution": eng.regions.attribution, "features": feats},
                         media_type="application/geo+json")
 
 

@@ -29,6 +29,22 @@ const SHAPES = {
   unknown: '<rect x="-7" y="-7" width="14" height="14"/>',
 };
 
+/** A feature's area on the map, in square degrees scaled by cos(latitude): only to order
+ * regions, larger first, so that nested ones (a site in a raion in an oblast) lie on top. */
+export function roughArea(geometry) {
+  const ring = (r) => {
+    let a = 0;
+    for (let i = 0, j = r.length - 1; i < r.length; j = i++) a += (r[j][0] - r[i][0]) * (r[j][1] + r[i][1]);
+    const lat = r.length ? r[0][1] : 0;
+    return Math.abs(a / 2) * Math.cos((lat * Math.PI) / 180);
+  };
+  const polygon = (p) => p.reduce((s, r, i) => s + (i === 0 ? ring(r) : -ring(r)), 0);
+  if (!geometry) return 0;
+  if (geometry.type === 'Polygon') return polygon(geometry.coordinates);
+  if (geometry.type === 'MultiPolygon') return geometry.coordinates.reduce((s, p) => s + polygon(p), 0);
+  return 0;
+}
+
 export function symbolSvg(cls, heading = 0, { threat = true, size = 26 } = {}) {
   const c = CLASS_COLOUR[cls] ? cls : 'unknown';
   const letter = t(`letter_${c}`);
@@ -44,12 +60,12 @@ export class MapView {
       zoomSnap: 0.25, preferCanvas: false, attributionControl: true, worldCopyJump: false,
     });
     this.map.attributionControl.setPrefix('Leaflet');
-    this.map.attributionControl.addAttribution(
-      'Regions: Natural Earth / geoBoundaries · Cities: GeoNames (CC BY 4.0)');
+    this.map.attributionControl.addAttribution('Cities: GeoNames (CC BY 4.0)');
     this.canvas = L.canvas({ padding: 0.2 }); // thousands of sensors
     // Region labels under the tracks (markers) but over the outlines.
     this.map.createPane('badges').style.zIndex = 450;
     this.regionLayers = new Map(); // id -> L.Path
+    this.regionArea = new Map(); // id -> roughArea, to keep nested regions on top
     this.badges = new Map(); // id -> L.Marker
     this.regionState = new Map();
     this.selected = null;
@@ -66,7 +82,17 @@ export class MapView {
 
   setRegions(geojson, regionsById) {
     this.regionsById = regionsById;
-    const layer = L.geoJSON(geojson, {
+    // The regions' own credit line (the service's region file: Natural Earth, or a user's areas).
+    const credit = document.createElement('span');
+    credit.textContent = `Regions: ${geojson.attribution || 'Natural Earth / geoBoundaries'}`;
+    this.map.attributionControl.addAttribution(credit.outerHTML);
+    // Larger regions first, so that nested ones (raions in an oblast, a site in a raion) are
+    // drawn over them and stay visible and clickable, whatever order the file or ids have.
+    const features = [...(geojson.features || [])]
+      .map((f) => [roughArea(f.geometry), f])
+      .sort((a, b) => b[0] - a[0])
+      .map(([area, f]) => { this.regionArea.set(f.properties?.id ?? f.id, area); return f; });
+    const layer = L.geoJSON({ ...geojson, features }, {
       style: () => this.styleFor('quiet'),
       onEachFeature: (f, lyr) => {
         const id = f.properties?.id ?? f.id;
@@ -76,7 +102,6 @@ export class MapView {
         lyr.on('add', () => this.tagRegion(id));
       },
     });
-    // Draw larger regions first so nested ones (raions in an oblast) stay clickable on top.
     layer.addTo(this.map);
     this.coneLayer.bringToFront?.();
     const b = layer.getBounds();
@@ -148,10 +173,26 @@ export class MapView {
     for (const r of [prev, id]) {
       if (r && this.regionLayers.has(r)) {
         this.regionLayers.get(r).setStyle(this.styleFor(this.regionState.get(r) || 'quiet', r === id));
-        if (r === id) this.regionLayers.get(r).bringToFront();
+        if (r === id) this.raise(r);
         this.tagRegion(r);
       }
     }
+  }
+
+  /** Bring region `id` to the front (its outline shows whole), then the smaller regions
+   * whose box lies in its box over it again, larger first: they stay visible and clickable. */
+  raise(id) {
+    const lyr = this.regionLayers.get(id);
+    lyr.bringToFront();
+    const box = lyr.getBounds();
+    const area = this.regionArea.get(id) ?? Infinity;
+    const inside = [];
+    for (const [r, l] of this.regionLayers) {
+      const a = this.regionArea.get(r) ?? 0;
+      if (r !== id && a < area && box.contains(l.getBounds())) inside.push([a, l]);
+    }
+    inside.sort((x, y) => y[0] - x[0]);
+    for (const [, l] of inside) l.bringToFront();
   }
 
   relabel() {

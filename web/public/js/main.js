@@ -176,10 +176,13 @@ function hereHtml() {
   if (!h || h.id !== ui.selected || ui.replayT != null || !h.answer) return '';
   const a = h.answer.here;
   const km = fmtNumber(h.answer.radius_km ?? 5);
+  const cls = a ? t(`cls_${CLASSES.includes(a.class) ? a.class : 'unknown'}`) : '';
   let s;
   if (!a) s = t('here_none', { km });
-  else if (a.inside) s = t('here_now', { km, cls: t(`cls_${CLASSES.includes(a.class) ? a.class : 'unknown'}`) });
-  else s = t('here_eta', { km, cls: t(`cls_${CLASSES.includes(a.class) ? a.class : 'unknown'}`), lo: fmtDuration(a.lo_s) });
+  else if (a.inside) s = t('here_now', { km, cls });
+  // Under a minute (the public's answer, in whole minutes, then says 0): not "in 0 s".
+  else if (a.lo_s < 60) s = t('here_soon', { km, cls });
+  else s = t('here_eta', { km, cls, lo: fmtDuration(a.lo_s) });
   return `<p class="here" data-lo="${a ? a.lo_s : ''}">${esc(t('here'))}: ${esc(s)}</p>`;
 }
 
