@@ -63,9 +63,20 @@ def _progress(quiet: bool) -> Progress:
 
 def _simulate(scenario: str, seed: int | None, out: Path, quiet: bool):
     from airshield.sim import ScenarioError, load_scenario, simulate, write_night
+    from airshield.sim.scenario import attack_scenario_text, parse_scenario
 
     try:
-        sc = load_scenario(scenario)
+        if scenario.startswith("attack:"):
+            # A reported night: its scenario is written beside the night, and what the
+            # simulator cannot fly of it is said.
+            text, notes = attack_scenario_text(scenario)
+            sc = parse_scenario(text, scenario)
+            out.mkdir(parents=True, exist_ok=True)
+            (out / "scenario.toml").write_text(text, encoding="utf-8")
+            for note in notes:
+                console.print(f"[yellow]left out[/] {note}", highlight=False, soft_wrap=True)
+        else:
+            sc = load_scenario(scenario)
     except ScenarioError as exc:
         _fail(str(exc))
     t0 = time.perf_counter()
@@ -102,7 +113,8 @@ def _summary_table(night, counts: dict[str, int], elapsed: float) -> Table:
 
 @app.command()
 def simulate(
-    scenario: Annotated[str, typer.Argument(help="built-in scenario name (night-40, record-810, tiny, missiles) or a .toml file")],
+    scenario: Annotated[str, typer.Argument(help="built-in scenario name (night-40, record-810, tiny, missiles), a .toml file, "
+                                  "or a reported night of the attack record: attack:YYYY-MM-DD")],
     out: Annotated[Path, typer.Option("--out", "-o", help="output directory")],
     seed: Annotated[int | None, typer.Option(min=0, help="random seed (default: the scenario's)")] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="no progress bar")] = False,

@@ -193,7 +193,10 @@ def builtin_names() -> list[str]:
 
 
 def load_scenario(name_or_path: str | Path) -> Scenario:
-    """Load a built-in scenario by name or a TOML file by path."""
+    """Load a built-in scenario by name, a TOML file by path, or a reported night from the
+    attack record as ``attack:YYYY-MM-DD`` (:mod:`airshield.sim.attack_record`)."""
+    if isinstance(name_or_path, str) and name_or_path.startswith("attack:"):
+        return parse_scenario(attack_scenario_text(name_or_path)[0], name_or_path)
     p = Path(name_or_path)
     if p.suffix == ".toml" or p.is_file():
         if not p.is_file():
@@ -206,6 +209,24 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
             f"no such scenario; built-in ones are {', '.join(builtin_names())}, or give a .toml path",
         )
     return parse_scenario(root.read_text(encoding="utf-8"), f"{name_or_path}.toml")
+
+
+def attack_scenario_text(name: str) -> tuple[str, list[str]]:
+    """The TOML of ``attack:YYYY-MM-DD`` and notes on what the record's night holds that the
+    simulator leaves out; raises :class:`ScenarioError` for a bad date or a night without data."""
+    import datetime as dt
+
+    from airshield.sim import attack_record
+
+    day = name.removeprefix("attack:")
+    try:
+        date = dt.date.fromisoformat(day)
+    except ValueError:
+        raise ScenarioError(name, None, None, f"{day!r} is not a date; give attack:YYYY-MM-DD") from None
+    try:
+        return attack_record.night_scenario(date)
+    except (LookupError, OSError) as exc:
+        raise ScenarioError(name, None, None, str(exc)) from None
 
 
 _TOML_POS = re.compile(r"\(at line (\d+), column (\d+)\)")
