@@ -297,6 +297,16 @@ def test_a_point_without_a_sane_radius_is_a_clear_error(tmp_path, radius):
         load_regions(path)
 
 
+@pytest.mark.parametrize(("where", "message"), [
+    (shapely.Point(46.497, 30.745), r"lies 2,\d{3} km from the theatre's centre.*swapped"),  # [lat, lon]
+    (shapely.Point(151.2, -33.9), r"lies \d+,\d{3} km from the theatre's centre"),  # Sydney
+])
+def test_an_area_far_outside_the_theatre_is_refused(tmp_path, where, message):
+    site = feature(where, id="port", name="Port", level="site", radius_km=5)
+    with pytest.raises(ValueError, match=r"site.geojson: feature 0 \(port\) " + message):
+        load_regions(write_geojson(tmp_path / "site.geojson", [site]))
+
+
 def test_nesting_decides_before_area():
     # A child drawn larger than its parent (bad data) still wins where they overlap.
     theatre = Theatre.ukraine()
@@ -352,6 +362,13 @@ def test_an_unknown_source_lists_the_choices():
         ([feature(box(30, 49, 31, 50), id="R-1", name="No level")], r"R-1.*no 'level'"),
         ([feature(shapely.Point(30, 49), id="R-1", name="Point", level="city")], r"R-1.*point.*radius_km.*polygon"),
         ([], "no regions"),
+        ([feature(shapely.LineString([(30, 49), (31, 50)]), id="R-1", name="Line", level="raion")],
+         r"R-1.*got LineString"),
+        # An id names its region's alerts, CAP identifiers included (CAP 1.2 3.2.1).
+        ([feature(box(30, 49, 31, 50), id="kharkiv centre", name="Centre", level="raion")],
+         r"feature 0: the id 'kharkiv centre' cannot name alerts"),
+        ([feature(box(30, 49, 31, 50), id="A&B", name="A and B", level="raion")], r"the id 'A&B' cannot"),
+        ([feature(box(30, 49, 31, 50), id="x" * 65, name="Long", level="raion")], r"at most 64 characters"),
     ],
 )
 def test_bad_properties_are_reported_with_the_file_and_feature(tmp_path, features, message):

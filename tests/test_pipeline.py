@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import collections
+import json
 
 import msgspec
 import numpy as np
@@ -75,3 +76,25 @@ def test_bad_report_lines_are_named_and_the_valid_ones_still_tracked(tiny_night,
     assert result.exit_code == 0
     assert "reports.ndjson:11:" in result.output and "reports.ndjson:12:" in result.output
     assert f"{len(lines):,} reports (2 rejected)" in result.output
+
+
+def test_a_report_far_outside_the_theatre_is_named_and_the_night_still_tracked(tiny_night, tmp_path):
+    # A broken GPS at "null island", and a BOM a Windows editor put before the first line.
+    lines = (tiny_night / "reports.ndjson").read_bytes().splitlines()
+    first = json.loads(lines[0])
+    broken = json.dumps({**first, "lat": 0.0, "lon": 0.0}).encode()
+    src = tmp_path / "reports.ndjson"
+    src.write_bytes(b"\xef\xbb\xbf" + b"\n".join(lines[:5] + [broken] + lines[5:]) + b"\n")
+    result = CliRunner().invoke(app, ["run", str(src), "--out", str(tmp_path / "r"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert "valid report 6 (sensor" in result.output and "lies 6,160 km from the theatre's centre" in result.output
+    assert f"{len(lines):,} reports (1 rejected)" in result.output  # the BOM cost no report
+
+
+def test_a_compressed_input_says_so(tiny_night, tmp_path):
+    import gzip
+
+    src = tmp_path / "reports.ndjson.gz"
+    src.write_bytes(gzip.compress((tiny_night / "reports.ndjson").read_bytes()))
+    result = CliRunner().invoke(app, ["run", str(src), "--out", str(tmp_path / "r"), "-q"])
+    assert result.exit_code == 2 and "gzip-compressed" in result.output

@@ -58,6 +58,14 @@ def test_arrival_bounds_bracket_the_nominal_arrival():
     assert imp.t_last[0] >= 150 * KM / 45.0 - 60.0
 
 
+def test_a_site_smaller_than_a_raster_cell_still_has_its_cell():
+    # A 300 m circle between cell centres would otherwise lie "1,000 km away" for ever.
+    site = shapely.Point(10_400.0, 20_400.0).buffer(300.0)
+    f = RegionField({"S": site}, res_m=1000.0)
+    assert f.distance("S", np.array([10_400.0]), np.array([20_400.0]))[0] < 500.0  # good to half a cell
+    assert f.distance("S", np.array([15_400.0]), np.array([20_400.0]))[0] == pytest.approx(4_500.0, abs=1_000.0)
+
+
 def test_compiled_impacts_match_the_numpy_reference():
     rs = load_regions()
     field = RegionField({r: rs.geometry_xy(r) for r in rs.ids})

@@ -127,7 +127,8 @@ def simulate(
 
 
 def _read_input(reports: Path, kinds: str | None):
-    """Valid reports of a file in arrival order (rejected lines printed), filtered by kinds."""
+    """(valid reports of a file in arrival order, filtered by kinds; how many were rejected),
+    each rejected line or report printed."""
     from airshield.model import REPORT_KINDS
     from airshield.sources.ndjson import read_reports
 
@@ -145,10 +146,13 @@ def _read_input(reports: Path, kinds: str | None):
         rs, errors = read_reports(reports)
     except OSError as exc:
         _fail(f"{reports}: {exc}")
+    except ValueError as exc:  # a compressed file
+        _fail(str(exc))
     for e in errors[:20]:
         console.print(f"[yellow]rejected[/] {e}", highlight=False, soft_wrap=True)
     if len(errors) > 20:
         console.print(f"[yellow]… and {len(errors) - 20} more rejected lines[/]")
+    rs, far = _within_reach(rs, reports)
     arrivals = [r.arrival for r in rs]
     late = next((i for i in range(1, len(arrivals)) if arrivals[i] < arrivals[i - 1]), None)
     if late is not None:
@@ -161,9 +165,36 @@ def _read_input(reports: Path, kinds: str | None):
     if keep is not None:
         rs = [r for r in rs if type(r).__struct_config__.tag in keep]
     if not rs:
-        why = f"{len(errors):,} lines rejected" if errors else "the file holds none"
+        why = f"{len(errors) + far:,} lines rejected" if errors or far else "the file holds none"
         _fail(f"{reports}: no valid report{' of kinds ' + kinds if keep else ''} ({why})")
-    return rs, errors
+    return rs, len(errors) + far
+
+
+def _within_reach(rs: list, path: Path) -> tuple[list, int]:
+    """The reports within the theatre's reach, and how many were not (each named, up to 20).
+
+    A report from "null island" (0, 0), a swapped latitude and longitude or a sensor's
+    broken GPS would otherwise start a track across the world (geo.theatre.REACH_M)."""
+    import numpy as np
+
+    from airshield.geo import Theatre
+    from airshield.geo.theatre import REACH_M
+
+    if not rs:
+        return rs, 0
+    d = Theatre.ukraine().distance_from_centre_m(np.array([r.lat for r in rs]), np.array([r.lon for r in rs]))
+    bad = np.flatnonzero(d > REACH_M)
+    for i in bad[:20].tolist():
+        console.print(f"[yellow]rejected[/] {path}: valid report {i + 1:,} (sensor {rs[i].sensor}) lies "
+                      f"{d[i] / 1000:,.0f} km from the theatre's centre (at most {REACH_M / 1000:,.0f} km)",
+                      highlight=False, soft_wrap=True)
+    if bad.size > 20:
+        console.print(f"[yellow]… and {bad.size - 20} more reports out of reach[/]")
+    if bad.size == 0:
+        return rs, 0
+    keep = np.ones(len(rs), dtype=bool)
+    keep[bad] = False
+    return [r for r, k in zip(rs, keep.tolist(), strict=True) if k], int(bad.size)
 
 
 def _read_commands(path: Path | None):
@@ -186,7 +217,9 @@ def run(
     reports: Annotated[Path, typer.Argument(help="reports.ndjson, in arrival order")],
     out: Annotated[Path, typer.Option("--out", "-o", help="run directory")],
     kinds: Annotated[str | None, typer.Option(help="only these report kinds, comma-separated (ablation)")] = None,
-    batch_s: Annotated[float, typer.Option(min=0.001, max=3600.0, help="step length in arrival time, s")] = 5.0,
+    batch_s: Annotated[float, typer.Option(
+        min=0.001, max=30.0, help="step length in arrival time, s (the tracker gates a step's reports at its "
+        "middle time: longer steps lose tracks)")] = 5.0,
     resume: Annotated[bool, typer.Option("--resume", help="carry on from RUNDIR/events.sqlite after a crash")] = False,
     policy: Annotated[str, typer.Option(help="alert policy: airshield, or naive (alert while a threat is within 50 km)")] = "airshield",
     commands: Annotated[Path | None, typer.Option(help="operator commands, NDJSON (raise / extend / cancel)")] = None,
@@ -215,11 +248,10 @@ def run(
         config = with_overrides(CoreConfig(policy_name=policy), set_ or [])
     except ValueError as exc:
         _fail(f"--set {exc}")
-    if cap_status is not None and cap_status not in ("Actual", "Exercise", "System", "Test", "Draft"):
-        _fail(f"--cap-status: {cap_status!r} is not a CAP 1.2 status (Actual, Exercise, System, Test, Draft)")
+    _check_cap_status(cap_status)
     if cap_base_url is not None and not cap_base_url.startswith(("https://", "http://")):
         _fail(f"--cap-base-url: {cap_base_url!r} is not an http(s) address")
-    rs, errors = _read_input(reports, kinds)
+    rs, n_rejected = _read_input(reports, kinds)
     cmds = _read_commands(commands)
     try:
         # A region file is read once, here; the event log keeps a copy of it.
@@ -233,7 +265,7 @@ def run(
     except (LogError, OSError, ValueError) as exc:
         _fail(str(exc))
     console.print(
-        f"{len(rs):,} reports ({len(errors):,} rejected) in {stats.wall_s:.1f} s: "
+        f"{len(rs):,} reports ({n_rejected:,} rejected) in {stats.wall_s:.1f} s: "
         f"{len(rs) / max(stats.wall_s, 1e-9):,.0f} reports/s, step p99 {1000 * stats.step_percentile(99):.1f} ms; "
         f"{stats.tracks_confirmed:,} confirmed tracks, {stats.alert_events:,} alert events"
         + (f" ({stats.recovered_steps:,} steps recovered from the log)" if stats.recovered_steps else "")
@@ -243,13 +275,23 @@ def run(
                       "jumped over it; a report far off the others may carry a wrong time", highlight=False)
 
 
+def _check_cap_status(cap_status: str | None) -> None:
+    from airshield.alerting.cap import STATUSES
+
+    if cap_status is not None and cap_status not in STATUSES:
+        _fail(f"--cap-status: {cap_status!r} is not a CAP 1.2 status ({', '.join(STATUSES)})")
+
+
 def _iso(t: float) -> str:
     """A time for people: RFC 3339 UTC to the second."""
     import math
 
     from airshield.model import format_time
 
-    return format_time(math.floor(t))
+    try:
+        return format_time(math.floor(t))
+    except (OverflowError, ValueError, OSError):  # beyond the years 1-9999, after a time-zone shift
+        return f"{t:,.0f} s after 1970"
 
 
 @app.command()
@@ -271,6 +313,7 @@ def replay(
 
     if not log.is_file():
         _fail(f"{log}: no such event log")
+    _check_cap_status(cap_status)
     if out.resolve() == log.parent.resolve():
         _fail(f"--out {out}: replay into another directory than the log's own")
     try:
@@ -300,6 +343,8 @@ def evaluate(
     from airshield.evaluation.table import print_metrics
     from airshield.store import LogError
 
+    if truth.is_dir():
+        _fail(f"{truth}: is a directory; give the truth file (e.g. {truth / 'truth.ndjson'})")
     if not truth.is_file():
         _fail(f"{truth}: no such file")
     if run is not None and not run.is_dir():
@@ -331,7 +376,7 @@ def serve(
     data: Annotated[Path, typer.Option("--data", help="data directory: events.sqlite (the event log), server.sqlite")] = Path("data"),
     clock: Annotated[str, typer.Option(help="wall: steps follow the wall clock; data: the newest report's arrival time (feed a recorded night fast)")] = "wall",
     regions: Annotated[str, typer.Option(help="region source of a new log (default, natural-earth, geoboundaries or a file)")] = "default",
-    batch_s: Annotated[float, typer.Option(min=0.1, max=60.0, help="step length, s")] = 5.0,
+    batch_s: Annotated[float, typer.Option(min=0.1, max=30.0, help="step length, s (at most 30: see run)")] = 5.0,
     cap_status: Annotated[str, typer.Option(help="CAP status of a new log: Actual, Exercise, Test, ...")] = "Actual",
     public_delay_s: Annotated[float, typer.Option(min=0.0, help="public track view delay, s")] = 60.0,
     public_coarsen_m: Annotated[float, typer.Option(min=0.0, help="public track positions rounded to this grid, m")] = 5000.0,

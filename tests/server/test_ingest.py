@@ -126,6 +126,19 @@ def test_a_sensor_reports_only_what_and_where_it_is_registered(api, tiny_feed):
     assert "222" not in by_index[1]["error"]  # how far is not told: it would give the node's position away
 
 
+def test_a_report_from_null_island_is_refused_by_name_and_the_rest_kept(api, tiny_feed):
+    # An observer's phone (it moves, so no registered position to hold it to) with a broken GPS.
+    i = next(i for i, line in enumerate(tiny_feed.lines) if b'"kind":"observer"' in line)
+    tok = api.sensor_tokens[tiny_feed.sensor[i]]
+    good = json.loads(tiny_feed.lines[i])
+    broken = {**good, "lat": 0.0, "lon": 0.0}
+    r = _post(api, tok, [json.dumps(d).encode() for d in (broken, good)])
+    assert r.status_code == 200 and r.json()["accepted"] == 1
+    (e,) = r.json()["rejected"]
+    assert e["index"] == 0 and e["field"] == "lat"
+    assert "lies 6,160 km from the theatre's centre (at most 1,500 km)" in e["error"]
+
+
 def test_a_leaked_sensor_token_is_revoked_and_its_sensors_registered_again(api, tiny_feed):
     lines, tok = _token_group(api, tiny_feed, 3)
     sensor = json.loads(lines[0])["sensor"]

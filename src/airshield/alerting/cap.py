@@ -41,6 +41,7 @@ from shapely.geometry.polygon import orient
 from shapely.ops import split
 
 from airshield.alerting.events import AlertEvent, AlertReason
+from airshield.geo.region_sources import BAD_ID_CHARS
 from airshield.geo.regions import Region, RegionSet
 from airshield.model import from_epoch
 
@@ -77,8 +78,8 @@ SIMPLIFY_TOLERANCES = (0.0, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.02, 0.05
 DEFAULT_CANCEL_EXPIRES_S = 3600.0
 
 # CAP 3.2.1 <identifier>, <sender>: "MUST NOT include spaces, commas or restricted
-# characters (< and &)".
-_FORBIDDEN_ID_CHARS = re.compile(r"[\s,<&]")
+# characters (< and &)". Region files are held to it when they are read.
+_FORBIDDEN_ID_CHARS = BAD_ID_CHARS
 _SAFE_PATH_CHARS = "-._~"
 
 # Classes in order of danger: the order in which texts and parameters list them.

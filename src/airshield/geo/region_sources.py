@@ -37,6 +37,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import tempfile
 from collections.abc import Mapping
 from pathlib import Path
@@ -50,7 +51,13 @@ from airshield.geo.fips import FIPS_TO_ISO
 from airshield.geo.names_uk import OBLASTS
 from airshield.geo.paths import natural_earth_path, shared_dir
 from airshield.geo.regions import Region, RegionSet
-from airshield.geo.theatre import Theatre
+from airshield.geo.theatre import REACH_M, Theatre
+
+#: What a region id may not hold: CAP 1.2 3.2.1 forbids these in an <identifier>, and an
+#: alert's identifier carries its region's id (alerting.cap uses the same pattern).
+BAD_ID_CHARS = re.compile(r"[\s,<&]")
+#: The longest region id: the API's `region=` query takes at most this many characters.
+MAX_ID_LEN = 64
 
 log = logging.getLogger(__name__)
 
@@ -191,8 +198,25 @@ def load_region_file(path: str | os.PathLike[str], theatre: Theatre | None = Non
     if not regions:
         raise ValueError(f"{path}: no regions in the file")
     rs = RegionSet(regions, theatre or Theatre.ukraine(), str(path), attribution)
+    _check_in_theatre(rs, [r.id for r in regions], path)
     rs.data = data
     return rs
+
+
+def _check_in_theatre(rs: RegionSet, ids: list[str], path: Path) -> None:
+    """Refuse areas that could never alert: outside the theatre, or with no area once projected."""
+    for i, rid in enumerate(ids):
+        g = rs.geometry_xy(rid)
+        where = f"{path}: feature {i} ({rid})"
+        if g.is_empty or not g.is_valid or g.area <= 0.0:
+            raise ValueError(f"{where} has no area in the theatre's frame: is it far outside Ukraine, "
+                             "or wider than a continent?")
+        p = g.representative_point()
+        d = float(np.hypot(p.x, p.y))  # the frame is azimuthal equidistant: this is the true distance
+        if d > REACH_M:
+            raise ValueError(f"{where} lies {d / 1000:,.0f} km from the theatre's centre (at most "
+                             f"{REACH_M / 1000:,.0f} km): are longitude and latitude swapped? "
+                             "GeoJSON gives [longitude, latitude]")
 
 
 def read_geojson(path: Path) -> list[tuple[dict[str, Any], Any]]:
@@ -290,6 +314,11 @@ def _region(props: Mapping[str, Any], geom: Any, path: Path, index: int) -> Regi
         raise ValueError(
             f"{where} has no 'id' (or 'shapeISO') property; properties: {sorted(props)}"
         )
+    if BAD_ID_CHARS.search(region_id) or len(region_id) > MAX_ID_LEN:
+        # The id names the region in every alert: in CAP <identifier>s (CAP 1.2 3.2.1 forbids
+        # spaces, commas, '<' and '&' there) and in the API's `region=` queries.
+        raise ValueError(f"{where}: the id {region_id!r} cannot name alerts: use at most {MAX_ID_LEN} "
+                         "characters without spaces, commas, '<' or '&' (e.g. 'kharkiv-centre')")
     known = OBLASTS.get(region_id)
     name = _text(props, "name") or (known.en if known else _text(props, "shapeName"))
     if name is None:

@@ -42,6 +42,7 @@ def polygonal(geom: BaseGeometry, what: str = "geometry") -> Polygon | MultiPoly
     """
     if not isinstance(geom, BaseGeometry):
         raise TypeError(f"{what}: expected a shapely geometry, got {type(geom).__name__}")
+    given = "empty" if geom.is_empty else geom.geom_type
     if not geom.is_valid:
         geom = shapely.make_valid(geom)
     if not isinstance(geom, Polygon | MultiPolygon):
@@ -49,7 +50,8 @@ def polygonal(geom: BaseGeometry, what: str = "geometry") -> Polygon | MultiPoly
         geom = shapely.union_all(parts) if parts else Polygon()
     if geom.is_empty or not isinstance(geom, Polygon | MultiPolygon):
         raise ValueError(
-            f"{what}: expected a polygon or multipolygon with area, got {geom.geom_type}"
+            f"{what}: expected a polygon or multipolygon with area, got {given}"
+            + (" (with no area)" if given in ("Polygon", "MultiPolygon") else "")
         )
     return geom
 

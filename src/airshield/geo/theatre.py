@@ -26,6 +26,10 @@ from pyproj import CRS, Transformer
 # country's extent (22.1-40.2 E, 44.2-52.4 N), 80 km west of Kropyvnytskyi; no
 # point of the country is more than 671 km from it (the geoBoundaries outline).
 UKRAINE_CENTRE = (48.4, 31.2)
+#: How far from the theatre's centre a report or an alert area may lie, m. Ukraine reaches
+#: 671 km from it and the launch areas ~1,100 km (Shatalovo, Volgodonsk); a report at
+#: "null island" (0, 0) or an area with latitude and longitude swapped lies 2,000+ km out.
+REACH_M = 1_500_000.0
 
 
 @lru_cache(maxsize=64)
@@ -109,6 +113,14 @@ class Theatre:
             input, else float64 arrays of the broadcast shape. NaN in, NaN out.
         """
         return _apply(_transformers(self.lat0, self.lon0)[0], lon, lat)
+
+    def distance_from_centre_m(self, lat: Any, lon: Any) -> Any:
+        """Great-circle distance from the centre, m (haversine on a 6,371 km sphere);
+        scalars or arrays, vectorised."""
+        la, lo = np.radians(lat), np.radians(lon)
+        la0, lo0 = math.radians(self.lat0), math.radians(self.lon0)
+        h = np.sin(0.5 * (la - la0)) ** 2 + np.cos(la) * math.cos(la0) * np.sin(0.5 * (lo - lo0)) ** 2
+        return 2.0 * 6_371_000.0 * np.arcsin(np.sqrt(np.clip(h, 0.0, 1.0)))
 
     def to_latlon(self, x: Any, y: Any) -> tuple[Any, Any]:
         """Metres to degrees: the inverse of `to_xy`, returning (lat, lon), same shapes."""

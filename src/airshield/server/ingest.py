@@ -41,7 +41,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from airshield.geo.theatre import local_distance_m
+from airshield.geo.theatre import REACH_M, Theatre, local_distance_m
 from airshield.model import from_epoch
 from airshield.server.auth import require
 from airshield.server.engine import DATA_MAX_JUMP_S, report_hash
@@ -108,6 +108,7 @@ class TokenBuckets:
 #: sensor was moved without being registered again. [est: a registered position is surveyed to
 #: metres; 1 km leaves room for a sloppy one.]
 FIXED_SENSOR_MOVE_M = 1000.0
+_THEATRE = Theatre.ukraine()
 #: Report kinds whose position is the sensor's own (an observer's phone moves; ADS-B and
 #: partner feeds report the target's position).
 _FIXED = ("acoustic", "radar")
@@ -115,7 +116,8 @@ _FIXED = ("acoustic", "radar")
 
 def registration_problem(sensor, report) -> tuple[str, str] | None:
     """(field, error) if ``report`` does not fit its sensor's registration (``sensor``, a
-    state.Sensor): another kind of report, or a fixed sensor somewhere else; else None.
+    state.Sensor): another kind of report, a fixed sensor somewhere else, or a position out
+    of the theatre's reach (geo.theatre.REACH_M); else None.
 
     A token lets a sensor report what it is registered as, from where it is registered: a
     leaked observer-app token must not inject precise "radar" plots, nor a node claim to
@@ -130,6 +132,10 @@ def registration_problem(sensor, report) -> tuple[str, str] | None:
         # How far is not said: three tries would tell a leaked token's holder where the node is.
         return "lat", (f"sensor {report.sensor!r} reports from farther than {FIXED_SENSOR_MOVE_M / 1000:g} km "
                        "from where it is registered (register it again if it moved)")
+    d = float(_THEATRE.distance_from_centre_m(report.lat, report.lon))
+    if d > REACH_M:
+        return "lat", (f"the report lies {d / 1000:,.0f} km from the theatre's centre (at most "
+                       f"{REACH_M / 1000:,.0f} km): a broken position, or latitude and longitude swapped")
     return None
 
 

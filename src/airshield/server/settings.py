@@ -99,8 +99,9 @@ class Settings:
     def __post_init__(self) -> None:
         if self.clock not in CLOCKS:
             raise ValueError(f"clock must be one of {CLOCKS}, got {self.clock!r}")
-        if not self.batch_s > 0:
-            raise ValueError(f"batch_s must be > 0, got {self.batch_s}")
+        if not 0 < self.batch_s <= 30:
+            # The tracker gates a step's reports at its middle time: longer steps lose tracks.
+            raise ValueError(f"batch_s must be in (0, 30] s, got {self.batch_s}")
         for name in ("max_report_age_s", "idempotency_keep_s", "prune_period_s"):
             if not getattr(self, name) > 0:
                 raise ValueError(f"{name} must be > 0, got {getattr(self, name)}")

@@ -115,6 +115,10 @@ def read_reports(path: str | Path) -> tuple[list[Report], list[LineError]]:
     """
     path = Path(path)
     data = path.read_bytes()
+    if data.startswith(b"\x1f\x8b"):
+        raise ValueError(f"{path}: the file is gzip-compressed; decompress it first (gunzip, or zcat > reports.ndjson)")
+    # A byte-order mark (Windows editors write one) is not part of the first report.
+    data = data.removeprefix(b"\xef\xbb\xbf")
     if not data.startswith(b"#") and b"\n#" not in data:
         try:
             return _decoder.decode_lines(data), []

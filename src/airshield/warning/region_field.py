@@ -13,7 +13,8 @@ instead (see docs/decisions/0010-region-distance-raster.md):
   vectorised comparison), then reads the distance by bilinear interpolation.
 
 Accuracy: about half a cell (1 km at the default 2 km cells) near the
-boundary; beyond the margin a region counts as "farther than the margin".
+boundary; beyond the margin a region counts as "farther than the margin". An
+area smaller than a cell holds the one cell it lies in.
 Regions are independent, so nested levels (oblast, raion, hromada) just work.
 """
 
@@ -69,6 +70,11 @@ class RegionField:
             shapely.prepare(g)
             inside = np.zeros((ny, nx), dtype=bool)
             inside[np.ix_(iy, ix)] = shapely.contains_xy(g, gx, gy)
+            if not inside.any():
+                # An area smaller than a cell (a site of a few hundred metres) holds no cell
+                # centre and would never alert: it takes the cell it lies in.
+                p = g.representative_point()
+                inside[int(round((p.y - y0) / self.res)), int(round((p.x - x0) / self.res))] = True
             sdf = _signed_distance(inside) * self.res
             chunks.append(sdf.astype(np.float32).ravel())
             self._x0[i], self._y0[i], self._nx[i], self._ny[i], self._off[i] = x0, y0, nx, ny, off
