@@ -109,6 +109,18 @@ def test_position_covariance_must_be_symmetric_with_positive_diagonal():
     bad["cov_enu_m2"] = [0.0, 0, 0, 0, 1.0, 0, 0, 0, 1.0]
     with pytest.raises(ReportDecodeError, match="diagonal element 0 must be > 0"):
         decode_report(msgspec.json.encode(bad))
+    bad["cov_enu_m2"] = [1e300, 0, 0, 0, 1.0, 0, 0, 0, 1.0]
+    with pytest.raises(ReportDecodeError, match=r"diagonal element 0 is 1e\+300 m², more than \(1,000 km\)²"):
+        decode_report(msgspec.json.encode(bad))
+
+
+def test_a_radar_plot_pointing_into_the_ground_is_refused():
+    radar = next(r for r in ONE_OF_EACH if type(r).__name__ == "RadarPlot")
+    plot = msgspec.to_builtins(radar)
+    decode_report(msgspec.json.encode({**plot, "elevation_deg": -1.0, "range_m": 20_000.0}))  # a hill's look down
+    with pytest.raises(ReportDecodeError, match="lies 9[0-9],[0-9]{3} m below sea level") as exc:
+        decode_report(msgspec.json.encode({**plot, "elevation_deg": -90.0, "range_m": 100_000.0}))
+    assert exc.value.error.field == "elevation_deg"
 
 
 def test_bad_lines_do_not_cost_the_valid_ones(tmp_path):

@@ -213,7 +213,9 @@ def test_a_core_parameter_set_for_a_run_is_kept_in_its_log_and_a_bad_one_is_name
     assert config["policy"]["lead_s"]["drone"] == 1200 and config["policy"]["lead_s"]["cruise"] == 600
     _cli("replay", str(run / "events.sqlite"), "--out", str(tmp_path / "again"), "-q", "--no-cap")
     for bad, says in (("warning.nope=1", "no parameter 'nope'"), ("warning.cone_k=\"wide\"", "Expected `float`"),
-                      ("cone_k=1", "STAGE.NAME=JSON")):
+                      ("cone_k=1", "STAGE.NAME=JSON"), ("warning.lost_max_radius_m=-5", "-5 is negative"),
+                      ("warning.lost_max_radius_m=NaN", "not a finite number"),
+                      ('policy.lead_s={"drone": -60}', "-60 is negative")):
         result = _cli("run", str(tiny / "reports.ndjson"), "--out", str(tmp_path / "bad"), "--set", bad, code=2)
         assert says in result.output and not (tmp_path / "bad" / "events.sqlite").exists()
 

@@ -17,6 +17,7 @@ and the outputs.
 from __future__ import annotations
 
 import json
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -75,11 +76,29 @@ def with_overrides(cfg: CoreConfig, overrides: Sequence[str]) -> CoreConfig:
         except json.JSONDecodeError as exc:
             raise ValueError(f"{item!r}: the value is not JSON ({exc})") from None
         old = data[stage][param]
+        problem = _value_problem(old, v)
+        if problem:
+            raise ValueError(f"{item!r}: {problem}")
         data[stage][param] = {**old, **v} if isinstance(old, dict) and isinstance(v, dict) else v
     try:
         return msgspec.convert(data, CoreConfig)
     except msgspec.ValidationError as exc:
         raise ValueError(f"{', '.join(overrides)}: {exc}") from None
+
+
+def _value_problem(old, new) -> str | None:
+    """What is wrong with an override ``new`` of a parameter whose default is ``old``, or None:
+    a number must be finite, and not negative where the default is not (a distance, a time)."""
+    if isinstance(new, dict) and isinstance(old, dict):
+        return next((p for k, v in new.items() if (p := _value_problem(old.get(k), v))), None)
+    if isinstance(new, list):
+        return next((p for v in new if (p := _value_problem(None, v))), None)
+    if isinstance(new, float) and not math.isfinite(new):
+        return f"{new} is not a finite number"
+    if (isinstance(new, int | float) and not isinstance(new, bool) and new < 0
+            and isinstance(old, int | float) and not isinstance(old, bool) and old >= 0):
+        return f"{new} is negative; the parameter is not (default {old})"
+    return None
 
 
 @dataclass(frozen=True)

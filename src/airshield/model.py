@@ -41,6 +41,8 @@ Bearing = Annotated[float, msgspec.Meta(ge=0.0, lt=360.0, description="clockwise
 SigmaDeg = Annotated[float, msgspec.Meta(gt=0.0, le=180.0, description="1-sigma, degrees")]
 SensorId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 Probability = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
+#: The largest variance a position report may give, m²: (1,000 km)².
+MAX_VARIANCE_M2 = 1e12
 
 
 class ReportValueError(ValueError):
@@ -145,6 +147,14 @@ class RadarPlot(_ReportBase, frozen=True, tag="radar"):
 
     def __post_init__(self) -> None:
         _check_times(self)
+        # Where the plot lies, on the 4/3-earth model of radar propagation: more than 2 km
+        # below sea level even at 3 sigma above its elevation, it is no target (a bad
+        # elevation, or a sign error); a noisy low plot at long range is kept.
+        el = math.radians(min(90.0, self.elevation_deg + 3.0 * self.sigma_elevation_deg))
+        depth = self.alt_m + self.range_m * math.sin(el) + self.range_m ** 2 / (2.0 * 4.0 / 3.0 * 6_371_000.0)
+        if depth < -2000.0:
+            raise ReportValueError("elevation_deg", f"the plot lies {-depth:,.0f} m below sea level "
+                                   "(at 3 sigma above its elevation)")
         if (self.radial_speed_mps is None) != (self.sigma_radial_speed_mps is None):
             raise ReportValueError(
                 "sigma_radial_speed_mps", "a radial speed needs its sigma and a sigma its radial speed"
@@ -199,6 +209,9 @@ class PositionReport(_ReportBase, frozen=True, tag="position"):
         for i in range(3):
             if c[4 * i] <= 0.0:
                 raise ReportValueError("cov_enu_m2", f"diagonal element {i} must be > 0, got {c[4 * i]}")
+            if c[4 * i] > MAX_VARIANCE_M2:
+                raise ReportValueError("cov_enu_m2", f"diagonal element {i} is {c[4 * i]:.3g} m², more than "
+                                       f"(1,000 km)²: such a position says nothing")
         for i, j in ((0, 1), (0, 2), (1, 2)):
             a, b = c[3 * i + j], c[3 * j + i]
             if abs(a - b) > 1e-6 * max(1.0, abs(a), abs(b)):
