@@ -98,3 +98,17 @@ def test_a_compressed_input_says_so(tiny_night, tmp_path):
     src.write_bytes(gzip.compress((tiny_night / "reports.ndjson").read_bytes()))
     result = CliRunner().invoke(app, ["run", str(src), "--out", str(tmp_path / "r"), "-q"])
     assert result.exit_code == 2 and "gzip-compressed" in result.output
+
+
+def test_evaluate_warns_when_the_run_lies_outside_the_truths_night(tiny_night, tmp_path):
+    _run(tiny_night, tmp_path / "r")
+    lines = (tiny_night / "truth.ndjson").read_text(encoding="utf-8").splitlines()
+    head = json.loads(lines[0])
+    head["start"], head["end"] = "2030-01-01T00:00:00Z", "2030-01-01T06:00:00Z"  # another night's truth
+    other = tmp_path / "other-truth.ndjson"
+    other.write_text("\n".join([json.dumps(head), *lines[1:]]) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["evaluate", "--truth", str(other), "--run", str(tmp_path / "r"), "--no-report"])
+    assert "lies outside the truth's night" in result.output and "is " in result.output
+    fine = CliRunner().invoke(app, ["evaluate", "--truth", str(tiny_night / "truth.ndjson"), "--run",
+                                    str(tmp_path / "r"), "--no-report"])
+    assert fine.exit_code == 0 and "outside the truth's night" not in fine.output

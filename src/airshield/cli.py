@@ -358,6 +358,8 @@ def evaluate(
             from airshield.runtime import log_regions
 
             loader = region_file_loader(*log_regions(run / "events.sqlite"))
+        if run is not None:
+            _warn_if_another_night(truth, run)
         metrics = evaluate_run(truth, run, loader, report_dir=report_dir)
     except (EvaluationInputError, ValueError, OSError, LogError) as exc:
         _fail(str(exc))
@@ -367,6 +369,36 @@ def evaluate(
         print_metrics(metrics, out_console)
         if report_dir:
             console.print(f"report: {report_dir}/report.md")
+
+
+def _end_lines(path: Path) -> list[bytes]:
+    """The first and the last line of a file (reads its ends only)."""
+    with path.open("rb") as f:
+        first = f.readline()
+        f.seek(0, 2)
+        size = f.tell()
+        f.seek(max(0, size - 65536))
+        tail = f.read().splitlines()
+    return [first, tail[-1]] if first and tail else []
+
+
+def _warn_if_another_night(truth: Path, run: Path) -> None:
+    """Say so when a run's tracks and alerts all lie outside the truth's night: scored against
+    the wrong truth, every alert would count as false and every threat as missed."""
+    from airshield.model import parse_time
+
+    try:
+        head = json.loads(_end_lines(truth)[0])
+        lo, hi = parse_time(head["start"]).timestamp(), parse_time(head["end"]).timestamp()
+        times = [parse_time(json.loads(line)["t"]).timestamp()
+                 for name in ("tracks.ndjson", "alerts.ndjson") if (run / name).is_file()
+                 for line in _end_lines(run / name)]
+    except (OSError, ValueError, KeyError, IndexError, TypeError):
+        return  # the evaluation itself names what is wrong with the files
+    if times and (max(times) < lo - 3600.0 or min(times) > hi + 6 * 3600.0):
+        console.print(f"[yellow]the run ({_iso(min(times))} to {_iso(max(times))}) lies outside the truth's night "
+                      f"({_iso(lo)} to {_iso(hi)}): is {truth} the truth of this run?[/]",
+                      highlight=False, soft_wrap=True)
 
 
 @app.command()
