@@ -83,12 +83,15 @@ def test_a_report_far_outside_the_theatre_is_named_and_the_night_still_tracked(t
     lines = (tiny_night / "reports.ndjson").read_bytes().splitlines()
     first = json.loads(lines[0])
     broken = json.dumps({**first, "lat": 0.0, "lon": 0.0}).encode()
+    # and a sensor whose clock says 1970, arriving on the night: too old to warn with, as the service says
+    stale = json.dumps({**first, "time": "1970-01-01T00:00:00Z"}).encode()
     src = tmp_path / "reports.ndjson"
-    src.write_bytes(b"\xef\xbb\xbf" + b"\n".join(lines[:5] + [broken] + lines[5:]) + b"\n")
+    src.write_bytes(b"\xef\xbb\xbf" + b"\n".join(lines[:5] + [broken, stale] + lines[5:]) + b"\n")
     result = CliRunner().invoke(app, ["run", str(src), "--out", str(tmp_path / "r"), "-q"])
     assert result.exit_code == 0, result.output
     assert "valid report 6 (sensor" in result.output and "lies 6,160 km from the theatre's centre" in result.output
-    assert f"{len(lines):,} reports (1 rejected)" in result.output  # the BOM cost no report
+    assert "valid report 7 (sensor" in result.output and "too old to warn with" in result.output
+    assert f"{len(lines):,} reports (2 rejected)" in result.output  # the BOM cost no report
 
 
 def test_a_compressed_input_says_so(tiny_night, tmp_path):

@@ -171,22 +171,28 @@ def _read_input(reports: Path, kinds: str | None):
 
 
 def _within_reach(rs: list, path: Path) -> tuple[list, int]:
-    """The reports within the theatre's reach, and how many were not (each named, up to 20).
+    """The reports within the theatre's reach and fresh enough to warn with, and how many were
+    not (each named, up to 20), as the service refuses them.
 
     A report from "null island" (0, 0), a swapped latitude and longitude or a sensor's
-    broken GPS would otherwise start a track across the world (geo.theatre.REACH_M)."""
+    broken GPS would otherwise start a track across the world (geo.theatre.REACH_M); one
+    stamped 1970 by a sensor's wrong clock would move a live track (model.MAX_REPORT_AGE_S)."""
     import numpy as np
 
     from airshield.geo import Theatre
     from airshield.geo.theatre import REACH_M
+    from airshield.model import MAX_REPORT_AGE_S
 
     if not rs:
         return rs, 0
     d = Theatre.ukraine().distance_from_centre_m(np.array([r.lat for r in rs]), np.array([r.lon for r in rs]))
-    bad = np.flatnonzero(d > REACH_M)
+    age = np.array([r.arrival.timestamp() - r.time.timestamp() for r in rs])
+    bad = np.flatnonzero((d > REACH_M) | (age > MAX_REPORT_AGE_S))
     for i in bad[:20].tolist():
-        console.print(f"[yellow]rejected[/] {path}: valid report {i + 1:,} (sensor {rs[i].sensor}) lies "
-                      f"{d[i] / 1000:,.0f} km from the theatre's centre (at most {REACH_M / 1000:,.0f} km)",
+        why = (f"lies {d[i] / 1000:,.0f} km from the theatre's centre (at most {REACH_M / 1000:,.0f} km)"
+               if d[i] > REACH_M else
+               f"was measured {age[i]:,.0f} s before it arrived (at most {MAX_REPORT_AGE_S:,.0f}): too old to warn with")
+        console.print(f"[yellow]rejected[/] {path}: valid report {i + 1:,} (sensor {rs[i].sensor}) {why}",
                       highlight=False, soft_wrap=True)
     if bad.size > 20:
         console.print(f"[yellow]… and {bad.size - 20} more reports out of reach[/]")

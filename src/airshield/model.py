@@ -43,6 +43,10 @@ SensorId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[
 Probability = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 #: The largest variance a position report may give, m²: (1,000 km)².
 MAX_VARIANCE_M2 = 1e12
+#: A report measured more than this before it arrived is refused, s: observers report up
+#: to 60 s late and a gateway may hold reports through an outage of minutes (domain.md),
+#: but an hour-old report cannot warn anyone (the service's `max_report_age_s` default).
+MAX_REPORT_AGE_S = 3600.0
 
 
 class ReportValueError(ValueError):

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from airshield.alerting.cap import DEFAULT_SENDER, sender_problem
+from airshield.model import MAX_REPORT_AGE_S
 from airshield.server.broker import MAX_SUBSCRIBERS
 
 CLOCKS = ("wall", "data")
@@ -92,7 +93,7 @@ class Settings:
     durability: str = "process"
     base_url: str = "http://127.0.0.1:8000/"
     forecast_period_s: float = 1.0
-    max_report_age_s: float = 3600.0
+    max_report_age_s: float = MAX_REPORT_AGE_S
     idempotency_keep_s: float = 86_400.0
     prune_period_s: float = 60.0
 
