@@ -90,6 +90,17 @@ def test_mixed_rows_are_split_and_missiles_come_from_their_own_launch_areas(tmp_
     assert sc.duration_h >= 11 + 3
 
 
+def test_a_row_of_several_models_is_shared_and_the_share_the_simulator_lacks_is_said(tmp_path):
+    path = _record(tmp_path, [
+        "2024-08-26 04:00,2024-08-26 09:00,X-101/X-555 and Kalibr and X-59/X-69,,Ukraine,,115,102,0,0,{},,,,,,,,,,,src",
+        "2024-08-26 05:00,2024-08-26 06:00,C-300 and Iskander-M,,Ukraine,,7,0,0,0,{},,,,,,,,,,,src",
+    ])
+    text, notes = night_scenario(dt.date(2024, 8, 25), path)
+    counts = {w.model: w.count for w in parse_scenario(text).waves}
+    assert counts == {"kh101": 39, "kalibr": 38, "iskander": 7}
+    assert notes == ["X-59/X-69: 38 of X-101/X-555 and Kalibr and X-59/X-69 115 (no such model in the simulator)"]
+
+
 def test_simulate_writes_the_reported_nights_scenario_beside_it_and_says_what_it_left_out(tmp_path, monkeypatch):
     _record(tmp_path / "shared", [
         "2025-03-01 20:00,2025-03-01 21:00,Iskander-M,Belgorod oblast,Ukraine,,2,0,0,0,{},,,,,,,,,,,src",

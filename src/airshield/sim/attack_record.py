@@ -37,28 +37,40 @@ ATTRIBUTION = ('attack dataset "Massive Missile Attacks on Ukraine" (Petro Ivani
                "from the Ukrainian Air Force's reports")
 PREFIX = "attack:"
 
-#: Report model -> simulator model. A row naming two models is split between them.
-MODELS: dict[str, tuple[str, ...]] = {
-    "Shahed-136/131": ("shahed",),
-    "X-101/X-555": ("kh101",),
-    "Kalibr": ("kalibr",),
-    "Iskander-K": ("iskander-k",),
-    "X-101/X-555 and Kalibr": ("kh101", "kalibr"),
-    "X-101/X-555 and Iskander-K": ("kh101", "iskander-k"),
-    "Iskander-K and Kalibr": ("iskander-k", "kalibr"),
+#: Report model -> simulator model. A row naming several ("X-101/X-555 and Kalibr and
+#: X-59/X-69") is split evenly between them; the share of a model the simulator lacks is
+#: left out and said.
+MODELS: dict[str, str] = {
+    "Shahed-136/131": "shahed",
+    "X-101/X-555": "kh101",
+    "Kalibr": "kalibr",
+    "Iskander-K": "iskander-k",
     # Ballistic and aeroballistic: the simulator's one ballistic model. S-300/S-400 missiles
     # fired at ground targets fly a ballistic path too (domain.md).
-    "Iskander-M": ("iskander",),
-    "Iskander-M/KN-23": ("iskander",),
-    "KN-23": ("iskander",),
-    "Ballistic Missile": ("iskander",),
-    "X-47 Kinzhal": ("iskander",),
-    "C-300": ("iskander",),
-    "C-400": ("iskander",),
-    "C-300/C-400": ("iskander",),
-    "C-300 and Iskander-M": ("iskander",),
-    "C-400 and Iskander-M": ("iskander",),
+    "Iskander-M": "iskander",
+    "Iskander-M/KN-23": "iskander",
+    "KN-23": "iskander",
+    "Ballistic Missile": "iskander",
+    "X-47 Kinzhal": "iskander",
+    "C-300": "iskander",
+    "C-400": "iskander",
+    "C-300/C-400": "iskander",
 }
+
+
+def _model_shares(name: str, launched: int) -> tuple[list[tuple[str, int]], list[tuple[str, int]]]:
+    """(simulator model, count) of a row's models, and (report model, count) of those left out."""
+    parts = [p.strip() for p in (name or "").split(" and ") if p.strip()] or [name]
+    counts = _split(launched, len(parts))
+    flown: dict[str, int] = {}
+    left: list[tuple[str, int]] = []
+    for part, n in zip(parts, counts, strict=True):
+        if part in MODELS:
+            flown[MODELS[part]] = flown.get(MODELS[part], 0) + n
+        elif n > 0:
+            left.append((part, n))
+    return list(flown.items()), left
+
 
 #: Report launch place (lower case) -> the simulator's launch areas (sim/places.py).
 PLACES: dict[str, tuple[str, ...]] = {
@@ -165,7 +177,8 @@ def nights_with_data(path: Path | None = None) -> list[dt.date]:
     with (path or record_path()).open(encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f):
             t = _time(row.get("time_start", ""))
-            if t is not None and row.get("model") in MODELS and _num(row.get("launched", "")) > 0:
+            launched = round(_num(row.get("launched", "")))
+            if t is not None and launched > 0 and _model_shares(row.get("model", ""), launched)[0]:
                 out.add((t - dt.timedelta(hours=12)).date())
     return sorted(out, reverse=True)
 
@@ -199,32 +212,33 @@ def night_scenario(date: dt.date, path: Path | None = None) -> tuple[str, list[s
     notes = list(night.left_out)
     starts = [_time(r["time_start"]) for r in night.rows]
     ends = [_time(r["time_end"]) or _time(r["time_start"]) for r in night.rows]
-    usable = [(r, s, e) for r, s, e in zip(night.rows, starts, ends, strict=True)
-              if r["model"] in MODELS and _num(r["launched"]) > 0]
-    for r in night.rows:
-        if r["model"] not in MODELS and _num(r["launched"]) > 0:
-            notes.append(f"{r['model']}: {_num(r['launched']):g} (no such model in the simulator)")
+    usable = []
+    for r, s, e in zip(night.rows, starts, ends, strict=True):
+        flown, left = _model_shares(r["model"], round(_num(r["launched"])))
+        for part, n in left:
+            share = "" if part == r["model"] else f" of {r['model']} {_num(r['launched']):g}"
+            notes.append(f"{part}: {n}{share} (no such model in the simulator)")
+        if flown:
+            usable.append((r, s, e, flown))
     if not usable:
         near = [d.isoformat() for d in nights_with_data(path)[:5]]
         raise LookupError(f"the attack record has no night on {date.isoformat()} with drones or missiles the "
                           f"simulator can fly; the latest are {', '.join(near)}")
-    t0 = min(s for _, s, _ in usable)
-    t_end = max(max(e, s) for _, s, e in usable)
-    for r, s, e in usable:
+    t0 = min(u[1] for u in usable)
+    t_end = max(max(u[1], u[2]) for u in usable)
+    for r, s, e, flown in usable:
         launched = _num(r["launched"])
         lost = min(1.0, (_num(r["destroyed"]) + _num(r.get("not_reach_goal", ""))) / launched)
         window = max((e - s).total_seconds() / 60.0, 0.0)
         start_min = (s - t0).total_seconds() / 60.0
-        models = MODELS[r["model"]]
-        counts = _split(round(launched), len(models))
-        if models == ("shahed",):
+        if [m for m, _ in flown] == ["shahed"]:
             # `is_shahed`: the real Shaheds among the drones launched; the rest are decoys
             # (Gerbera and others), which the simulator flies as `gerbera`. `turbojet`: jet drones.
-            jets = min(round(_num(r.get("turbojet", ""))), counts[0])
-            real = round(_num(r.get("is_shahed", ""))) or counts[0] - jets
-            real = min(real, counts[0] - jets)
-            models, counts = ("shahed", "gerbera", "geran3"), [real, counts[0] - jets - real, jets]
-        for model, n in zip(models, counts, strict=True):
+            drones = flown[0][1]
+            jets = min(round(_num(r.get("turbojet", ""))), drones)
+            real = min(round(_num(r.get("is_shahed", ""))) or drones - jets, drones - jets)
+            flown = [("shahed", real), ("gerbera", drones - jets - real), ("geran3", jets)]
+        for model, n in flown:
             if n <= 0:
                 continue
             areas, unknown = _areas(r.get("launch_place", ""), model)
