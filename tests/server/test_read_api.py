@@ -86,6 +86,26 @@ def test_current_alerts_each_have_a_cap_message(mid):
     assert mid.client.get("/v1/alerts/UA-99.A.nothing.cap").status_code == 404
 
 
+def test_a_region_in_alert_shows_its_alert_not_the_pre_alert_it_superseded(mid):
+    # The policy ends a superseded pre-alert in the same step as the alert starts: the region's
+    # current event, its `since` and its CAP link must stay the alert's, not the pre-alert's end.
+    ns = "{urn:oasis:names:tc:emergency:cap:1.2}"
+    regions = {r["id"]: r for r in mid.client.get("/v1/regions").json()}
+    alerts = [a for a in mid.client.get("/v1/alerts").json() if a["state"] == "alert"]
+    assert alerts
+    superseded = 0
+    for a in alerts:
+        assert ".A." in a["alert_id"] and a["event"] != "pre_alert_end", a
+        assert regions[a["region"]]["alert_id"] == a["alert_id"]
+        msg = etree.fromstring(mid.client.get(a["cap"]).content)
+        assert msg.findtext(f"{ns}msgType") in ("Alert", "Update")
+        history = mid.client.get("/v1/alerts/history", params={"region": a["region"], "limit": 1000}).json()["items"]
+        start = next(e for e in history if e["alert_id"] == a["alert_id"] and e["seq"] == 0)
+        assert regions[a["region"]]["since"] == pytest.approx(datetime.fromisoformat(start["t"]).timestamp())
+        superseded += any(e["event"] == "pre_alert_end" and e["state"] == "alert" for e in history)
+    assert superseded, "the tiny night has an alert that superseded a pre-alert"
+
+
 def test_the_atom_feed_lists_the_current_alerts(mid):
     r = mid.client.get("/v1/alerts.atom")
     assert r.headers["content-type"].startswith("application/atom+xml")

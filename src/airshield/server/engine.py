@@ -569,7 +569,10 @@ class Engine:
         from airshield.alerting.cap import CapEncodingError
 
         e = decode_alert_line(body)
-        self._last_alert[e.region] = e
+        if not (e.event == "pre_alert_end" and e.state == "alert"):
+            # (An alert supersedes a pre-alert with the pre-alert's end in the same step, after
+            # the alert's start: the region's event stays the running alert's.)
+            self._last_alert[e.region] = e
         if e.seq == 0:
             self.chain_start[e.alert_id] = e.t
         try:
