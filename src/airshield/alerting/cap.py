@@ -858,9 +858,9 @@ class CapEncoder:
                 action = _OPERATOR_ACTION.get(reason.operator.action)
                 if action:
                     lines.append(action[i])
-                if reason.operator.note:
-                    label = "Примітка чергового" if uk else "Duty officer's note"
-                    lines.append(f"{label}: {reason.operator.note}")
+                # The duty officer's note is not published: written in haste, it may name a
+                # source or a request ("drill: MoD request"); it stays in the audit trail, as
+                # in the service's public API (server/public.py).
             instruction = wording.instruction[i]
             if ballistic:
                 instruction = f"{_BALLISTIC_INSTRUCTION[i]} {instruction}"
