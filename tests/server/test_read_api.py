@@ -267,15 +267,28 @@ def test_the_public_answer_counts_the_delayed_pictures_times_from_now(mid):
     assert snap.now - at >= 60
     points = [tuple(float(v) for v in core.theatre.to_latlon(float(f.path.x[-1]), float(f.path.y[-1])))
               for _, f in sorted(forecasts.items()) if f.path is not None]
-    answered = [(lat, lon) for lat, lon in points if _here(core, forecasts, lat, lon, 5000.0, at) is not None]
+    answered = [(lat, lon) for lat, lon in points if _here(core, forecasts, lat, lon, 5000.0, at, at) is not None]
     assert answered, "the delayed picture has a threat that may come near a point"
     lat, lon = answered[-1]
-    then = _here(core, forecasts, lat, lon, 5000.0, at)
-    now = _here(core, forecasts, lat, lon, 5000.0, snap.now)
+    then = _here(core, forecasts, lat, lon, 5000.0, at, at)
+    now = _here(core, forecasts, lat, lon, 5000.0, snap.now, at)
     assert now["track"] == then["track"]
     assert now["lo_s"] == max(then["lo_s"] - round(snap.now - at), 0)
     c = mid.client.get("/v1/concern", params={"lat": lat, "lon": lon}).json()
     assert c["as_of"] == snap.now and c["here"]["lo_s"] == 60 * (now["lo_s"] // 60)
+
+
+def test_the_public_answer_keeps_a_forecast_in_force_when_its_picture_was_made():
+    # The public picture is a minute old: a lost threat's forecast that expired since then is
+    # still on the public track view, and "does it concern me" must not leave it out.
+    from types import SimpleNamespace
+
+    from airshield.server.concern import _region_threat
+
+    now = 10_000.0
+    f = SimpleNamespace(expires=now - 30.0, cls="drone", etas=[("UA-59", now + 600.0, now + 300.0, now + 900.0)])
+    assert _region_threat({"T1": f}, "UA-59", now, now - 60.0)["lo_s"] == 300
+    assert _region_threat({"T1": f}, "UA-59", now, now) is None  # the live picture no longer counts it
 
 
 def test_sensors_show_health_and_the_gap_of_a_silent_one(mid):

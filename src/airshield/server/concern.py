@@ -88,13 +88,15 @@ def concern(request: Request,
     state = snap.states.get(rid, "quiet")
     ref = snap.now
     if full:
-        forecasts = snap.forecasts
+        forecasts, pictured = snap.forecasts, ref
     else:  # the picture as the public track view shows it: public_delay_s ago, whole minutes, no id
-        _, _, forecasts = snap.as_of(ref - settings.public_delay_s)
-    # Threats are picked from that picture; their times are counted from now (``as_of``): the
-    # delayed picture's arrivals, told from now, come earlier, never later, than it said.
-    threat = _region_threat(forecasts, rid, ref)
-    here = _here(core, forecasts, lat, lon, radius_m, ref)
+        pictured = ref - settings.public_delay_s
+        _, _, forecasts = snap.as_of(pictured)
+    # Threats are picked from that picture, with the forecasts in force then (the public track
+    # view shows them); their times are counted from now: the delayed picture's arrivals, told
+    # from now, come earlier, never later, than it said.
+    threat = _region_threat(forecasts, rid, ref, pictured)
+    here = _here(core, forecasts, lat, lon, radius_m, ref, pictured)
     if not full:
         threat, here = _public(threat), _public(here)
     uk, en = ADVICE[state]
@@ -137,15 +139,16 @@ def _public(answer: dict | None) -> dict | None:
             "hi_s": None if answer["hi_s"] is None else 60 * math.ceil(answer["hi_s"] / 60)}
 
 
-def _region_threat(forecasts: dict, rid: str, now: float) -> dict | None:
+def _region_threat(forecasts: dict, rid: str, now: float, pictured: float) -> dict | None:
     """The threat that may reach region ``rid`` soonest in ``forecasts`` (the live picture or a
-    delayed one), as seen from ``now``: gone or no longer counted by now is left out, and the times
-    are counted from now; None if none may."""
+    delayed one, of time ``pictured``), as seen from ``now``: a forecast no longer in force at
+    ``pictured`` or a threat gone by now is left out, and the times are counted from now; None
+    if none may."""
     if not math.isfinite(now):
         return None
     best = None
     for tid, f in sorted(forecasts.items()):
-        if f.expires < now:
+        if f.expires < pictured:
             continue  # a lost threat only held: the policy no longer counts it (R1-R3)
         for region, tin, lo, hi in f.etas:
             if region != rid or (hi is not None and hi < now):  # gone by now
@@ -157,10 +160,12 @@ def _region_threat(forecasts: dict, rid: str, now: float) -> dict | None:
     return _answer(*best, now)
 
 
-def _here(core, forecasts: dict, lat: float, lon: float, radius_m: float, now: float) -> dict | None:
+def _here(core, forecasts: dict, lat: float, lon: float, radius_m: float, now: float,
+          pictured: float) -> dict | None:
     """The threat whose cone may come within ``radius_m`` of the point soonest in ``forecasts``
-    (the snapshot's, live or delayed), as the reply's ``here``, seen from ``now``: a cone passed
-    or a forecast expired by now is left out, and the times are counted from now; None if none may.
+    (the snapshot's, live or delayed, of time ``pictured``), as the reply's ``here``, seen from
+    ``now``: a cone passed by now or a forecast no longer in force at ``pictured`` is left out,
+    and the times are counted from now; None if none may.
 
     Only forecasts in force count, as for the policy's R1-R3. Of threats that may be there
     now, one still followed comes before a lost one, then the nearest nominal arrival."""
@@ -171,7 +176,7 @@ def _here(core, forecasts: dict, lat: float, lon: float, radius_m: float, now: f
     best, best_key = None, None
     for i, e in index.etas(float(x), float(y), radius_m, core.cfg.warning.cone_k, core.field.margin):
         f = forecasts[ids[i]]
-        if e.t_last < now or f.expires < now:  # passed, or no longer counted, by now
+        if e.t_last < now or f.expires < pictured:  # passed by now, or no longer counted then
             continue
         key = (max(e.t_lo, now), f.lost, math.inf if e.t_in is None else e.t_in, ids[i])
         if best_key is None or key < best_key:
