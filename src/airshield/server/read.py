@@ -20,6 +20,7 @@ import shapely
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import JSONResponse, PlainTextResponse, Response
 
+from airshield.alerting.atom import FEED_PATH
 from airshield.server.auth import has, optional
 from airshield.server.engine import Snapshot
 from airshield.server.public import coarsen, public_alert, public_reason
@@ -162,6 +163,9 @@ def _page(request: Request, kind: str, region, since, until, cursor: int, limit:
 
 @router.get("/v1/alerts.atom", summary="Atom feed of the current alerts (CAP 1.2 links)",
             response_class=Response, responses={200: {"content": {"application/atom+xml": {}}}})
+# The feed's `self` link, like its entries' /cap/ links, is relative to the base URL (the
+# same feed as a run's RUNDIR/alerts.atom beside RUNDIR/cap/): served there too.
+@router.get("/" + FEED_PATH, include_in_schema=False, response_class=Response)
 def atom(request: Request):
     eng = _engine(request)
     xml = eng.call(lambda rt: eng.feed.to_xml(now=eng.clock() if math.isfinite(eng.clock()) else None))
