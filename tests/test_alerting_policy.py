@@ -351,6 +351,22 @@ def test_operators_raise_extend_and_cancel_alerts_by_hand_with_a_reason():
     assert w.audit[2].alert_id == w.audit[0].alert_id
 
 
+def test_an_operators_until_says_how_long_the_alert_is_really_held():
+    w = World()
+    w.step(0)
+    # A raise without minutes still lasts the hold-off; the reason says so, not "until now".
+    ev = w.step(5, commands=[OperatorCommand(t=T0, region="B", action="raise", user="duty-1", note="warning")])
+    assert ev[0].reason.operator.until == T0 + 5 + w.policy.cfg.clear_hold_s
+    # An extend by 30 min, then a raise of 0 min: the 30 min stand.
+    ev = w.step(65, commands=[OperatorCommand(t=T0 + 60, region="B", action="extend", user="duty-1",
+                                              note="more to come", duration_s=1800.0)])
+    assert ev[0].reason.operator.until == T0 + 1860
+    ev = w.step(125, commands=[OperatorCommand(t=T0 + 120, region="B", action="raise", user="duty-2", note="again")])
+    assert ev[0].reason.operator.until == T0 + 1860
+    w.idle(1850)
+    assert w.state("B") == "alert"
+
+
 def test_an_operator_command_without_a_reason_or_for_no_alert_is_rejected_and_audited():
     w = World()
     bad = [OperatorCommand(t=T0, region="A", action="raise", user="duty-1", note="  "),

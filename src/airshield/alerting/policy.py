@@ -335,11 +335,17 @@ class AlertPolicy:
             problem = f"no alert is running in {cmd.region} (state {reg.state})"
         if problem is not None:
             return AuditRecord(now, cmd, "rejected", problem)
-        note = OperatorNote(user=cmd.user, action=cmd.action, note=cmd.note,
-                            until=cmd.t + cmd.duration_s if cmd.action != "cancel" else None)
         a_rows = drv.rows(reg, "alert")
-        if cmd.action == "raise":
+        until = None  # (a cancel holds nothing)
+        if cmd.action in ("raise", "extend"):
+            cfg = self.cfg
             reg.hold_until = max(reg.hold_until, cmd.t + cmd.duration_s)
+            # How long the alert is held at least: an earlier, longer hold stands, and a new
+            # alert lasts the hold-off (R4) whatever the command's minutes.
+            until = reg.hold_until if reg.state == "alert" else max(reg.hold_until, now + cfg.clear_hold_s,
+                                                                     now + cfg.min_alert_s)
+        note = OperatorNote(user=cmd.user, action=cmd.action, note=cmd.note, until=until)
+        if cmd.action == "raise":
             if reg.state == "alert":
                 reg.seq += 1
                 self._emit(reg, "update", "operator-raise", a_rows, drv, describe, events, note)
@@ -347,7 +353,6 @@ class AlertPolicy:
             self._start(reg, "alert", "operator-raise", a_rows, drv, describe, events, note)
             return AuditRecord(now, cmd, "applied", "alert started", reg.chain)
         if cmd.action == "extend":
-            reg.hold_until = max(reg.hold_until, cmd.t + cmd.duration_s)
             reg.seq += 1
             self._emit(reg, "update", "operator-extend", a_rows, drv, describe, events, note)
             return AuditRecord(now, cmd, "applied", f"held until {format_time(reg.hold_until)}", reg.chain)
