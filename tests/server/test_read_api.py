@@ -379,6 +379,17 @@ def test_alert_reasons_show_the_public_threat_positions_on_the_coarse_grid_and_v
     exact = _threat_positions(viewer["items"])
     assert len(exact) == len(_threat_positions(hist))
     assert any(abs(lat / dlat - round(lat / dlat)) > 1e-2 for lat, _ in exact)
+    # Speeds, headings and arrival times as coarse as on the public track view: no finer trace.
+    threats = [t for e in hist for t in (e.get("reason") or {}).get("threats") or ()]
+    assert threats and all(t["speed_mps"] % 5 == 0 and t["heading_deg"] % 10 == 0 for t in threats
+                           if t.get("speed_mps") is not None)
+    etas = [v for e in hist for d in [e.get("reason") or {}, *((e.get("reason") or {}).get("threats") or ()),
+                                      *((e.get("reason") or {}).get("places") or ())]
+            for k, v in d.items() if k.startswith("eta") and v is not None]
+    assert etas and all(v % 60 == 0 for v in etas)
+    exact_etas = [v for e in viewer["items"] for k, v in (e.get("reason") or {}).items()
+                  if k.startswith("eta") and v is not None]
+    assert any(v % 60 for v in exact_etas)
 
 
 def test_the_public_coverage_gaps_are_drawn_around_the_rounded_sensor_positions(mid):

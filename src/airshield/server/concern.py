@@ -30,6 +30,7 @@ from fastapi import APIRouter, Depends, Query, Request
 
 from airshield.alerting.cap import class_name
 from airshield.server.auth import has, optional
+from airshield.server.public import whole_minutes
 from airshield.server.state import Principal
 from airshield.warning.point import PointIndex
 
@@ -134,9 +135,8 @@ def _public(answer: dict | None) -> dict | None:
     rounded down, the latest up)."""
     if answer is None:
         return None
-    return {**answer, "track": None, "lo_s": 60 * (answer["lo_s"] // 60),
-            "eta_s": None if answer["eta_s"] is None else 60 * round(answer["eta_s"] / 60),
-            "hi_s": None if answer["hi_s"] is None else 60 * math.ceil(answer["hi_s"] / 60)}
+    lo, nominal, hi = whole_minutes(answer["lo_s"], answer["eta_s"], answer["hi_s"])
+    return {**answer, "track": None, "lo_s": lo, "eta_s": nominal, "hi_s": hi}
 
 
 def _region_threat(forecasts: dict, rid: str, now: float, pictured: float) -> dict | None:

@@ -26,6 +26,23 @@ _OPERATOR_TEXT = {
 }
 
 
+def whole_minutes(lo: float | None, nominal: float | None, hi: float | None) -> tuple:
+    """Arrival times in s as the public gets them, in whole minutes: the earliest rounded down,
+    the nominal to the nearest, the latest up (so the interval told holds the one computed)."""
+    return (None if lo is None else 60 * math.floor(lo / 60), None if nominal is None else 60 * round(nominal / 60),
+            None if hi is None else 60 * math.ceil(hi / 60))
+
+
+def _eta_fields(d: dict) -> dict:
+    """``d`` with its ``eta_lo_s``, ``eta_s``, ``eta_hi_s`` in public whole minutes (a new dict)."""
+    out = dict(d)
+    lo, nominal, hi = whole_minutes(d.get("eta_lo_s"), d.get("eta_s"), d.get("eta_hi_s"))
+    for key, v in (("eta_lo_s", lo), ("eta_s", nominal), ("eta_hi_s", hi)):
+        if key in d:
+            out[key] = v
+    return out
+
+
 def coarsen(lat: float, lon: float, grid_m: float) -> tuple[float, float]:
     """(lat, lon) rounded to a grid of about ``grid_m`` metres (0 or less: unchanged), degrees."""
     if grid_m <= 0:
@@ -37,7 +54,8 @@ def coarsen(lat: float, lon: float, grid_m: float) -> tuple[float, float]:
 
 def public_reason(reason: dict | None, grid_m: float | None) -> dict | None:
     """An alert reason (as built-ins) as the public sees it (a new dict): threats' positions on
-    the ``grid_m`` grid (0: exact), no operator's name or note. ``grid_m`` None: not the
+    the ``grid_m`` grid (0: exact), speeds, headings and arrival times as coarse as the public
+    track view's (when ``grid_m`` > 0), no operator's name or note. ``grid_m`` None: not the
     public (viewers): ``reason`` itself."""
     if not reason or grid_m is None:
         return reason
@@ -50,13 +68,22 @@ def public_reason(reason: dict | None, grid_m: float | None) -> dict | None:
         out["text"] = _OPERATOR_TEXT.get(op.get("action"), "A duty officer acted.")
     if grid_m <= 0:
         return out
+    # As on the public track view (/v1/tracks): positions on the grid, speeds to 5 m/s, headings
+    # to 10 degrees, arrival times in whole minutes.
     threats = []
     for t in reason.get("threats") or ():
-        t = dict(t)
+        t = _eta_fields(t)
         if t.get("lat") is not None and t.get("lon") is not None:
             t["lat"], t["lon"] = coarsen(float(t["lat"]), float(t["lon"]), grid_m)
+        if t.get("speed_mps") is not None:
+            t["speed_mps"] = round(float(t["speed_mps"]) / 5.0) * 5.0
+        if t.get("heading_deg") is not None:
+            t["heading_deg"] = round(float(t["heading_deg"]) / 10.0) * 10.0 % 360.0
         threats.append(t)
     out["threats"] = threats
+    out.update({k: v for k, v in _eta_fields(reason).items() if k.startswith("eta")})
+    if reason.get("places"):
+        out["places"] = [_eta_fields(p) for p in reason["places"]]
     return out
 
 
@@ -74,7 +101,7 @@ def public_alert_line(line: bytes, grid_m: float | None) -> bytes:
         return line
     d = json.loads(line)
     reason = d.get("reason") or {}
-    if not reason.get("operator") and (grid_m <= 0 or not any(
-            t.get("lat") is not None for t in reason.get("threats") or ())):
+    if not reason.get("operator") and (grid_m <= 0 or not (reason.get("threats") or reason.get("places")
+                                                          or reason.get("eta_lo_s") is not None)):
         return line  # nothing to hide: the logged bytes
     return json.dumps(public_alert(d, grid_m), ensure_ascii=False, separators=(",", ":")).encode()
