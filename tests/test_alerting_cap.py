@@ -439,6 +439,7 @@ def test_a_duty_officers_action_is_told_but_neither_who_nor_their_note(natural_e
     m = CapEncoder(natural_earth).encode(event("alert", "alert", 0, T0, why))
     uk, en = info(m.xml, "uk-UA"), info(m.xml, "en-US")
     assert "Брянськ" not in m.xml.decode() and "Розвідка" not in m.xml.decode()
+    assert "Тривогу оголосив черговий вручну." in text(uk, "c:description")
     assert "Raised by hand by the duty officer." in text(en, "c:description")
     assert parameters(en)["operator_action"] == "raise"
     assert b"duty-7" not in m.xml

@@ -381,6 +381,38 @@ def test_a_backlog_of_late_reports_starts_tracks_only_from_reports_that_could_ha
     assert len([e for e in events if e.kind == "new"]) == 1
 
 
+def test_a_backlog_posted_after_an_outage_still_builds_and_confirms_its_track():
+    # A gateway held a drone's reports through a 10-minute outage and posts them in three
+    # requests; the service stamps each on arrival. Already older than a tentative track's
+    # timeout when they come, they must still build the track, not die at each step.
+    x0, y0 = radar_xy()
+    reps = []
+    for s in range(0, 300, 5):
+        node = round((x0 + 45.0 * s) / 3000.0)  # a node every 3 km along the path
+        reps.append(acoustic(node * 3000.0, y0 + 500.0, s, f"AC-{node}"))
+    tr, events = Tracker(TH), []
+    for n, part in enumerate((reps[:20], reps[20:40], reps[40:])):
+        arrival = 900.0 + 5.0 * n
+        part = [msgspec.structs.replace(r, arrival=at(arrival)) for r in part]
+        events += tr.process(part, T0.timestamp() + arrival)
+    assert [e.kind for e in events].count("confirmed") == 1
+    (track,) = [t for t in tr.tracks() if t.status != "tentative"]
+    assert track.status == "coasting" and track.t == pytest.approx(T0.timestamp() + 295.0, abs=5.0)
+
+
+def test_a_coasting_track_shows_where_a_backlog_of_newer_reports_puts_it():
+    tr = _radar_track(60)
+    (last,) = tr.tracks()
+    tr.process([], T0.timestamp() + 120.0)  # silent: coasting from its last report
+    x0, y0 = radar_xy()
+    # Plots of 60-88 s, held by a gateway and posted at 300 s: minutes old, a backlog.
+    backlog = [msgspec.structs.replace(radar_plot(x0 + 8000 + 45.0 * s, y0 + 5000, 500.0, s), arrival=at(300))
+               for s in range(60, 90, 2)]
+    updated = [e.state for e in tr.process(backlog, T0.timestamp() + 300.0) if e.kind == "updated"]
+    assert len(updated) == 1 and updated[0].status == "coasting"
+    assert updated[0].t == pytest.approx(T0.timestamp() + 88.0) and updated[0].x[0] > last.x[0] + 1000.0
+
+
 def test_the_initiation_screen_never_pairs_reports_further_apart_than_a_tentative_track_lives():
     # 2,000 acoustic reports over an hour in one batch, many within reach of each other:
     # every candidate pair is at most the acoustic tentative time-out (90 s) apart, so

@@ -161,6 +161,8 @@ class Tracker:
         self._meta: list[_Meta | None] = [None] * cap
         self._last_emit = np.full(cap, -np.inf)
         self._tent_timeout = np.zeros(cap)
+        # Processing time until which a tentative track built from a backlog is kept (below).
+        self._grace = np.full(cap, -np.inf)
         self._score = np.zeros(cap)
         self._locating = np.zeros(cap, dtype=bool)  # a locating sensor (radar, partner, ADS-B) reported it
         self._coast_after = np.array([self.cfg.coast_after_s[c] for c in CLASSES])
@@ -596,6 +598,7 @@ class Tracker:
         self._status[k] = _TENTATIVE
         self._last_emit[k] = -np.inf
         self._tent_timeout[k] = self._tent_by_kind[codes]
+        self._grace[k] = -np.inf
         # Both modes start equal, so the combined state is the initial one.
         self._xc[k], self._Pc[k] = x, P
         self._probs[k] = _PRIOR
@@ -624,6 +627,7 @@ class Tracker:
         self._status = np.concatenate([self._status, np.zeros(cap, dtype=np.int8)])
         self._last_emit = np.concatenate([self._last_emit, np.full(cap, -np.inf)])
         self._tent_timeout = np.concatenate([self._tent_timeout, np.zeros(cap)])
+        self._grace = np.concatenate([self._grace, np.full(cap, -np.inf)])
         self._score = np.concatenate([self._score, np.zeros(cap)])
         self._locating = np.concatenate([self._locating, np.zeros(cap, dtype=bool)])
         self._meta += [None] * cap
@@ -647,6 +651,11 @@ class Tracker:
         """
         meta = self._meta[k]
         if meta.status == "tentative":
+            if self.now - meta.last_update > self._tent_timeout[k]:
+                # A backlog (a gateway's reports held through an outage, stamped on arrival):
+                # already older than its timeout when it arrives, the track would be dropped
+                # at once; it gets its timeout from now, to take the rest of the backlog.
+                self._grace[k] = self.now + self._tent_timeout[k]
             if self._confirmable(meta):
                 old = self._continued(k, cls, touched)
                 if old is not None:
@@ -664,7 +673,13 @@ class Tracker:
             return
         if meta.status == "coasting":
             if self.now - meta.last_update > self.cfg.coast_after_s[cls]:
-                return  # only late reports, of before it fell silent: it is still silent
+                # Only late reports: it is still silent. If they are a backlog (held through an
+                # outage, later than any sensor's normal delay) and newer than the state it last
+                # showed, it shows where they put it.
+                if (meta.last_update > self._last_emit[k]
+                        and self.now - meta.last_update > self.cfg.backlog_age_s):
+                    self._emit(k, "updated", events)
+                return
             meta.status = "confirmed"
             self._status[k] = _CONFIRMED
         if cls != meta.cls:
@@ -810,7 +825,8 @@ class Tracker:
             # minutes between acoustic nodes; a false alarm's track does not get there.
             timeout = self._tent_timeout[live[tent]] * np.where(
                 self._score[live[tent]] >= 0.0, cfg.promising_timeout_factor, 1.0)
-            for k in live[tent][silent[tent] > timeout].tolist():
+            gone = (silent[tent] > timeout) & (now > self._grace[live[tent]])
+            for k in live[tent][gone].tolist():
                 self._drop(k, events, emit=False)
         held = ~tent
         if not held.any():
