@@ -10,6 +10,7 @@ add their own metrics with :func:`gauge` (the push machinery's queue depth)::
 
 from __future__ import annotations
 
+import math
 import time
 from collections.abc import Callable
 
@@ -63,13 +64,28 @@ def gauge(app, name: str, documentation: str, fn: Callable[[], float]) -> Gauge:
     return g
 
 
+#: On the wall clock, the core's last step may lag the clock by this many steps before the
+#: service says it is not ready: a step every batch_s is the service's whole job.
+MAX_LAG_STEPS = 12
+
+
+def _lag(eng) -> float:
+    """The service clock minus the time of the core's last step, s (0 before any step)."""
+    lag = eng.clock() - eng.snapshot.now
+    return lag if math.isfinite(lag) else 0.0
+
+
 @router.get("/healthz", summary="Liveness and readiness")
 def healthz(request: Request):
     eng = request.app.state.engine
+    settings = request.app.state.settings
     snap = eng.snapshot
-    ok = eng.alive
-    body = {"status": "ok" if ok else "failing", "engine": "running" if ok else "stopped",
-            "clock": request.app.state.settings.clock, "now": eng.clock(), "last_step": snap.now,
+    lag = _lag(eng)
+    stalled = settings.clock == "wall" and lag > MAX_LAG_STEPS * settings.batch_s
+    ok = eng.alive and not stalled
+    body = {"status": "ok" if ok else "failing",
+            "engine": ("stalled" if stalled else "running") if eng.alive else "stopped",
+            "clock": settings.clock, "now": eng.clock(), "last_step": snap.now, "lag_s": round(lag, 3),
             "steps": snap.steps, "accepted": snap.accepted, "last_event": snap.last_event,
             "wall": time.time()}
     return JSONResponse({k: (None if isinstance(v, float) and abs(v) == float("inf") else v)
@@ -85,4 +101,5 @@ def metrics(request: Request):
     for st in ("quiet", "pre_alert", "alert"):
         m.alerts.labels(st).set(sum(1 for s in snap.states.values() if s == st))
     m.events.set(snap.last_event)
+    m.lag.set(_lag(request.app.state.engine))  # at each scrape: a stalled engine shows
     return Response(generate_latest(m.registry), media_type=CONTENT_TYPE_LATEST)
