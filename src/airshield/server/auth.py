@@ -49,7 +49,7 @@ def require(role: str):
             raise HTTPException(401, f"this needs a bearer token with the {role} role",
                                 headers={"WWW-Authenticate": "Bearer"})
         if role not in IMPLIES.get(p.role, set()):
-            raise HTTPException(403, f"a {p.role} token may not do this (needs {role})")
+            raise HTTPException(403, f"{_article(p.role)} {p.role} token may not do this (needs {role})")
         request.state.principal = p
         return p
 
@@ -66,3 +66,7 @@ def optional(request: Request, cred: Annotated[HTTPAuthorizationCredentials | No
 
 def has(p: Principal | None, role: str) -> bool:
     return p is not None and role in IMPLIES.get(p.role, set())
+
+
+def _article(word: str) -> str:
+    return "an" if word[:1] in "aeiou" else "a"
