@@ -128,6 +128,11 @@ def test_the_atom_feed_lists_the_current_alerts(mid):
     assert again.status_code == 200 and again.content == r_feed(mid).content
 
 
+def test_the_history_of_an_unknown_region_is_refused_not_empty(mid):
+    r = mid.client.get("/v1/alerts/history", params={"region": "UA-99"})
+    assert r.status_code == 422 and "unknown UA-99" in r.text
+
+
 def test_alert_history_pages_through_every_event_by_region_and_time(mid):
     seen, cursor = [], 0
     while True:
@@ -192,6 +197,7 @@ def test_concern_gives_the_state_the_nearest_threat_and_advice(mid):
         assert c["threat"]["lo_s"] >= 0
     far = mid.client.get("/v1/concern", params={"lat": 0.0, "lon": 0.0}).json()
     assert far["region"] is None and "outside" in far["advice"]["en"]
+    assert set(far) == set(c)  # the same keys, for a client's parser
     assert mid.client.get("/v1/concern", params={"lat": 95, "lon": 0}).status_code == 422
 
 

@@ -83,7 +83,9 @@ def concern(request: Request,
         rid = regions[rid].parent
     if rid is None:
         uk, en = ADVICE["outside"]
-        return {"lat": lat, "lon": lon, "region": None, "state": None, "threat": None, "here": None,
+        now = eng.snapshot.now
+        return {"lat": lat, "lon": lon, "region": None, "state": None, "alert_id": None,
+                "as_of": now if math.isfinite(now) else None, "threat": None, "here": None,
                 "radius_km": radius_km, "advice": {"uk": uk, "en": en}}
     snap = eng.snapshot
     state = snap.states.get(rid, "quiet")

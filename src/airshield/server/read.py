@@ -131,6 +131,9 @@ def history(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     principal: Annotated[Principal | None, Depends(optional)] = None,
 ):
+    if region is not None and region not in _engine(request).regions:
+        # As the stream and webhooks answer: an empty page would hide a typo.
+        raise HTTPException(422, f"region: unknown {region} (GET /v1/regions lists them)")
     return _page(request, "alert", region, since, until, cursor, limit, _grid(request, has(principal, "viewer")))
 
 
