@@ -222,7 +222,9 @@ def test_a_json_array_nested_too_deeply_is_a_clear_422(api, tiny_feed):
     tok = api.sensor_tokens[tiny_feed.sensor[0]]
     r = api.client.post("/v1/ingest", content=b"[" * 3000 + b"]" * 3000,
                         headers={"Content-Type": "application/json", **api.auth(tok)})
-    assert r.status_code == 422 and "nested too deeply" in r.text
+    assert r.status_code == 422 and "nested too deeply" in r.json()["detail"]
+    # the same shape as any batch that took nothing: the counts beside `detail`
+    assert r.json()["accepted"] == 0 and r.json()["rejected"] == [] and r.json()["last_seq"] == 0
 
 
 def test_a_sensor_over_its_rate_gets_429_with_retry_after(tmp_path, tiny_night, tiny_feed):

@@ -139,6 +139,14 @@ def registration_problem(sensor, report) -> tuple[str, str] | None:
     return None
 
 
+class _BadBody(ValueError):
+    """A body that is no list of reports at all."""
+
+
+#: The counts of a reply that took nothing (a 422's body holds them too, beside `detail`).
+_NONE_TAKEN = {"accepted": 0, "duplicates": 0, "rejected": [], "rejected_total": 0, "last_seq": 0}
+
+
 async def _read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length")
     if declared is not None and declared.isdigit() and int(declared) > limit:
@@ -169,8 +177,7 @@ def _items(body: bytes, content_type: str) -> list[tuple[int, int, bytes]]:
         raw = _raw_list.decode(body)
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
         why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-        raise HTTPException(422, {"error": f"the body is not a JSON array of reports: {why}", "accepted": 0,
-                                  "rejected": []}) from None
+        raise _BadBody(f"the body is not a JSON array of reports: {why}") from None
     return [(i, i + 1, bytes(r)) for i, r in enumerate(raw)]
 
 
@@ -196,7 +203,10 @@ async def ingest(
     app = request.app
     s = app.state.settings
     body = await _read_body(request, s.max_body_bytes)
-    items = _items(body, request.headers.get("content-type", "application/json"))
+    try:
+        items = _items(body, request.headers.get("content-type", "application/json"))
+    except _BadBody as exc:  # the same shape as a batch without a valid report
+        return JSONResponse({"detail": str(exc), **_NONE_TAKEN}, status_code=422)
     if len(items) > s.max_items:
         raise HTTPException(413, f"{len(items):,} reports in one request; at most {s.max_items:,}")
     server = app.state.server
@@ -266,8 +276,7 @@ def _take(app, principal: Principal, items: list[tuple[int, int, bytes]]):
     if metrics is not None and rejected:
         metrics.rejected.inc(len(rejected))
     if not valid:
-        content = {"accepted": 0, "duplicates": 0, "rejected": rejected[:MAX_LISTED],
-                   "rejected_total": len(rejected), "last_seq": 0}
+        content = {**_NONE_TAKEN, "rejected": rejected[:MAX_LISTED], "rejected_total": len(rejected)}
         if forbidden and forbidden == len(rejected):
             return 403, {"detail": "none of these sensors is registered to this token", **content}, None
         detail = "no valid report in the request" if items else "the request holds no report"
