@@ -365,6 +365,13 @@ def test_an_operators_until_says_how_long_the_alert_is_really_held():
     assert ev[0].reason.operator.until == T0 + 1860
     w.idle(1850)
     assert w.state("B") == "alert"
+    # On a running alert, a command of 0 min says the hold-off after its last threat, not "now".
+    w2 = World()
+    w2.fly("T1", 0, 600, x0=10 * KM, y0=50 * KM, vx=0.0)  # a drone hovering in A for 10 min
+    ev = w2.step(605, commands=[OperatorCommand(t=T0 + 600, region="A", action="extend", user="duty-1",
+                                                note="check", duration_s=0.0)])
+    until = next(e for e in ev if e.region == "A").reason.operator.until
+    assert until >= T0 + 600 + w2.policy.cfg.clear_hold_s - 10.0
 
 
 def test_an_operator_command_without_a_reason_or_for_no_alert_is_rejected_and_audited():

@@ -147,9 +147,11 @@ def test_operator_commands_from_a_file_are_applied_and_audited(tiny, tmp_path):
     west = [line for line in (tmp_path / "r" / "alerts.ndjson").read_text().splitlines() if '"UA-46"' in line]
     assert '"operator-raise"' in west[0] and '"operator-cancel"' in west[-1]
     assert '"all_clear"' in west[-1]
-    # Who acted stays in the audit trail: the public CAP messages quote the note, never the id.
+    # Who acted, and in which words, stays in the audit trail: the public CAP messages say only
+    # what the duty officer did.
     caps = [p.read_bytes() for p in (tmp_path / "r" / "cap").glob("UA-46.*.xml")]
-    assert any(b"exercise: western alert" in c for c in caps)
+    assert any(b"Raised by hand by the duty officer." in c for c in caps)
+    assert not any(b"exercise: western alert" in c for c in caps)
     assert not any(b"duty-1" in c or b"duty-2" in c for c in caps)
 
 

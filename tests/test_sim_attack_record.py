@@ -101,6 +101,26 @@ def test_a_row_of_several_models_is_shared_and_the_share_the_simulator_lacks_is_
     assert notes == ["X-59/X-69: 38 of X-101/X-555 and Kalibr and X-59/X-69 115 (no such model in the simulator)"]
 
 
+def test_a_place_qualified_by_its_region_is_that_place_and_a_row_with_none_launched_is_skipped(tmp_path):
+    path = _record(tmp_path, [
+        '2025-03-01 20:00,2025-03-02 07:00,Shahed-136/131,"Primorsko-Akhtarsk and Chauda, Crimea",Ukraine,,10,8,0,0,{},,,,,,,,,,,src',
+        "2025-03-01 21:00,2025-03-01 22:00,Kalibr,Black Sea,Ukraine,,,,0,0,{},,,,,,,,,,,src",
+    ])
+    text, notes = night_scenario(dt.date(2025, 3, 1), path)
+    (wave,) = parse_scenario(text).waves
+    assert wave.launch_areas == ["primorsko-akhtarsk", "chauda"]  # not all of Crimea's sites
+    assert notes == []
+
+
+def test_hours_across_a_daylight_saving_change_are_counted_in_utc(tmp_path):
+    # 2024-10-27 03:00 Kyiv summer time became 02:00 winter time: 21:00 to 09:30 is 13.5 h.
+    path = _record(tmp_path, [
+        "2024-10-26 21:00,2024-10-27 09:30,Shahed-136/131,Kursk oblast,Ukraine,,10,8,0,0,{},,,,,,,,,,,src",
+    ])
+    (wave,) = parse_scenario(night_scenario(dt.date(2024, 10, 26), path)[0]).waves
+    assert wave.duration_min == pytest.approx(13.5 * 60 / 2)
+
+
 def test_simulate_writes_the_reported_nights_scenario_beside_it_and_says_what_it_left_out(tmp_path, monkeypatch):
     _record(tmp_path / "shared", [
         "2025-03-01 20:00,2025-03-01 21:00,Iskander-M,Belgorod oblast,Ukraine,,2,0,0,0,{},,,,,,,,,,,src",

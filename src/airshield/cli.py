@@ -195,7 +195,7 @@ def _within_reach(rs: list, path: Path) -> tuple[list, int]:
         console.print(f"[yellow]rejected[/] {path}: valid report {i + 1:,} (sensor {rs[i].sensor}) {why}",
                       highlight=False, soft_wrap=True)
     if bad.size > 20:
-        console.print(f"[yellow]… and {bad.size - 20} more reports out of reach[/]")
+        console.print(f"[yellow]… and {bad.size - 20} more reports refused[/]")
     if bad.size == 0:
         return rs, 0
     keep = np.ones(len(rs), dtype=bool)

@@ -106,12 +106,12 @@ def test_a_region_in_alert_shows_its_alert_not_the_pre_alert_it_superseded(mid):
     assert superseded, "the tiny night has an alert that superseded a pre-alert"
 
 
-def r_feed(mid):
+def _feed(mid):
     return mid.client.get("/v1/alerts.atom")
 
 
 def test_the_atom_feed_lists_the_current_alerts(mid):
-    r = r_feed(mid)
+    r = _feed(mid)
     assert r.headers["content-type"].startswith("application/atom+xml")
     feed = etree.fromstring(r.content)
     entries = feed.findall("{http://www.w3.org/2005/Atom}entry")
@@ -125,7 +125,7 @@ def test_the_atom_feed_lists_the_current_alerts(mid):
     # and the feed's own `self` link is served
     this = next(li.get("href") for li in feed.findall("{http://www.w3.org/2005/Atom}link") if li.get("rel") == "self")
     again = mid.client.get("/" + this.split("/", 3)[3])
-    assert again.status_code == 200 and again.content == r_feed(mid).content
+    assert again.status_code == 200 and again.content == _feed(mid).content
 
 
 def test_the_history_of_an_unknown_region_is_refused_not_empty(mid):

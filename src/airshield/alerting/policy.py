@@ -342,8 +342,10 @@ class AlertPolicy:
             reg.hold_until = max(reg.hold_until, cmd.t + cmd.duration_s)
             # How long the alert is held at least: an earlier, longer hold stands, and a new
             # alert lasts the hold-off (R4) whatever the command's minutes.
-            until = reg.hold_until if reg.state == "alert" else max(reg.hold_until, now + cfg.clear_hold_s,
-                                                                     now + cfg.min_alert_s)
+            if reg.state == "alert":  # as R4 decides: the hold-off after its last threat, the minimum
+                until = max(reg.hold_until, reg.last_alert_drv + cfg.clear_hold_s, reg.started + cfg.min_alert_s)
+            else:
+                until = max(reg.hold_until, now + cfg.clear_hold_s, now + cfg.min_alert_s)
         note = OperatorNote(user=cmd.user, action=cmd.action, note=cmd.note, until=until)
         if cmd.action == "raise":
             if reg.state == "alert":

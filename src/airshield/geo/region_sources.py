@@ -53,6 +53,9 @@ from airshield.geo.paths import natural_earth_path, shared_dir
 from airshield.geo.regions import Region, RegionSet
 from airshield.geo.theatre import REACH_M, Theatre
 
+#: The credit of a user's own areas whose file names none (never the file's path: the
+#: credit is public, on the map and in /v1/regions.geojson).
+OWN_AREAS_ATTRIBUTION = "own alert areas (no attribution given)"
 #: What a region id may not hold: CAP 1.2 3.2.1 forbids these in an <identifier>, and an
 #: alert's identifier carries its region's id (alerting.cap uses the same pattern).
 BAD_ID_CHARS = re.compile(r"[\s,<&]")
@@ -191,7 +194,7 @@ def load_region_file(path: str | os.PathLike[str], theatre: Theatre | None = Non
                 features = geopackage.read_layer(copy)
             except ValueError as exc:
                 raise ValueError(str(exc).replace(str(copy), str(path))) from None
-        attribution = f"unknown (loaded from {path})"
+        attribution = OWN_AREAS_ATTRIBUTION
     else:
         features, attribution = _parse_feature_collection(data, path)
     regions = [_region(props, geom, path, i) for i, (props, geom) in enumerate(features)]
@@ -264,7 +267,7 @@ def _parse_feature_collection(raw: bytes, path: Path) -> tuple[list[tuple[dict[s
     if not isinstance(attribution, str) or not attribution:
         geoboundaries = bool(features) and "shapeID" in features[0][0]
         attribution = (
-            GEOBOUNDARIES_ATTRIBUTION if geoboundaries else f"unknown (loaded from {path})"
+            GEOBOUNDARIES_ATTRIBUTION if geoboundaries else OWN_AREAS_ATTRIBUTION
         )
     return features, attribution
 

@@ -114,7 +114,7 @@ _THEATRE = Theatre.ukraine()
 _FIXED = ("acoustic", "radar")
 
 
-def registration_problem(sensor, report) -> tuple[str, str] | None:
+def registration_problem(sensor, report, theatre=None) -> tuple[str, str] | None:
     """(field, error) if ``report`` does not fit its sensor's registration (``sensor``, a
     state.Sensor): another kind of report, a fixed sensor somewhere else, or a position out
     of the theatre's reach (geo.theatre.REACH_M); else None.
@@ -132,7 +132,7 @@ def registration_problem(sensor, report) -> tuple[str, str] | None:
         # How far is not said: three tries would tell a leaked token's holder where the node is.
         return "lat", (f"sensor {report.sensor!r} reports from farther than {FIXED_SENSOR_MOVE_M / 1000:g} km "
                        "from where it is registered (register it again if it moved)")
-    d = float(_THEATRE.distance_from_centre_m(report.lat, report.lon))
+    d = float((theatre or _THEATRE).distance_from_centre_m(report.lat, report.lon))
     if d > REACH_M:
         return "lat", (f"the report lies {d / 1000:,.0f} km from the theatre's centre (at most "
                        f"{REACH_M / 1000:,.0f} km): a broken position, or latitude and longitude swapped")
@@ -249,7 +249,7 @@ def _take(app, principal: Principal, items: list[tuple[int, int, bytes]]):
             rejected.append({"index": idx, "line": line, "field": "sensor",
                              "error": f"sensor {r.sensor!r} is not registered to this token"})
             continue
-        problem = registration_problem(server.sensors.get(r.sensor), r)
+        problem = registration_problem(server.sensors.get(r.sensor), r, engine.rt.core.theatre)
         if problem is not None:
             rejected.append({"index": idx, "line": line, "field": problem[0], "error": problem[1]})
             continue

@@ -81,7 +81,8 @@ def healthz(request: Request):
     settings = request.app.state.settings
     snap = eng.snapshot
     lag = _lag(eng)
-    stalled = settings.clock == "wall" and lag > MAX_LAG_STEPS * settings.batch_s
+    batch_s = getattr(getattr(eng, "rt", None), "batch_s", settings.batch_s)  # a resumed log's own
+    stalled = settings.clock == "wall" and lag > MAX_LAG_STEPS * batch_s
     ok = eng.alive and not stalled
     body = {"status": "ok" if ok else "failing",
             "engine": ("stalled" if stalled else "running") if eng.alive else "stopped",

@@ -19,6 +19,8 @@ from __future__ import annotations
 import json
 import math
 
+from airshield.alerting.cap import _minutes
+
 _OPERATOR_TEXT = {
     "raise": "A duty officer raised this alert.",
     "extend": "A duty officer extended this alert.",
@@ -27,10 +29,16 @@ _OPERATOR_TEXT = {
 
 
 def whole_minutes(lo: float | None, nominal: float | None, hi: float | None) -> tuple:
-    """Arrival times in s as the public gets them, in whole minutes: the earliest rounded down,
-    the nominal to the nearest, the latest up (so the interval told holds the one computed)."""
-    return (None if lo is None else 60 * math.floor(lo / 60), None if nominal is None else 60 * round(nominal / 60),
-            None if hi is None else 60 * math.ceil(hi / 60))
+    """Arrival times in s as the public gets them, in whole minutes (as CAP tells them): the
+    earliest rounded down, the nominal to the nearest, the latest up, so the interval told
+    holds the one computed."""
+    return tuple(None if m is None else 60 * m for m in (
+        _minutes(lo, "floor"), _minutes(nominal, "nearest"), _minutes(hi, "ceil")))
+
+
+def public_motion(speed: float, heading: float) -> tuple[float, float]:
+    """Speed (m/s) to 5 m/s and heading (degrees) to 10 degrees, as the public sees them."""
+    return round(speed / 5.0) * 5.0, round(heading / 10.0) * 10.0 % 360.0
 
 
 def _eta_fields(d: dict) -> dict:
@@ -75,10 +83,8 @@ def public_reason(reason: dict | None, grid_m: float | None) -> dict | None:
         t = _eta_fields(t)
         if t.get("lat") is not None and t.get("lon") is not None:
             t["lat"], t["lon"] = coarsen(float(t["lat"]), float(t["lon"]), grid_m)
-        if t.get("speed_mps") is not None:
-            t["speed_mps"] = round(float(t["speed_mps"]) / 5.0) * 5.0
-        if t.get("heading_deg") is not None:
-            t["heading_deg"] = round(float(t["heading_deg"]) / 10.0) * 10.0 % 360.0
+        if t.get("speed_mps") is not None and t.get("heading_deg") is not None:
+            t["speed_mps"], t["heading_deg"] = public_motion(float(t["speed_mps"]), float(t["heading_deg"]))
         threats.append(t)
     out["threats"] = threats
     out.update({k: v for k, v in _eta_fields(reason).items() if k.startswith("eta")})

@@ -23,7 +23,13 @@ from fastapi.responses import JSONResponse, PlainTextResponse, Response
 from airshield.alerting.atom import FEED_PATH
 from airshield.server.auth import has, optional
 from airshield.server.engine import Snapshot
-from airshield.server.public import coarsen, public_alert, public_reason
+from airshield.server.public import (
+    coarsen,
+    public_alert,
+    public_motion,
+    public_reason,
+    whole_minutes,
+)
 from airshield.server.state import Principal
 
 router = APIRouter(tags=["public"])
@@ -131,7 +137,7 @@ def history(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     principal: Annotated[Principal | None, Depends(optional)] = None,
 ):
-    if region is not None and region not in _engine(request).regions:
+    if region is not None and region not in _engine(request).region_ids:
         # As the stream and webhooks answer: an empty page would hide a typo.
         raise HTTPException(422, f"region: unknown {region} (GET /v1/regions lists them)")
     return _page(request, "alert", region, since, until, cursor, limit, _grid(request, has(principal, "viewer")))
@@ -234,16 +240,18 @@ def track_rows(request: Request, full: bool) -> list[dict]:
         heading = math.degrees(math.atan2(ve, vn)) % 360.0
         if not full:
             lat, lon = coarsen(lat, lon, s.public_coarsen_m)
-            speed = round(speed / 5.0) * 5.0
-            heading = round(heading / 10.0) * 10.0 % 360.0
+            speed, heading = public_motion(speed, heading)
         f = forecasts.get(tid)
         etas = []
         if f is not None:
             for region, tin, lo, hi in f.etas:
                 if hi is not None and hi < ref:
                     continue
-                etas.append({"region": region, "eta_s": None if tin is None else round(max(tin - ref, 0.0)),
-                             "lo_s": round(max(lo - ref, 0.0)), "hi_s": None if hi is None else round(max(hi - ref, 0.0))})
+                e = {"region": region, "eta_s": None if tin is None else round(max(tin - ref, 0.0)),
+                     "lo_s": round(max(lo - ref, 0.0)), "hi_s": None if hi is None else round(max(hi - ref, 0.0))}
+                if not full:  # whole minutes, as in the public alert reasons and /v1/concern
+                    e["lo_s"], e["eta_s"], e["hi_s"] = whole_minutes(e["lo_s"], e["eta_s"], e["hi_s"])
+                etas.append(e)
         out.append({
             "id": tid, "t": _epoch(d["t"]), "lat": lat, "lon": lon, "alt_m": d["alt_m"] if full else None,
             "speed_ms": round(speed, 1), "heading_deg": round(heading, 1), "class": d["cls"],

@@ -21,7 +21,6 @@ from __future__ import annotations
 import csv
 import datetime as dt
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -65,6 +64,8 @@ def _model_shares(name: str, launched: int) -> tuple[list[tuple[str, int]], list
     flown: dict[str, int] = {}
     left: list[tuple[str, int]] = []
     for part, n in zip(parts, counts, strict=True):
+        if n <= 0:
+            continue
         if part in MODELS:
             flown[MODELS[part]] = flown.get(MODELS[part], 0) + n
         elif n > 0:
@@ -183,16 +184,23 @@ def nights_with_data(path: Path | None = None) -> list[dt.date]:
     return sorted(out, reverse=True)
 
 
+def _place(name: str) -> tuple[str, ...] | None:
+    """The launch areas of one place name (lower case), or None if the simulator has none."""
+    return PLACES.get(name) or next((v for k, v in PLACES.items() if k in name), None)
+
+
 def _areas(place: str, model: str) -> tuple[list[str], list[str]]:
     """(launch areas, place names not known) of a report's launch place for ``model``."""
     only = ONLY_AREAS.get(model)
     areas: list[str] = []
     unknown: list[str] = []
-    for part in re.split(r",| and ", place or ""):
-        p = part.strip().lower()
-        if not p:
+    for part in (place or "").split(" and "):
+        # "Chauda, Crimea": the first field the simulator knows names the place; the rest
+        # qualifies it (Crimea alone stands for its three launch sites).
+        fields = [f.strip().lower() for f in part.split(",") if f.strip()]
+        if not fields:
             continue
-        ids = PLACES.get(p) or next((v for k, v in PLACES.items() if k in p), None)
+        ids = next((found for f in fields if (found := _place(f)) is not None), None)
         if ids is None:
             unknown.append(part.strip())
             continue
@@ -227,10 +235,11 @@ def night_scenario(date: dt.date, path: Path | None = None) -> tuple[str, list[s
     t0 = min(u[1] for u in usable)
     t_end = max(max(u[1], u[2]) for u in usable)
     for r, s, e, flown in usable:
-        launched = _num(r["launched"])
+        launched = _num(r["launched"])  # > 0: a row without any is not usable
         lost = min(1.0, (_num(r["destroyed"]) + _num(r.get("not_reach_goal", ""))) / launched)
-        window = max((e - s).total_seconds() / 60.0, 0.0)
-        start_min = (s - t0).total_seconds() / 60.0
+        # (In UTC: Kyiv times a daylight-saving change apart subtract wrongly.)
+        window = max((e.astimezone(dt.UTC) - s.astimezone(dt.UTC)).total_seconds() / 60.0, 0.0)
+        start_min = (s.astimezone(dt.UTC) - t0.astimezone(dt.UTC)).total_seconds() / 60.0
         if [m for m, _ in flown] == ["shahed"]:
             # `is_shahed`: the real Shaheds among the drones launched; the rest are decoys
             # (Gerbera and others), which the simulator flies as `gerbera`. `turbojet`: jet drones.
@@ -253,9 +262,9 @@ def night_scenario(date: dt.date, path: Path | None = None) -> tuple[str, list[s
                           "shot_down": round(lost, 3), "row": f"{r['time_start']} to {r['time_end']}: "
                           f"{r['model']} {launched:g} launched, {_num(r['destroyed']):g} destroyed, "
                           f"from {r.get('launch_place') or 'an unnamed place'}"})
-    hours = (t_end - t0).total_seconds() / 3600.0
+    hours = (t_end.astimezone(dt.UTC) - t0.astimezone(dt.UTC)).total_seconds() / 3600.0
     duration_h = min(48.0, max(6.0, math.ceil(hours + 3.0)))  # the last drones still fly after the report ends
-    return _toml(date, t0, duration_h, waves), notes
+    return _toml(date, t0, duration_h, waves), list(dict.fromkeys(notes))  # (a split row notes once)
 
 
 def _split(n: int, k: int) -> list[int]:

@@ -179,20 +179,32 @@ export class MapView {
     }
   }
 
-  /** Bring region `id` to the front (its outline shows whole), then the smaller regions
-   * whose box lies in its box over it again, larger first: they stay visible and clickable. */
+  /** Bring region `id` to the front (its outline shows whole), then the regions inside it
+   * over it again, larger first: they stay visible and clickable. Inside: its descendants by
+   * `parent`, or smaller regions whose box lies in its box (padded: outlines are simplified
+   * one by one, so a child along the edge may stick out a little). */
   raise(id) {
     const lyr = this.regionLayers.get(id);
     lyr.bringToFront();
-    const box = lyr.getBounds();
+    const box = lyr.getBounds().pad(0.02);
     const area = this.regionArea.get(id) ?? Infinity;
     const inside = [];
     for (const [r, l] of this.regionLayers) {
       const a = this.regionArea.get(r) ?? 0;
-      if (r !== id && a < area && box.contains(l.getBounds())) inside.push([a, l]);
+      if (r !== id && a < area && (this.descends(r, id) || box.contains(l.getBounds()))) inside.push([a, l]);
     }
     inside.sort((x, y) => y[0] - x[0]);
     for (const [, l] of inside) l.bringToFront();
+  }
+
+  /** Whether region `r` lies under `id` in the regions' `parent` tree. */
+  descends(r, id) {
+    let p = this.regionsById?.get(r)?.parent;
+    for (let depth = 0; p && depth < 16; depth++) {
+      if (p === id) return true;
+      p = this.regionsById?.get(p)?.parent;
+    }
+    return false;
   }
 
   relabel() {
