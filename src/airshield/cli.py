@@ -180,7 +180,7 @@ def _within_reach(rs: list, path: Path) -> tuple[list, int]:
     import numpy as np
 
     from airshield.geo import Theatre
-    from airshield.geo.theatre import REACH_M
+    from airshield.geo.theatre import REACH_M, beyond_reach
     from airshield.model import MAX_REPORT_AGE_S
 
     if not rs:
@@ -189,9 +189,8 @@ def _within_reach(rs: list, path: Path) -> tuple[list, int]:
     age = np.array([r.arrival.timestamp() - r.time.timestamp() for r in rs])
     bad = np.flatnonzero((d > REACH_M) | (age > MAX_REPORT_AGE_S))
     for i in bad[:20].tolist():
-        why = (f"lies {d[i] / 1000:,.0f} km from the theatre's centre (at most {REACH_M / 1000:,.0f} km)"
-               if d[i] > REACH_M else
-               f"was measured {age[i]:,.0f} s before it arrived (at most {MAX_REPORT_AGE_S:,.0f}): too old to warn with")
+        why = beyond_reach(float(d[i])) or (f"was measured {age[i]:,.0f} s before it arrived (at most "
+                                            f"{MAX_REPORT_AGE_S:,.0f}): too old to warn with")
         console.print(f"[yellow]rejected[/] {path}: valid report {i + 1:,} (sensor {rs[i].sensor}) {why}",
                       highlight=False, soft_wrap=True)
     if bad.size > 20:

@@ -51,7 +51,7 @@ from airshield.geo.fips import FIPS_TO_ISO
 from airshield.geo.names_uk import OBLASTS
 from airshield.geo.paths import natural_earth_path, shared_dir
 from airshield.geo.regions import Region, RegionSet
-from airshield.geo.theatre import REACH_M, Theatre
+from airshield.geo.theatre import Theatre, beyond_reach
 
 #: The credit of a user's own areas whose file names none (never the file's path: the
 #: credit is public, on the map and in /v1/regions.geojson).
@@ -215,11 +215,11 @@ def _check_in_theatre(rs: RegionSet, ids: list[str], path: Path) -> None:
             raise ValueError(f"{where} has no area in the theatre's frame: is it far outside Ukraine, "
                              "or wider than a continent?")
         p = g.representative_point()
-        d = float(np.hypot(p.x, p.y))  # the frame is azimuthal equidistant: this is the true distance
-        if d > REACH_M:
-            raise ValueError(f"{where} lies {d / 1000:,.0f} km from the theatre's centre (at most "
-                             f"{REACH_M / 1000:,.0f} km): are longitude and latitude swapped? "
-                             "GeoJSON gives [longitude, latitude]")
+        # (The frame is azimuthal equidistant: this is the true distance from the centre.)
+        far = beyond_reach(float(np.hypot(p.x, p.y)))
+        if far:
+            raise ValueError(f"{where} {far}: are longitude and latitude swapped? GeoJSON gives "
+                             "[longitude, latitude]")
 
 
 def read_geojson(path: Path) -> list[tuple[dict[str, Any], Any]]:

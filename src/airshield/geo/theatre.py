@@ -32,6 +32,14 @@ UKRAINE_CENTRE = (48.4, 31.2)
 REACH_M = 1_500_000.0
 
 
+def beyond_reach(distance_m: float) -> str | None:
+    """Why a point ``distance_m`` from the theatre's centre is refused (the words every refusal
+    uses), or None within reach."""
+    if distance_m <= REACH_M:
+        return None
+    return f"lies {distance_m / 1000:,.0f} km from the theatre's centre (at most {REACH_M / 1000:,.0f} km)"
+
+
 @lru_cache(maxsize=64)
 def _transformers(lat0: float, lon0: float) -> tuple[Transformer, Transformer]:
     """(forward lon/lat -> x/y, inverse) for the frame centred on (lat0, lon0).

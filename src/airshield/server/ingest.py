@@ -41,7 +41,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
-from airshield.geo.theatre import REACH_M, Theatre, local_distance_m
+from airshield.geo.theatre import Theatre, beyond_reach, local_distance_m
 from airshield.model import from_epoch
 from airshield.server.auth import require
 from airshield.server.engine import DATA_MAX_JUMP_S, report_hash
@@ -132,10 +132,9 @@ def registration_problem(sensor, report, theatre=None) -> tuple[str, str] | None
         # How far is not said: three tries would tell a leaked token's holder where the node is.
         return "lat", (f"sensor {report.sensor!r} reports from farther than {FIXED_SENSOR_MOVE_M / 1000:g} km "
                        "from where it is registered (register it again if it moved)")
-    d = float((theatre or _THEATRE).distance_from_centre_m(report.lat, report.lon))
-    if d > REACH_M:
-        return "lat", (f"the report lies {d / 1000:,.0f} km from the theatre's centre (at most "
-                       f"{REACH_M / 1000:,.0f} km): a broken position, or latitude and longitude swapped")
+    far = beyond_reach(float((theatre or _THEATRE).distance_from_centre_m(report.lat, report.lon)))
+    if far:
+        return "lat", f"the report {far}: a broken position, or latitude and longitude swapped"
     return None
 
 
