@@ -155,6 +155,18 @@ def test_operator_commands_from_a_file_are_applied_and_audited(tiny, tmp_path):
     assert not any(b"duty-1" in c or b"duty-2" in c for c in caps)
 
 
+def test_an_operator_command_dated_far_outside_the_night_is_refused_by_name(tiny, tmp_path):
+    # A typo in a command's date would never apply, silently: it is refused before the night runs.
+    cmds = tmp_path / "ops.ndjson"
+    cmds.write_text('{"t":"2030-01-01T00:00:00Z","region":"UA-46","action":"raise","user":"duty-1",'
+                    '"note":"far future","duration_s":600}\n')
+    result = _cli("run", str(tiny / "reports.ndjson"), "--out", str(tmp_path / "r"), "-q", "--commands", str(cmds),
+                  code=2)
+    assert "command 1 (raise UA-46 at 2030-01-01T00:00:00Z)" in result.output
+    assert "more than a day outside the night's reports" in result.output
+    assert not (tmp_path / "r" / "events.sqlite").exists()
+
+
 def test_bad_report_lines_and_bad_options_are_clear_errors(tiny, tmp_path):
     result = _cli("run", str(tmp_path / "nope.ndjson"), "--out", str(tmp_path / "r"), code=2)
     assert "no such file" in result.output

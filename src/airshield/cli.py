@@ -258,6 +258,7 @@ def run(
         _fail(f"--cap-base-url: {cap_base_url!r} is not an http(s) address")
     rs, n_rejected = _read_input(reports, kinds)
     cmds = _read_commands(commands)
+    _check_commands_in_night(cmds, rs, commands)
     try:
         # A region file is read once, here; the event log keeps a copy of it.
         areas = None if regions is None and resume else load_regions(regions or "default")
@@ -278,6 +279,22 @@ def run(
     for a, b in stats.jumps:
         console.print(f"note: nothing was due from {_iso(a)} to {_iso(b)} ({(b - a) / 3600:,.1f} h): the clock "
                       "jumped over it; a report far off the others may carry a wrong time", highlight=False)
+
+
+#: An operator command may come this long before the first report or after the last, s: an
+#: alert raised ahead of a warned raid, or one ended the morning after.
+COMMAND_MARGIN_S = 24 * 3600.0
+
+
+def _check_commands_in_night(cmds, rs, path: Path | None) -> None:
+    """Refuse a command far outside the night: a typo in its date would silently never apply."""
+    if not cmds or not rs:
+        return
+    first, last = rs[0].arrival.timestamp(), rs[-1].arrival.timestamp()
+    for i, c in enumerate(cmds, 1):
+        if not first - COMMAND_MARGIN_S <= c.t <= last + COMMAND_MARGIN_S:
+            _fail(f"{path}: command {i} ({c.action} {c.region} at {_iso(c.t)}) lies more than a day outside "
+                  f"the night's reports ({_iso(first)} to {_iso(last)}): is its date right?")
 
 
 def _check_cap_status(cap_status: str | None) -> None:
