@@ -415,3 +415,20 @@ def test_a_refused_registration_leaves_no_token_behind(mid):
     body = {"sensors": [{"id": "AC-HALF", "kind": "acoustic", "lat": 50.0}]}
     assert mid.client.post("/v1/sensors", json=body, headers=mid.auth(mid.admin)).status_code == 422
     assert server._db.execute("SELECT COUNT(*) FROM tokens").fetchone()[0] == before
+
+
+def test_after_minutes_down_the_public_view_shows_the_last_picture_not_nothing():
+    # A restart after 150 s down: the history holds the picture of the crash, then new steps. The
+    # first new step must not drop the crash's picture, or the public (60 s behind) sees nothing
+    # for a minute.
+    from airshield.server.engine import STALE_HISTORY_S, trim_history
+
+    crash, now = 1000.0, 1150.0
+    hist = [(crash - 10.0, "older"), (crash, "at the crash")]
+    kept = trim_history(hist, keep=now - 90.0, now=now)
+    assert kept == [(crash, "at the crash")]
+    # in steady steps, only the entries from `keep` on and the one just before
+    steady = [(t, t) for t in range(900, 1151, 5)]
+    assert trim_history(steady, keep=1060.0, now=1150.0)[0] == (1055, 1055)
+    # a picture from before the stale limit is not shown
+    assert trim_history([(0.0, "ancient")], keep=STALE_HISTORY_S + 10.0, now=STALE_HISTORY_S + 100.0) == []

@@ -60,6 +60,17 @@ log = logging.getLogger("airshield.engine")
 #: A data-mode report may not move the clock further than this ahead of it in one go, s
 #: (a sensor with a wrong clock must not end the night's alerts early).
 DATA_MAX_JUMP_S = 3600.0
+def trim_history(hist: list, keep: float, now: float) -> list:
+    """The delayed views' history (``(time, ...)`` entries, oldest first) from ``keep`` on, before
+    ``now``, and the last entry before ``keep``: after a gap in the steps (a restart after
+    minutes down) the public view shows the last picture it had, at least its delay old, rather
+    than nothing until a new step has aged. Not one older than ``STALE_HISTORY_S``."""
+    old = [h for h in hist if keep - STALE_HISTORY_S <= h[0] < keep]
+    return old[-1:] + [h for h in hist if keep <= h[0] < now]
+
+
+#: The oldest picture a delayed view may fall back on after a gap, s before its delay.
+STALE_HISTORY_S = 3600.0
 #: Public track views keep this much history beyond their delay, s of the service clock.
 _HIST_MARGIN_S = 30.0
 
@@ -546,7 +557,7 @@ class Engine:
         tracks = dict(self._tracks)
         if math.isfinite(now):  # the step's entry; replaced when its forecasts come
             keep = now - self.settings.public_delay_s - _HIST_MARGIN_S
-            self._hist = [h for h in self._hist if keep <= h[0] < now] + [(now, tracks, self._forecasts)]
+            self._hist = trim_history(self._hist, keep, now) + [(now, tracks, self._forecasts)]
         self.snapshot = Snapshot(
             clock=self.clock(), now=now, steps=rt.stats.steps, accepted=rt.accepted, last_event=self._pub_seq,
             states=dict(rt.core.policy.states()), last_alert=dict(self._last_alert), tracks=tracks,
