@@ -78,8 +78,7 @@ SIMPLIFY_TOLERANCES = (0.0, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.02, 0.05
 DEFAULT_CANCEL_EXPIRES_S = 3600.0
 
 # CAP 3.2.1 <identifier>, <sender>: "MUST NOT include spaces, commas or restricted
-# characters (< and &)". Region files are held to it when they are read.
-_FORBIDDEN_ID_CHARS = BAD_ID_CHARS
+# characters (< and &)": BAD_ID_CHARS, which region files are held to when they are read.
 _SAFE_PATH_CHARS = "-._~"
 
 # Classes in order of danger: the order in which texts and parameters list them.
@@ -159,7 +158,7 @@ def message_identifier(alert_id: str, seq: int) -> str:
     Raises:
         CapEncodingError: `alert_id` holds a character CAP 3.2.1 forbids.
     """
-    if not alert_id or _FORBIDDEN_ID_CHARS.search(alert_id):
+    if not alert_id or BAD_ID_CHARS.search(alert_id):
         raise CapEncodingError(
             f"alert_id {alert_id!r} cannot make a CAP identifier: CAP 1.2 3.2.1 forbids "
             "spaces, commas, '<' and '&' in it"
@@ -258,7 +257,7 @@ def area_polygons(
 
 def sender_problem(sender: str) -> str | None:
     """Why ``sender`` cannot be a CAP <sender>, or None."""
-    if not sender or _FORBIDDEN_ID_CHARS.search(sender):
+    if not sender or BAD_ID_CHARS.search(sender):
         return f"sender {sender!r}: CAP 1.2 3.2.1 forbids spaces, commas, '<' and '&' in it"
     return None
 
@@ -395,7 +394,7 @@ def counts_en(counts: Mapping[str, int]) -> str:
     )
 
 
-def _minutes(eta_s: float | None, rounding: str) -> int | None:
+def whole_minutes_of(eta_s: float | None, rounding: str) -> int | None:
     """Seconds -> whole minutes ('nearest', 'floor' for early bounds, 'ceil' for late ones)."""
     if eta_s is None or not math.isfinite(eta_s):
         return None
@@ -416,9 +415,9 @@ class _Eta:
         # The nominal ETA to the nearest minute; the bounds widened outwards, so
         # the written interval always holds the computed one.
         return cls(
-            _minutes(reason.eta_s, "nearest"),
-            _minutes(reason.eta_lo_s, "floor"),
-            _minutes(reason.eta_hi_s, "ceil"),
+            whole_minutes_of(reason.eta_s, "nearest"),
+            whole_minutes_of(reason.eta_lo_s, "floor"),
+            whole_minutes_of(reason.eta_hi_s, "ceil"),
         )
 
     def uk(self) -> str | None:
@@ -461,7 +460,7 @@ def _places_sentence(places, uk: bool) -> str:
     time is the earliest plausible arrival."""
     parts = []
     for p in places:
-        m = _minutes(p.eta_lo_s, "floor")
+        m = whole_minutes_of(p.eta_lo_s, "floor")
         name = p.name_uk if uk else p.name
         if m is None or m <= 0:
             parts.append(f"{name} ({'зараз' if uk else 'now'})")
@@ -896,7 +895,7 @@ class CapEncoder:
             ("eta_lo_minutes", reason.eta_lo_s, "floor"),
             ("eta_hi_minutes", reason.eta_hi_s, "ceil"),
         ):
-            minutes = _minutes(value, rounding)
+            minutes = whole_minutes_of(value, rounding)
             if minutes is not None:
                 params.append((name, str(minutes)))
         if reason.threats:

@@ -19,7 +19,7 @@ from __future__ import annotations
 import json
 import math
 
-from airshield.alerting.cap import _minutes
+from airshield.alerting.cap import whole_minutes_of
 
 _OPERATOR_TEXT = {
     "raise": "A duty officer raised this alert.",
@@ -33,7 +33,7 @@ def whole_minutes(lo: float | None, nominal: float | None, hi: float | None) -> 
     earliest rounded down, the nominal to the nearest, the latest up, so the interval told
     holds the one computed."""
     return tuple(None if m is None else 60 * m for m in (
-        _minutes(lo, "floor"), _minutes(nominal, "nearest"), _minutes(hi, "ceil")))
+        whole_minutes_of(lo, "floor"), whole_minutes_of(nominal, "nearest"), whole_minutes_of(hi, "ceil")))
 
 
 def public_motion(speed: float, heading: float) -> tuple[float, float]:

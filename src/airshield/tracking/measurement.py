@@ -46,6 +46,8 @@ R_EFF_M = 4.0 / 3.0 * 6_371_000.0
 
 KIND_CODES = {"radar": 0, "position": 1, "adsb": 2, "acoustic": 3, "observer": 4}
 N_CLASSES = len(CLASSES)
+#: Classes heard further than a Shahed (jet drones, cruise missiles: sim.acoustic's LOUD).
+LOUD_IDX = (CLASSES.index("jet"), CLASSES.index("cruise"))
 _CI = {c: i for i, c in enumerate(CLASSES)}
 
 
@@ -406,7 +408,7 @@ class Converter:
         ll[rows] = scores_loglik([r.scores for r in reps], c.acoustic_class_weight)
         if c.acoustic_loud_factor != 1.0:
             lr = ll[rows]
-            loud = np.maximum(lr[:, 1], lr[:, 2]) > lr[:, 0]
+            loud = np.maximum(lr[:, LOUD_IDX[0]], lr[:, LOUD_IDX[1]]) > lr[:, CLASSES.index("drone")]
             R[rows[loud], 0, 0] = R[rows[loud], 1, 1] = (c.acoustic_loud_factor * c.acoustic_sigma_m) ** 2
         for n, (i, r) in enumerate(zip(rows.tolist(), reps, strict=True)):
             if r.bearing_deg is not None:  # an array node: the bearing wedge instead

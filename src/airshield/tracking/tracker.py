@@ -35,6 +35,7 @@ from airshield.tracking import classification, kernels
 from airshield.tracking.association import assign
 from airshield.tracking.config import KINDS, TrackerConfig
 from airshield.tracking.measurement import (
+    LOUD_IDX,
     Converter,
     Measurements,
     pass_increment,
@@ -49,7 +50,6 @@ _LOCATING = (0, 1, 2)  # radar, position, adsb: kinds that measure a position th
 _TENTATIVE, _CONFIRMED, _COASTING = 1, 2, 3
 _ADSB = 2  # KINDS index of ADS-B reports
 _ACOUSTIC = 3  # KINDS index of acoustic reports
-_LOUD_IDX = (CLASSES.index("jet"), CLASSES.index("cruise"))  # heard further (sim.acoustic LOUD)
 #: ADS-B reports of one aircraft a track must take before it counts as that aircraft.
 ICAO_CONFIRM_REPORTS = 2
 _AIRCRAFT_PROBS = tuple(1.0 if c == "aircraft" else 0.0 for c in CLASSES)
@@ -368,7 +368,7 @@ class Tracker:
         if cfg.pass_confirmed_only:
             ok &= self._status[ks] != _TENTATIVE
         top = np.argmax(self._probs[ks], axis=1)
-        scale = np.where((top == _LOUD_IDX[0]) | (top == _LOUD_IDX[1]), cfg.pass_loud_range_factor, 1.0)
+        scale = np.where((top == LOUD_IDX[0]) | (top == LOUD_IDX[1]), cfg.pass_loud_range_factor, 1.0)
         # Pass book-keeping, report by report: a pass's information grows with each, and
         # each report adds what the pass gained since the previous one (pass_increment).
         times = m.t_list()
