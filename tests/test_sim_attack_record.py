@@ -56,11 +56,26 @@ def test_a_reported_night_keeps_its_counts_mix_hours_and_losses():
 
 
 @needs_record
-def test_a_date_without_a_reported_night_names_the_latest_ones():
-    with pytest.raises(ScenarioError, match="no night on 2019-01-01.*the latest are 2026-"):
+def test_a_date_without_a_reported_night_names_the_nearest_ones():
+    with pytest.raises(ScenarioError, match="no night on 2019-01-01.*the nearest nights with data are 2022-"):
         load_scenario("attack:2019-01-01")
     with pytest.raises(ScenarioError, match="'2026-13-01' is not a date"):
         load_scenario("attack:2026-13-01")
+
+
+def test_a_date_whose_raid_came_before_dawn_points_at_the_night_before(tmp_path):
+    # The missiles of "the attack of 2 March" flew in the small hours: that is the
+    # night of 1 March, which runs from 12:00 on 1 March to 12:00 on 2 March.
+    path = _record(tmp_path, [
+        "2025-03-02 04:00,2025-03-02 06:00,Iskander-M,Rostov oblast,Ukraine,,3,1,0,0,{},,,,,,,,,,,src",
+        "2025-03-20 20:00,2025-03-21 06:00,Shahed-136/131,Kursk oblast,Ukraine,,50,40,0,0,{},,,,,,,,,,,src",
+    ])
+    with pytest.raises(LookupError) as err:
+        night_scenario(dt.date(2025, 3, 2), path)
+    assert "belongs to the night of 2025-03-01" in str(err.value) and "attack:2025-03-01" in str(err.value)
+    assert "nearest nights with data are 2025-03-01, 2025-03-20" in str(err.value)
+    text, _ = night_scenario(dt.date(2025, 3, 1), path)
+    assert "iskander" in text
 
 
 def test_mixed_rows_are_split_and_missiles_come_from_their_own_launch_areas(tmp_path):

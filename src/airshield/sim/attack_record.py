@@ -184,6 +184,23 @@ def nights_with_data(path: Path | None = None) -> list[dt.date]:
     return sorted(out, reverse=True)
 
 
+def _no_night(date: dt.date, path: Path | None) -> str:
+    """Why ``date`` has no night to fly, and which nights nearest to it have one.
+
+    A raid reported "on" a date is often the night before it (the drones fly in
+    the evening, the missiles before dawn), so the night into ``date``'s morning is
+    named first when it has data.
+    """
+    have = nights_with_data(path)
+    msg = f"the attack record has no night on {date.isoformat()} with drones or missiles the simulator can fly"
+    before = date - dt.timedelta(days=1)
+    if before in have:
+        msg += (f"; its morning belongs to the night of {before.isoformat()} (a night runs from 12:00 to "
+                f"12:00 the next day, Kyiv time): attack:{before.isoformat()}")
+    near = sorted(have, key=lambda d: (abs((d - date).days), d))[:5]
+    return msg + f"; the nearest nights with data are {', '.join(d.isoformat() for d in sorted(near))}"
+
+
 def _place(name: str) -> tuple[str, ...] | None:
     """The launch areas of one place name (lower case), or None if the simulator has none."""
     return PLACES.get(name) or next((v for k, v in PLACES.items() if k in name), None)
@@ -229,9 +246,7 @@ def night_scenario(date: dt.date, path: Path | None = None) -> tuple[str, list[s
         if flown:
             usable.append((r, s, e, flown))
     if not usable:
-        near = [d.isoformat() for d in nights_with_data(path)[:5]]
-        raise LookupError(f"the attack record has no night on {date.isoformat()} with drones or missiles the "
-                          f"simulator can fly; the latest are {', '.join(near)}")
+        raise LookupError(_no_night(date, path))
     t0 = min(u[1] for u in usable)
     t_end = max(max(u[1], u[2]) for u in usable)
     for r, s, e, flown in usable:
