@@ -41,9 +41,11 @@ $(CHROMIUM):
 demo: $(STAMP) $(NE) $(WEB_STAMP)
 	$(BIN)/airshield demo
 
+# One pytest worker per core (pytest-xdist); a test file stays on one worker, so a module's
+# night is simulated once.
 test: $(STAMP) $(NE) $(WEB_STAMP) $(CHROMIUM)
 	$(BIN)/ruff check .
-	$(BIN)/pytest -q
+	$(BIN)/pytest -q -n auto --dist loadfile
 
 # The benchmarks of BENCHMARKS.md (minutes). The Stone Soup comparison needs its
 # benchmark-only dependency: $(BIN)/pip install -r bench/requirements-stonesoup.txt

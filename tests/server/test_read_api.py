@@ -183,6 +183,20 @@ def test_the_public_sees_only_threats_delayed_and_coarsened(mid):
     assert not any(t["id"] in full and not full[t["id"]]["threat"] for t in public)
 
 
+def test_a_public_position_gives_nothing_finer_than_its_grid_cell_away():
+    # Two positions in one cell of the grid are published alike: the longitude's step is the
+    # grid row's, not the exact latitude's, which it once gave back to ~7 m.
+    from airshield.server.public import coarsen
+
+    a = coarsen(51.08241, 34.8913, 5000.0)
+    b = coarsen(51.08002, 34.8913, 5000.0)
+    c = coarsen(51.06, 34.8913, 5000.0)
+    assert a == b == c
+    row_lats = {coarsen(50.0 + i * 0.0123, 30.0, 5000.0)[0] for i in range(40)}
+    dlat = 5000.0 / 111_320.0
+    assert all(abs(la / dlat - round(la / dlat)) < 2e-3 for la in row_lats)  # (to 4 decimals)
+
+
 def test_concern_gives_the_state_the_nearest_threat_and_advice(mid):
     rows = {r["id"]: r for r in mid.client.get("/v1/regions").json()}
     alerting = next(r for r in rows.values() if r["state"] == "alert")
@@ -306,11 +320,17 @@ def test_the_public_answer_keeps_a_forecast_in_force_when_its_picture_was_made()
 
 
 def test_sensors_show_health_and_the_gap_of_a_silent_one(mid):
-    sensors = mid.client.get("/v1/sensors").json()
+    sensors = mid.client.get("/v1/sensors", headers=mid.auth(mid.viewer)).json()
     assert len(sensors) > 2000
     silent = [s for s in sensors if s["silent"]]
     heard = [s for s in sensors if s["last_seen"] is not None]
     assert silent and heard
+    # The public sees which are silent, not when each last reported (a detection, live).
+    public = mid.client.get("/v1/sensors").json()
+    assert [s["silent"] for s in public] == [s["silent"] for s in sensors]
+    assert all(s["last_seen"] is None and s["last_heartbeat"] is None and s["silent_for_s"] % 60 == 0
+               for s in public)
+    sensors = public
     gap = next(s["gap"] for s in silent if s["gap"])
     assert gap["radius_m"] > 0
     # Public positions are rounded to ~1 km; a viewer sees them exactly.
@@ -327,7 +347,7 @@ def test_a_heartbeat_keeps_a_sensor_from_being_silent(mid):
     tok = mid.sensor_tokens[sid]
     r = mid.client.post(f"/v1/sensors/{sid}/heartbeat", headers=mid.auth(tok))
     assert r.status_code == 200
-    after = {s["id"]: s for s in mid.client.get("/v1/sensors").json()}[sid]
+    after = {s["id"]: s for s in mid.client.get("/v1/sensors", headers=mid.auth(mid.viewer)).json()}[sid]
     assert not after["silent"] and after["last_heartbeat"] == r.json()["last_heartbeat"]
     other = next(t for i, t in mid.sensor_tokens.items() if t != tok)
     assert mid.client.post(f"/v1/sensors/{sid}/heartbeat", headers=mid.auth(other)).status_code == 403

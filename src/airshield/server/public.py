@@ -56,8 +56,11 @@ def coarsen(lat: float, lon: float, grid_m: float) -> tuple[float, float]:
     if grid_m <= 0:
         return lat, lon
     dlat = grid_m / 111_320.0
-    dlon = grid_m / (111_320.0 * max(math.cos(math.radians(lat)), 0.1))
-    return round(round(lat / dlat) * dlat, 4), round(round(lon / dlon) * dlon, 4)
+    row = round(lat / dlat) * dlat
+    # The longitude step of the grid row, not of the exact latitude: a step taken from the
+    # exact latitude gave it back (to ~7 m) from the rounded longitude (service review).
+    dlon = grid_m / (111_320.0 * max(math.cos(math.radians(row)), 0.1))
+    return round(row, 4), round(round(lon / dlon) * dlon, 4)
 
 
 def public_reason(reason: dict | None, grid_m: float | None) -> dict | None:

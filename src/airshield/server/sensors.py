@@ -89,9 +89,13 @@ def _health(s: Sensor, now: float, silent_after: float, full: bool, start: float
         since = start if math.isfinite(start) and start <= now else now
     silent = math.isfinite(now) and now - since > silent_after
     lat, lon = (s.lat, s.lon) if full or s.lat is None else (round(s.lat, 2), round(s.lon, 2))
+    # The public sees whether a sensor is silent, not when it last reported: a node's report
+    # time beside its heartbeat's says, live and to ~1 km, that it heard something just now
+    # (service review). Viewers see both times, to the second.
+    silent_for = (now - since if full else 60.0 * math.floor((now - since) / 60.0)) if silent else 0.0
     return {"id": s.id, "kind": s.kind, "lat": lat, "lon": lon, "range_m": s.range_m,
-            "last_seen": s.last_seen, "last_heartbeat": s.last_heartbeat, "silent": bool(silent),
-            "silent_for_s": round(now - since, 1) if silent else 0.0,
+            "last_seen": s.last_seen if full else None, "last_heartbeat": s.last_heartbeat if full else None,
+            "silent": bool(silent), "silent_for_s": round(silent_for, 1),
             "gap": {"lat": lat, "lon": lon, "radius_m": s.range_m} if silent and s.range_m > 0 and lat is not None
             else None}
 
