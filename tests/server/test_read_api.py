@@ -46,6 +46,12 @@ def test_regions_list_every_alert_region_with_its_state_and_reason(mid):
     for r in alerting:
         assert r["alert_id"] and r["since"] <= MID and r["reason"]["rule"]
         assert r["reason"]["text"]
+    # A quiet region is quiet since its all-clear, not since the start of the alert it ended.
+    ended = [r for r in rows if r["state"] == "quiet" and r["since"] is not None]
+    assert ended, "some region has had its all-clear by 19:30"
+    for r in ended:
+        last = mid.engine.snapshot.last_alert[r["id"]]
+        assert r["since"] == last.t and r["alert_id"] is None
 
 
 def test_regions_geojson_has_simplified_outlines_with_state(mid):

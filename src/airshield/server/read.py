@@ -76,7 +76,7 @@ def region_rows(request: Request, full: bool = False) -> list[dict]:
         state = snap.states.get(rid, "quiet")
         out.append({
             "id": rid, "name": r.name, "name_uk": r.name_uk, "level": r.level, "parent": r.parent, "state": state,
-            "since": _since(eng, rid, last) if last else None,
+            "since": (_since(eng, rid, last) if state != "quiet" else float(last.t)) if last else None,
             "alert_id": last.alert_id if last is not None and state != "quiet" else None,
             "reason": public_reason(_alert_dict(last.reason), grid) if last is not None else None,
         })
