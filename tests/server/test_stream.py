@@ -366,6 +366,26 @@ def test_the_hand_over_drops_the_live_events_that_were_replayed():
     assert batch.after(7) == b""
 
 
+def test_only_an_operator_streams_who_acted_by_hand_and_their_note(engine, tmp_path):
+    line = json.dumps({"type": "alert", "region": "UA-30", "state": "alert",
+                       "reason": {"rule": "operator-raise", "text": "Duty officer: source Ivan",
+                                  "threats": [{"id": "T1", "cls": "drone", "lat": 50.4567, "lon": 30.5123}],
+                                  "operator": {"action": "raise", "user": "duty-1", "note": "source Ivan",
+                                               "until": 1.0}}},
+                      separators=(",", ":")).encode()
+    with _serve(engine, tmp_path, public_coarsen_m=5000.0) as base:
+        readers = {who: Reader(f"{base}/v1/stream", headers={"Authorization": f"Bearer {who}-token"} if who else {},
+                               stop=_until(1)) for who in ("", "viewer", "operator")}
+        assert all(r.connected.wait(5) for r in readers.values())
+        [ev] = engine.emit(("alert", "UA-30", line))
+        got = {who: r.wait().events[0].data for who, r in readers.items()}
+        assert got["operator"].encode() == ev.data
+        for who in ("", "viewer"):
+            assert "Ivan" not in got[who] and "duty-1" not in got[who]
+        # A viewer's positions stay exact.
+        assert json.loads(got["viewer"])["reason"]["threats"][0]["lat"] == 50.4567
+
+
 def test_the_public_gets_alert_threat_positions_on_the_coarse_grid_and_a_viewer_exactly(engine, tmp_path):
     line = json.dumps({"type": "alert", "region": "UA-30", "state": "alert",
                        "reason": {"threats": [{"id": "T1", "cls": "drone", "lat": 50.4567, "lon": 30.5123}]}},

@@ -66,8 +66,8 @@ def coarsen(lat: float, lon: float, grid_m: float) -> tuple[float, float]:
 def public_reason(reason: dict | None, grid_m: float | None) -> dict | None:
     """An alert reason (as built-ins) as the public sees it (a new dict): threats' positions on
     the ``grid_m`` grid (0: exact), speeds, headings and arrival times as coarse as the public
-    track view's (when ``grid_m`` > 0), no operator's name or note. ``grid_m`` None: not the
-    public (viewers): ``reason`` itself."""
+    track view's (when ``grid_m`` > 0), no operator's name or note. ``grid_m`` 0: exact (a
+    viewer's view, or a public without a grid); None: an operator's view, ``reason`` itself."""
     if not reason or grid_m is None:
         return reason
     out = dict(reason)

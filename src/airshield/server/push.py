@@ -345,6 +345,8 @@ async def stream(
             raise HTTPException(403, f"a {principal.role} token may not stream {k!r} (needs {roles[0]})")
     if not auth.has(principal, "viewer"):  # the public sees alert reasons coarsened (server/public.py)
         flt = dataclasses.replace(flt, public_grid=push.public_grid)
+    elif not auth.has(principal, "operator"):  # a viewer: exact, without the operator's name and note
+        flt = dataclasses.replace(flt, public_grid=0.0)
     after = _last_id(last_event_id_header, last_event_id)
     allowed = None
     if principal is not None:

@@ -59,15 +59,19 @@ def _alert_dict(e) -> dict:
     return d
 
 
-def _grid(request: Request, full: bool) -> float | None:
-    """The public's grid for threat positions in alert reasons, m (None: a viewer, full lines)."""
-    return None if full else float(_engine(request).settings.public_coarsen_m)
+def _grid(request: Request, principal: Principal | None) -> float | None:
+    """The grid for threat positions in alert reasons, m, for whoever asks: the public's; 0 for a
+    viewer (exact positions, but not the operator's name and note, which are for the audit
+    trail, i.e. operators' tokens); None for an operator (full lines)."""
+    if has(principal, "operator"):
+        return None
+    return 0.0 if has(principal, "viewer") else float(_engine(request).settings.public_coarsen_m)
 
 
-def region_rows(request: Request, full: bool = False) -> list[dict]:
-    """Each region's state and reason; threat positions coarsened unless ``full``."""
+def region_rows(request: Request, principal: Principal | None = None) -> list[dict]:
+    """Each region's state and reason, as ``principal`` (None: the public) may see them."""
     eng = _engine(request)
-    grid = _grid(request, full)
+    grid = _grid(request, principal)
     snap: Snapshot = eng.snapshot
     out = []
     for rid in eng.region_ids:
@@ -90,7 +94,7 @@ def _since(eng, rid: str, last) -> float:
 
 @router.get("/v1/regions", summary="Alert regions with their state and the reason for it")
 def regions(request: Request, principal: Annotated[Principal | None, Depends(optional)] = None) -> list[dict]:
-    return region_rows(request, has(principal, "viewer"))
+    return region_rows(request, principal)
 
 
 @functools.lru_cache(maxsize=8)
@@ -116,7 +120,7 @@ def regions_geojson(request: Request):
 @router.get("/v1/alerts", summary="Current alerts and pre-alerts (each region's latest event)")
 def alerts(request: Request, principal: Annotated[Principal | None, Depends(optional)] = None) -> list[dict]:
     snap = _engine(request).snapshot
-    grid = _grid(request, has(principal, "viewer"))
+    grid = _grid(request, principal)
     out = []
     for rid, e in sorted(snap.last_alert.items()):
         if snap.states.get(rid, "quiet") == "quiet":
@@ -140,7 +144,7 @@ def history(
     if region is not None and region not in _engine(request).region_ids:
         # As the stream and webhooks answer: an empty page would hide a typo.
         raise HTTPException(422, f"region: unknown {region} (GET /v1/regions lists them)")
-    return _page(request, "alert", region, since, until, cursor, limit, _grid(request, has(principal, "viewer")))
+    return _page(request, "alert", region, since, until, cursor, limit, _grid(request, principal))
 
 
 def _page(request: Request, kind: str, region, since, until, cursor: int, limit: int,
