@@ -439,9 +439,10 @@ def serve(
     silent_after_s: Annotated[float, typer.Option(min=1.0, help="a sensor not heard from this long is silent, s")] = 600.0,
     max_report_age_s: Annotated[float, typer.Option(
         min=1.0, help="reports measured longer than this before the service clock are refused, s")] = 3600.0,
-    base_url: Annotated[str | None, typer.Option(help="public URL of the service (feed links)")] = None,
+    base_url: Annotated[str | None, typer.Option(help="public URL of the service, the feeds' links (default http://HOST:PORT/; needed with a wildcard --host)")] = None,
     cap_sender: Annotated[str | None, typer.Option(help="CAP <sender> of a new log: your authority's unique id, e.g. alerts@your-domain (default a placeholder at example.org)")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="a parameter of a new log's core, STAGE.NAME=JSON (repeat it); a restart keeps the log's")] = None,
+    cors_origins: Annotated[str, typer.Option(help="web origins whose pages may call the API and stream, comma-separated; * any; none: no CORS headers")] = "*",
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
 ) -> None:
     """Run the web service: ingest, alert API, push, operators and the live map (docs/service.md).
@@ -460,6 +461,13 @@ def serve(
 
     if clock not in CLOCKS:
         _fail(f"--clock: {clock!r}; one of {', '.join(CLOCKS)}")
+    if base_url is None and host in ("0.0.0.0", "::", ""):
+        # The feeds' links are made from the base URL; http://0.0.0.0:PORT/ reaches no one.
+        _fail(f"--host {host or repr(host)} listens for other machines: give --base-url, the address they "
+              f"reach the service at (e.g. https://alerts.example.org/), for the feeds' links")
+    if base_url is not None and not base_url.startswith(("https://", "http://")):
+        _fail(f"--base-url: {base_url!r} is not an http(s) address")
+    origins = tuple(o.strip() for o in cors_origins.split(",") if o.strip() and cors_origins.strip() != "none")
     token = os.environ.get("AIRSHIELD_ADMIN_TOKEN")
     tfile = data / "admin.token"
     if not token and not tfile.exists():
@@ -473,8 +481,9 @@ def serve(
         settings = Settings(data_dir=data, host=host, port=port, regions=regions, clock=clock, batch_s=batch_s,
                             cap_status=cap_status, public_delay_s=public_delay_s, public_coarsen_m=public_coarsen_m,
                             rate_per_s=rate or None, rate_burst=burst, silent_after_s=silent_after_s,
-                            max_report_age_s=max_report_age_s, admin_token=token, base_url=base_url or f"http://{host}:{port}/",
-                            config_overrides=tuple(set_ or ()), **({"cap_sender": cap_sender} if cap_sender else {}))
+                            max_report_age_s=max_report_age_s, admin_token=token,
+                            base_url=(base_url.rstrip("/") + "/") if base_url else f"http://{host}:{port}/",
+                            config_overrides=tuple(set_ or ()), cors_origins=origins, **({"cap_sender": cap_sender} if cap_sender else {}))
     except ValueError as exc:
         _fail(str(exc))
     logs.setup(log_level)

@@ -458,3 +458,25 @@ def test_after_minutes_down_the_public_view_shows_the_last_picture_not_nothing()
     assert trim_history(steady, keep=1060.0, now=1150.0)[0] == (1055, 1055)
     # a picture from before the stale limit is not shown
     assert trim_history([(0.0, "ancient")], keep=STALE_HISTORY_S + 10.0, now=STALE_HISTORY_S + 100.0) == []
+
+
+def test_an_alert_apps_page_on_another_origin_may_read_the_api_and_the_stream(mid):
+    # Bearer tokens, never cookies: any origin may read (a browser's preflight, then the answer).
+    h = {"Origin": "https://app.example.net"}
+    pre = mid.client.options("/v1/alerts", headers={**h, "Access-Control-Request-Method": "GET",
+                                                    "Access-Control-Request-Headers": "authorization,last-event-id"})
+    assert pre.status_code == 200 and pre.headers["access-control-allow-origin"] in ("*", h["Origin"])
+    assert "authorization" in pre.headers["access-control-allow-headers"].lower()
+    r = mid.client.get("/v1/regions", headers=h)
+    assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "*"
+
+
+def test_a_service_listening_for_other_machines_needs_the_address_they_reach_it_at(tmp_path):
+    from typer.testing import CliRunner
+
+    from airshield.cli import app
+
+    r = CliRunner().invoke(app, ["serve", "--host", "0.0.0.0", "--data", str(tmp_path / "d")])
+    assert r.exit_code != 0 and "--base-url" in r.output
+    r = CliRunner().invoke(app, ["serve", "--base-url", "alerts.example.org", "--data", str(tmp_path / "d")])
+    assert r.exit_code != 0 and "not an http(s) address" in r.output

@@ -16,6 +16,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from fastapi.middleware.cors import CORSMiddleware
 from fastapi.responses import JSONResponse
 
 from airshield import __version__
@@ -67,6 +68,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
                   openapi_url="/openapi.json", docs_url="/docs", redoc_url=None)
     app.state.settings = settings
     app.add_middleware(BodyLimit, limit=settings.max_request_bytes, skip=("/v1/ingest",))
+    if settings.cors_origins:
+        # An alert app's page on its own origin reads the API and the stream (EventSource).
+        # Outside the body limit, so that a 413 carries the headers a browser needs to show it.
+        app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
+                           allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"],
+                           allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "Idempotency-Key"],
+                           expose_headers=["Retry-After", "Location"], max_age=600)
     app.add_middleware(AccessLog)  # outermost: it logs the 413s too
 
     @app.exception_handler(RequestValidationError)

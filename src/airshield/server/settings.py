@@ -57,6 +57,9 @@ class Settings:
             in the future of its arrival, s.
         durability: event log durability (``process`` or ``power``, see EventLog).
         base_url: where the service is reachable from outside (Atom links).
+        cors_origins: web origins whose pages may call the API and the stream (CORS);
+            ``*`` any (tokens are bearer headers, never cookies, so a page of another
+            origin gains nothing a script could not do); empty: no CORS headers.
         forecast_period_s: the tracks' cones and ETAs are recomputed at most this
             often, wall s (they cost a few ms per threat).
         max_report_age_s: a report measured more than this before the service clock
@@ -92,6 +95,7 @@ class Settings:
     max_skew_s: float = 5.0
     durability: str = "process"
     base_url: str = "http://127.0.0.1:8000/"
+    cors_origins: tuple[str, ...] = ("*",)
     forecast_period_s: float = 1.0
     max_report_age_s: float = MAX_REPORT_AGE_S
     idempotency_keep_s: float = 86_400.0
