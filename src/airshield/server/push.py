@@ -302,16 +302,19 @@ def _filter(push: Push, kinds: str | None, regions: str | None) -> Filter:
     return Filter(frozenset(ks), frozenset(rs) if rs else None)
 
 
-def _last_id(header: str | None, query: int | None) -> int | None:
-    if header is not None and header.strip():
-        try:
-            v = int(header.strip())
-        except ValueError:
-            raise HTTPException(400, "Last-Event-ID must be an event id (an integer)") from None
-        if v < 0:
-            raise HTTPException(400, "Last-Event-ID must be >= 0")
-        return v
-    return query
+def _last_id(header: str | None, query: str | None) -> int | None:
+    """The event id to resume after, from the header (a browser's reconnection) or else the
+    query; a malformed one is a 400 whichever way it came (docs/push.md)."""
+    for name, value in (("Last-Event-ID", header), ("last_event_id", query)):
+        if value is not None and value.strip():
+            try:
+                v = int(value.strip())
+            except ValueError:
+                raise HTTPException(400, f"{name} must be an event id (an integer)") from None
+            if v < 0:
+                raise HTTPException(400, f"{name} must be >= 0")
+            return min(v, 2**63 - 1)  # (beyond any log's end: the stream goes live)
+    return None
 
 
 @router.get(
@@ -325,7 +328,7 @@ async def stream(
     request: Request,
     kinds: Annotated[str | None, Query(description="comma-separated: alert (default), track, audit")] = None,
     regions: Annotated[str | None, Query(description="comma-separated region ids (alerts and audit only)")] = None,
-    last_event_id: Annotated[int | None, Query(ge=0, description="resume after this event id")] = None,
+    last_event_id: Annotated[str | None, Query(max_length=40, description="resume after this event id (an integer)")] = None,
     last_event_id_header: Annotated[str | None, Header(alias="Last-Event-ID")] = None,
     principal: Annotated[Principal | None, Depends(auth.optional)] = None,
 ) -> Response:
