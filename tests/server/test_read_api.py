@@ -134,6 +134,26 @@ def test_the_atom_feed_lists_the_current_alerts(mid):
     assert again.status_code == 200 and again.content == _feed(mid).content
 
 
+def test_pollers_fetch_a_feed_or_status_only_when_it_changed(mid):
+    # Feed readers and sirens poll: an ETag answers an unchanged body with 304, HEAD is allowed,
+    # and a CAP message by its identifier (it never changes) may be cached for good.
+    for path in ("/v1/alerts.atom", "/v1/status"):
+        r = mid.client.get(path)
+        etag = r.headers["etag"]
+        assert r.status_code == 200 and etag
+        again = mid.client.get(path, headers={"If-None-Match": etag})
+        assert again.status_code == 304 and not again.content
+        assert mid.client.get(path, headers={"If-None-Match": '"other"'}).status_code == 200
+        head = mid.client.head(path)
+        assert head.status_code == 200 and head.headers["etag"] == etag
+    alert = mid.client.get("/v1/alerts").json()[0]
+    latest = mid.client.get(alert["cap"])
+    assert latest.headers["cache-control"] == "no-cache"  # the latest of a chain changes
+    ident = etree.fromstring(latest.content).findtext("{urn:oasis:names:tc:emergency:cap:1.2}identifier")
+    one = mid.client.get(f"/cap/{ident}.xml")
+    assert one.content == latest.content and "immutable" in one.headers["cache-control"]
+
+
 def test_the_history_of_an_unknown_region_is_refused_not_empty(mid):
     r = mid.client.get("/v1/alerts/history", params={"region": "UA-99"})
     assert r.status_code == 422 and "unknown UA-99" in r.text

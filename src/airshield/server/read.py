@@ -11,6 +11,7 @@ reasons have their positions rounded to the same grid (server/public.py).
 from __future__ import annotations
 
 import functools
+import hashlib
 import json
 import math
 from datetime import datetime
@@ -174,43 +175,59 @@ def _page(request: Request, kind: str, region, since, until, cursor: int, limit:
     return {"items": items, "next_cursor": rows[limit - 1][0] if len(rows) > limit else None}
 
 
-@router.get("/v1/alerts.atom", summary="Atom feed of the current alerts (CAP 1.2 links)",
-            response_class=Response, responses={200: {"content": {"application/atom+xml": {}}}})
+def _conditional(request: Request, body: bytes | str, media_type: str, immutable: bool = False) -> Response:
+    """``body`` with an ETag (a 304 when the client's If-None-Match names it): feed readers and
+    sirens that poll fetch a changed body only. A CAP message by its identifier never changes."""
+    data = body.encode() if isinstance(body, str) else body
+    etag = f'"{hashlib.sha256(data).hexdigest()[:32]}"'
+    headers = {"ETag": etag, "Cache-Control": "public, max-age=31536000, immutable" if immutable else "no-cache"}
+    asked = request.headers.get("if-none-match", "")
+    if asked.strip() == "*" or etag in (t.strip().removeprefix("W/") for t in asked.split(",")):
+        return Response(status_code=304, headers=headers)
+    return Response(data, media_type=media_type, headers=headers)
+
+
+@router.api_route("/v1/alerts.atom", methods=["GET", "HEAD"], summary="Atom feed of the current alerts (CAP 1.2 links)",
+                  response_class=Response, responses={200: {"content": {"application/atom+xml": {}}}})
 # The feed's `self` link, like its entries' /cap/ links, is relative to the base URL (the
 # same feed as a run's RUNDIR/alerts.atom beside RUNDIR/cap/): served there too.
-@router.get("/" + FEED_PATH, include_in_schema=False, response_class=Response)
+@router.api_route("/" + FEED_PATH, methods=["GET", "HEAD"], include_in_schema=False, response_class=Response)
 def atom(request: Request):
     eng = _engine(request)
     xml = eng.call(lambda rt: eng.feed.to_xml(now=eng.clock() if math.isfinite(eng.clock()) else None))
-    return Response(xml, media_type="application/atom+xml")
+    return _conditional(request, xml, "application/atom+xml")
 
 
-@router.get("/v1/alerts/{alert_id}.cap", summary="CAP 1.2 message of an alert (latest of its chain, or by CAP identifier)",
-            response_class=Response, responses={200: {"content": {"application/cap+xml": {}}}, 404: {}})
+@router.api_route("/v1/alerts/{alert_id}.cap", methods=["GET", "HEAD"],
+                  summary="CAP 1.2 message of an alert (latest of its chain, or by CAP identifier)",
+                  response_class=Response, responses={200: {"content": {"application/cap+xml": {}}}, 404: {}})
 def cap(request: Request, alert_id: str):
     eng = _engine(request)
     ident = eng.cap_latest.get(alert_id, alert_id)
     xml = eng.cap_xml.get(ident)
     if xml is None:
         raise HTTPException(404, f"no alert or CAP message {alert_id!r}")
-    return Response(xml, media_type="application/cap+xml")
+    return _conditional(request, xml, "application/cap+xml", immutable=ident == alert_id)
 
 
-@router.get("/cap/{identifier}.xml", summary="A CAP message by its identifier (the Atom feed's links)",
-            response_class=Response, responses={200: {"content": {"application/cap+xml": {}}}, 404: {}})
+@router.api_route("/cap/{identifier}.xml", methods=["GET", "HEAD"],
+                  summary="A CAP message by its identifier (the Atom feed's links)",
+                  response_class=Response, responses={200: {"content": {"application/cap+xml": {}}}, 404: {}})
 def cap_file(request: Request, identifier: str):
     xml = _engine(request).cap_xml.get(identifier)
     if xml is None:
         raise HTTPException(404, f"no CAP message {identifier!r}")
-    return Response(xml, media_type="application/cap+xml")
+    return _conditional(request, xml, "application/cap+xml", immutable=True)
 
 
-@router.get("/v1/status", summary="One character per region: A alert, P pre-alert, N quiet (order: /v1/status/regions)",
-            response_class=PlainTextResponse)
+@router.api_route("/v1/status", methods=["GET", "HEAD"],
+                  summary="One character per region: A alert, P pre-alert, N quiet (order: /v1/status/regions)",
+                  response_class=PlainTextResponse)
 def status(request: Request):
     eng = _engine(request)
     st = eng.snapshot.states
-    return PlainTextResponse("".join(STATUS_CHARS[st.get(r, "quiet")] for r in eng.region_ids))
+    return _conditional(request, "".join(STATUS_CHARS[st.get(r, "quiet")] for r in eng.region_ids),
+                        "text/plain; charset=utf-8")
 
 
 @router.get("/v1/status/regions", summary="The region order of /v1/status (fixed for a deployment)")
