@@ -210,7 +210,7 @@ def test_the_map_follows_a_simulated_night_and_replays_it(map_service, tiny_feed
             cursor = page_["next_cursor"]
     page.wait_for_function(f"window.airshieldMap.lastEventId >= {history[-1]['id']}", timeout=10_000)
     assert page.evaluate("window.airshieldMap.lastEventId") > seen_before
-    on_page = page.evaluate("[...window.airshieldMap.night.eventKeys]")
+    on_page = page.evaluate("[...window.airshieldMap.night.eventKeys.keys()]")
     assert sorted(on_page) == sorted(f"{e['alert_id']}#{e['seq']}" for e in history)
     live = [(r, s) for r, s, mode in page.evaluate("window.__changes") if r == region and mode == "live"]
     assert ("alert" in [s for _, s in live]) and live[-1][1] == "quiet", live
@@ -347,3 +347,93 @@ def test_nested_areas_of_your_own_stay_visible_and_clickable_over_their_oblast(t
         page.close()
     finally:
         service.kill()
+
+
+def _step_clock(service, seconds: float = 10.0) -> None:
+    """Move the data clock on (admin), so that the next step applies what a duty officer sent."""
+    with service.client(service.admin) as c:
+        now = c.get("/v1/clock").json()["now"]
+        assert c.post("/v1/clock", json={"now": now + seconds}).status_code == 200
+
+
+@needs_chromium
+def test_a_duty_officer_signs_in_on_the_map_and_raises_and_cancels_an_alert_with_a_reason(
+        map_service, tiny_feed, browser, tmp_path):
+    service = map_service
+    errors: list[str] = []
+    page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="en-GB")
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.add_init_script("localStorage.setItem('airshield.lang', 'en')")
+    service.feed(next(_slices(tiny_feed)))  # the night has begun: the data clock runs
+    page.goto(service.url + "/")
+    page.wait_for_function("document.body.dataset.ready === '1'", timeout=20_000)
+    region = "UA-46"  # Lviv: far from the tiny night's drones, quiet all night
+    assert _state(page, region) == "quiet"
+
+    # The public page has the sign-in, and no commands in a region's panel.
+    page.mouse.click(*_open_point(page, region))
+    page.wait_for_selector("#region-panel:not([hidden])")
+    assert page.locator("#region-act").is_hidden()
+    assert page.get_attribute("body", "data-role") == "public"
+
+    # A wrong token is refused, saying why; a viewer signs in but may not give commands.
+    page.fill("#token", "as_not-a-token")
+    page.click("#sign-in button[type=submit]")
+    page.wait_for_selector("#sign-in-error:not([hidden])")
+    assert "Not signed in" in page.inner_text("#sign-in-error")
+    page.fill("#token", service.viewer)
+    page.click("#sign-in button[type=submit]")
+    page.wait_for_function("document.body.dataset.role === 'viewer'")
+    assert "analyst" in page.inner_text("#signed-in-as")
+    assert page.locator("#region-act").is_hidden()
+    page.click("#sign-out")
+    page.wait_for_function("document.body.dataset.role === 'public'")
+
+    # A duty officer signs in; the region's panel now has the commands and the audit trail.
+    page.fill("#token", service.operator)
+    page.click("#sign-in button[type=submit]")
+    page.wait_for_function("document.body.dataset.role === 'operator'")
+    page.wait_for_selector("#region-act:not([hidden]) button[data-action=alert]")
+    page.wait_for_selector("#region-audit:not([hidden])")
+    # A command without a reason is not sent.
+    page.click("#region-act button[data-action=alert]")
+    page.wait_for_selector("#act-result[data-ok=false]")
+    assert "reason is required" in page.inner_text("#act-result")
+    page.fill("#act-reason", "drill: regional administration's request")
+    page.fill("#act-minutes", "20")
+    page.click("#region-act button[data-action=alert]")
+    page.wait_for_selector("#act-result[data-ok=true]")
+    _step_clock(service)
+    page.wait_for_function(f"document.querySelector(\"path[data-region='{region}']\").dataset.state === 'alert'",
+                           timeout=15_000)
+    page.wait_for_selector("#region-audit li[data-action=raise][data-outcome=applied]", timeout=20_000)
+    assert "drill: regional administration" in page.inner_text("#region-audit")
+    # The stream carries the alert as the token may see it: who acted and why, for an operator.
+    page.wait_for_selector("#region-body .operator")
+    assert "duty-officer" in page.inner_text("#region-body .operator")
+    page.screenshot(path=str(tmp_path / "duty-officer.png"))
+
+    # ... and cancels it, with a reason: the region is quiet again.
+    page.fill("#act-reason", "drill over")
+    page.click("#region-act button[data-action=cancel]")
+    page.wait_for_selector("#act-result[data-ok=true]")
+    _step_clock(service)
+    page.wait_for_function(f"document.querySelector(\"path[data-region='{region}']\").dataset.state === 'quiet'",
+                           timeout=15_000)
+    with service.client(service.operator) as c:
+        audit = c.get("/v1/audit", params={"region": region}).json()["items"]
+    assert [(a["action"], a["user"], a["outcome"]) for a in audit] == [
+        ("raise", "duty-officer", "applied"), ("cancel", "duty-officer", "applied")]
+    # Signed out, the page is the public's again: the history's reasons without the name.
+    page.click("#sign-out")
+    page.wait_for_function("document.body.dataset.role === 'public'")
+    page.wait_for_function("!document.querySelector('#region-body').innerText.includes('duty-officer')")
+    assert page.locator("#region-act").is_hidden()
+    # A token revoked while the page is open: its stream ends, and the page signs out by itself.
+    page.fill("#token", service.viewer)
+    page.click("#sign-in button[type=submit]")
+    page.wait_for_function("document.body.dataset.role === 'viewer'")
+    with service.client(service.admin) as c:
+        assert c.delete("/v1/operators/analyst", params={"role": "viewer"}).json()["revoked"] == 1
+    page.wait_for_function("document.body.dataset.role === 'public'", timeout=40_000)
+    assert not errors, errors

@@ -61,6 +61,12 @@ def list_operators(request: Request, principal: Annotated[Principal, Depends(req
     return request.app.state.server.operators()
 
 
+@router.get("/v1/me", summary="Who a person's token is: id and role (viewer, operator or admin)")
+def me(principal: Annotated[Principal, Depends(require("viewer"))]) -> dict:
+    # The map's sign-in asks this, to show a duty officer's controls only to an operator.
+    return {"id": principal.subject, "role": principal.role}
+
+
 @router.delete("/v1/operators/{operator_id}", summary="Revoke a person's tokens (admin)")
 def revoke_operator(request: Request, operator_id: str, principal: Annotated[Principal, Depends(require("admin"))],
                     role: Annotated[Literal["operator", "viewer", "admin"], Query()] = "operator"):

@@ -1,4 +1,4 @@
-// The public API the map reads (docs/map.md lists it) and the SSE stream.
+// The API the map reads (docs/map.md lists it), the SSE stream, and a duty officer's commands.
 
 /** Seconds since the epoch from an API time: a number already, or an RFC 3339 string. */
 export function toSec(t) {
@@ -8,10 +8,66 @@ export function toSec(t) {
   return Number.isFinite(ms) ? ms / 1000 : null;
 }
 
+// A person's token (viewer, operator or admin), when a duty officer signs in. Kept in this
+// tab's sessionStorage only: it goes when the tab closes, and no other site can read it.
+const TOKEN_KEY = 'airshield.token';
+
+export function getToken() {
+  try { return sessionStorage.getItem(TOKEN_KEY); } catch { return null; }
+}
+
+export function setToken(token) {
+  try {
+    if (token) sessionStorage.setItem(TOKEN_KEY, token); else sessionStorage.removeItem(TOKEN_KEY);
+  } catch { /* storage disabled: the sign-in lasts until the page reloads */ }
+  memToken = token || null;
+}
+
+let memToken = null;
+
+function headers(extra = {}) {
+  const h = { Accept: 'application/json', ...extra };
+  const tok = getToken() ?? memToken;
+  if (tok) h.Authorization = `Bearer ${tok}`;
+  return h;
+}
+
 export async function getJSON(path) {
-  const r = await fetch(path, { headers: { Accept: 'application/json' } });
+  const r = await fetch(path, { headers: headers() });
   if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
   return r.json();
+}
+
+/**
+ * POST a JSON body with the signed-in token; resolves to {ok, status, body}. The service's
+ * refusal says what was wrong (`detail`: a string, or a list of {loc, msg}).
+ */
+export async function postJSON(path, body) {
+  const r = await fetch(path, {
+    method: 'POST', headers: headers({ 'Content-Type': 'application/json' }), body: JSON.stringify(body),
+  });
+  let data = null;
+  try { data = await r.json(); } catch { /* no body */ }
+  return { ok: r.ok, status: r.status, body: data };
+}
+
+/** Who ``token`` is (GET /v1/me): {id, role}, or throws with the service's reason. */
+export async function whoIs(token) {
+  const r = await fetch('/v1/me', { headers: { Accept: 'application/json', Authorization: `Bearer ${token}` } });
+  if (!r.ok) {
+    let why = `HTTP ${r.status}`;
+    try { const d = await r.json(); if (typeof d.detail === 'string') why = d.detail; } catch { /* none */ }
+    throw new Error(why);
+  }
+  return r.json();
+}
+
+/** A refusal's detail as one line of text. */
+export function detailText(body) {
+  const d = body?.detail;
+  if (typeof d === 'string') return d;
+  if (Array.isArray(d)) return d.map((e) => `${(e.loc || []).slice(1).join('.')}: ${e.msg}`).join('; ');
+  return '';
 }
 
 /** Items of a paginated reply, whatever the list is called. */
@@ -31,7 +87,7 @@ export async function fetchAlertHistory() {
   for (let pages = 0; pages < 1000; pages++) {
     const q = new URLSearchParams({ limit: String(limit) });
     if (cursor != null) q.set('cursor', cursor);
-    const r = await fetch(`/v1/alerts/history?${q}`, { headers: { Accept: 'application/json' } });
+    const r = await fetch(`/v1/alerts/history?${q}`, { headers: headers() });
     if (r.status === 422 && limit > 100) { limit = 100; pages--; continue; } // a smaller page cap
     if (!r.ok) throw new Error(`/v1/alerts/history: HTTP ${r.status}`);
     const page = await r.json();
@@ -45,14 +101,18 @@ export async function fetchAlertHistory() {
 /**
  * The SSE stream GET /v1/stream, replayed from `fromId` (0: the whole night) and then live.
  *
- * On a dropped connection the browser's EventSource reconnects by itself and sends the last
- * id it saw as Last-Event-ID, so the server resumes without losses; events at or below the
- * newest id already handled are dropped here, so a replay never counts an event twice. If the
- * EventSource gives up (CLOSED), a new one is opened from the newest id.
+ * Without a token: the browser's EventSource. On a dropped connection it reconnects by itself
+ * and sends the last id it saw as Last-Event-ID, so the server resumes without losses; if it
+ * gives up (CLOSED), a new one is opened from the newest id. With a signed-in person's token,
+ * which an EventSource cannot send: fetch() with the Authorization header, read as a stream
+ * and parsed here, reconnecting from the newest id the same way. Either way, events at or
+ * below the newest id already handled are dropped, so a replay never counts one twice.
+ * `onAuthLost` is called when the service refuses the token (revoked): the caller signs out.
  */
-export function openStream({ kinds, fromId = 0, onEvent, onStatus }) {
+export function openStream({ kinds, fromId = 0, onEvent, onStatus, onAuthLost = () => {} }) {
   let lastId = fromId;
   let es = null;
+  let ctrl = null;
   let closed = false;
   const handle = (e) => {
     const id = Number(e.lastEventId);
@@ -66,10 +126,10 @@ export function openStream({ kinds, fromId = 0, onEvent, onStatus }) {
     if (d && !d.type && d.data && typeof d.data === 'object') d = d.data;
     onEvent(d, id, e.type);
   };
-  const connect = () => {
+  const query = () => new URLSearchParams({ kinds, last_event_id: String(lastId) });
+  const connectEventSource = () => {
     if (closed) return;
-    const q = new URLSearchParams({ kinds, last_event_id: String(lastId) });
-    es = new EventSource(`/v1/stream?${q}`);
+    es = new EventSource(`/v1/stream?${query()}`);
     onStatus('connecting');
     es.onopen = () => onStatus('open');
     es.onmessage = handle;
@@ -77,15 +137,61 @@ export function openStream({ kinds, fromId = 0, onEvent, onStatus }) {
     es.onerror = () => {
       if (es.readyState === EventSource.CLOSED) {
         onStatus('closed');
-        setTimeout(connect, 2000);
+        setTimeout(connectEventSource, 2000);
       } else {
         onStatus('reconnecting');
       }
     };
   };
-  connect();
+  const connectFetch = async (token) => {
+    while (!closed) {
+      onStatus('connecting');
+      try {
+        ctrl = new AbortController();
+        const r = await fetch(`/v1/stream?${query()}`, {
+          headers: { Accept: 'text/event-stream', Authorization: `Bearer ${token}` }, signal: ctrl.signal,
+        });
+        if (r.status === 401 || r.status === 403) { onStatus('closed'); onAuthLost(); return; }
+        if (!r.ok || !r.body) throw new Error(`HTTP ${r.status}`);
+        onStatus('open');
+        const reader = r.body.getReader();
+        const dec = new TextDecoder();
+        let buf = '';
+        let revoked = false;
+        for (;;) {
+          const { value, done } = await reader.read();
+          if (done) break;
+          buf += dec.decode(value, { stream: true });
+          let end;
+          while ((end = /\r?\n\r?\n/.exec(buf)) !== null) {
+            const block = buf.slice(0, end.index);
+            buf = buf.slice(end.index + end[0].length);
+            const msg = { type: 'message', lastEventId: '', data: [] };
+            for (const line of block.split(/\r?\n/)) {
+              if (!line || line.startsWith(':')) continue; // a comment: a heartbeat
+              const i = line.indexOf(':');
+              const field = i < 0 ? line : line.slice(0, i);
+              const val = i < 0 ? '' : line.slice(i + 1).replace(/^ /, '');
+              if (field === 'data') msg.data.push(val);
+              else if (field === 'event') msg.type = val;
+              else if (field === 'id') msg.lastEventId = val;
+            }
+            if (msg.type === 'revoked') revoked = true;
+            else if (msg.data.length) handle({ ...msg, data: msg.data.join('\n') });
+          }
+        }
+        if (revoked) { onStatus('closed'); onAuthLost(); return; }
+      } catch (e) {
+        if (closed) return;
+      }
+      onStatus('reconnecting');
+      await new Promise((res) => setTimeout(res, 2000));
+    }
+  };
+  const token = getToken() ?? memToken;
+  if (token) connectFetch(token); else connectEventSource();
   return {
     get lastId() { return lastId; },
-    close() { closed = true; es?.close(); },
+    close() { closed = true; es?.close(); ctrl?.abort(); },
   };
 }

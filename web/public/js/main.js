@@ -1,5 +1,7 @@
 // The live map's page: loads the night, follows the SSE stream, replays it on a timeline.
-import { getJSON, fetchAlertHistory, openStream } from './api.js';
+import {
+  getJSON, fetchAlertHistory, openStream, postJSON, whoIs, getToken, setToken, detailText,
+} from './api.js';
 import {
   t, getLang, setLang, onLangChange, applyStatic, placeName, fmtTime, fmtDateTime, fmtDuration,
   fmtNumber,
@@ -17,6 +19,7 @@ const ui = {
   here: null, // {id, lat, lon, answer, at}: "how long do I have here?" for the clicked point (live only)
   layers: { tracks: true, cones: true, sensors: true, cities: true },
   conn: 'connecting',
+  who: null, // {id, role} of the signed-in person (GET /v1/me), or null: the public view
 };
 let view;
 let stream;
@@ -33,7 +36,7 @@ function render() {
   if (ui.layers.tracks) view.drawTracks(night.tracksAt(T), { showCones: ui.layers.cones });
   renderClock();
   renderSummary(states);
-  if (ui.selected) { renderPanel(ui.selected); refreshHere(); }
+  if (ui.selected) { renderPanel(ui.selected); renderAct(); refreshHere(); }
   document.body.dataset.mode = T == null ? 'live' : 'replay';
   const inAlert = [...states].filter(([, s]) => s === 'alert').map(([id]) => id);
   document.body.dataset.alertRegions = inAlert.join(',');
@@ -123,6 +126,8 @@ function selectRegion(id, latlng = null) {
   view.select(id);
   ui.here = latlng ? { id, lat: latlng.lat, lon: latlng.lng, answer: null, at: 0 } : null;
   renderPanel(id, true);
+  renderAct();
+  refreshAudit();
   refreshHere();
   $('#region-panel').hidden = false;
   $('#region-panel').focus({ preventScroll: true });
@@ -155,7 +160,15 @@ function reasonHtml(reason) {
   if (sensors.length) parts.push(`<p>${esc(t('sensors_behind'))}: ${sensors.map((k) => esc(t(`kind_${k}`))).join(', ')}</p>`);
   if (reason.confidence) parts.push(`<p>${esc(t('confidence'))}: ${Math.round(reason.confidence * 100)} %</p>`);
   if (reason.sighting_age_s != null) parts.push(`<p class="sighting">${esc(t('sighting', { ago: fmtDuration(reason.sighting_age_s) }))}</p>`);
-  if (reason.operator) parts.push(`<p>${esc(t('operator', { user: reason.operator.user, note: reason.operator.note }))}</p>`);
+  if (reason.operator) {
+    // Who and in which words only reach an operator's token; others see that a duty officer acted.
+    const op = reason.operator;
+    if (op.user != null) parts.push(`<p class="operator">${esc(t('operator', { user: op.user, note: op.note ?? '' }))}</p>`);
+    // (In English the reason's text already says that a duty officer acted.)
+    else if (!(getLang() === 'en' && reason.text)) {
+      parts.push(`<p class="operator">${esc(t('operator_public', { action: t(`action_${op.action}`) }))}</p>`);
+    }
+  }
   return parts.join('');
 }
 
@@ -213,6 +226,140 @@ function renderPanel(id, force = false) {
   for (const b of box.querySelectorAll('.hist-item')) {
     b.addEventListener('click', () => { pause(); ui.replayT = Number(b.dataset.t); render(); });
   }
+}
+
+// ---------------------------------------------------------------- duty officer
+
+const isOperator = () => ui.who != null && (ui.who.role === 'operator' || ui.who.role === 'admin');
+
+function renderOfficer() {
+  const who = ui.who;
+  $('#sign-in').hidden = who != null;
+  $('#signed-in').hidden = who == null;
+  $('#signed-in-as').textContent = who ? t('signed_in_as', { id: who.id, role: t(`role_${who.role}`) }) : '';
+  document.body.dataset.role = who ? who.role : 'public';
+}
+
+let actFor = '';
+/** The command form of the selected region: built when the region, the person or the language
+ * changes, never on an alert update (a reason being typed is kept). Live view only. */
+function renderAct(force = false) {
+  const form = $('#region-act');
+  const id = ui.selected;
+  const key = `${id}|${ui.who?.role}|${getLang()}|${ui.replayT == null}`;
+  if (!id || !isOperator()) { form.hidden = true; actFor = ''; form.replaceChildren(); return; }
+  if (key === actFor && !force) return;
+  actFor = key;
+  form.hidden = false;
+  if (ui.replayT != null) {
+    form.innerHTML = `<h3>${esc(t('act_title'))}</h3><p class="muted">${esc(t('act_live_only'))}</p>`;
+    return;
+  }
+  form.innerHTML = `
+    <h3>${esc(t('act_title'))}</h3>
+    <label><span>${esc(t('act_reason'))}</span><textarea id="act-reason" rows="2" maxlength="2000"></textarea></label>
+    <label><span>${esc(t('act_minutes'))}</span><input id="act-minutes" type="number" min="0" max="10080" step="1" value="30"></label>
+    <div class="buttons">
+      <button type="button" data-action="alert">${esc(t('act_raise'))}</button>
+      <button type="button" data-action="extend">${esc(t('act_extend'))}</button>
+      <button type="button" data-action="cancel">${esc(t('act_cancel'))}</button>
+    </div>
+    <p id="act-result" role="status" aria-live="polite"></p>`;
+  for (const b of form.querySelectorAll('button[data-action]')) {
+    b.addEventListener('click', () => command(id, b.dataset.action));
+  }
+}
+
+async function command(id, action) {
+  const out = $('#act-result');
+  const reason = $('#act-reason').value.trim();
+  if (!reason) {
+    out.className = 'error';
+    out.dataset.ok = 'false';
+    out.textContent = t('act_need_reason');
+    $('#act-reason').focus();
+    return;
+  }
+  const minutes = Number($('#act-minutes').value || 0);
+  const r = await postJSON(`/v1/regions/${encodeURIComponent(id)}/${action}`, { reason, minutes });
+  if (ui.selected !== id) return;
+  out.dataset.ok = String(r.ok);
+  if (r.ok) {
+    out.className = 'ok';
+    out.textContent = t('act_sent', { action: t(`action_${r.body.action}`), t: fmtTime(r.body.applies_at, true) });
+    $('#act-reason').value = '';
+    setTimeout(refreshAudit, 1500); // the outcome is in the log after the next step
+  } else {
+    out.className = 'error';
+    out.textContent = t('act_refused', { why: detailText(r.body) || `HTTP ${r.status}` });
+  }
+}
+
+let auditFor = null;
+/** The selected region's audit trail, newest first (operators only). */
+async function refreshAudit() {
+  const box = $('#region-audit');
+  const id = ui.selected;
+  if (!id || !isOperator()) { box.hidden = true; box.replaceChildren(); return; }
+  let items = [];
+  try {
+    const page = await getJSON(`/v1/audit?${new URLSearchParams({ region: id, limit: '1000' })}`);
+    items = (page.items || []).slice(-20).reverse();
+  } catch (e) { console.warn(e); return; }
+  if (ui.selected !== id) return;
+  auditFor = id;
+  box.hidden = false;
+  box.innerHTML = `<h3>${esc(t('audit_title'))}</h3>` + (items.length
+    ? `<ol class="audit">${items.map((a) => `<li data-action="${esc(a.action)}" data-outcome="${esc(a.outcome)}">
+        <time>${esc(fmtTime(toSecond(a.t), true))}</time> <b>${esc(a.user)}</b>: ${esc(t(`action_${a.action}`))}
+        (${esc(t(`outcome_${a.outcome}`))}) — ${esc(a.note)}</li>`).join('')}</ol>`
+    : `<p class="muted">${esc(t('audit_none'))}</p>`);
+}
+
+function toSecond(v) { return typeof v === 'number' ? v : Date.parse(v) / 1000; }
+
+function startStream(fromId) {
+  stream?.close();
+  stream = openStream({
+    kinds: 'alert',
+    fromId,
+    onStatus: setConn,
+    onAuthLost: () => { if (ui.who) { ui.who = null; setToken(null); afterSignIn(); } },
+    onEvent: (d) => {
+      if (d.type === 'alert') night.addAlert(d);
+      else if (d.type === 'track') night.addTrack(d);
+      window.airshieldMap.events++;
+      scheduleRender();
+    },
+  });
+}
+
+async function signIn(token) {
+  const err = $('#sign-in-error');
+  try {
+    ui.who = await whoIs(token);
+    setToken(token);
+    err.hidden = true;
+  } catch (e) {
+    ui.who = null;
+    setToken(null);
+    err.hidden = false;
+    err.textContent = t('sign_in_failed', { why: e.message });
+  }
+  await afterSignIn();
+}
+
+async function afterSignIn() {
+  renderOfficer();
+  // The picture as the token may see it (or the public's again): the stream and the night's
+  // alert reasons anew, live tracks to the metre, exact sensors.
+  startStream(stream?.lastId ?? 0);
+  try { for (const ev of await fetchAlertHistory()) night.addAlert(ev); } catch (e) { console.warn(e); }
+  await Promise.all([refreshTracks(), refreshSensors(), refreshRegions()]);
+  panelKey = '';
+  renderAct(true);
+  refreshAudit();
+  scheduleRender();
 }
 
 // ---------------------------------------------------------------- timeline
@@ -313,6 +460,11 @@ async function boot() {
   applyStatic();
   buildLegend();
   view = new MapView($('#map'), { onRegionClick: selectRegion });
+  const saved = getToken();
+  if (saved) {
+    try { ui.who = await whoIs(saved); } catch { setToken(null); } // revoked or expired: the public view
+  }
+  renderOfficer();
 
   const [geo, regions] = await Promise.all([getJSON('/v1/regions.geojson'), getJSON('/v1/regions')]);
   night.setRegions(regions);
@@ -335,24 +487,15 @@ async function boot() {
   getJSON('/map/cities.json').then((c) => view.drawCities(c)).catch((e) => console.warn(e));
   await Promise.all([refreshTracks(), refreshSensors()]);
 
-  // Alerts are public on the stream; tracks there need a viewer token, which an EventSource
-  // cannot send, so the map polls the public GET /v1/tracks instead (delayed and coarsened).
-  stream = openStream({
-    kinds: 'alert',
-    fromId,
-    onStatus: setConn,
-    onEvent: (d) => {
-      if (d.type === 'alert') night.addAlert(d);
-      else if (d.type === 'track') night.addTrack(d);
-      window.airshieldMap.events++;
-      scheduleRender();
-    },
-  });
+  // Alerts on the stream (public, or as the signed-in token may see them); tracks are polled
+  // from GET /v1/tracks (for the public delayed and coarsened).
+  startStream(fromId);
   setInterval(refreshClock, 2000);
   setInterval(refreshTracks, 2000);
   setInterval(refreshSensors, 30000);
   setInterval(async () => { await refreshRegions(); scheduleRender(); }, 10000);
   setInterval(() => { if (!ui.playing) render(); }, 1000);
+  setInterval(() => { if (ui.selected && isOperator()) refreshAudit(); }, 10000);
 
   render();
   document.body.dataset.ready = '1';
@@ -375,7 +518,18 @@ function buildLegend() {
 
 function wire() {
   $('#lang').addEventListener('click', () => setLang(getLang() === 'en' ? 'uk' : 'en'));
+  $('#sign-in').addEventListener('submit', (e) => {
+    e.preventDefault();
+    const box = $('#token');
+    const token = box.value.trim();
+    box.value = '';
+    if (token) signIn(token);
+  });
+  $('#sign-out').addEventListener('click', () => { ui.who = null; setToken(null); afterSignIn(); });
   onLangChange(() => {
+    renderOfficer();
+    renderAct();
+    if (auditFor) refreshAudit();
     buildLegend();
     view.relabel();
     renderSensorSummary();
@@ -393,6 +547,8 @@ function wire() {
   $('#region-close').addEventListener('click', () => {
     ui.selected = null;
     view.select(null);
+    renderAct();
+    refreshAudit();
     $('#region-panel').hidden = true;
   });
   for (const name of Object.keys(ui.layers)) {
@@ -405,7 +561,7 @@ function wire() {
     });
   }
   document.addEventListener('keydown', (e) => {
-    if (e.target.closest('input, select, button')) return;
+    if (e.target.closest('input, select, button, textarea')) return;
     if (e.key === ' ') { e.preventDefault(); ui.playing ? pause() : play(); }
   });
 }

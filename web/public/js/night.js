@@ -17,7 +17,7 @@ export class Night {
     this.regions = new Map(); // id -> {id, name, name_uk, parent}
     this.live = new Map(); // id -> {state, since, reason}: GET /v1/regions (regions without events)
     this.events = new Map(); // region -> [alert event], in time order
-    this.eventKeys = new Set(); // alert_id#seq, to merge history and stream without doubles
+    this.eventKeys = new Map(); // alert_id#seq -> event, to merge history and stream without doubles
     this.order = 0;
     this.tracks = new Map(); // id -> [state], in time order (polled by the page)
     this.reasonTracks = new Map(); // id -> [state], in time order (threats in alert reasons)
@@ -43,13 +43,21 @@ export class Night {
     }
   }
 
-  /** Add one alert event (formats.md "Alerts"); true if it was new. */
+  /**
+   * Add one alert event (formats.md "Alerts"); true if it was new. An event already known takes
+   * the reason given now: after a sign-in the history is read again, with the full reasons the
+   * token may see (after a sign-out, the public's).
+   */
   addAlert(ev) {
     if (!ev || !ev.region) return false;
     const key = `${ev.alert_id}#${ev.seq}`;
-    if (this.eventKeys.has(key)) return false;
-    this.eventKeys.add(key);
+    const known = this.eventKeys.get(key);
+    if (known) {
+      if (ev.reason !== undefined) known.reason = ev.reason;
+      return false;
+    }
     const e = { ...ev, t: toSec(ev.t), order: this.order++ };
+    this.eventKeys.set(key, e);
     let list = this.events.get(ev.region);
     if (!list) this.events.set(ev.region, (list = []));
     // Mostly appended in order; insert by time otherwise (history fetched after some live events).
