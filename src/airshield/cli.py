@@ -443,6 +443,7 @@ def serve(
     cap_sender: Annotated[str | None, typer.Option(help="CAP <sender> of a new log: your authority's unique id, e.g. alerts@your-domain (default a placeholder at example.org)")] = None,
     set_: Annotated[list[str] | None, typer.Option("--set", help="a parameter of a new log's core, STAGE.NAME=JSON (repeat it); a restart keeps the log's")] = None,
     cors_origins: Annotated[str, typer.Option(help="web origins whose pages may call the API and stream, comma-separated; * any; none: no CORS headers")] = "*",
+    public_sensors: Annotated[bool, typer.Option("--public-sensors", help="publish the sensors (to ~1 km) and their coverage gaps without a token (default: viewers only)")] = False,
     log_level: Annotated[str, typer.Option(help="debug, info, warning, error")] = "info",
 ) -> None:
     """Run the web service: ingest, alert API, push, operators and the live map (docs/service.md).
@@ -483,7 +484,7 @@ def serve(
                             rate_per_s=rate or None, rate_burst=burst, silent_after_s=silent_after_s,
                             max_report_age_s=max_report_age_s, admin_token=token,
                             base_url=(base_url.rstrip("/") + "/") if base_url else f"http://{host}:{port}/",
-                            config_overrides=tuple(set_ or ()), cors_origins=origins, **({"cap_sender": cap_sender} if cap_sender else {}))
+                            config_overrides=tuple(set_ or ()), cors_origins=origins, public_sensors=public_sensors, **({"cap_sender": cap_sender} if cap_sender else {}))
     except ValueError as exc:
         _fail(str(exc))
     logs.setup(log_level)
@@ -580,8 +581,9 @@ class _DemoService:
 
         self._log = self.log_path.open("a")
         logs.setup("info", self._log)
+        # A simulated night has nothing to hide: its map shows the sensors without a sign-in.
         settings = Settings(data_dir=self.data, host=self.host, port=self.port, clock="data", cap_status="Exercise",
-                            rate_per_s=None, admin_token=self.admin, base_url=self.url + "/")
+                            rate_per_s=None, admin_token=self.admin, base_url=self.url + "/", public_sensors=True)
         self.app = create_app(settings)
         self.server = uvicorn.Server(uvicorn.Config(self.app, host=self.host, port=self.port, log_config=None,
                                                     access_log=False, timeout_graceful_shutdown=2))

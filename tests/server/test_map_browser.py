@@ -375,6 +375,8 @@ def test_a_duty_officer_signs_in_on_the_map_and_raises_and_cancels_an_alert_with
     page.wait_for_selector("#region-panel:not([hidden])")
     assert page.locator("#region-act").is_hidden()
     assert page.get_attribute("body", "data-role") == "public"
+    # Where the sensors listen is for duty officers (the service does not publish them).
+    page.wait_for_selector("#sensor-summary li[data-hidden=true]")
 
     # A wrong token is refused, saying why; a viewer signs in but may not give commands.
     page.fill("#token", "as_not-a-token")
@@ -385,6 +387,7 @@ def test_a_duty_officer_signs_in_on_the_map_and_raises_and_cancels_an_alert_with
     page.click("#sign-in button[type=submit]")
     page.wait_for_function("document.body.dataset.role === 'viewer'")
     assert "analyst" in page.inner_text("#signed-in-as")
+    page.wait_for_selector("#sensor-summary li[data-kind=acoustic]")
     assert page.locator("#region-act").is_hidden()
     page.click("#sign-out")
     page.wait_for_function("document.body.dataset.role === 'public'")

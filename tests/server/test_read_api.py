@@ -6,6 +6,8 @@ and every public endpoint is read there.
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
 import math
 import re
 from datetime import datetime
@@ -345,30 +347,51 @@ def test_the_public_answer_keeps_a_forecast_in_force_when_its_picture_was_made()
     assert _region_threat({"T1": f}, "UA-59", now, now) is None  # the live picture no longer counts it
 
 
+@contextlib.contextmanager
+def _sensors_published(api):
+    """The service as started with --public-sensors (its settings swapped for the block)."""
+    s = api.app.state.settings
+    api.app.state.settings = dataclasses.replace(s, public_sensors=True)
+    try:
+        yield
+    finally:
+        api.app.state.settings = s
+
+
+def test_the_sensors_and_their_gaps_are_for_viewers_unless_the_deployment_publishes_them(mid):
+    # Where the network listens and where it has gone deaf tells an attacker which way to fly.
+    for path in ("/v1/sensors", "/v1/sensors/gaps.geojson"):
+        r = mid.client.get(path)
+        assert r.status_code == 401 and "viewer token" in r.json()["detail"]
+        assert mid.client.get(path, headers=mid.auth(mid.viewer)).status_code == 200
+    with _sensors_published(mid):
+        assert mid.client.get("/v1/sensors").status_code == 200
+
+
 def test_sensors_show_health_and_the_gap_of_a_silent_one(mid):
     sensors = mid.client.get("/v1/sensors", headers=mid.auth(mid.viewer)).json()
     assert len(sensors) > 2000
     silent = [s for s in sensors if s["silent"]]
     heard = [s for s in sensors if s["last_seen"] is not None]
     assert silent and heard
-    # The public sees which are silent, not when each last reported (a detection, live).
-    public = mid.client.get("/v1/sensors").json()
+    gap = next(s["gap"] for s in silent if s["gap"])
+    assert gap["radius_m"] > 0
+    only = mid.client.get("/v1/sensors", params={"silent": "false"}, headers=mid.auth(mid.viewer)).json()
+    assert only and not any(s["silent"] for s in only)
+    gj = mid.client.get("/v1/sensors/gaps.geojson", headers=mid.auth(mid.viewer)).json()
+    assert gj["features"] and gj["features"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    with _sensors_published(mid):
+        # Published, the public sees which are silent, positions to ~1 km, and not when each
+        # last reported (beside its heartbeat: a detection, live).
+        public = mid.client.get("/v1/sensors").json()
     assert [s["silent"] for s in public] == [s["silent"] for s in sensors]
     assert all(s["last_seen"] is None and s["last_heartbeat"] is None and s["silent_for_s"] % 60 == 0
                for s in public)
-    sensors = public
-    gap = next(s["gap"] for s in silent if s["gap"])
-    assert gap["radius_m"] > 0
-    # Public positions are rounded to ~1 km; a viewer sees them exactly.
-    assert all(s["lat"] is None or round(s["lat"], 2) == s["lat"] for s in sensors)
-    only = mid.client.get("/v1/sensors", params={"silent": "false"}).json()
-    assert only and not any(s["silent"] for s in only)
-    gj = mid.client.get("/v1/sensors/gaps.geojson").json()
-    assert gj["features"] and gj["features"][0]["geometry"]["type"] in ("Polygon", "MultiPolygon")
+    assert all(s["lat"] is None or round(s["lat"], 2) == s["lat"] for s in public)
 
 
 def test_a_heartbeat_keeps_a_sensor_from_being_silent(mid):
-    sensors = {s["id"]: s for s in mid.client.get("/v1/sensors").json()}
+    sensors = {s["id"]: s for s in mid.client.get("/v1/sensors", headers=mid.auth(mid.viewer)).json()}
     sid = next(i for i, s in sensors.items() if s["silent"] and s["kind"] == "acoustic")
     tok = mid.sensor_tokens[sid]
     r = mid.client.post(f"/v1/sensors/{sid}/heartbeat", headers=mid.auth(tok))
@@ -381,7 +404,7 @@ def test_a_heartbeat_keeps_a_sensor_from_being_silent(mid):
 
 
 def test_a_gateways_health_message_keeps_its_nodes_from_being_silent(mid):
-    sensors = {s["id"]: s for s in mid.client.get("/v1/sensors").json()}
+    sensors = {s["id"]: s for s in mid.client.get("/v1/sensors", headers=mid.auth(mid.viewer)).json()}
     silent = [i for i, s in sensors.items() if s["silent"] and s["kind"] == "acoustic"][:50]
     tok = mid.sensor_tokens[silent[0]]
     mine = [i for i in silent if mid.sensor_tokens[i] == tok]
@@ -391,7 +414,7 @@ def test_a_gateways_health_message_keeps_its_nodes_from_being_silent(mid):
     body = r.json()
     assert body["alive"] == len(mine)
     assert [(x["id"], x["index"]) for x in body["rejected"]] == [(foreign, len(mine)), ("NOPE", len(mine) + 1)]
-    after = {s["id"]: s for s in mid.client.get("/v1/sensors").json()}
+    after = {s["id"]: s for s in mid.client.get("/v1/sensors", headers=mid.auth(mid.viewer)).json()}
     assert not any(after[i]["silent"] for i in mine)
     assert mid.client.post("/v1/sensors/heartbeat", json={"sensors": mine}).status_code == 401
 
@@ -447,11 +470,12 @@ def test_alert_reasons_show_the_public_threat_positions_on_the_coarse_grid_and_v
 def test_the_public_coverage_gaps_are_drawn_around_the_rounded_sensor_positions(mid):
     import shapely.geometry
 
-    public = shapely.geometry.shape(mid.client.get("/v1/sensors/gaps.geojson").json()["features"][0]["geometry"])
+    with _sensors_published(mid):
+        public = shapely.geometry.shape(mid.client.get("/v1/sensors/gaps.geojson").json()["features"][0]["geometry"])
+        silent = [s for s in mid.client.get("/v1/sensors").json() if s["silent"] and s["gap"]]
     exact = shapely.geometry.shape(mid.client.get("/v1/sensors/gaps.geojson",
                                                   headers=mid.auth(mid.viewer)).json()["features"][0]["geometry"])
     assert not public.equals_exact(exact, 1e-6)
-    silent = [s for s in mid.client.get("/v1/sensors").json() if s["silent"] and s["gap"]]
     assert all(public.buffer(1e-6).contains(shapely.geometry.Point(s["lon"], s["lat"])) for s in silent[:50])
 
 

@@ -100,14 +100,27 @@ def _health(s: Sensor, now: float, silent_after: float, full: bool, start: float
             else None}
 
 
-@router.get("/v1/sensors", summary="Registered sensors and their health (public: positions to ~1 km)")
+def _may_see_sensors(request: Request, principal: Principal | None) -> bool:
+    """Whether ``principal`` may see the sensors; raises 401 for the public unless the service
+    publishes them (``--public-sensors``). Returns whether it sees them exactly (a viewer)."""
+    if has(principal, "viewer"):
+        return True
+    if not getattr(request.app.state.settings, "public_sensors", False):
+        # Where the network listens, and where it has gone deaf right now, tells an attacker
+        # which way to fly: for the duty officers (a viewer token), not the public.
+        raise HTTPException(401, "the sensors and their coverage gaps need a viewer token (a deployment may "
+                                 "publish them: serve --public-sensors)", headers={"WWW-Authenticate": "Bearer"})
+    return False
+
+
+@router.get("/v1/sensors", summary="Registered sensors and their health (viewer; the public only with --public-sensors)")
 def sensors(request: Request, principal: Annotated[Principal | None, Depends(optional)] = None,
             silent: Annotated[bool | None, Query(description="only silent (true) or only reporting (false) ones")] = None,
             kind: Annotated[str | None, Query(max_length=16)] = None) -> list[dict]:
+    full = _may_see_sensors(request, principal)
     server = request.app.state.server
     now = _clock(request)
     after = request.app.state.settings.silent_after_s
-    full = has(principal, "viewer")
     out = []
     for s in sorted(list(server.sensors.values()), key=lambda s: s.id):  # a copy: registrations may come meanwhile
         if kind is not None and s.kind != kind:
@@ -127,9 +140,9 @@ _gaps_lock = threading.Lock()
 
 @router.get("/v1/sensors/gaps.geojson", summary="Coverage gaps: the nominal coverage of each silent sensor")
 def gaps(request: Request, principal: Annotated[Principal | None, Depends(optional)] = None):
-    """The public gets circles around the rounded positions of /v1/sensors (~1 km), a viewer exact ones.
-    At most ``GAPS_TTL_S`` old."""
-    full = has(principal, "viewer")
+    """A viewer gets circles around the exact positions, the public (with ``--public-sensors``)
+    around the rounded positions of /v1/sensors (~1 km). At most ``GAPS_TTL_S`` old."""
+    full = _may_see_sensors(request, principal)
     now = _clock(request)
     bucket = math.floor(now / GAPS_TTL_S) if math.isfinite(now) else now
     with _gaps_lock:

@@ -57,6 +57,10 @@ class Settings:
             in the future of its arrival, s.
         durability: event log durability (``process`` or ``power``, see EventLog).
         base_url: where the service is reachable from outside (Atom links).
+        public_sensors: publish the sensors (positions to ~1 km) and their coverage
+            gaps without a token; off by default: where the network listens and where
+            it has gone deaf is for the duty officers (a viewer token), not an attacker.
+            A simulated night (the demo) has nothing to hide.
         cors_origins: web origins whose pages may call the API and the stream (CORS);
             ``*`` any (tokens are bearer headers, never cookies, so a page of another
             origin gains nothing a script could not do); empty: no CORS headers.
@@ -96,6 +100,7 @@ class Settings:
     durability: str = "process"
     base_url: str = "http://127.0.0.1:8000/"
     cors_origins: tuple[str, ...] = ("*",)
+    public_sensors: bool = False
     forecast_period_s: float = 1.0
     max_report_age_s: float = MAX_REPORT_AGE_S
     idempotency_keep_s: float = 86_400.0

@@ -397,12 +397,18 @@ async function refreshTracks() {
   } catch (e) { console.warn(e); }
 }
 
+let sensorsHidden = false; // the service shows its sensors to viewers only (a 401 without a token)
 async function refreshSensors() {
   try {
     const list = await getJSON('/v1/sensors');
+    sensorsHidden = false;
     view.drawSensors(Array.isArray(list) ? list : list.items || []);
-    renderSensorSummary();
-  } catch (e) { console.warn(e); }
+  } catch (e) {
+    if (!/HTTP 401/.test(e.message)) { console.warn(e); return; }
+    sensorsHidden = true;
+    view.drawSensors([]);
+  }
+  renderSensorSummary();
 }
 
 function renderSensorSummary() {
@@ -417,6 +423,14 @@ function renderSensorSummary() {
   }
   const box = $('#sensor-summary');
   box.replaceChildren();
+  if (sensorsHidden) {
+    const li = document.createElement('li');
+    li.className = 'muted';
+    li.dataset.hidden = 'true';
+    li.textContent = t('sensors_sign_in');
+    box.append(li);
+    return;
+  }
   for (const [kind, k] of [...byKind].sort()) {
     const li = document.createElement('li');
     li.dataset.kind = kind;
