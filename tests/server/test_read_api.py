@@ -524,3 +524,21 @@ def test_a_service_listening_for_other_machines_needs_the_address_they_reach_it_
     assert r.exit_code != 0 and "--base-url" in r.output
     r = CliRunner().invoke(app, ["serve", "--base-url", "alerts.example.org", "--data", str(tmp_path / "d")])
     assert r.exit_code != 0 and "not an http(s) address" in r.output
+
+
+def test_a_restart_shorter_than_the_public_delay_keeps_the_public_picture(tmp_path, tiny_night):
+    # The public sees the picture of a minute ago. A service restarted seconds after its last
+    # step had only that step's picture, newer than a minute: the public saw no threat at all.
+    from fastapi.testclient import TestClient
+
+    from airshield.server.app import create_app
+
+    client, api = make_api(tmp_path, tiny_night)
+    feeder.feed(client, feeder.load_night(tiny_night), api.sensor_tokens, until=MID)
+    before = client.get("/v1/tracks").json()
+    client.__exit__(None, None, None)
+    assert before, "threats on the public view at 19:30"
+    with TestClient(create_app(api.app.state.settings)) as again:
+        after = again.get("/v1/tracks").json()
+    assert [(t["id"], t["t"], t["lat"], t["lon"]) for t in after] == [
+        (t["id"], t["t"], t["lat"], t["lon"]) for t in before]

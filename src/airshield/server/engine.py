@@ -280,7 +280,19 @@ class Engine:
     def _rebuild(self) -> None:
         """Views from the log: tracks, latest alert per region, CAP chains, the data clock, dedup hashes."""
         elog = self.rt.log
+        # The public's delayed views need the pictures of the last public_delay_s: rebuilt step by
+        # step from the log (without forecasts: those are not logged), or a restart shorter than
+        # the delay showed the public nothing until a new step had aged.
+        last = elog._db.execute("SELECT MAX(now) FROM steps").fetchone()[0]
+        recent = {} if last is None else dict(elog._db.execute(
+            "SELECT step, now FROM steps WHERE now >= ?",
+            (float(last) - self.settings.public_delay_s - _HIST_MARGIN_S,)).fetchall())
+        step = None
         for ev in elog.events():
+            if ev.step != step:
+                if step in recent:
+                    self._hist.append((float(recent[step]), dict(self._tracks), {}))
+                step = ev.step
             if ev.kind == "track":
                 self._track_line(ev.body)
             elif ev.kind == "alert":
