@@ -150,3 +150,7 @@ def test_simulate_writes_the_reported_nights_scenario_beside_it_and_says_what_it
     assert [(w.model, w.count, w.launch_areas) for w in sc.waves] == [("iskander", 2, ["belgorod"])]
     first = json.loads((out / "truth.ndjson").read_text(encoding="utf-8").splitlines()[0])
     assert first["name"] == "attack-2025-03-01"
+    # Another scenario simulated into the same directory leaves no stale scenario beside it.
+    result = CliRunner().invoke(app, ["simulate", "tiny", "--out", str(out), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert not (out / "scenario.toml").exists()

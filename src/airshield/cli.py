@@ -77,6 +77,8 @@ def _simulate(scenario: str, seed: int | None, out: Path, quiet: bool):
                 console.print(f"[yellow]left out[/] {note}", highlight=False, soft_wrap=True)
         else:
             sc = load_scenario(scenario)
+            # A reported night simulated here before left its scenario: it would misdescribe this one.
+            (out / "scenario.toml").unlink(missing_ok=True)
     except ScenarioError as exc:
         _fail(str(exc))
     t0 = time.perf_counter()
