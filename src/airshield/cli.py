@@ -464,7 +464,7 @@ def serve(
 
     if clock not in CLOCKS:
         _fail(f"--clock: {clock!r}; one of {', '.join(CLOCKS)}")
-    if base_url is None and host in ("0.0.0.0", "::", ""):
+    if base_url is None and host.strip("[]") in ("0.0.0.0", "::", ""):
         # The feeds' links are made from the base URL; http://0.0.0.0:PORT/ reaches no one.
         _fail(f"--host {host or repr(host)} listens for other machines: give --base-url, the address they "
               f"reach the service at (e.g. https://alerts.example.org/), for the feeds' links")

@@ -364,6 +364,8 @@ def test_the_sensors_and_their_gaps_are_for_viewers_unless_the_deployment_publis
         r = mid.client.get(path)
         assert r.status_code == 401 and "viewer token" in r.json()["detail"]
         assert mid.client.get(path, headers=mid.auth(mid.viewer)).status_code == 200
+        sensor = next(iter(mid.sensor_tokens.values()))
+        assert mid.client.get(path, headers=mid.auth(sensor)).status_code == 403
     with _sensors_published(mid):
         assert mid.client.get("/v1/sensors").status_code == 200
 
@@ -513,6 +515,16 @@ def test_an_alert_apps_page_on_another_origin_may_read_the_api_and_the_stream(mi
     assert "authorization" in pre.headers["access-control-allow-headers"].lower()
     r = mid.client.get("/v1/regions", headers=h)
     assert r.status_code == 200 and r.headers["access-control-allow-origin"] == "*"
+    # A poller on another origin may ask for an unchanged feed and read its ETag.
+    pre = mid.client.options("/v1/alerts.atom", headers={**h, "Access-Control-Request-Method": "GET",
+                                                         "Access-Control-Request-Headers": "if-none-match"})
+    assert pre.status_code == 200
+    feed = mid.client.get("/v1/alerts.atom", headers=h)
+    assert "etag" in feed.headers["access-control-expose-headers"].lower()
+    # The schema has one operation per method, each with its own id (client generators need it).
+    ops = [op["operationId"] for path in mid.client.get("/openapi.json").json()["paths"].values()
+           for op in path.values()]
+    assert len(ops) == len(set(ops))
 
 
 def test_a_service_listening_for_other_machines_needs_the_address_they_reach_it_at(tmp_path):

@@ -73,8 +73,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         # Outside the body limit, so that a 413 carries the headers a browser needs to show it.
         app.add_middleware(CORSMiddleware, allow_origins=list(settings.cors_origins),
                            allow_methods=["GET", "HEAD", "POST", "PUT", "DELETE", "OPTIONS"],
-                           allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "Idempotency-Key"],
-                           expose_headers=["Retry-After", "Location"], max_age=600)
+                           allow_headers=["Authorization", "Content-Type", "Last-Event-ID", "Idempotency-Key",
+                                          "If-None-Match"],
+                           expose_headers=["Retry-After", "Location", "ETag"], max_age=600)
     app.add_middleware(AccessLog)  # outermost: it logs the 413s too
 
     @app.exception_handler(RequestValidationError)

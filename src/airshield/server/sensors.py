@@ -105,6 +105,8 @@ def _may_see_sensors(request: Request, principal: Principal | None) -> bool:
     publishes them (``--public-sensors``). Returns whether it sees them exactly (a viewer)."""
     if has(principal, "viewer"):
         return True
+    if principal is not None:  # a token of another kind (a sensor's): not the public, not allowed
+        raise HTTPException(403, f"a {principal.role} token may not see the sensors (needs viewer)")
     if not getattr(request.app.state.settings, "public_sensors", False):
         # Where the network listens, and where it has gone deaf right now, tells an attacker
         # which way to fly: for the duty officers (a viewer token), not the public.
