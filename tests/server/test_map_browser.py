@@ -364,7 +364,10 @@ def test_a_duty_officer_signs_in_on_the_map_and_raises_and_cancels_an_alert_with
     page = browser.new_page(viewport={"width": 1400, "height": 900}, locale="en-GB")
     page.on("pageerror", lambda e: errors.append(str(e)))
     page.add_init_script("localStorage.setItem('airshield.lang', 'en')")
-    service.feed(next(_slices(tiny_feed)))  # the night has begun: the data clock runs
+    parts = _slices(tiny_feed)
+    with service.client(service.viewer) as c:  # the night has begun: the data clock runs, drones fly
+        while not c.get("/v1/tracks").json():
+            service.feed(next(parts))
     page.goto(service.url + "/")
     page.wait_for_function("document.body.dataset.ready === '1'", timeout=20_000)
     region = "UA-46"  # Lviv: far from the tiny night's drones, quiet all night
@@ -398,6 +401,12 @@ def test_a_duty_officer_signs_in_on_the_map_and_raises_and_cancels_an_alert_with
     page.wait_for_function("document.body.dataset.role === 'operator'")
     page.wait_for_selector("#region-act:not([hidden]) button[data-action=alert]")
     page.wait_for_selector("#region-audit:not([hidden])")
+    # Enter in a field sends nothing and keeps what was typed (the form is never submitted).
+    page.fill("#act-reason", "half-typed")
+    page.press("#act-minutes", "Enter")
+    page.wait_for_timeout(300)
+    assert page.input_value("#act-reason") == "half-typed" and page.url.rstrip("/") == service.url
+    page.fill("#act-reason", "")
     # A command without a reason is not sent.
     page.click("#region-act button[data-action=alert]")
     page.wait_for_selector("#act-result[data-ok=false]")
@@ -427,9 +436,13 @@ def test_a_duty_officer_signs_in_on_the_map_and_raises_and_cancels_an_alert_with
         audit = c.get("/v1/audit", params={"region": region}).json()["items"]
     assert [(a["action"], a["user"], a["outcome"]) for a in audit] == [
         ("raise", "duty-officer", "applied"), ("cancel", "duty-officer", "applied")]
-    # Signed out, the page is the public's again: the history's reasons without the name.
+    # Signed out, the page is the public's again: the history's reasons without the name, and
+    # no track state the token saw (exact, undelayed) left for the timeline.
+    seen = page.evaluate("Math.max(0, ...[...window.airshieldMap.night.tracks.values()].map(l => l.length))")
     page.click("#sign-out")
     page.wait_for_function("document.body.dataset.role === 'public'")
+    assert seen > 0
+    page.wait_for_function("[...window.airshieldMap.night.tracks.values()].every(l => l.every(s => s.alt_m == null))")
     page.wait_for_function("!document.querySelector('#region-body').innerText.includes('duty-officer')")
     assert page.locator("#region-act").is_hidden()
     # A token revoked while the page is open: its stream ends, and the page signs out by itself.

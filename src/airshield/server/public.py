@@ -8,10 +8,11 @@ impact details in real time. Every public view (the read API without a
 ``viewer`` token, the SSE stream of alerts to anonymous subscribers) therefore
 rounds threat positions to ``public_coarsen_m`` (5 km by default), the same grid
 as the public track view. CAP messages carry no positions at all (areas are
-regions). ``viewer`` tokens and webhooks (registered by an admin for partners)
-get the full lines. An operator's name and note stay in the audit trail
-(operators' tokens): public reasons say only that a duty officer acted, as
-public CAP messages do.
+regions). ``viewer`` tokens get exact positions and times; operators' tokens
+and webhooks (registered by an admin for partners) get the full lines. An
+operator's name and note stay in the audit trail (operators' tokens): public
+and viewers' reasons say only that a duty officer acted, as public CAP
+messages do.
 """
 
 from __future__ import annotations

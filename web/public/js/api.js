@@ -57,7 +57,7 @@ export async function whoIs(token) {
   if (!r.ok) {
     let why = `HTTP ${r.status}`;
     try { const d = await r.json(); if (typeof d.detail === 'string') why = d.detail; } catch { /* none */ }
-    throw new Error(why);
+    throw Object.assign(new Error(why), { status: r.status });
   }
   return r.json();
 }
@@ -97,6 +97,9 @@ export async function fetchAlertHistory() {
   }
   return all;
 }
+
+// The events a page takes (an EventSource's listeners); other frames are the server's own.
+const EVENT_TYPES = new Set(['message', 'alert', 'track', 'audit']);
 
 /**
  * The SSE stream GET /v1/stream, replayed from `fromId` (0: the whole night) and then live.
@@ -152,6 +155,12 @@ export function openStream({ kinds, fromId = 0, onEvent, onStatus, onAuthLost = 
           headers: { Accept: 'text/event-stream', Authorization: `Bearer ${token}` }, signal: ctrl.signal,
         });
         if (r.status === 401 || r.status === 403) { onStatus('closed'); onAuthLost(); return; }
+        if (r.status === 503) { // too many open streams: as long as the service asks
+          const wait = Math.min(Math.max(Number(r.headers.get('Retry-After')) || 30, 2), 300);
+          onStatus('reconnecting');
+          await new Promise((res) => setTimeout(res, wait * 1000));
+          continue;
+        }
         if (!r.ok || !r.body) throw new Error(`HTTP ${r.status}`);
         onStatus('open');
         const reader = r.body.getReader();
@@ -177,7 +186,7 @@ export function openStream({ kinds, fromId = 0, onEvent, onStatus, onAuthLost = 
               else if (field === 'id') msg.lastEventId = val;
             }
             if (msg.type === 'revoked') revoked = true;
-            else if (msg.data.length) handle({ ...msg, data: msg.data.join('\n') });
+            else if (EVENT_TYPES.has(msg.type) && msg.data.length) handle({ ...msg, data: msg.data.join('\n') });
           }
         }
         if (revoked) { onStatus('closed'); onAuthLost(); return; }

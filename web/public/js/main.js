@@ -249,6 +249,9 @@ function renderAct(force = false) {
   const key = `${id}|${ui.who?.role}|${getLang()}|${ui.replayT == null}`;
   if (!id || !isOperator()) { form.hidden = true; actFor = ''; form.replaceChildren(); return; }
   if (key === actFor && !force) return;
+  // What the officer typed survives a rebuild for the same region (a language switch).
+  const kept = actFor.split('|')[0] === String(id)
+    ? { reason: $('#act-reason')?.value ?? '', minutes: $('#act-minutes')?.value ?? '30' } : null;
   actFor = key;
   form.hidden = false;
   if (ui.replayT != null) {
@@ -265,10 +268,14 @@ function renderAct(force = false) {
       <button type="button" data-action="cancel">${esc(t('act_cancel'))}</button>
     </div>
     <p id="act-result" role="status" aria-live="polite"></p>`;
+  if (kept) { $('#act-reason').value = kept.reason; $('#act-minutes').value = kept.minutes; }
   for (const b of form.querySelectorAll('button[data-action]')) {
     b.addEventListener('click', () => command(id, b.dataset.action));
   }
 }
+
+// (The form is never submitted: Enter in a field would reload the page and lose the reason.)
+function preventSubmit(e) { e.preventDefault(); }
 
 async function command(id, action) {
   const out = $('#act-result');
@@ -281,7 +288,17 @@ async function command(id, action) {
     return;
   }
   const minutes = Number($('#act-minutes').value || 0);
-  const r = await postJSON(`/v1/regions/${encodeURIComponent(id)}/${action}`, { reason, minutes });
+  // One command per click: the buttons wait for the reply (a double click raised twice).
+  const buttons = [...document.querySelectorAll('#region-act button[data-action]')];
+  for (const b of buttons) b.disabled = true;
+  let r;
+  try {
+    r = await postJSON(`/v1/regions/${encodeURIComponent(id)}/${action}`, { reason, minutes });
+  } catch (e) {
+    r = { ok: false, status: 0, body: { detail: e.message } }; // the service cannot be reached
+  } finally {
+    for (const b of buttons) b.disabled = false;
+  }
   if (ui.selected !== id) return;
   out.dataset.ok = String(r.ok);
   if (r.ok) {
@@ -303,8 +320,16 @@ async function refreshAudit() {
   if (!id || !isOperator()) { box.hidden = true; box.replaceChildren(); return; }
   let items = [];
   try {
-    const page = await getJSON(`/v1/audit?${new URLSearchParams({ region: id, limit: '1000' })}`);
-    items = (page.items || []).slice(-20).reverse();
+    // Oldest first, a page at a time: the newest 20 are on the last page.
+    let cursor = 0;
+    for (let pages = 0; pages < 100; pages++) {
+      const q = new URLSearchParams({ region: id, limit: '1000', cursor: String(cursor) });
+      const page = await getJSON(`/v1/audit?${q}`);
+      items = items.concat(page.items || []).slice(-20);
+      if (page.next_cursor == null) break;
+      cursor = page.next_cursor;
+    }
+    items.reverse();
   } catch (e) { console.warn(e); return; }
   if (ui.selected !== id) return;
   auditFor = id;
@@ -312,7 +337,7 @@ async function refreshAudit() {
   box.innerHTML = `<h3>${esc(t('audit_title'))}</h3>` + (items.length
     ? `<ol class="audit">${items.map((a) => `<li data-action="${esc(a.action)}" data-outcome="${esc(a.outcome)}">
         <time>${esc(fmtTime(toSecond(a.t), true))}</time> <b>${esc(a.user)}</b>: ${esc(t(`action_${a.action}`))}
-        (${esc(t(`outcome_${a.outcome}`))}) — ${esc(a.note)}</li>`).join('')}</ol>`
+        (${esc(t(`outcome_${a.outcome}`))}${a.outcome === 'rejected' && a.detail ? `: ${esc(a.detail)}` : ''}) — ${esc(a.note)}</li>`).join('')}</ol>`
     : `<p class="muted">${esc(t('audit_none'))}</p>`);
 }
 
@@ -351,10 +376,16 @@ async function signIn(token) {
 
 async function afterSignIn() {
   renderOfficer();
-  // The picture as the token may see it (or the public's again): the stream and the night's
-  // alert reasons anew, live tracks to the metre, exact sensors.
+  // The picture as the token may see it (or the public's again): nothing seen before stays
+  // (a signed-out console shows the public's picture only, on the timeline too), then the
+  // stream and the night's alert reasons anew, the tracks, the sensors.
+  night.forgetPictures();
+  view.drawSensors([]);
+  scheduleRender();
   startStream(stream?.lastId ?? 0);
   try { for (const ev of await fetchAlertHistory()) night.addAlert(ev); } catch (e) { console.warn(e); }
+  night.rebuildReasonThreats();
+  if (ui.here) ui.here.at = 0;
   await Promise.all([refreshTracks(), refreshSensors(), refreshRegions()]);
   panelKey = '';
   renderAct(true);
@@ -476,7 +507,13 @@ async function boot() {
   view = new MapView($('#map'), { onRegionClick: selectRegion });
   const saved = getToken();
   if (saved) {
-    try { ui.who = await whoIs(saved); } catch { setToken(null); } // revoked or expired: the public view
+    try {
+      ui.who = await whoIs(saved);
+    } catch (e) {
+      // Revoked: the public view. The service down (a restart): keep the token for the next
+      // reload, since a person's token is shown only once.
+      if (e.status === 401 || e.status === 403) setToken(null);
+    }
   }
   renderOfficer();
 
@@ -540,6 +577,7 @@ function wire() {
     if (token) signIn(token);
   });
   $('#sign-out').addEventListener('click', () => { ui.who = null; setToken(null); afterSignIn(); });
+  $('#region-act').addEventListener('submit', preventSubmit);
   onLangChange(() => {
     renderOfficer();
     renderAct();

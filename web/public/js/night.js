@@ -89,6 +89,24 @@ export class Night {
     }
   }
 
+  /**
+   * Forget the track pictures (polled states and the threats of the alert reasons), keeping the
+   * alert events: after a sign-in or sign-out the page reads them again as the new token (or
+   * the public) may see them, and nothing seen before may stay on the timeline.
+   */
+  forgetPictures() {
+    this.tracks.clear();
+    this.reasonTracks.clear();
+    this.snapshot = [];
+    this.snapClock = null;
+  }
+
+  /** The alert reasons' threats again, from every event (after the reasons were read anew). */
+  rebuildReasonThreats() {
+    this.reasonTracks.clear();
+    for (const list of this.events.values()) for (const e of list) this.addReasonThreats(e);
+  }
+
   /** Add one track state from the stream (formats.md "Tracks") or a GET /v1/tracks entry. */
   addTrack(s) {
     if (!s || s.id == null) return;
