@@ -453,3 +453,49 @@ def test_a_duty_officer_signs_in_on_the_map_and_raises_and_cancels_an_alert_with
         assert c.delete("/v1/operators/analyst", params={"role": "viewer"}).json()["revoked"] == 1
     page.wait_for_function("document.body.dataset.role === 'public'", timeout=40_000)
     assert not errors, errors
+
+
+@needs_chromium
+def test_a_person_asks_whether_there_is_an_alert_where_they_are(map_service, tiny_feed, browser, tmp_path):
+    # The public's page (/here): their place by the browser's geolocation or a city, the state
+    # of its area large, what to do, and how soon a threat may come near; in both languages.
+    service = map_service
+    _feed_until(service, _slices(tiny_feed), lambda states: states.get("UA-59") == "alert")
+    ctx = browser.new_context(viewport={"width": 420, "height": 860}, locale="en-GB",
+                              geolocation={"latitude": 50.9077, "longitude": 34.7981}, permissions=["geolocation"])
+    errors: list[str] = []
+    asked: list[str] = []
+    page = ctx.new_page()
+    page.on("pageerror", lambda e: errors.append(str(e)))
+    page.on("request", lambda r: asked.append(r.url) if "/v1/concern" in r.url else None)
+    page.add_init_script("localStorage.setItem('airshield.lang', 'en')")
+    page.goto(service.url + "/here")
+    page.wait_for_function("document.body.dataset.ready === '1'")
+    assert page.inner_text("#state") == "Choose where you are"
+
+    page.click("#locate")  # Sumy, where the tiny night's drones are
+    page.wait_for_function("document.body.dataset.state === 'alert'", timeout=15_000)
+    assert page.inner_text("#state") == "Air raid alert"
+    assert "shelter" in page.inner_text("#advice")
+    assert "Sumy" in page.inner_text("#place")
+    assert page.inner_text("#near").startswith(("No threat", "Drone", "Jet", "Cruise", "Ballistic", "Unknown"))
+    assert page.title().startswith("Air raid alert")
+    # The position leaves the page rounded to ~1 km.
+    assert asked and all(re.search(r"lat=\d+\.\d{2}&lon=\d+\.\d{2}$", u) for u in asked), asked
+    page.screenshot(path=str(tmp_path / "here-alert.png"))
+
+    page.click("#lang")
+    page.wait_for_function("document.querySelector('#state').textContent === 'Повітряна тривога'")
+    assert "укрит" in page.inner_text("#advice")
+    page.click("#lang")
+
+    # A city far from the drones: no alert there. The choice is remembered on reload.
+    lviv = page.eval_on_selector("#city", "s => [...s.options].find(o => o.textContent === 'Lviv').value")
+    page.select_option("#city", lviv)
+    page.wait_for_function("document.body.dataset.state === 'quiet'", timeout=15_000)
+    assert page.inner_text("#state") == "No alert"
+    assert "Lviv" in page.inner_text("#place")
+    page.reload()
+    page.wait_for_function("document.body.dataset.state === 'quiet'", timeout=15_000)
+    assert not errors, errors
+    ctx.close()

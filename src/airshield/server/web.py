@@ -93,6 +93,15 @@ def mount(app: FastAPI) -> None:
         # no-cache: the page is tiny, and a stale one after an upgrade would confuse a duty officer.
         return FileResponse(index, headers={"Cache-Control": "no-cache"})
 
+    def here() -> Response:
+        # The public's one question, "is there an alert where I am?": a page without the map
+        # (no Leaflet), for a phone. Served from the same folder, so it needs only `make web`'s files.
+        path = public / "here.html"
+        if not path.is_file():
+            return HTMLResponse(_MISSING_PAGE.format(missing=str(path)), status_code=503)
+        return FileResponse(path, headers={"Cache-Control": "no-cache"})
+
+    app.add_api_route("/here", here, methods=["GET"], include_in_schema=False, response_model=None)
     app.add_api_route("/", page, methods=["GET"], include_in_schema=False, response_model=None)
     app.add_api_route("/map", page, methods=["GET"], include_in_schema=False, response_model=None)
     app.add_api_route("/map/", page, methods=["GET"], include_in_schema=False, response_model=None)
