@@ -518,8 +518,8 @@ def demo(
     png = night_map(night, out / "map.png")
     run_dir = out / "run"
     with _DemoService(out / "service", host, port) as svc:
-        console.print(f"[bold]the live map: {svc.url}/[/]   (API: {svc.url}/docs; service log: {svc.log_path})",
-                      highlight=False)
+        console.print(f"[bold]the live map: {svc.url}/[/]   (the public's page: {svc.url}/here; API: {svc.url}/docs; "
+                      f"service log: {svc.log_path})", highlight=False)
         fed = svc.feed_night(out, f"{night.scenario.name} ×{speed:g}" if speed else night.scenario.name, speed)
         svc.export(run_dir)
         rt = svc.engine.rt
