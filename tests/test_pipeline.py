@@ -115,3 +115,17 @@ def test_evaluate_warns_when_the_run_lies_outside_the_truths_night(tiny_night, t
     fine = CliRunner().invoke(app, ["evaluate", "--truth", str(tiny_night / "truth.ndjson"), "--run",
                                     str(tmp_path / "r"), "--no-report"])
     assert fine.exit_code == 0 and "outside the truth's night" not in fine.output
+
+
+def test_evaluate_warns_when_the_truth_is_of_the_same_scenario_but_another_seed(tiny_night, tmp_path):
+    # Same scenario, times and sensors: only that the run's tracks follow none of its threats tells.
+    from airshield.sim import load_scenario, simulate, write_night
+
+    _run(tiny_night, tmp_path / "r")
+    write_night(simulate(load_scenario("tiny"), seed=12345), tmp_path / "seed-12345")
+    result = CliRunner().invoke(app, ["evaluate", "--truth", str(tmp_path / "seed-12345" / "truth.ndjson"),
+                                      "--run", str(tmp_path / "r"), "--no-report"])
+    assert "follow no threat of the truth" in result.output and "same scenario and seed" in result.output
+    fine = CliRunner().invoke(app, ["evaluate", "--truth", str(tiny_night / "truth.ndjson"), "--run",
+                                    str(tmp_path / "r"), "--no-report"])
+    assert fine.exit_code == 0 and "follow no threat" not in fine.output

@@ -387,6 +387,7 @@ def evaluate(
         metrics = evaluate_run(truth, run, loader, report_dir=report_dir)
     except (EvaluationInputError, ValueError, OSError, LogError) as exc:
         _fail(str(exc))
+    _warn_if_other_threats(truth, metrics)
     if as_json:
         sys.stdout.write(json.dumps(metrics, sort_keys=False) + "\n")
     else:
@@ -422,6 +423,22 @@ def _warn_if_another_night(truth: Path, run: Path) -> None:
     if times and (max(times) < lo - 3600.0 or min(times) > hi + 6 * 3600.0):
         console.print(f"[yellow]the run ({_iso(min(times))} to {_iso(max(times))}) lies outside the truth's night "
                       f"({_iso(lo)} to {_iso(hi)}): is {truth} the truth of this run?[/]",
+                      highlight=False, soft_wrap=True)
+
+
+#: More than this share of a run's confirmed tracks matching no true object says the truth is of
+#: another night: the reported nights, cruise raids included, stay under 12 %; night-40's run
+#: scored against seed 7's truth (the same scenario, times and sensors) gives 93 %.
+OTHER_NIGHT_FALSE_SHARE = 0.5
+
+
+def _warn_if_other_threats(truth: Path, metrics: dict) -> None:
+    """Say so when most of a run's confirmed tracks follow no threat of the truth: a truth of the
+    same scenario but another seed has the same times and sensors, and nothing else tells."""
+    n, false = metrics.get("tracks_scored") or 0, metrics.get("false_confirmed_tracks") or 0
+    if n >= 5 and false > OTHER_NIGHT_FALSE_SHARE * n:
+        console.print(f"[yellow]{false:,} of the run's {n:,} confirmed tracks follow no threat of the truth: is "
+                      f"{truth} the truth of this run's night (the same scenario and seed)?[/]",
                       highlight=False, soft_wrap=True)
 
 
