@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import collections
 import json
+from datetime import datetime, timedelta
 
 import msgspec
 import numpy as np
@@ -129,3 +130,22 @@ def test_evaluate_warns_when_the_truth_is_of_the_same_scenario_but_another_seed(
     fine = CliRunner().invoke(app, ["evaluate", "--truth", str(tiny_night / "truth.ndjson"), "--run",
                                     str(tmp_path / "r"), "--no-report"])
     assert fine.exit_code == 0 and "follow no threat" not in fine.output
+
+
+def test_a_report_given_twice_is_taken_once_as_the_service_takes_it(tiny_night, tmp_path):
+    # A gateway that resends after a timeout logs the same report again, arriving later. Taken
+    # twice, an acoustic node's report would count as two looks.
+    _run(tiny_night, tmp_path / "once")
+    lines = (tiny_night / "reports.ndjson").read_text(encoding="utf-8").splitlines()
+    again = []
+    for line in lines[100:140]:
+        d = json.loads(line)
+        arrival = datetime.fromisoformat(d["arrival"].replace("Z", "+00:00")) + timedelta(seconds=30)
+        d["arrival"] = arrival.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+        again.append(json.dumps(d))
+    twice = tmp_path / "twice.ndjson"
+    twice.write_text("\n".join(lines + lines[100:140] + again) + "\n", encoding="utf-8")
+    result = CliRunner().invoke(app, ["run", str(twice), "--out", str(tmp_path / "twice"), "--quiet"])
+    assert result.exit_code == 0, result.output
+    assert "80 report(s) given again" in result.output
+    assert (tmp_path / "twice" / "tracks.ndjson").read_bytes() == (tmp_path / "once" / "tracks.ndjson").read_bytes()

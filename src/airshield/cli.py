@@ -155,6 +155,7 @@ def _read_input(reports: Path, kinds: str | None):
     if len(errors) > 20:
         console.print(f"[yellow]… and {len(errors) - 20} more rejected lines[/]")
     rs, far = _within_reach(rs, reports)
+    rs = _without_resent(rs, reports)
     arrivals = [r.arrival for r in rs]
     late = next((i for i in range(1, len(arrivals)) if arrivals[i] < arrivals[i - 1]), None)
     if late is not None:
@@ -170,6 +171,24 @@ def _read_input(reports: Path, kinds: str | None):
         why = f"{len(errors) + far:,} lines rejected" if errors or far else "the file holds none"
         _fail(f"{reports}: no valid report{' of kinds ' + kinds if keep else ''} ({why})")
     return rs, len(errors) + far
+
+
+def _without_resent(rs: list, path: Path) -> list:
+    """The reports without the ones given again (the same report resent, arriving later): the
+    first is kept, as the service keeps it (a resent acoustic report would count twice)."""
+    from airshield.sources.ndjson import report_hash
+
+    seen: set[bytes] = set()
+    out = []
+    for r in rs:
+        h = report_hash(r)
+        if h not in seen:
+            seen.add(h)
+            out.append(r)
+    if len(out) < len(rs):
+        console.print(f"[yellow]{len(rs) - len(out):,} report(s) given again in {path} (the same report resent): "
+                      f"each taken once, as the service takes them[/]", highlight=False, soft_wrap=True)
+    return out
 
 
 def _within_reach(rs: list, path: Path) -> tuple[list, int]:

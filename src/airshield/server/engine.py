@@ -31,7 +31,6 @@ log's events.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import math
 import queue
@@ -52,7 +51,7 @@ from airshield.outputs import decode_alert_line
 from airshield.server.events import PushEvent
 from airshield.server.settings import Settings
 from airshield.server.state import ServerState
-from airshield.sources.ndjson import encode_report
+from airshield.sources.ndjson import report_hash
 from airshield.warning.prediction import Paths
 
 log = logging.getLogger("airshield.engine")
@@ -84,12 +83,6 @@ _track_head = msgspec.json.Decoder(_TrackHead)
 
 
 _track_full = msgspec.json.Decoder(dict)
-
-
-def report_hash(r: Report) -> bytes:
-    """A report's identity for duplicate detection: 16 bytes of sha256 over its canonical
-    encoding with the arrival time left out (a resent report arrives again, later)."""
-    return hashlib.sha256(encode_report(msgspec.structs.replace(r, arrival=r.time))).digest()[:16]
 
 
 @dataclass(frozen=True)

@@ -44,9 +44,9 @@ from pydantic import BaseModel
 from airshield.geo.theatre import Theatre, beyond_reach, local_distance_m
 from airshield.model import from_epoch
 from airshield.server.auth import require
-from airshield.server.engine import DATA_MAX_JUMP_S, report_hash
+from airshield.server.engine import DATA_MAX_JUMP_S
 from airshield.server.state import Principal
-from airshield.sources.ndjson import ReportDecodeError, decode_report
+from airshield.sources.ndjson import ReportDecodeError, decode_report, report_hash
 
 router = APIRouter(tags=["ingest"])
 

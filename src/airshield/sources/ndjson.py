@@ -7,6 +7,7 @@ names the source, the line number, the field and the reason.
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 from collections.abc import Iterable, Iterator
@@ -130,6 +131,13 @@ def read_reports(path: str | Path) -> tuple[list[Report], list[LineError]]:
 def encode_report(report: Report) -> bytes:
     """One report as a JSON line, without the newline."""
     return _encoder.encode(report)
+
+
+def report_hash(r: Report) -> bytes:
+    """A report's identity for duplicate detection: 16 bytes of sha256 over its canonical
+    encoding with the arrival time left out (a resent report arrives again, later). The
+    service refuses a report it has by this identity; ``airshield run`` drops it too."""
+    return hashlib.sha256(encode_report(msgspec.structs.replace(r, arrival=r.time))).digest()[:16]
 
 
 def write_reports(reports: Iterable[Report], stream: IO[bytes]) -> int:
