@@ -13,6 +13,8 @@ def test_the_service_logs_json_lines_without_any_token(service, tiny_feed):
     with service.client(service.operator) as c:
         c.post("/v1/regions/UA-32/alert", json={"reason": "test", "minutes": 1})
         c.get("/v1/audit", params={"token": service.admin})  # a secret in a query string, by mistake
+    with service.client() as c:  # a person asking about where they are: no place in the log
+        c.get("/v1/concern", params={"lat": 50.9123, "lon": 34.8044, "radius_km": 5})
     with service.client("as_wrong-token-that-does-not-exist-0123456789abcdef") as c:
         assert c.get("/v1/audit").status_code == 401
     with service.client(service.admin) as c:
@@ -27,6 +29,9 @@ def test_the_service_logs_json_lines_without_any_token(service, tiny_feed):
     assert any(x["path"] == "/v1/ingest" and x["status"] == 200 and x["role"] == "sensor" for x in access)
     assert any(x["path"] == "/v1/regions/UA-32/alert" and x["subject"] == "duty-officer" for x in access)
     assert any(x["path"] == "/v1/audit" and x["query"] == "token=[redacted]" for x in access)
+    assert any(x["path"] == "/v1/concern" and x["query"] == "lat=[redacted]&lon=[redacted]&radius_km=5"
+               for x in access)
+    assert "50.9123" not in text and "34.8044" not in text
     assert all({"ts", "level", "logger", "msg"} <= set(x) for x in lines)
 
 

@@ -554,3 +554,12 @@ def test_a_restart_shorter_than_the_public_delay_keeps_the_public_picture(tmp_pa
         after = again.get("/v1/tracks").json()
     assert [(t["id"], t["t"], t["lat"], t["lon"]) for t in after] == [
         (t["id"], t["t"], t["lat"], t["lon"]) for t in before]
+
+
+def test_a_stopped_engine_answers_not_known_rather_than_no_threat(mid, monkeypatch):
+    # Its snapshot is frozen: "no threat expected" from it could be a stale all-clear.
+    ok = mid.client.get("/v1/concern", params={"lat": 50.91, "lon": 34.80})
+    assert ok.status_code == 200
+    monkeypatch.setattr(type(mid.engine), "alive", property(lambda self: False))
+    r = mid.client.get("/v1/concern", params={"lat": 50.91, "lon": 34.80})
+    assert r.status_code == 503 and "not known" in r.json()["detail"] and r.headers["retry-after"]

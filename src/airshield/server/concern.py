@@ -26,9 +26,10 @@ from __future__ import annotations
 import math
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from airshield.alerting.cap import class_name
+from airshield.server import ops
 from airshield.server.auth import has, optional
 from airshield.server.public import whole_minutes
 from airshield.server.state import Principal
@@ -70,6 +71,10 @@ def concern(request: Request,
             principal: Annotated[Principal | None, Depends(optional)] = None):
     eng = request.app.state.engine
     settings = request.app.state.settings
+    if not ops.engine_ok(eng, settings):
+        # A frozen picture must not answer "no threat": the person is told it is not known.
+        raise HTTPException(503, "the alert engine is not running or has fallen behind: the answer is not known; "
+                                 "follow the sirens and official alerts", headers={"Retry-After": "15"})
     full = has(principal, "viewer")
     core = eng.rt.core
     radius_m = core.cfg.warning.site_radius_m if radius_km is None else radius_km * 1000.0

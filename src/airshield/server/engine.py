@@ -276,21 +276,24 @@ class Engine:
         # The public's delayed views need the pictures of the last public_delay_s: rebuilt step by
         # step from the log (without forecasts: those are not logged), or a restart shorter than
         # the delay showed the public nothing until a new step had aged.
+        # Every recent step gets an entry, those without events too (a coasting track emits
+        # nothing for minutes): the picture after all the events of the steps up to it.
         last = elog._db.execute("SELECT MAX(now) FROM steps").fetchone()[0]
-        recent = {} if last is None else dict(elog._db.execute(
-            "SELECT step, now FROM steps WHERE now >= ?",
-            (float(last) - self.settings.public_delay_s - _HIST_MARGIN_S,)).fetchall())
-        step = None
+        recent = [] if last is None else elog._db.execute(
+            "SELECT step, now FROM steps WHERE now >= ? ORDER BY step",
+            (float(last) - self.settings.public_delay_s - _HIST_MARGIN_S,)).fetchall()
+        i = 0
         for ev in elog.events():
-            if ev.step != step:
-                if step in recent:
-                    self._hist.append((float(recent[step]), dict(self._tracks), {}))
-                step = ev.step
+            while i < len(recent) and recent[i][0] < ev.step:
+                self._hist.append((float(recent[i][1]), dict(self._tracks), {}))
+                i += 1
             if ev.kind == "track":
                 self._track_line(ev.body)
             elif ev.kind == "alert":
                 self._alert_line(ev.body)
             self._pub_seq = ev.seq
+        for _, now in recent[i:]:
+            self._hist.append((float(now), dict(self._tracks), {}))
         row = elog._db.execute("SELECT MIN(arrival), MAX(arrival) FROM reports").fetchone()
         if self.settings.clock == "wall":
             self.clock_start = time.time()

@@ -61,11 +61,16 @@ def setup(level: str = "info", stream=None) -> None:
 access = logging.getLogger("airshield.access")
 
 
+#: Query keys that say where a person is (GET /v1/concern): beside the client's address in every
+#: 15-s poll of the public page they would make the log a track of each visitor.
+_PLACE_KEYS = frozenset({"lat", "lon"})
+
+
 def _safe_query(query: str) -> str:
     parts = []
     for kv in query.split("&") if query else []:
         k, _, v = kv.partition("=")
-        parts.append(f"{k}=[redacted]" if _SECRET_KEYS.search(k) else kv)
+        parts.append(f"{k}=[redacted]" if _SECRET_KEYS.search(k) or k in _PLACE_KEYS else kv)
     return "&".join(parts)
 
 

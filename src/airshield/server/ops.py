@@ -75,14 +75,24 @@ def _lag(eng) -> float:
     return lag if math.isfinite(lag) else 0.0
 
 
+def _stalled(eng, settings) -> bool:
+    """On the wall clock, the steps lag it by more than MAX_LAG_STEPS steps."""
+    batch_s = getattr(getattr(eng, "rt", None), "batch_s", settings.batch_s)  # a resumed log's own
+    return settings.clock == "wall" and _lag(eng) > MAX_LAG_STEPS * batch_s
+
+
+def engine_ok(eng, settings) -> bool:
+    """The engine runs and keeps up: its picture may answer "does it concern me"."""
+    return bool(eng.alive) and not _stalled(eng, settings)
+
+
 @router.get("/healthz", summary="Liveness and readiness")
 def healthz(request: Request):
     eng = request.app.state.engine
     settings = request.app.state.settings
     snap = eng.snapshot
     lag = _lag(eng)
-    batch_s = getattr(getattr(eng, "rt", None), "batch_s", settings.batch_s)  # a resumed log's own
-    stalled = settings.clock == "wall" and lag > MAX_LAG_STEPS * batch_s
+    stalled = _stalled(eng, settings)
     ok = eng.alive and not stalled
     body = {"status": "ok" if ok else "failing",
             "engine": ("stalled" if stalled else "running") if eng.alive else "stopped",

@@ -101,7 +101,7 @@ def mount(app: FastAPI) -> None:
             return HTMLResponse(_MISSING_PAGE.format(missing=str(path)), status_code=503)
         return FileResponse(path, headers={"Cache-Control": "no-cache"})
 
-    app.add_api_route("/here", here, methods=["GET"], include_in_schema=False, response_model=None)
+    app.add_api_route("/here", here, methods=["GET", "HEAD"], include_in_schema=False, response_model=None)
     app.add_api_route("/", page, methods=["GET"], include_in_schema=False, response_model=None)
     app.add_api_route("/map", page, methods=["GET"], include_in_schema=False, response_model=None)
     app.add_api_route("/map/", page, methods=["GET"], include_in_schema=False, response_model=None)
