@@ -16,6 +16,7 @@ export function getToken() {
   try { return sessionStorage.getItem(TOKEN_KEY); } catch { return null; }
 }
 
+/** The token the service has confirmed (GET /v1/me), sent with every request from now on. */
 export function setToken(token) {
   try {
     if (token) sessionStorage.setItem(TOKEN_KEY, token); else sessionStorage.removeItem(TOKEN_KEY);
@@ -23,12 +24,13 @@ export function setToken(token) {
   memToken = token || null;
 }
 
+// Only a confirmed token is sent: one kept from an earlier visit, while the service cannot say
+// whom it is (a restart), would bring a person's picture into a page that shows "public".
 let memToken = null;
 
 function headers(extra = {}) {
   const h = { Accept: 'application/json', ...extra };
-  const tok = getToken() ?? memToken;
-  if (tok) h.Authorization = `Bearer ${tok}`;
+  if (memToken) h.Authorization = `Bearer ${memToken}`;
   return h;
 }
 
@@ -197,7 +199,7 @@ export function openStream({ kinds, fromId = 0, onEvent, onStatus, onAuthLost = 
       await new Promise((res) => setTimeout(res, 2000));
     }
   };
-  const token = getToken() ?? memToken;
+  const token = memToken;
   if (token) connectFetch(token); else connectEventSource();
   return {
     get lastId() { return lastId; },

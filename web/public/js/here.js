@@ -1,29 +1,50 @@
 // "Is there an alert where I am?": the public's page. One question to the service
-// (GET /v1/concern) for the person's place, every 15 s and at every alert event of its area
-// (the SSE stream), answered large: the state, what to do, and how long they may have.
-import { getJSON } from './api.js';
-import { t, getLang, setLang, onLangChange, applyStatic, placeName, fmtTime, fmtDuration, fmtNumber } from './i18n.js';
+// (GET /v1/concern) for the person's place, every 15 s and at once when its area's alert state
+// changes (GET /v1/status, polled every 5 s, an ETag's 304 when nothing changed), answered
+// large: the state, what to do, and how soon a threat may come near.
+//
+// What it must never do: say "no alert" or "no threat" when it does not know. An answer that
+// failed, that is older than STALE_MS, or that was asked for another place is not shown as
+// current: the page says the status is not known, and to follow the sirens.
+import { t, getLang, setLang, onLangChange, applyStatic, placeName, fmtTime, fmtDurationFloor, fmtNumber } from './i18n.js';
 
 const $ = (sel) => document.querySelector(sel);
 const PLACE_KEY = 'airshield.here';
-const REFRESH_MS = 15000;
+const ASK_MS = 15000;
+const STATUS_MS = 5000;
+const TIMEOUT_MS = 10000;
+const STALE_MS = 45000;
 const CLASSES = ['drone', 'jet', 'cruise', 'ballistic', 'aircraft', 'unknown'];
 
 const st = {
   place: null, // {lat, lon, label}: rounded to 0.01° (~1 km) before it leaves the page
-  answer: null,
-  error: null,
-  region: null, // the alert area whose stream is open
-  stream: null,
+  answer: null, // the latest good answer for this place
+  answeredAt: 0, // Date.now() when it came
+  failedSince: 0, // Date.now() of the first failure since the last good answer (0: none)
+  seq: 0, // the newest question asked; replies to older ones are dropped
+  order: null, // the region ids in /v1/status order
+  statusChar: null,
+  shown: '', // what the banner says (written only when it changes: a screen reader repeats it)
 };
 
 function cls(c) { return t(`cls_${CLASSES.includes(c) ? c : 'unknown'}`); }
 function cap(s) { return s ? s[0].toUpperCase() + s.slice(1) : s; }
 
-function savedPlace() {
+/** GET a JSON answer, with a time limit: a hanging request must not freeze an old answer. */
+async function getJSON(path) {
+  const ctrl = new AbortController();
+  const timer = setTimeout(() => ctrl.abort(), TIMEOUT_MS);
+  try {
+    const r = await fetch(path, { headers: { Accept: 'application/json' }, signal: ctrl.signal, cache: 'no-cache' });
+    if (!r.ok) throw new Error(`HTTP ${r.status}`);
+    return await r.json();
+  } finally { clearTimeout(timer); }
+}
+
+function savedCity() {
   try {
     const p = JSON.parse(localStorage.getItem(PLACE_KEY) || 'null');
-    if (p && Number.isFinite(p.lat) && Number.isFinite(p.lon)) return p;
+    if (p && Number.isFinite(p.lat) && Number.isFinite(p.lon) && p.label) return p;
   } catch { /* none */ }
   return null;
 }
@@ -31,72 +52,114 @@ function savedPlace() {
 function setPlace(lat, lon, label) {
   // ~1 km is finer than any answer (a 5 km radius, oblast-sized areas) and coarser than a home.
   st.place = { lat: Math.round(lat * 100) / 100, lon: Math.round(lon * 100) / 100, label };
-  try { localStorage.setItem(PLACE_KEY, JSON.stringify(st.place)); } catch { /* storage off */ }
+  // A chosen city is remembered; a located position is not (it is located again next time).
+  try {
+    if (label) localStorage.setItem(PLACE_KEY, JSON.stringify(st.place)); else localStorage.removeItem(PLACE_KEY);
+  } catch { /* storage off */ }
+  st.answer = null; // the other place's answer is not this one's
+  st.answeredAt = 0;
+  st.failedSince = 0;
+  st.statusChar = null;
   $('#where-error').hidden = true;
+  render();
   ask();
 }
 
 async function ask() {
   if (!st.place) { render(); return; }
-  const q = new URLSearchParams({ lat: st.place.lat.toFixed(2), lon: st.place.lon.toFixed(2) });
+  const seq = ++st.seq;
+  const place = st.place;
+  const q = new URLSearchParams({ lat: place.lat.toFixed(2), lon: place.lon.toFixed(2) });
   try {
-    st.answer = await getJSON(`/v1/concern?${q}`);
-    st.error = null;
+    const a = await getJSON(`/v1/concern?${q}`);
+    if (seq !== st.seq || place !== st.place) return; // a newer question, or another place
+    st.answer = a;
+    st.answeredAt = Date.now();
+    st.failedSince = 0;
   } catch (e) {
-    st.error = e.message; // the last answer stays shown, marked as not current
+    if (seq !== st.seq || place !== st.place) return;
+    if (!st.failedSince) st.failedSince = Date.now();
   }
-  follow(st.answer?.region?.id ?? null);
   render();
 }
 
-/** The area's alert events on the stream: the page asks again as soon as one comes. */
-function follow(region) {
-  if (region === st.region) return;
-  st.stream?.close();
-  st.region = region;
-  st.stream = null;
-  if (!region) return;
-  const es = new EventSource(`/v1/stream?${new URLSearchParams({ kinds: 'alert', regions: region })}`);
-  es.addEventListener('alert', () => ask());
-  st.stream = es;
+/** The area's state in GET /v1/status (one character per region): ask again when it changes. */
+async function watchStatus() {
+  const id = st.answer?.region?.id;
+  if (!id) return;
+  try {
+    if (!st.order) st.order = await getJSON('/v1/status/regions');
+    const ctrl = new AbortController();
+    const timer = setTimeout(() => ctrl.abort(), TIMEOUT_MS);
+    // cache 'no-cache': the browser sends If-None-Match and takes a 304 as the same body.
+    const r = await fetch('/v1/status', { cache: 'no-cache', signal: ctrl.signal }).finally(() => clearTimeout(timer));
+    if (!r.ok) return;
+    const ch = (await r.text())[st.order.indexOf(id)];
+    if (st.statusChar != null && ch !== st.statusChar) ask();
+    st.statusChar = ch;
+  } catch { /* the next concern question says whether the service is there */ }
+}
+
+function unknown() {
+  if (!st.place) return false;
+  if (!st.answer) return st.failedSince > 0;
+  return Date.now() - st.answeredAt > STALE_MS;
 }
 
 function render() {
-  const a = st.answer;
   const body = document.body;
-  if (!st.place || !a) {
-    body.dataset.state = 'unknown';
-    $('#state').textContent = st.place ? '…' : t('here_choose');
-    $('#advice').textContent = st.error ? t('here_unreachable', { why: st.error }) : '';
-    for (const id of ['#place', '#threat', '#near', '#as-of']) $(id).textContent = '';
-    document.title = t('here_title');
-    return;
+  const a = st.answer;
+  let state;
+  let title;
+  let advice;
+  if (!st.place) {
+    state = 'unknown';
+    title = t('here_choose');
+    advice = '';
+  } else if (unknown()) {
+    state = 'unknown';
+    title = t('here_unknown');
+    advice = t('here_unknown_advice', { s: Math.round((Date.now() - (st.answeredAt || st.failedSince)) / 1000) });
+  } else if (!a) {
+    state = 'unknown';
+    title = t('here_asking');
+    advice = '';
+  } else {
+    state = a.region ? a.state : 'outside';
+    title = a.region ? t(`state_${a.state}`) : t('here_outside');
+    advice = a.advice?.[getLang()] ?? a.advice?.en ?? '';
   }
-  const lang = getLang();
-  const state = a.region ? a.state : 'outside';
   body.dataset.state = state;
-  $('#state').textContent = a.region ? t(`state_${a.state}`) : t('here_outside');
-  $('#advice').textContent = st.error ? t('here_unreachable', { why: st.error }) : (a.advice?.[lang] ?? a.advice?.en ?? '');
-  $('#place').textContent = a.region
+  const shown = `${state}|${title}|${advice}`;
+  if (shown !== st.shown) { // (a live region repeats whatever is written into it)
+    $('#banner').setAttribute('aria-live', state === 'alert' || state === 'unknown' ? 'assertive' : 'polite');
+    $('#state').textContent = title;
+    $('#advice').textContent = advice;
+    st.shown = shown;
+  }
+  const current = a && state !== 'unknown';
+  $('#place').textContent = current && a.region
     ? t('here_area', { region: placeName(a.region) }) + (st.place.label ? ` — ${st.place.label}` : '') : '';
-  const th = a.threat;
+  const th = current ? a.threat : null;
   $('#threat').textContent = !th ? '' : th.inside
     ? t('here_area_inside', { cls: cls(th.class) })
-    : t('here_area_threat', { lo: fmtDuration(th.lo_s), cls: cls(th.class) });
-  const h = a.here;
-  const km = fmtNumber(a.radius_km ?? 5);
+    : t('here_area_threat', { lo: fmtDurationFloor(th.lo_s), cls: cls(th.class) });
   let near = '';
-  if (a.region) {
-    if (!h) near = t('here_none', { km });
-    else if (h.inside) near = t('here_now', { km, cls: cls(h.class) });
-    else if (h.lo_s < 60) near = t('here_soon', { km, cls: cls(h.class) });
-    else near = t('here_eta', { km, cls: cls(h.class), lo: fmtDuration(h.lo_s) });
+  const h = current ? a.here : null;
+  if (current && a.region) {
+    const km = fmtNumber(a.radius_km ?? 5);
+    if (h?.inside) near = t('here_now', { km, cls: cls(h.class) });
+    else if (h && h.lo_s < 60) near = t('here_soon', { km, cls: cls(h.class) });
+    else if (h) near = t('here_eta', { km, cls: cls(h.class), lo: fmtDurationFloor(h.lo_s) });
+    // "No threat expected" only where there is no alert: the public picture is a minute old,
+    // and in an alert the threat may simply not be in it yet.
+    else if (a.state === 'quiet') near = t('here_none', { km });
     near = cap(near);
   }
   $('#near').textContent = near;
   $('#near').dataset.lo = h ? String(h.lo_s) : '';
-  $('#as-of').textContent = a.as_of != null ? t('here_as_of', { t: fmtTime(a.as_of, true) }) : '';
-  document.title = `${a.region ? t(`state_${a.state}`) : t('here_outside')} — ${t('here_title')}`;
+  $('#as-of').textContent = current && a.as_of != null ? t('here_as_of', { t: fmtTime(a.as_of, true) }) : '';
+  document.title = `${title} — ${t('here_title')}`;
 }
 
 async function loadCities() {
@@ -113,7 +176,6 @@ async function loadCities() {
     box.append(o);
   }
   box.value = keep;
-  st.cities = cities;
 }
 
 function locate() {
@@ -126,13 +188,13 @@ function locate() {
   navigator.geolocation.getCurrentPosition(
     (pos) => setPlace(pos.coords.latitude, pos.coords.longitude, ''),
     (e) => { err.hidden = false; err.textContent = t('here_locate_failed', { why: e.message || e.code }); },
-    { enableHighAccuracy: false, maximumAge: 300000, timeout: 15000 },
+    { enableHighAccuracy: false, maximumAge: 60000, timeout: 15000 },
   );
 }
 
 function wire() {
   $('#lang').addEventListener('click', () => setLang(getLang() === 'en' ? 'uk' : 'en'));
-  onLangChange(() => { document.documentElement.lang = getLang(); loadCities(); render(); });
+  onLangChange(() => { document.documentElement.lang = getLang(); st.shown = ''; loadCities(); render(); });
   $('#locate').addEventListener('click', locate);
   $('#city').addEventListener('change', (e) => {
     const v = e.target.value;
@@ -140,17 +202,27 @@ function wire() {
     const [lat, lon] = v.split(',').map(Number);
     setPlace(lat, lon, e.target.selectedOptions[0].textContent);
   });
+  // Back from the background: the answer may be minutes old.
+  document.addEventListener('visibilitychange', () => { if (!document.hidden) ask(); });
 }
 
-function boot() {
+async function boot() {
   document.documentElement.lang = getLang();
   applyStatic();
-  document.title = t('here_title');
   wire();
   loadCities();
-  st.place = savedPlace();
+  st.place = savedCity();
+  if (!st.place) {
+    // Located last time and allowed to: located again, not taken from memory (people move).
+    try {
+      const p = await navigator.permissions?.query({ name: 'geolocation' });
+      if (p?.state === 'granted') locate();
+    } catch { /* no Permissions API: the person presses the button */ }
+  }
   ask();
-  setInterval(ask, REFRESH_MS);
+  setInterval(ask, ASK_MS);
+  setInterval(watchStatus, STATUS_MS);
+  setInterval(render, 1000); // an answer turns "not known" when it gets too old
   document.body.dataset.ready = '1';
 }
 

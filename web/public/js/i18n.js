@@ -110,13 +110,15 @@ export const STRINGS = {
     here_privacy: 'Your position is sent only to this service, rounded to about 1 km, to ask about your area; it is remembered in this browser only.',
     here_locate_failed: 'Your location is not available ({why}): choose a city.',
     here_area: 'Alert area: {region}',
-    here_near_you: 'Within {km} km of you: {what}',
     here_area_threat: 'The first threat may reach the area in {lo} at the earliest ({cls})',
     here_area_inside: '{cls} inside the area now',
-    here_as_of: 'Updated {t} (Kyiv time), every 15 s and at every alert change',
+    here_as_of: 'Updated {t} (Kyiv time); asked again every 15 s and at every alert change',
     here_outside: 'Outside the covered area',
     here_unreachable: 'The service cannot be reached ({why}); trying again. If you hear a siren, go to the shelter.',
     here_to_map: 'The live map',
+    here_unknown: 'Status not known',
+    here_unknown_advice: 'No answer from the service for {s} s. If you hear a siren, go to the shelter.',
+    here_asking: 'Asking…',
     here_none: 'no threat is expected within {km} km',
     here_now: '{cls} may be within {km} km now',
     here_eta: '{cls} may come within {km} km in {lo} at the earliest',
@@ -254,23 +256,25 @@ export const STRINGS = {
     here: 'У точці, яку ви обрали',
     here_title: 'Чи є тривога там, де я?',
     here_choose: 'Оберіть, де ви',
-    here_locate: 'Моє місцезнаходження',
+    here_locate: 'Визначити, де я',
     here_or_city: 'або оберіть місто',
     here_pick_city: '— місто —',
     here_privacy: 'Ваше місцезнаходження надсилається лише цьому сервісу, округлене до 1 км, щоб запитати про вашу місцевість; запам’ятовується лише в цьому браузері.',
     here_locate_failed: 'Місцезнаходження недоступне ({why}): оберіть місто.',
-    here_area: 'Район тривоги: {region}',
-    here_near_you: 'Ближче ніж {km} км від вас: {what}',
-    here_area_threat: 'Перша загроза може досягти району щонайшвидше через {lo} ({cls})',
-    here_area_inside: '{cls} уже в межах району',
-    here_as_of: 'Оновлено о {t} (за Києвом), щоп’ятнадцять секунд і за кожної зміни тривоги',
+    here_area: 'Зона тривоги: {region}',
+    here_area_threat: 'Перша загроза може досягти зони щонайшвидше через {lo} ({cls})',
+    here_area_inside: '{cls} уже в межах зони',
+    here_as_of: 'Оновлено о {t} (за київським часом); оновлюється кожні 15 с і за кожної зміни тривоги',
     here_outside: 'Поза зоною покриття',
     here_unreachable: 'Сервіс недоступний ({why}); пробуємо знову. Якщо чуєте сирену, йдіть в укриття.',
-    here_to_map: 'Жива карта',
+    here_to_map: 'Карта в реальному часі',
+    here_unknown: 'Стан невідомий',
+    here_unknown_advice: 'Сервіс не відповідає вже {s} с. Якщо чуєте сирену, йдіть в укриття.',
+    here_asking: 'Запитуємо…',
     here_none: 'ближче ніж за {km} км загроз не очікується',
     here_now: '{cls} може бути ближче ніж за {km} км уже зараз',
     here_eta: '{cls} може опинитися ближче ніж за {km} км щонайшвидше через {lo}',
-    here_soon: '{cls} може опинитися ближче ніж за {km} км менш ніж за хвилину',
+    here_soon: '{cls} може опинитися ближче ніж за {km} км уже протягом хвилини',
     minutes: '{n} хв',
     seconds: '{n} с',
     unknown_time: 'невідомо',
@@ -371,6 +375,12 @@ export function fmtDateTime(sec) {
 export function fmtDuration(s) {
   if (s == null || !Number.isFinite(s)) return t('unknown_time');
   return s >= 90 ? t('minutes', { n: Math.round(s / 60) }) : t('seconds', { n: Math.round(s) });
+}
+
+/** An earliest time as "12 min" or "40 s", rounded down: "at the earliest" must not come later. */
+export function fmtDurationFloor(s) {
+  if (s == null || !Number.isFinite(s)) return t('unknown_time');
+  return s >= 90 ? t('minutes', { n: Math.floor(s / 60) }) : t('seconds', { n: Math.floor(s) });
 }
 
 export function fmtNumber(n) {

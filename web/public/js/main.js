@@ -4,7 +4,7 @@ import {
 } from './api.js';
 import {
   t, getLang, setLang, onLangChange, applyStatic, placeName, fmtTime, fmtDateTime, fmtDuration,
-  fmtNumber,
+  fmtDurationFloor, fmtNumber,
 } from './i18n.js';
 import { Night } from './night.js';
 import { MapView, STATES, CLASSES, STATE_STYLE, symbolSvg } from './layers.js';
@@ -195,7 +195,7 @@ function hereHtml() {
   else if (a.inside) s = t('here_now', { km, cls });
   // Under a minute (the public's answer, in whole minutes, then says 0): not "in 0 s".
   else if (a.lo_s < 60) s = t('here_soon', { km, cls });
-  else s = t('here_eta', { km, cls, lo: fmtDuration(a.lo_s) });
+  else s = t('here_eta', { km, cls, lo: fmtDurationFloor(a.lo_s) });
   return `<p class="here" data-lo="${a ? a.lo_s : ''}">${esc(t('here'))}: ${esc(s)}</p>`;
 }
 
@@ -359,6 +359,24 @@ function startStream(fromId) {
   });
 }
 
+/**
+ * A token kept from this tab's earlier page: confirmed with the service before it is used.
+ * Revoked: dropped (the public view). The service unreachable (a restart): kept, not used, and
+ * asked about again every 30 s, since a person's token is shown only once.
+ */
+async function resumeSignIn() {
+  const saved = getToken();
+  if (!saved || ui.who) return false;
+  try {
+    ui.who = await whoIs(saved);
+    setToken(saved);
+    return true;
+  } catch (e) {
+    if (e.status === 401 || e.status === 403) { try { sessionStorage.removeItem('airshield.token'); } catch { /* */ } }
+    return false;
+  }
+}
+
 async function signIn(token) {
   const err = $('#sign-in-error');
   try {
@@ -374,16 +392,23 @@ async function signIn(token) {
   await afterSignIn();
 }
 
+let authEpoch = 0; // one per sign-in or sign-out: replies asked for under an earlier one are dropped
 async function afterSignIn() {
+  const epoch = ++authEpoch;
   renderOfficer();
   // The picture as the token may see it (or the public's again): nothing seen before stays
   // (a signed-out console shows the public's picture only, on the timeline too), then the
   // stream and the night's alert reasons anew, the tracks, the sensors.
   night.forgetPictures();
+  if (!ui.who) night.forgetReasons(); // until the public's are read again
   view.drawSensors([]);
   scheduleRender();
   startStream(stream?.lastId ?? 0);
-  try { for (const ev of await fetchAlertHistory()) night.addAlert(ev); } catch (e) { console.warn(e); }
+  try {
+    const history = await fetchAlertHistory();
+    if (epoch !== authEpoch) return; // signed in or out again meanwhile: that call reads anew
+    for (const ev of history) night.addAlert(ev);
+  } catch (e) { console.warn(e); }
   night.rebuildReasonThreats();
   if (ui.here) ui.here.at = 0;
   await Promise.all([refreshTracks(), refreshSensors(), refreshRegions()]);
@@ -422,8 +447,10 @@ function goLive() { ui.playing = false; ui.replayT = null; render(); }
 // ---------------------------------------------------------------- data
 
 async function refreshTracks() {
+  const epoch = authEpoch;
   try {
     const list = await getJSON('/v1/tracks');
+    if (epoch !== authEpoch) return; // asked with another token than the page's now
     night.setSnapshot(Array.isArray(list) ? list : list.items || []);
   } catch (e) { console.warn(e); }
 }
@@ -505,16 +532,7 @@ async function boot() {
   applyStatic();
   buildLegend();
   view = new MapView($('#map'), { onRegionClick: selectRegion });
-  const saved = getToken();
-  if (saved) {
-    try {
-      ui.who = await whoIs(saved);
-    } catch (e) {
-      // Revoked: the public view. The service down (a restart): keep the token for the next
-      // reload, since a person's token is shown only once.
-      if (e.status === 401 || e.status === 403) setToken(null);
-    }
-  }
+  await resumeSignIn();
   renderOfficer();
 
   const [geo, regions] = await Promise.all([getJSON('/v1/regions.geojson'), getJSON('/v1/regions')]);
@@ -547,6 +565,7 @@ async function boot() {
   setInterval(async () => { await refreshRegions(); scheduleRender(); }, 10000);
   setInterval(() => { if (!ui.playing) render(); }, 1000);
   setInterval(() => { if (ui.selected && isOperator()) refreshAudit(); }, 10000);
+  setInterval(async () => { if (!ui.who && getToken() && await resumeSignIn()) afterSignIn(); }, 30000);
 
   render();
   document.body.dataset.ready = '1';

@@ -101,6 +101,13 @@ export class Night {
     this.snapClock = null;
   }
 
+  /** Drop every event's reason (a sign-out: the token's reasons must not stay while the
+   * public's are read again). */
+  forgetReasons() {
+    for (const list of this.events.values()) for (const e of list) e.reason = null;
+    for (const l of this.live.values()) l.reason = null;
+  }
+
   /** The alert reasons' threats again, from every event (after the reasons were read anew). */
   rebuildReasonThreats() {
     this.reasonTracks.clear();
