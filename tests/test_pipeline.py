@@ -104,6 +104,11 @@ def test_a_compressed_input_says_so(tiny_night, tmp_path):
     assert result.exit_code == 2 and "gzip-compressed" in result.output
 
 
+def _evaluate(truth, run_dir):
+    """`airshield evaluate` of a run against a truth file, without the report."""
+    return CliRunner().invoke(app, ["evaluate", "--truth", str(truth), "--run", str(run_dir), "--no-report"])
+
+
 def test_evaluate_warns_when_the_run_lies_outside_the_truths_night(tiny_night, tmp_path):
     _run(tiny_night, tmp_path / "r")
     lines = (tiny_night / "truth.ndjson").read_text(encoding="utf-8").splitlines()
@@ -111,10 +116,9 @@ def test_evaluate_warns_when_the_run_lies_outside_the_truths_night(tiny_night, t
     head["start"], head["end"] = "2030-01-01T00:00:00Z", "2030-01-01T06:00:00Z"  # another night's truth
     other = tmp_path / "other-truth.ndjson"
     other.write_text("\n".join([json.dumps(head), *lines[1:]]) + "\n", encoding="utf-8")
-    result = CliRunner().invoke(app, ["evaluate", "--truth", str(other), "--run", str(tmp_path / "r"), "--no-report"])
+    result = _evaluate(other, tmp_path / "r")
     assert "lies outside the truth's night" in result.output and "is " in result.output
-    fine = CliRunner().invoke(app, ["evaluate", "--truth", str(tiny_night / "truth.ndjson"), "--run",
-                                    str(tmp_path / "r"), "--no-report"])
+    fine = _evaluate(tiny_night / "truth.ndjson", tmp_path / "r")
     assert fine.exit_code == 0 and "outside the truth's night" not in fine.output
 
 
@@ -124,11 +128,9 @@ def test_evaluate_warns_when_the_truth_is_of_the_same_scenario_but_another_seed(
 
     _run(tiny_night, tmp_path / "r")
     write_night(simulate(load_scenario("tiny"), seed=12345), tmp_path / "seed-12345")
-    result = CliRunner().invoke(app, ["evaluate", "--truth", str(tmp_path / "seed-12345" / "truth.ndjson"),
-                                      "--run", str(tmp_path / "r"), "--no-report"])
+    result = _evaluate(tmp_path / "seed-12345" / "truth.ndjson", tmp_path / "r")
     assert "follow no threat of the truth" in result.output and "same scenario and seed" in result.output
-    fine = CliRunner().invoke(app, ["evaluate", "--truth", str(tiny_night / "truth.ndjson"), "--run",
-                                    str(tmp_path / "r"), "--no-report"])
+    fine = _evaluate(tiny_night / "truth.ndjson", tmp_path / "r")
     assert fine.exit_code == 0 and "follow no threat" not in fine.output
 
 

@@ -356,6 +356,24 @@ def _step_clock(service, seconds: float = 10.0) -> None:
         assert c.post("/v1/clock", json={"now": now + seconds}).status_code == 200
 
 
+def _sign_in(page, token: str, role: str) -> None:
+    page.fill("#token", token)
+    page.click("#sign-in button[type=submit]")
+    page.wait_for_function(f"document.body.dataset.role === '{role}'")
+
+
+def _command(page, action: str, reason: str) -> None:
+    """A duty officer's command from the region's panel, and the service's acceptance of it."""
+    page.fill("#act-reason", reason)
+    page.click(f"#region-act button[data-action={action}]")
+    page.wait_for_selector("#act-result[data-ok=true]")
+
+
+def _wait_state(page, region: str, state: str) -> None:
+    page.wait_for_function(f"document.querySelector(\"path[data-region='{region}']\").dataset.state === '{state}'",
+                           timeout=15_000)
+
+
 @needs_chromium
 def test_a_duty_officer_signs_in_on_the_map_and_raises_and_cancels_an_alert_with_a_reason(
         map_service, tiny_feed, browser, tmp_path):
@@ -386,9 +404,7 @@ def test_a_duty_officer_signs_in_on_the_map_and_raises_and_cancels_an_alert_with
     page.click("#sign-in button[type=submit]")
     page.wait_for_selector("#sign-in-error:not([hidden])")
     assert "Not signed in" in page.inner_text("#sign-in-error")
-    page.fill("#token", service.viewer)
-    page.click("#sign-in button[type=submit]")
-    page.wait_for_function("document.body.dataset.role === 'viewer'")
+    _sign_in(page, service.viewer, "viewer")
     assert "analyst" in page.inner_text("#signed-in-as")
     page.wait_for_selector("#sensor-summary li[data-kind=acoustic]")
     assert page.locator("#region-act").is_hidden()
@@ -396,9 +412,7 @@ def test_a_duty_officer_signs_in_on_the_map_and_raises_and_cancels_an_alert_with
     page.wait_for_function("document.body.dataset.role === 'public'")
 
     # A duty officer signs in; the region's panel now has the commands and the audit trail.
-    page.fill("#token", service.operator)
-    page.click("#sign-in button[type=submit]")
-    page.wait_for_function("document.body.dataset.role === 'operator'")
+    _sign_in(page, service.operator, "operator")
     page.wait_for_selector("#region-act:not([hidden]) button[data-action=alert]")
     page.wait_for_selector("#region-audit:not([hidden])")
     # Enter in a field sends nothing and keeps what was typed (the form is never submitted).
@@ -411,13 +425,10 @@ def test_a_duty_officer_signs_in_on_the_map_and_raises_and_cancels_an_alert_with
     page.click("#region-act button[data-action=alert]")
     page.wait_for_selector("#act-result[data-ok=false]")
     assert "reason is required" in page.inner_text("#act-result")
-    page.fill("#act-reason", "drill: regional administration's request")
     page.fill("#act-minutes", "20")
-    page.click("#region-act button[data-action=alert]")
-    page.wait_for_selector("#act-result[data-ok=true]")
+    _command(page, "alert", "drill: regional administration's request")
     _step_clock(service)
-    page.wait_for_function(f"document.querySelector(\"path[data-region='{region}']\").dataset.state === 'alert'",
-                           timeout=15_000)
+    _wait_state(page, region, "alert")
     page.wait_for_selector("#region-audit li[data-action=raise][data-outcome=applied]", timeout=20_000)
     assert "drill: regional administration" in page.inner_text("#region-audit")
     # The stream carries the alert as the token may see it: who acted and why, for an operator.
@@ -426,12 +437,9 @@ def test_a_duty_officer_signs_in_on_the_map_and_raises_and_cancels_an_alert_with
     page.screenshot(path=str(tmp_path / "duty-officer.png"))
 
     # ... and cancels it, with a reason: the region is quiet again.
-    page.fill("#act-reason", "drill over")
-    page.click("#region-act button[data-action=cancel]")
-    page.wait_for_selector("#act-result[data-ok=true]")
+    _command(page, "cancel", "drill over")
     _step_clock(service)
-    page.wait_for_function(f"document.querySelector(\"path[data-region='{region}']\").dataset.state === 'quiet'",
-                           timeout=15_000)
+    _wait_state(page, region, "quiet")
     with service.client(service.operator) as c:
         audit = c.get("/v1/audit", params={"region": region}).json()["items"]
     assert [(a["action"], a["user"], a["outcome"]) for a in audit] == [
@@ -446,9 +454,7 @@ def test_a_duty_officer_signs_in_on_the_map_and_raises_and_cancels_an_alert_with
     page.wait_for_function("!document.querySelector('#region-body').innerText.includes('duty-officer')")
     assert page.locator("#region-act").is_hidden()
     # A token revoked while the page is open: its stream ends, and the page signs out by itself.
-    page.fill("#token", service.viewer)
-    page.click("#sign-in button[type=submit]")
-    page.wait_for_function("document.body.dataset.role === 'viewer'")
+    _sign_in(page, service.viewer, "viewer")
     with service.client(service.admin) as c:
         assert c.delete("/v1/operators/analyst", params={"role": "viewer"}).json()["revoked"] == 1
     page.wait_for_function("document.body.dataset.role === 'public'", timeout=40_000)
