@@ -278,10 +278,7 @@ class Engine:
         # the delay showed the public nothing until a new step had aged.
         # Every recent step gets an entry, those without events too (a coasting track emits
         # nothing for minutes): the picture after all the events of the steps up to it.
-        last = elog._db.execute("SELECT MAX(now) FROM steps").fetchone()[0]
-        recent = [] if last is None else elog._db.execute(
-            "SELECT step, now FROM steps WHERE now >= ? ORDER BY step",
-            (float(last) - self.settings.public_delay_s - _HIST_MARGIN_S,)).fetchall()
+        recent = elog.recent_steps(self.settings.public_delay_s + _HIST_MARGIN_S)
         i = 0
         for ev in elog.events():
             while i < len(recent) and recent[i][0] < ev.step:

@@ -271,6 +271,14 @@ class EventLog:
         for row in self._db.execute(q + " ORDER BY seq", args):
             yield LoggedEvent(*row)
 
+    def recent_steps(self, span_s: float) -> list[tuple[int, float]]:
+        """(step, now) of the steps within ``span_s`` of the last one, in step order ([] if none)."""
+        last = self._db.execute("SELECT MAX(now) FROM steps").fetchone()[0]
+        if last is None:
+            return []
+        return self._db.execute("SELECT step, now FROM steps WHERE now >= ? ORDER BY step",
+                                (float(last) - span_s,)).fetchall()
+
     def step_events(self, step: int) -> list[LoggedEvent]:
         return [LoggedEvent(*r) for r in self._db.execute(
             "SELECT seq, step, kind, t, key, body FROM events WHERE step = ? ORDER BY seq", (step,))]
