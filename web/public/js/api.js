@@ -132,17 +132,21 @@ export function openStream({ kinds, fromId = 0, onEvent, onStatus, onAuthLost = 
     onEvent(d, id, e.type);
   };
   const query = () => new URLSearchParams({ kinds, last_event_id: String(lastId) });
+  // An EventSource cannot read a refusal's Retry-After (the service's 503 when its streams are
+  // full, in a raid): a new one waits twice as long each time it is refused, up to a minute.
+  let backoff = 2000;
   const connectEventSource = () => {
     if (closed) return;
     es = new EventSource(`/v1/stream?${query()}`);
     onStatus('connecting');
-    es.onopen = () => onStatus('open');
+    es.onopen = () => { backoff = 2000; onStatus('open'); };
     es.onmessage = handle;
     for (const k of ['alert', 'track', 'audit']) es.addEventListener(k, handle);
     es.onerror = () => {
       if (es.readyState === EventSource.CLOSED) {
         onStatus('closed');
-        setTimeout(connectEventSource, 2000);
+        setTimeout(connectEventSource, backoff);
+        backoff = Math.min(backoff * 2, 60000);
       } else {
         onStatus('reconnecting');
       }
