@@ -1,6 +1,6 @@
 // The live map's page: loads the night, follows the SSE stream, replays it on a timeline.
 import {
-  getJSON, fetchAlertHistory, openStream, postJSON, whoIs, getToken, setToken, detailText,
+  getJSON, fetchAlertHistory, openStream, postJSON, whoIs, getToken, setToken, detailText, toSec,
 } from './api.js';
 import {
   t, getLang, setLang, onLangChange, applyStatic, placeName, fmtTime, fmtDateTime, fmtDuration,
@@ -336,12 +336,10 @@ async function refreshAudit() {
   box.hidden = false;
   box.innerHTML = `<h3>${esc(t('audit_title'))}</h3>` + (items.length
     ? `<ol class="audit">${items.map((a) => `<li data-action="${esc(a.action)}" data-outcome="${esc(a.outcome)}">
-        <time>${esc(fmtTime(toSecond(a.t), true))}</time> <b>${esc(a.user)}</b>: ${esc(t(`action_${a.action}`))}
+        <time>${esc(fmtTime(toSec(a.t), true))}</time> <b>${esc(a.user)}</b>: ${esc(t(`action_${a.action}`))}
         (${esc(t(`outcome_${a.outcome}`))}${a.outcome === 'rejected' && a.detail ? `: ${esc(a.detail)}` : ''}) — ${esc(a.note)}</li>`).join('')}</ol>`
     : `<p class="muted">${esc(t('audit_none'))}</p>`);
 }
-
-function toSecond(v) { return typeof v === 'number' ? v : Date.parse(v) / 1000; }
 
 function startStream(fromId) {
   stream?.close();
