@@ -30,16 +30,21 @@ const st = {
 function cls(c) { return t(`cls_${CLASSES.includes(c) ? c : 'unknown'}`); }
 function cap(s) { return s ? s[0].toUpperCase() + s.slice(1) : s; }
 
-/** GET a JSON answer, with a time limit: a hanging request must not freeze an old answer. */
-async function getJSON(path) {
+/**
+ * GET with a time limit (a hanging request must not freeze an old answer). `cache: 'no-cache'`:
+ * the browser revalidates (If-None-Match) and takes a 304 as the same body.
+ */
+async function fetchWithin(path, read, headers = {}) {
   const ctrl = new AbortController();
   const timer = setTimeout(() => ctrl.abort(), TIMEOUT_MS);
   try {
-    const r = await fetch(path, { headers: { Accept: 'application/json' }, signal: ctrl.signal, cache: 'no-cache' });
+    const r = await fetch(path, { headers, signal: ctrl.signal, cache: 'no-cache' });
     if (!r.ok) throw new Error(`HTTP ${r.status}`);
-    return await r.json();
+    return await read(r); // the body too, within the limit
   } finally { clearTimeout(timer); }
 }
+
+function getJSON(path) { return fetchWithin(path, (r) => r.json(), { Accept: 'application/json' }); }
 
 function savedCity() {
   try {
@@ -89,12 +94,7 @@ async function watchStatus() {
   if (!id) return;
   try {
     if (!st.order) st.order = await getJSON('/v1/status/regions');
-    const ctrl = new AbortController();
-    const timer = setTimeout(() => ctrl.abort(), TIMEOUT_MS);
-    // cache 'no-cache': the browser sends If-None-Match and takes a 304 as the same body.
-    const r = await fetch('/v1/status', { cache: 'no-cache', signal: ctrl.signal }).finally(() => clearTimeout(timer));
-    if (!r.ok) return;
-    const ch = (await r.text())[st.order.indexOf(id)];
+    const ch = (await fetchWithin('/v1/status', (r) => r.text()))[st.order.indexOf(id)];
     if (st.statusChar != null && ch !== st.statusChar) ask();
     st.statusChar = ch;
   } catch { /* the next concern question says whether the service is there */ }
