@@ -22,6 +22,11 @@ class TrackerConfig:
             horizontal speed of a new track (m/s): radar sees everything up to
             ballistic speeds; acoustic nodes and observers hear and see slow,
             low threats [est].
+        init_speed_sigma_loud: the same for an acoustic report whose class scores
+            favour a jet drone or a cruise missile (``measurement.loud_scored``):
+            140-220 m/s (domain.md: over 500 km/h, ~700-800 km/h). With the acoustic 50 m/s prior, such
+            tracks were confirmed at 5-130 m/s, kilometres behind their missile
+            (attack:2023-12-28; BENCHMARKS.md, "Tracker", tenth session).
         init_vspeed_sigma: the same for the vertical speed.
         score_init, pd, clutter_density, repeat_llr, score_window_s,
             confirm_score: the track score, a log-likelihood ratio of "a
@@ -143,6 +148,7 @@ class TrackerConfig:
     gate_chi2: float = 16.27
     init_speed_sigma: dict[str, float] = field(default_factory=lambda: {
         "radar": 700.0, "position": 150.0, "adsb": 30.0, "acoustic": 50.0, "observer": 50.0})
+    init_speed_sigma_loud: float = 250.0
     init_vspeed_sigma: dict[str, float] = field(default_factory=lambda: {
         "radar": 400.0, "position": 50.0, "adsb": 10.0, "acoustic": 5.0, "observer": 5.0})
     # Track score: a log-likelihood ratio, target vs false alarm (Blackman & Popoli,

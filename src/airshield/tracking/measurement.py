@@ -49,6 +49,13 @@ N_CLASSES = len(CLASSES)
 #: Classes heard further than a Shahed (jet drones, cruise missiles: sim.acoustic's LOUD).
 LOUD_IDX = (CLASSES.index("jet"), CLASSES.index("cruise"))
 _CI = {c: i for i, c in enumerate(CLASSES)}
+_DRONE_IDX = CLASSES.index("drone")
+
+
+def loud_scored(ll: np.ndarray) -> np.ndarray:
+    """(n,) bool: reports whose class log-likelihoods ``ll`` (n, 6) favour a jet drone or a
+    cruise missile over a Shahed: a loud source, heard further (``acoustic_loud_factor``)."""
+    return np.maximum(ll[:, LOUD_IDX[0]], ll[:, LOUD_IDX[1]]) > ll[:, _DRONE_IDX]
 
 
 @dataclass(frozen=True)
@@ -407,8 +414,7 @@ class Converter:
         R[rows, 2, 2] = c.acoustic_alt_sigma_m ** 2
         ll[rows] = scores_loglik([r.scores for r in reps], c.acoustic_class_weight)
         if c.acoustic_loud_factor != 1.0:
-            lr = ll[rows]
-            loud = np.maximum(lr[:, LOUD_IDX[0]], lr[:, LOUD_IDX[1]]) > lr[:, CLASSES.index("drone")]
+            loud = loud_scored(ll[rows])
             R[rows[loud], 0, 0] = R[rows[loud], 1, 1] = (c.acoustic_loud_factor * c.acoustic_sigma_m) ** 2
         for n, (i, r) in enumerate(zip(rows.tolist(), reps, strict=True)):
             if r.bearing_deg is not None:  # an array node: the bearing wedge instead

@@ -38,6 +38,7 @@ from airshield.tracking.measurement import (
     LOUD_IDX,
     Converter,
     Measurements,
+    loud_scored,
     pass_increment,
     pass_measurement,
 )
@@ -306,6 +307,7 @@ class Tracker:
         r_meas = 4.0 * np.sqrt(m.R[:, 0, 0] + m.R[:, 1, 1])
         ti, mj, d2, logdet = kernels.gate(live, self._xc, self._Pc, self._t, self._qman, self._vz_man, m.z, m.R,
                                           m.t, r_meas, self.cfg.gate_chi2, t_mid, half)
+        ti, mj, d2, logdet, quiet = self._gate_loud(m, live, ti, mj, d2, logdet, t_mid, half)
         if ti.size == 0:
             return empty, empty, np.zeros(0), np.zeros(0)
         # A cooperative aircraft's ADS-B only ever updates its own track (or a track without one).
@@ -322,7 +324,61 @@ class Tracker:
         cost = d2 + logdet
         scan = _scan_keys(m)
         pm, pt, pd2, plogdet = assign(mj, ti, cost, scan[mj], self.cfg.gate_chi2, logdet, d2)
-        return pm, live[pt], pd2, plogdet
+        pt = live[pt]
+        if quiet is not None:
+            # A quiet-scored report assigned to a loud track is a loud source's: filtered so.
+            took = np.isin(pm, quiet) & self._is_loud(pt)
+            m.R[pm[took], :2, :2] *= self.cfg.measurement.acoustic_loud_factor ** 2
+        return pm, pt, pd2, plogdet
+
+    def _is_loud(self, ks: np.ndarray) -> np.ndarray:
+        """(len(ks),) bool: the track's most probable class is a jet drone or a cruise missile."""
+        top = np.argmax(self._probs[ks], axis=1)
+        return (top == LOUD_IDX[0]) | (top == LOUD_IDX[1])
+
+    def _gate_loud(self, m: Measurements, live: np.ndarray, ti: np.ndarray, mj: np.ndarray, d2: np.ndarray,
+                   logdet: np.ndarray, t_mid: float, half: float) -> tuple:
+        """The gated pairs, with quiet presence-only reports re-gated as loud against loud tracks.
+
+        Returns (ti, mj, d2, logdet) as :func:`kernels.gate`'s, and the rows of ``m`` re-gated
+        (or None).
+
+        How far a node hears a target is the target's property, not the report's:
+        a Kh-101 is heard out to ~5 km (domain.md; sim.acoustic's
+        ``loud_range_factor``) even when the node's classifier took it for a
+        Shahed and the report was given a Shahed's 1 km sigma. Against a track
+        whose most probable class is a jet drone or a cruise missile, such a
+        report is gated (and, if assigned there, filtered) with the loud sigma.
+        Before this (attack:2023-12-28), one such report 5 km from a tracked
+        cruise missile fell outside its gate, started a track of its own, and
+        that track, sitting nearer the next nodes, took the missile's next
+        reports: a "false" duplicate trailing the missile.
+        """
+        f = self.cfg.measurement.acoustic_loud_factor
+        unchanged = ti, mj, d2, logdet, None
+        if f <= 1.0:
+            return unchanged
+        loud = live[self._is_loud(live)]
+        if loud.size == 0:
+            return unchanged
+        quiet = np.flatnonzero(m.presence & ~loud_scored(m.cls_loglik))
+        if quiet.size == 0:
+            return unchanged
+        R2 = m.R[quiet].copy()
+        R2[:, :2, :2] *= f * f
+        r_meas = 4.0 * np.sqrt(R2[:, 0, 0] + R2[:, 1, 1])
+        ti2, mj2, d22, ld2 = kernels.gate(loud, self._xc, self._Pc, self._t, self._qman, self._vz_man,
+                                          np.ascontiguousarray(m.z[quiet]), R2, m.t[quiet], r_meas,
+                                          self.cfg.gate_chi2, t_mid, half)
+        if ti2.size == 0:
+            return unchanged
+        # Replace the loud tracks' pairs with quiet reports by the re-gated ones.
+        is_quiet = np.zeros(len(m), dtype=bool)
+        is_quiet[quiet] = True
+        keep = ~(is_quiet[mj] & self._is_loud(live[ti]))
+        ti2 = np.searchsorted(live, loud[ti2])  # rows into ``live``
+        return (np.concatenate([ti[keep], ti2]), np.concatenate([mj[keep], quiet[mj2]]),
+                np.concatenate([d2[keep], d22]), np.concatenate([logdet[keep], ld2]), quiet)
 
     def _update(self, m: Measurements, pm: np.ndarray, pt: np.ndarray, d2: np.ndarray,
                 logdet: np.ndarray) -> set[int]:
@@ -542,7 +598,7 @@ class Tracker:
         z = m.z[idx, :2]
         R = m.R[idx, :2, :2]
         codes = m.kind[idx]
-        sv = np.array([self.cfg.init_speed_sigma[KINDS[c]] for c in codes.tolist()])
+        sv = self._init_speed(m, idx)
         timeout = self._tent_by_kind[codes]
         first = np.searchsorted(t, t - float(timeout.max()), "left")  # no a before this can lead b
         out: list[list[int]] = []
@@ -576,7 +632,7 @@ class Tracker:
             free = np.flatnonzero(~self._alive)
         k = free[:n]
         codes = m.kind[js]
-        sv = self._init_sv[codes]
+        sv = self._init_speed(m, js)
         svz = self._init_svz[codes]
         x = np.zeros((n, 6))
         x[:, :3] = m.z[js]
@@ -610,6 +666,23 @@ class Tracker:
         self._credit(k.tolist(), m, js.tolist())
         self._refresh(k)
         return k
+
+    def _init_speed(self, m: Measurements, js: np.ndarray) -> np.ndarray:
+        """(len(js),) sigma of a new track's unknown horizontal speed from measurements ``js``, m/s.
+
+        The kind's prior, widened to ``init_speed_sigma_loud`` for an acoustic report whose
+        class scores favour a jet drone or a cruise missile over a Shahed (the test of
+        ``measurement.acoustic_loud_factor``): such a target flies at 140-220 m/s
+        (domain.md), and a 50 m/s prior held its new tracks' speed down. Not for
+        observers: people take Shaheds for jets often enough (night-40 seed 11: 99
+        reports) that the wide prior delayed drones' confirmation.
+        """
+        sv = self._init_sv[m.kind[js]]
+        fast = self.cfg.init_speed_sigma_loud
+        if fast > 0.0:
+            loud = (m.kind[js] == _ACOUSTIC) & loud_scored(m.cls_loglik[js])
+            sv = np.where(loud, np.maximum(sv, fast), sv)
+        return sv
 
     def _grow(self) -> None:
         cap = self._alive.size
