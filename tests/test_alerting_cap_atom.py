@@ -55,7 +55,7 @@ def test_feed_holds_one_entry_per_current_alert(night):
     entries = root.findall("a:entry", A)
     # Kyiv Oblast's alert ended, and so did Kharkiv's first pre-alert and its alert.
     assert [e.findtext("a:id", None, A) for e in entries] == [
-        "tag:airshield.example.org,2026:alert/UA-63.P.20250907T213000Z"
+        "tag:alerts.example.org,2026:alert/UA-63.P.20250907T213000Z"
     ]
     (entry,) = entries
     assert entry.findtext("a:title", None, A).startswith("Загроза повітряної атаки: Харківська")
@@ -122,3 +122,10 @@ def test_an_alert_past_its_expiry_leaves_the_feed_when_the_caller_says_so(night)
     assert gone.findall("a:entry", A) == []
     assert gone.findtext("a:updated", None, A) == "2025-09-07T21:30:01Z"
     assert len(feed_of(feed.to_xml()).findall("a:entry", A)) == 1
+
+
+def test_entry_ids_are_the_deployments_own_tag_uris():
+    # RFC 4151: the authority is a domain the feed's owner holds: the base URL's host.
+    assert AtomFeed("https://alerts.oblast.gov.ua/feeds/").tag_authority == "alerts.oblast.gov.ua,2026"
+    assert AtomFeed("https://x.example/", tag_authority="example.net,2025").tag_authority == "example.net,2025"
+    assert AtomFeed("/relative/").tag_authority == "airshield.example.org,2026"  # no host: the placeholder

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
+from urllib.parse import urlsplit
 
 from lxml import etree
 
@@ -30,9 +31,12 @@ from airshield.alerting.cap import CAP_MIME, LANGUAGES, CapMessage, cap_path, ca
 
 ATOM_NS = "http://www.w3.org/2005/Atom"
 ATOM_MIME = "application/atom+xml"
-#: Default tag URI authority and date (RFC 4151: ``tag:<authority>,<date>:``);
-#: a deployment sets its own domain.
+#: Tag URI authority and date (RFC 4151: ``tag:<authority>,<date>:``) when the base URL
+#: names no host; otherwise the authority is the base URL's host.
 DEFAULT_TAG_AUTHORITY = "airshield.example.org,2026"
+#: The date of a tag URI's authority (RFC 4151 2.1: a date on which the domain was the
+#: feed owner's): the year the feed format was fixed, the same for every deployment.
+TAG_DATE = "2026"
 #: The feed's own path, relative to the base URL (its ``self`` link).
 FEED_PATH = "alerts.atom"
 #: Before any message, the feed's ``updated`` (RFC 4287 4.2.15 requires one):
@@ -59,7 +63,8 @@ class AtomFeed:
         language: which info block of the messages gives entry titles and
             summaries (one of `LANGUAGES`).
         tag_authority: ``<authority>,<date>`` of the tag: URIs (RFC 4151) used as
-            feed and entry ids.
+            feed and entry ids; default the base URL's host and ``TAG_DATE`` (a
+            deployment's ids are then its own domain's, not a placeholder's).
         author: the feed's author name (RFC 4287 4.2.1: required, from the feed
             when entries have none).
     """
@@ -70,7 +75,7 @@ class AtomFeed:
         *,
         title: str = "airshield: поточні повітряні тривоги / current air raid alerts",
         language: str = "uk-UA",
-        tag_authority: str = DEFAULT_TAG_AUTHORITY,
+        tag_authority: str | None = None,
         author: str = "airshield",
     ) -> None:
         if language not in LANGUAGES:
@@ -78,6 +83,9 @@ class AtomFeed:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.title = title
         self.language = language
+        if tag_authority is None:
+            host = urlsplit(self.base_url).hostname
+            tag_authority = f"{host},{TAG_DATE}" if host else DEFAULT_TAG_AUTHORITY
         self.tag_authority = tag_authority
         self.author = author
         self._current: dict[str, tuple[CapMessage, CapMessage]] = {}  # alert_id -> (first, latest)
