@@ -457,7 +457,8 @@ class Runtime:
     @classmethod
     def recover(cls, log_path: str | Path, out_dir: str | Path | None, *, cap: bool = True,
                 cap_status: str | None = None, verify: bool = True, readonly: bool = False, flush_every: int = 1,
-                progress: Callable[[float], None] | None = None) -> Runtime:
+                progress: Callable[[float], None] | None = None,
+                on_step: Callable[[Runtime, int], None] | None = None) -> Runtime:
         """Rebuild a runtime from its log by replaying every logged step (see module doc).
 
         Args:
@@ -469,6 +470,8 @@ class Runtime:
                 (raises :class:`ReplayMismatch` at the first difference).
             readonly: do not append to the log afterwards (``airshield replay``).
             flush_every: steps per log transaction from now on.
+            on_step: called with the runtime and the step's number after each replayed step
+                (the service keeps the last minute's forecasts for the public's delayed view).
         """
         log = EventLog(log_path, readonly=readonly)
         core, meta = core_from_log(log)
@@ -490,6 +493,8 @@ class Runtime:
                 rt.accepted, rt.accepted_cmds = st.last_report, st.last_command
                 rt.stats.reports += len(reports)
                 rt._step(st.now)
+                if on_step is not None:
+                    on_step(rt, st.step)
                 if rt._pending or rt._pending_cmds:
                     raise ReplayMismatch(f"step {st.step}: the log says it took reports up to {st.last_report}, "
                                          f"but {len(rt._pending)} of them arrived after its time {st.now}")

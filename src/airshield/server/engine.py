@@ -214,6 +214,7 @@ class Engine:
         self._last_alert: dict[str, AlertEvent] = {}
         self._hist: list[tuple[float, dict[str, dict], dict[str, TrackForecast]]] = []
         self._forecasts: dict[str, TrackForecast] = {}
+        self._replayed_forecasts: dict[int, dict[str, TrackForecast]] = {}  # step -> forecasts (_open)
         self._forecast_wall = 0.0
         self._forecast_stale = False
         self._seen_wall = 0.0
@@ -252,7 +253,17 @@ class Engine:
         s.data_dir.mkdir(parents=True, exist_ok=True)
         if s.log_path.exists():
             t0 = time.perf_counter()
-            self.rt = Runtime.recover(s.log_path, None, verify=True, flush_every=1)
+            # The forecasts of the steps the public's delayed view still shows, made as the
+            # replay passes them (they are not logged): without them the public saw no
+            # cones or arrival times for a minute after a restart.
+            with EventLog(s.log_path, readonly=True) as old:
+                recent = {step for step, _ in old.recent_steps(s.public_delay_s + _HIST_MARGIN_S)}
+
+            def keep_forecasts(rt, step: int) -> None:
+                if step in recent:
+                    self._replayed_forecasts[step] = make_forecasts(rt)
+
+            self.rt = Runtime.recover(s.log_path, None, verify=True, flush_every=1, on_step=keep_forecasts)
             log.info("recovered", extra={"steps": self.rt.stats.steps, "pending": self.rt.pending,
                                          "seconds": round(time.perf_counter() - t0, 2)})
             meta = self.rt.log.meta()
@@ -274,23 +285,25 @@ class Engine:
         """Views from the log: tracks, latest alert per region, CAP chains, the data clock, dedup hashes."""
         elog = self.rt.log
         # The public's delayed views need the pictures of the last public_delay_s: rebuilt step by
-        # step from the log (without forecasts: those are not logged), or a restart shorter than
+        # step from the log and the forecasts the replay made (_open), or a restart shorter than
         # the delay showed the public nothing until a new step had aged.
         # Every recent step gets an entry, those without events too (a coasting track emits
         # nothing for minutes): the picture after all the events of the steps up to it.
         recent = elog.recent_steps(self.settings.public_delay_s + _HIST_MARGIN_S)
+        fc = self._replayed_forecasts
         i = 0
         for ev in elog.events():
             while i < len(recent) and recent[i][0] < ev.step:
-                self._hist.append((float(recent[i][1]), dict(self._tracks), {}))
+                self._hist.append((float(recent[i][1]), dict(self._tracks), fc.get(recent[i][0], {})))
                 i += 1
             if ev.kind == "track":
                 self._track_line(ev.body)
             elif ev.kind == "alert":
                 self._alert_line(ev.body)
             self._pub_seq = ev.seq
-        for _, now in recent[i:]:
-            self._hist.append((float(now), dict(self._tracks), {}))
+        for step, now in recent[i:]:
+            self._hist.append((float(now), dict(self._tracks), fc.get(step, {})))
+        self._replayed_forecasts = {}
         row = elog._db.execute("SELECT MIN(arrival), MAX(arrival) FROM reports").fetchone()
         if self.settings.clock == "wall":
             self.clock_start = time.time()
@@ -601,22 +614,27 @@ class Engine:
         self.feed.add(msg)
 
     def _make_forecasts(self) -> dict[str, TrackForecast]:
-        """Cone polygon and region arrival times of each threat in the picture (theatre -> WGS84)."""
-        pic = self.rt.core.picture
-        th = self.rt.core.theatre
-        out: dict[str, TrackForecast] = {}
-        for tid in pic.track_ids:
-            try:
-                f = _forecast_no_sites(pic, tid)
-            except KeyError:
-                continue
-            if f is None:
-                continue
-            cone = _cone(f[0], f[1], th)
-            k = pic._slot[tid]
-            out[tid] = TrackForecast(t=self.rt.now, cls=f[2], cone=cone, etas=f[3], path=pic.path_of(tid),
-                                     expires=float(pic._expires[k]), lost=bool(pic._lost[k]))
-        return out
+        return make_forecasts(self.rt)
+
+
+def make_forecasts(rt) -> dict[str, TrackForecast]:
+    """Cone polygon and region arrival times of each threat in runtime ``rt``'s picture
+    (theatre -> WGS84), as of its last step."""
+    pic = rt.core.picture
+    th = rt.core.theatre
+    out: dict[str, TrackForecast] = {}
+    for tid in pic.track_ids:
+        try:
+            f = _forecast_no_sites(pic, tid)
+        except KeyError:
+            continue
+        if f is None:
+            continue
+        cone = _cone(f[0], f[1], th)
+        k = pic._slot[tid]
+        out[tid] = TrackForecast(t=rt.now, cls=f[2], cone=cone, etas=f[3], path=pic.path_of(tid),
+                                 expires=float(pic._expires[k]), lost=bool(pic._lost[k]))
+    return out
 
 
 def _config(overrides=()):
