@@ -127,5 +127,8 @@ def test_an_alert_past_its_expiry_leaves_the_feed_when_the_caller_says_so(night)
 def test_entry_ids_are_the_deployments_own_tag_uris():
     # RFC 4151: the authority is a domain the feed's owner holds: the base URL's host.
     assert AtomFeed("https://alerts.oblast.gov.ua/feeds/").tag_authority == "alerts.oblast.gov.ua,2026"
+    assert AtomFeed("https://Alerts.Oblast.gov.ua./").tag_authority == "alerts.oblast.gov.ua,2026"
     assert AtomFeed("https://x.example/", tag_authority="example.net,2025").tag_authority == "example.net,2025"
-    assert AtomFeed("/relative/").tag_authority == "airshield.example.org,2026"  # no host: the placeholder
+    # No domain name (none, an IP address, IPv6): the placeholder, not an invalid tag URI.
+    for url in ("/relative/", "http://127.0.0.1:8000/", "http://[::1]:8000/"):
+        assert AtomFeed(url).tag_authority == "airshield.example.org,2026", url

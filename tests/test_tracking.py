@@ -589,6 +589,29 @@ def test_a_node_that_took_a_cruise_missile_for_a_shahed_still_joins_the_missiles
     assert tr.tracks()[0].reports == 31
 
 
+def test_a_shahed_scored_report_on_a_loud_track_is_filtered_as_a_loud_one():
+    # Not only gated: its update weighs it with the loud sigma, as the same report scored
+    # "cruise" (pass geometry off, so the report's own covariance is what the filter uses).
+    import dataclasses
+
+    from airshield.tracking import TrackerConfig
+
+    cfg = dataclasses.replace(TrackerConfig(), acoustic_pass_geometry=False)
+    states = []
+    for scores in ({"drone": 0.8, "unknown": 0.2}, {"cruise": 0.8, "unknown": 0.2}):
+        tr = Tracker(TH, cfg)
+        x0, y0 = radar_xy()
+        _run(tr, [radar_plot(x0 + 8000 + 220.0 * s, y0 + 5000, 80.0, s) for s in range(0, 60, 2)])
+        lat, lon = TH.to_latlon(x0 + 8000 + 220.0 * 60 - 3000.0, y0 + 5800.0)
+        report = AcousticDetection(sensor="AC-9", time=at(60), arrival=at(62), lat=lat, lon=lon, alt_m=2.0,
+                                   scores=scores)
+        tr.process([report], at(62.0).timestamp())
+        (st,) = tr.tracks()
+        states.append((st.x[:2], st.pos_sigma_m))
+    assert states[0][0] == pytest.approx(states[1][0], abs=1e-6)
+    assert states[0][1] == pytest.approx(states[1][1], abs=1e-6)
+
+
 def test_the_same_report_far_from_any_loud_track_starts_a_track_of_its_own():
     tr, x, y = _cruise_track(60)
     report = acoustic(x + 220.0 * 2 - 30_000.0, y + 500.0, 60.0, "AC-9", drone=0.8)
@@ -618,3 +641,19 @@ def test_a_new_track_from_a_jet_sounding_report_may_fly_at_cruise_speed():
     tr.process([loud, quiet], at(3).timestamp())
     sigma = {round(s.x[0] - x0): s.vel_sigma_mps for s in tr.tracks()}
     assert sigma[0] == pytest.approx(5.0 * sigma[20_000])  # 250 against 50 m/s
+
+
+def test_a_jet_sounding_report_does_not_gather_shahed_reports_from_far_away():
+    # The wide prior is for pairing two loud reports: with one, a backlog batch would put a
+    # jet-scored report and Shahed-scored reports 30-47 km around it into one new track.
+    x0, y0 = radar_xy()
+    lat, lon = TH.to_latlon(x0, y0)
+    reps = [AcousticDetection(sensor="AC-0", time=at(0), arrival=at(2), lat=lat, lon=lon, alt_m=2.0,
+                              scores={"jet": 0.7, "unknown": 0.3})]
+    for i in range(8):
+        a = 2 * math.pi * i / 8
+        r = 30_000.0 + 2_000.0 * i
+        reps.append(acoustic(x0 + r * math.cos(a), y0 + r * math.sin(a), 60.0 + 2 * i, f"AC-{i + 1}"))
+    tr = Tracker(TH)
+    tr.process(reps, at(80).timestamp())  # one batch, as a gateway's backlog comes
+    assert len(tr.tracks()) == 9

@@ -189,14 +189,14 @@ class CapFiles:
     """
 
     def __init__(self, out_dir: str | Path, regions, status: str = "Actual",
-                 sender: str | None = None, base_url: str = DEFAULT_BASE_URL):
+                 sender: str | None = None, base_url: str = DEFAULT_BASE_URL, tag_authority: str | None = None):
         from airshield.alerting.atom import AtomFeed
         from airshield.alerting.cap import DEFAULT_SENDER, CapEncoder
 
         self.dir = Path(out_dir)
         (self.dir / "cap").mkdir(parents=True, exist_ok=True)
         self.encoder = CapEncoder(regions, sender=sender or DEFAULT_SENDER, status=status)
-        self.feed = AtomFeed(base_url=base_url)
+        self.feed = AtomFeed(base_url=base_url, tag_authority=tag_authority)
         self.count = 0
         self.last_t = None
 

@@ -39,6 +39,7 @@ import msgspec
 import numpy as np
 
 from airshield import __version__
+from airshield.alerting.atom import DEFAULT_TAG_AUTHORITY, tag_authority_for
 from airshield.alerting.cap import DEFAULT_SENDER, sender_problem
 from airshield.alerting.events import OperatorCommand
 from airshield.core import Core, CoreConfig, StepResult
@@ -150,10 +151,11 @@ def _regions_data(meta: dict[str, str], where: object) -> bytes | None:
 
 
 def cap_files_of(out_dir: str | Path, regions, meta: dict) -> CapFiles:
-    """The CAP writer of a run: status, sender and feed address from ``meta`` (a log's meta
-    data, or a new run's; older logs hold no sender or address: the defaults)."""
+    """The CAP writer of a run: status, sender, feed address and Atom tag authority from
+    ``meta`` (a log's meta data, or a new run's; older logs hold none of these: the defaults)."""
     return CapFiles(out_dir, regions, meta.get("cap_status", "Actual"),
-                    sender=meta.get("cap_sender", DEFAULT_SENDER), base_url=meta.get("cap_base_url", DEFAULT_BASE_URL))
+                    sender=meta.get("cap_sender", DEFAULT_SENDER), base_url=meta.get("cap_base_url", DEFAULT_BASE_URL),
+                    tag_authority=meta.get("atom_tag_authority", DEFAULT_TAG_AUTHORITY))
 
 
 #: Parts of the package that do not decide a night's outputs (a change there keeps old logs
@@ -671,7 +673,8 @@ def run_file(
             regions = load_regions()
         core = Core(regions, sites, config)
         cap_meta = {"cap_status": cap_status or "Actual", "cap_sender": cap_sender or DEFAULT_SENDER,
-                    "cap_base_url": cap_base_url or DEFAULT_BASE_URL}
+                    "cap_base_url": cap_base_url or DEFAULT_BASE_URL,
+                    "atom_tag_authority": tag_authority_for(cap_base_url or DEFAULT_BASE_URL)}
         # Checked before the log is made, CAP files or not: a log's sender is used on every replay.
         problem = sender_problem(cap_meta["cap_sender"])
         if problem:

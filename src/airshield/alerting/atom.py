@@ -21,6 +21,7 @@ Example::
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 from datetime import UTC, datetime
 from urllib.parse import urlsplit
@@ -42,6 +43,22 @@ FEED_PATH = "alerts.atom"
 #: Before any message, the feed's ``updated`` (RFC 4287 4.2.15 requires one):
 #: the Unix epoch, so that an empty feed is deterministic too.
 _EPOCH_TEXT = "1970-01-01T00:00:00Z"
+
+
+_DNS_NAME = re.compile(r"(?=.*[a-z])[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*")
+
+
+def tag_authority_for(base_url: str) -> str:
+    """``<authority>,<date>`` of the tag URIs of a feed served at ``base_url``: its host and
+    ``TAG_DATE``, or the placeholder when the host is no domain name (an IP address, none).
+
+    A log keeps the authority it was made with (meta ``atom_tag_authority``), so that an
+    entry's id never changes (RFC 4287 4.2.6) when a restart is given another base URL.
+    """
+    host = (urlsplit(base_url).hostname or "").rstrip(".")
+    if not _DNS_NAME.fullmatch(host) or host.replace(".", "").isdigit():
+        return DEFAULT_TAG_AUTHORITY
+    return f"{host},{TAG_DATE}"
 
 
 def atom_time(cap_sent: str) -> str:
@@ -83,10 +100,7 @@ class AtomFeed:
         self.base_url = base_url if base_url.endswith("/") else base_url + "/"
         self.title = title
         self.language = language
-        if tag_authority is None:
-            host = urlsplit(self.base_url).hostname
-            tag_authority = f"{host},{TAG_DATE}" if host else DEFAULT_TAG_AUTHORITY
-        self.tag_authority = tag_authority
+        self.tag_authority = tag_authority or tag_authority_for(self.base_url)
         self.author = author
         self._current: dict[str, tuple[CapMessage, CapMessage]] = {}  # alert_id -> (first, latest)
         self._updated: str | None = None  # latest CAP sent seen

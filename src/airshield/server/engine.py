@@ -244,7 +244,7 @@ class Engine:
         return self._thread is not None and self._thread.is_alive() and self.error is None
 
     def _open(self) -> None:
-        from airshield.alerting.atom import AtomFeed
+        from airshield.alerting.atom import DEFAULT_TAG_AUTHORITY, AtomFeed, tag_authority_for
         from airshield.alerting.cap import CapEncoder
         from airshield.runtime import Runtime, _core_meta, make_core
         from airshield.store import EventLog
@@ -261,24 +261,31 @@ class Engine:
 
             def keep_forecasts(rt, step: int) -> None:
                 if step in recent:
-                    self._replayed_forecasts[step] = make_forecasts(rt)
+                    try:
+                        self._replayed_forecasts[step] = make_forecasts(rt)
+                    except Exception:  # a view's problem must not stop a restart
+                        log.exception("forecasts of a replayed step", extra={"step": step})
 
             self.rt = Runtime.recover(s.log_path, None, verify=True, flush_every=1, on_step=keep_forecasts)
             log.info("recovered", extra={"steps": self.rt.stats.steps, "pending": self.rt.pending,
                                          "seconds": round(time.perf_counter() - t0, 2)})
             meta = self.rt.log.meta()
             status, sender = meta.get("cap_status", "Actual"), meta.get("cap_sender", s.cap_sender)
+            # The log's: an entry's id never changes (a log from before ids had a host: the placeholder).
+            authority = meta.get("atom_tag_authority", DEFAULT_TAG_AUTHORITY)
         else:
             core = make_core(s.regions, s.lat0, s.lon0, _config(s.config_overrides))
             elog = EventLog(s.log_path, durability=s.durability)
+            authority = tag_authority_for(s.base_url)
             elog.init_meta(_core_meta(core, s.batch_s, True, {"cap_status": s.cap_status, "cap_sender": s.cap_sender,
+                                                              "atom_tag_authority": authority,
                                                               "service": True}))
             self.rt = Runtime(core, elog, None, s.batch_s, flush_every=1)
             status, sender = s.cap_status, s.cap_sender
         self.regions = self.rt.core.regions
         self.region_ids = list(self.rt.core.region_ids)
         self.cap = CapEncoder(self.regions, sender=sender, status=status)  # a restart keeps the log's
-        self.feed = AtomFeed(base_url=s.base_url)
+        self.feed = AtomFeed(base_url=s.base_url, tag_authority=authority)
         self._rebuild()
 
     def _rebuild(self) -> None:

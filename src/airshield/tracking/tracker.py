@@ -412,7 +412,6 @@ class Tracker:
         """
         cfg = self.cfg
         handled = np.zeros(pm.size, dtype=bool)
-        c2 = cfg.measurement.acoustic_sigma_m ** 2
         rows = np.flatnonzero(m.presence[pm])
         if rows.size == 0:
             return z, R, handled
@@ -446,8 +445,9 @@ class Tracker:
             if good:
                 along[n], gain[n, 0], gain[n, 1] = pass_increment(cur, l_m, sc)
             else:
-                # At the node, weighted as _repeat_r weighs it (c-th look: c times R).
-                g = 1.0 / (c2 * (c + 1))
+                # At the node, weighted as _repeat_r weighs it (c-th look: c times its R; a loud
+                # source's report, or one re-gated as loud, has the wider R).
+                g = 1.0 / (float(R[rows[n], 0, 0]) * (c + 1))
                 cur[2] += g
                 cur[3] += g
         if not ok.any():
@@ -598,7 +598,8 @@ class Tracker:
         z = m.z[idx, :2]
         R = m.R[idx, :2, :2]
         codes = m.kind[idx]
-        sv = self._init_speed(m, idx)
+        sv = self._init_sv[codes]
+        loud = self._init_speed(m, idx) > sv  # a jet or cruise missile's report: its wider prior
         timeout = self._tent_by_kind[codes]
         first = np.searchsorted(t, t - float(timeout.max()), "left")  # no a before this can lead b
         out: list[list[int]] = []
@@ -607,7 +608,11 @@ class Tracker:
             j0 = int(first[i0])
             tb, ta = t[i0:i1, None], t[None, j0:i1]
             dt = np.abs(tb - ta)
-            grow = (np.maximum(sv[i0:i1, None], sv[None, j0:i1]) * dt) ** 2
+            # The loud prior only between two loud reports: with one, a jet-scored report would
+            # gather Shahed-scored reports from nodes up to 250 m/s x 90 s away (a backlog).
+            pair_sv = np.maximum(sv[i0:i1, None], sv[None, j0:i1])
+            both = loud[i0:i1, None] & loud[None, j0:i1]
+            grow = (np.where(both, np.maximum(pair_sv, self.cfg.init_speed_sigma_loud), pair_sv) * dt) ** 2
             S = R[i0:i1, None] + R[None, j0:i1] + grow[..., None, None] * np.eye(2)
             d = z[i0:i1, None, :] - z[None, j0:i1, :]
             det = S[..., 0, 0] * S[..., 1, 1] - S[..., 0, 1] * S[..., 1, 0]
