@@ -422,8 +422,7 @@ class Tracker:
         ok = (speed >= cfg.pass_min_speed_mps) & (sv <= cfg.pass_max_speed_sigma_ratio * speed)
         if cfg.pass_confirmed_only:
             ok &= self._status[ks] != _TENTATIVE
-        top = np.argmax(self._probs[ks], axis=1)
-        scale = np.where((top == LOUD_IDX[0]) | (top == LOUD_IDX[1]), cfg.pass_loud_range_factor, 1.0)
+        scale = np.where(self._is_loud(ks), cfg.pass_loud_range_factor, 1.0)
         # Pass book-keeping, report by report: a pass's information grows with each, and
         # each report adds what the pass gained since the previous one (pass_increment).
         times = m.t_list()
