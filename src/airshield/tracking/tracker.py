@@ -834,11 +834,17 @@ class Tracker:
         if cand.size == 0:
             return None
         _, d2, det = self._horizontal_gate(k, cand)
+        # Beside a jet or cruise missile's track, a track of nodes and observers alone is that
+        # missile's whatever class it shows: its class rests on its speed, which reports at
+        # nodes kilometres apart minutes after the missile passed make slow (decision 0023).
+        hearsay = not self._meta[k].locating and cfg.duplicate_any_class_near_loud
+        loud = self._is_loud(cand)
         best, best_d2 = None, cfg.duplicate_chi2
         for i in np.flatnonzero((d2 < cfg.duplicate_chi2) & (det > 0.0)).tolist():
             c = int(cand[i])
             mc = self._meta[c]
-            if mc.icao is None and (mc.cls == cls or "unknown" in (cls, mc.cls)) and d2[i] < best_d2:
+            same = mc.cls == cls or "unknown" in (cls, mc.cls) or (hearsay and bool(loud[i]))
+            if mc.icao is None and same and d2[i] < best_d2:
                 best, best_d2 = c, float(d2[i])
         return best
 
