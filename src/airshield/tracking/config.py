@@ -131,11 +131,12 @@ class TrackerConfig:
             removed one false confirmed track on seeds 7 and 11 each, record-810 13 -> 12,
             other metrics unchanged (5.99 and 13.82 alike) [measured].
         duplicate_any_class_near_loud: the duplicate's class must agree, except that a
-            track of acoustic nodes and observers alone beside a jet or cruise missile's
-            track is that missile's whatever class it shows (its speed, and so its class,
-            rests on reports at nodes km apart): attack:2023-12-28 false confirmed tracks
-            24 -> 21, attack:2024-08-25 20 -> 18, night-40 (three seeds) and record-810
-            unchanged [measured, docs/decisions/0023-loud-is-the-targets-property.md].
+            track of acoustic nodes and observers alone whose reports sound loud (jet or
+            cruise), beside a jet or cruise missile's track, is that missile's whatever
+            class its speed gives it (reports at nodes km apart make it slow); reports
+            that sound like a Shahed keep their own track: attack:2023-12-28 false
+            confirmed tracks 24 -> 21, attack:2024-08-25 20 -> 18, night-40 (three seeds)
+            and record-810 unchanged [measured, docs/decisions/0023-loud-is-the-targets-property.md].
         emit_interval_s: a confirmed track's state is emitted at most this often.
         coast_emit_interval_s: a coasting track's predicted state is emitted this
             often; None (the default): only once, when it starts coasting. A

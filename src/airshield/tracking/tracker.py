@@ -834,10 +834,13 @@ class Tracker:
         if cand.size == 0:
             return None
         _, d2, det = self._horizontal_gate(k, cand)
-        # Beside a jet or cruise missile's track, a track of nodes and observers alone is that
-        # missile's whatever class it shows: its class rests on its speed, which reports at
-        # nodes kilometres apart minutes after the missile passed make slow (decision 0023).
-        hearsay = not self._meta[k].locating and cfg.duplicate_any_class_near_loud
+        # Beside a jet or cruise missile's track, a track of nodes and observers alone whose
+        # reports themselves sound loud is that missile's, whatever class its speed gives it:
+        # reports at nodes kilometres apart, minutes after the missile passed, make it slow
+        # (decision 0023). A track whose reports sound like a Shahed keeps its own: a real
+        # Shahed near a cruise missile must not vanish into the missile's track.
+        hearsay = (cfg.duplicate_any_class_near_loud and not self._meta[k].locating and cls != "ballistic"
+                   and bool(loud_scored(self._ev[k][None])[0]))
         loud = self._is_loud(cand)
         best, best_d2 = None, cfg.duplicate_chi2
         for i in np.flatnonzero((d2 < cfg.duplicate_chi2) & (det > 0.0)).tolist():
