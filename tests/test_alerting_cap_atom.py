@@ -130,5 +130,6 @@ def test_entry_ids_are_the_deployments_own_tag_uris():
     assert AtomFeed("https://Alerts.Oblast.gov.ua./").tag_authority == "alerts.oblast.gov.ua,2026"
     assert AtomFeed("https://x.example/", tag_authority="example.net,2025").tag_authority == "example.net,2025"
     # No domain name (none, an IP address, IPv6): the placeholder, not an invalid tag URI.
-    for url in ("/relative/", "http://127.0.0.1:8000/", "http://[::1]:8000/"):
+    for url in ("/relative/", "http://127.0.0.1:8000/", "http://[::1]:8000/", "http://localhost:8000/",
+                "http://alerts/", "http://app.localhost/"):
         assert AtomFeed(url).tag_authority == "airshield.example.org,2026", url

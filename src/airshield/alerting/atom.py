@@ -50,13 +50,15 @@ _DNS_NAME = re.compile(r"(?=.*[a-z])[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?(?:\.[a-
 
 def tag_authority_for(base_url: str) -> str:
     """``<authority>,<date>`` of the tag URIs of a feed served at ``base_url``: its host and
-    ``TAG_DATE``, or the placeholder when the host is no domain name (an IP address, none).
+    ``TAG_DATE``, or the placeholder when the host is no public domain name (an IP address,
+    ``localhost``, a single-label intranet name, none).
 
     A log keeps the authority it was made with (meta ``atom_tag_authority``), so that an
     entry's id never changes (RFC 4287 4.2.6) when a restart is given another base URL.
     """
     host = (urlsplit(base_url).hostname or "").rstrip(".")
-    if not _DNS_NAME.fullmatch(host) or host.replace(".", "").isdigit():
+    if (not _DNS_NAME.fullmatch(host) or "." not in host or host.endswith(".localhost")
+            or host.replace(".", "").isdigit()):
         return DEFAULT_TAG_AUTHORITY
     return f"{host},{TAG_DATE}"
 
