@@ -358,7 +358,8 @@ class Tracker:
         unchanged = ti, mj, d2, logdet, None
         if f <= 1.0:
             return unchanged
-        loud = live[self._is_loud(live)]
+        is_loud = self._is_loud(live)
+        loud = live[is_loud]
         if loud.size == 0:
             return unchanged
         quiet = np.flatnonzero(m.presence & ~loud_scored(m.cls_loglik))
@@ -375,7 +376,7 @@ class Tracker:
         # Replace the loud tracks' pairs with quiet reports by the re-gated ones.
         is_quiet = np.zeros(len(m), dtype=bool)
         is_quiet[quiet] = True
-        keep = ~(is_quiet[mj] & self._is_loud(live[ti]))
+        keep = ~(is_quiet[mj] & is_loud[ti])
         ti2 = np.searchsorted(live, loud[ti2])  # rows into ``live``
         return (np.concatenate([ti[keep], ti2]), np.concatenate([mj[keep], quiet[mj2]]),
                 np.concatenate([d2[keep], d22]), np.concatenate([logdet[keep], ld2]), quiet)
