@@ -90,6 +90,8 @@ def _line(**changes) -> bytes:
         (_line(sensor=...), "$", "missing required field `sensor`"),
         (_line(sensor="has space"), "sensor", "matching regex"),
         (b'{"kind": "acoustic", ', "$", "not valid JSON"),
+        (_line(sensor="AC-1").replace(b"AC-1", b"AC-\xff"), "$", "not valid UTF-8"),
+        (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "$", "nested too deeply"),
     ],
 )
 def test_a_bad_line_names_its_line_field_and_reason(line, field, words):

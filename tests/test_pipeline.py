@@ -70,13 +70,17 @@ def test_an_ablation_keeps_only_the_named_kinds(tiny_night, tmp_path):
 
 def test_bad_report_lines_are_named_and_the_valid_ones_still_tracked(tiny_night, tmp_path):
     lines = (tiny_night / "reports.ndjson").read_bytes().splitlines()
-    broken = lines[:10] + [b'{"kind":"radar","sensor":"R"}', b"not json"] + lines[10:]
+    not_utf8 = lines[0].replace(b'"sensor":"', b'"sensor":"\xff', 1)
+    deep = b'{"a":' * 100_000 + b"1" + b"}" * 100_000  # msgspec recurses while it skips an unknown field
+    broken = lines[:10] + [b'{"kind":"radar","sensor":"R"}', b"not json", not_utf8, deep] + lines[10:]
     src = tmp_path / "reports.ndjson"
     src.write_bytes(b"\n".join(broken) + b"\n")
     result = CliRunner().invoke(app, ["run", str(src), "--out", str(tmp_path / "r"), "-q"])
-    assert result.exit_code == 0
+    assert result.exit_code == 0, result.output
     assert "reports.ndjson:11:" in result.output and "reports.ndjson:12:" in result.output
-    assert f"{len(lines):,} reports (2 rejected)" in result.output
+    assert "reports.ndjson:13: not valid UTF-8 (a string holds byte 0xff)" in result.output
+    assert "reports.ndjson:14: nested too deeply" in result.output
+    assert f"{len(lines):,} reports (4 rejected)" in result.output
 
 
 def test_a_report_far_outside_the_theatre_is_named_and_the_night_still_tracked(tiny_night, tmp_path):
@@ -90,9 +94,23 @@ def test_a_report_far_outside_the_theatre_is_named_and_the_night_still_tracked(t
     src.write_bytes(b"\xef\xbb\xbf" + b"\n".join(lines[:5] + [broken, stale] + lines[5:]) + b"\n")
     result = CliRunner().invoke(app, ["run", str(src), "--out", str(tmp_path / "r"), "-q"])
     assert result.exit_code == 0, result.output
-    assert "valid report 6 (sensor" in result.output and "lies 6,160 km from the theatre's centre" in result.output
-    assert "valid report 7 (sensor" in result.output and "too old to warn with" in result.output
+    # Named by their file lines (the BOM's line is the first), and by the field that is wrong.
+    assert "reports.ndjson:6: field `lat`: sensor" in result.output
+    assert "lies 6,160 km from the theatre's centre" in result.output
+    assert "reports.ndjson:7: field `time`: sensor" in result.output and "too old to warn with" in result.output
     assert f"{len(lines):,} reports (2 rejected)" in result.output  # the BOM cost no report
+
+
+def test_reports_out_of_arrival_order_are_sorted_and_the_first_misplaced_line_named(tiny_night, tmp_path):
+    lines = (tiny_night / "reports.ndjson").read_bytes().splitlines()
+    arrival = [json.loads(x)["arrival"] for x in lines]
+    i = next(i for i in range(20, len(lines)) if arrival[i] > arrival[i - 1])
+    lines[i - 1], lines[i] = lines[i], lines[i - 1]  # line i + 1 now arrives before line i
+    src = tmp_path / "reports.ndjson"
+    src.write_bytes(b"# a comment line counts as a line\n" + b"\n".join(lines) + b"\n")
+    result = CliRunner().invoke(app, ["run", str(src), "--out", str(tmp_path / "r"), "-q"])
+    assert result.exit_code == 0, result.output
+    assert f"reports.ndjson:{i + 2}: sensor" in result.output and "sorted by arrival" in result.output
 
 
 def test_a_compressed_input_says_so(tiny_night, tmp_path):

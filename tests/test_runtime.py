@@ -167,6 +167,16 @@ def test_an_operator_command_dated_far_outside_the_night_is_refused_by_name(tiny
     assert not (tmp_path / "r" / "events.sqlite").exists()
 
 
+def test_an_operator_command_for_a_region_the_run_does_not_have_is_refused_by_name(tiny, tmp_path):
+    cmds = tmp_path / "ops.ndjson"
+    cmds.write_text('{"t":"2025-10-01T18:10:00Z","region":"UA-99","action":"raise","user":"duty-1",'
+                    '"note":"typo","duration_s":600}\n')
+    result = _cli("run", str(tiny / "reports.ndjson"), "--out", str(tmp_path / "r"), "-q", "--commands", str(cmds),
+                  code=2)
+    assert "command 1 (raise at 2025-10-01T18:10:00Z) is for region 'UA-99'" in result.output
+    assert not (tmp_path / "r" / "events.sqlite").exists()
+
+
 def test_bad_report_lines_and_bad_options_are_clear_errors(tiny, tmp_path):
     result = _cli("run", str(tmp_path / "nope.ndjson"), "--out", str(tmp_path / "r"), code=2)
     assert "no such file" in result.output

@@ -154,15 +154,15 @@ def _read_input(reports: Path, kinds: str | None):
         console.print(f"[yellow]rejected[/] {e}", highlight=False, soft_wrap=True)
     if len(errors) > 20:
         console.print(f"[yellow]… and {len(errors) - 20} more rejected lines[/]")
-    rs, far = _within_reach(rs, reports)
+    line_of = _line_numbers(reports, rs, errors)
+    rs, far = _within_reach(rs, reports, line_of)
     rs = _without_resent(rs, reports)
     arrivals = [r.arrival for r in rs]
     late = next((i for i in range(1, len(arrivals)) if arrivals[i] < arrivals[i - 1]), None)
     if late is not None:
         r = rs[late]
-        console.print(f"[yellow]the reports are not in arrival order ({reports}: valid report {late + 1:,}, "
-                      f"sensor {r.sensor}, "
-                      f"arrives before the one above it): sorted by arrival (stable) before tracking[/]",
+        console.print(f"[yellow]the reports are not in arrival order ({reports}:{line_of(r)}: sensor {r.sensor}, "
+                      f"arrives before the report above it): sorted by arrival (stable) before tracking[/]",
                       highlight=False, soft_wrap=True)
         rs = sorted(rs, key=lambda r: r.arrival)
     if keep is not None:
@@ -171,6 +171,22 @@ def _read_input(reports: Path, kinds: str | None):
         why = f"{len(errors) + far:,} lines rejected" if errors or far else "the file holds none"
         _fail(f"{reports}: no valid report{' of kinds ' + kinds if keep else ''} ({why})")
     return rs, len(errors) + far
+
+
+def _line_numbers(path: Path, read: list, errors: list):
+    """``line_of(report)``: the file line of a report of ``read`` (the valid reports of
+    ``path`` as read). The file is scanned again on the first call only: just a refused or
+    misordered report needs its line named."""
+    from airshield.sources.ndjson import report_lines
+
+    lines: dict[int, int] = {}
+
+    def line_of(report) -> int:
+        if not lines:
+            lines.update(zip(map(id, read), report_lines(path, errors), strict=True))
+        return lines[id(report)]
+
+    return line_of
 
 
 def _without_resent(rs: list, path: Path) -> list:
@@ -191,7 +207,7 @@ def _without_resent(rs: list, path: Path) -> list:
     return out
 
 
-def _within_reach(rs: list, path: Path) -> tuple[list, int]:
+def _within_reach(rs: list, path: Path, line_of) -> tuple[list, int]:
     """The reports within the theatre's reach and fresh enough to warn with, and how many were
     not (each named, up to 20), as the service refuses them.
 
@@ -212,7 +228,8 @@ def _within_reach(rs: list, path: Path) -> tuple[list, int]:
     for i in bad[:20].tolist():
         why = beyond_reach(float(d[i])) or (f"was measured {age[i]:,.0f} s before it arrived (at most "
                                             f"{MAX_REPORT_AGE_S:,.0f}): too old to warn with")
-        console.print(f"[yellow]rejected[/] {path}: valid report {i + 1:,} (sensor {rs[i].sensor}) {why}",
+        field = "lat" if d[i] > REACH_M else "time"
+        console.print(f"[yellow]rejected[/] {path}:{line_of(rs[i])}: field `{field}`: sensor {rs[i].sensor}: {why}",
                       highlight=False, soft_wrap=True)
     if bad.size > 20:
         console.print(f"[yellow]… and {bad.size - 20} more reports refused[/]")
@@ -283,6 +300,8 @@ def run(
     try:
         # A region file is read once, here; the event log keeps a copy of it.
         areas = None if regions is None and resume else load_regions(regions or "default")
+        if areas is not None:
+            _check_command_regions(cmds, {r.id for r in areas.regions}, commands)
         with _progress(quiet) as progress:
             stages = _Stages(progress)
             stats = run_file(rs, areas, out, config=config, batch_s=batch_s,
@@ -316,6 +335,15 @@ def _check_commands_in_night(cmds, rs, path: Path | None) -> None:
         if not first - COMMAND_MARGIN_S <= c.t <= last + COMMAND_MARGIN_S:
             _fail(f"{path}: command {i} ({c.action} {c.region} at {_iso(c.t)}) lies more than a day outside "
                   f"the night's reports ({_iso(first)} to {_iso(last)}): is its date right?")
+
+
+def _check_command_regions(cmds, ids: set[str], path: Path | None) -> None:
+    """Refuse a command for a region the run does not have: a typo would never apply."""
+    for i, c in enumerate(cmds, 1):
+        if c.region not in ids:
+            near = sorted(ids, key=lambda r: (not r.startswith(c.region[:3]), r))[:5]
+            _fail(f"{path}: command {i} ({c.action} at {_iso(c.t)}) is for region {c.region!r}, which the "
+                  f"run's regions do not have (for example {', '.join(near)})")
 
 
 def _check_cap_status(cap_status: str | None) -> None:

@@ -103,7 +103,7 @@ class CommandLine(msgspec.Struct, forbid_unknown_fields=True):
 
 def read_commands(path: str | Path) -> tuple[list[OperatorCommand], list]:
     """Operator commands of an NDJSON file, sorted by time, and one LineError per bad line."""
-    from airshield.sources.ndjson import explain, iter_lines
+    from airshield.sources.ndjson import LINE_ERRORS, explain, iter_lines
 
     path = Path(path)
     out, errors = [], []
@@ -112,7 +112,7 @@ def read_commands(path: str | Path) -> tuple[list[OperatorCommand], list]:
         for n, line in iter_lines(f):
             try:
                 c = dec.decode(line)
-            except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+            except LINE_ERRORS as exc:
                 errors.append(explain(exc, path.name, n))
                 continue
             out.append(OperatorCommand(t=c.t.timestamp(), region=c.region, action=c.action, user=c.user,

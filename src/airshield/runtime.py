@@ -337,12 +337,14 @@ class Runtime:
 
     # ---------------------------------------------------------------- steps
 
-    def advance(self, now: float) -> list[StepResult]:
-        """Take every step due up to ``now`` (one per ``batch_s``); returns their results."""
+    def advance(self, now: float, max_steps: int | None = None) -> list[StepResult]:
+        """Take every step due up to ``now`` (one per ``batch_s``), at most ``max_steps`` of them
+        (the rest stay due: a caller that publishes or paces each step takes them one by one);
+        returns their results. A long quiet stretch before ``now`` is jumped over either way."""
         out = []
         while self._next is not None and self._next <= now:
             self._jump_silence(now)
-            if self._next > now:
+            if self._next > now or (max_steps is not None and len(out) >= max_steps):
                 break
             out.append(self._step(self._next))
             self._next += self.batch_s
@@ -698,8 +700,11 @@ def run_file(
             rt.advance(now)
             return
         while rt.next_step is not None and rt.next_step <= now:
+            rt.advance(now, max_steps=0)  # jump a quiet stretch first: nothing to pace through
+            if rt.next_step is None or rt.next_step > now:
+                break
             pacer.wait(rt.next_step)
-            for res in rt.advance(rt.next_step):
+            for res in rt.advance(now, max_steps=1):
                 if on_step:
                     on_step(rt, res)
 

@@ -73,6 +73,25 @@ def test_bad_items_are_listed_with_index_line_and_field_and_the_valid_ones_kept(
     assert rej[3]["line"] == 4 and rej[3]["error"]
 
 
+def test_an_item_with_bytes_that_are_not_utf8_or_nested_too_deeply_costs_only_itself(api, tiny_feed):
+    lines, tok = _token_group(api, tiny_feed, 3)
+    not_utf8 = lines[1].replace(b'"sensor":"', b'"sensor":"\xff', 1)
+    deep = b'{"a":' * 100_000 + b"1" + b"}" * 100_000  # msgspec recurses while it skips an unknown field
+    for body, headers in (
+        (b"\n".join([lines[0], not_utf8, deep, lines[2]]) + b"\n", NDJSON),
+        (b"[" + b",".join([lines[0], not_utf8, lines[2]]) + b"]", {"Content-Type": "application/json"}),
+    ):
+        r = api.client.post("/v1/ingest", content=body, headers={**headers, **api.auth(tok)})
+        assert r.status_code == 200, r.text
+        out = r.json()
+        assert out["accepted"] + out["duplicates"] == 2
+        rej = {e["index"]: e["error"] for e in out["rejected"]}
+        assert "not valid UTF-8" in rej[1]
+        if 2 in rej:
+            assert rej[2] == "nested too deeply"
+    assert api.client.get("/healthz").status_code == 200
+
+
 def test_a_batch_without_a_valid_report_is_refused_with_422(api):
     tok = next(iter(api.sensor_tokens.values()))
     r = _post(api, tok, [b'{"kind": "radar"}', b"[]"])
@@ -308,6 +327,32 @@ def test_a_report_too_old_to_warn_with_is_refused_by_name_and_the_rest_is_kept(a
     (rej,) = body["rejected"]
     assert rej["index"] == 0 and rej["line"] == 1 and rej["field"] == "time"
     assert "3700 s before the service clock" in rej["error"] and "too old" in rej["error"]
+
+
+def test_a_sensor_clock_that_was_never_set_is_refused_and_a_far_old_report_is_jumped_not_stepped(
+        api, tiny_feed, tiny_night, tmp_path):
+    from airshield.model import parse_time
+
+    lines, tok = _token_group(api, tiny_feed, 3)
+    night = parse_time(json.loads(lines[0])["time"]).timestamp()
+    # 1970: the clock of a sensor that was never set; it would pin a data clock to 1970.
+    r = _post(api, tok, [_at(lines[:1], 0.0)[0], _at(lines[1:2], night)[0]])
+    assert r.status_code == 200, r.text
+    (rej,) = r.json()["rejected"]
+    assert rej["index"] == 0 and rej["field"] == "time" and "clock is not set" in rej["error"]
+    # A report 5 years old in the first batch of a data clock: taken (nothing to measure its age
+    # against yet), and the quiet years are jumped over, not stepped through 5 s at a time.
+    client, api2 = make_api(tmp_path / "second", tiny_night)
+    try:
+        tok2 = api2.sensor_tokens[json.loads(lines[0])["sensor"]]
+        old = _at(lines[:1], night - 5 * 365 * 86400.0)[0]
+        r = _post(api2, tok2, [old, _at(lines[1:2], night)[0]])
+        assert r.status_code == 200 and r.json()["accepted"] == 2, r.text
+        api2.app.state.engine.advance_clock(night + 10.0, timeout=30.0)  # 5 years of steps would time out
+        steps = api2.app.state.engine.rt.stats.steps
+        assert 0 < steps < 1000, steps
+    finally:
+        client.__exit__(None, None, None)
 
 
 def test_pruned_duplicate_hashes_never_let_a_resent_report_in(tmp_path, tiny_night, tiny_feed):

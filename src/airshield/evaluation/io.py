@@ -28,6 +28,8 @@ from typing import Annotated, Any
 import msgspec
 import numpy as np
 
+from airshield.sources.ndjson import LINE_ERRORS, explain
+
 Time = Annotated[datetime, msgspec.Meta(tz=True)]
 
 #: Lines decoded per msgspec call.
@@ -165,22 +167,22 @@ def _decode_file(path: Path, union: Any, known: set[str]) -> tuple[list[Any], in
             try:
                 out.extend(batch_dec.decode(b"[" + b",".join(lines) + b"]"))
                 continue
-            except (msgspec.DecodeError, msgspec.ValidationError):
+            except LINE_ERRORS:
                 pass
             for n, line in enumerate(map(bytes.strip, raw), start=first):
                 if not _keep(line):
                     continue
                 try:
                     out.append(line_dec.decode(line))
-                except (msgspec.DecodeError, msgspec.ValidationError) as exc:
+                except LINE_ERRORS as exc:
                     try:
                         kind = typed.decode(line).type
-                    except (msgspec.DecodeError, msgspec.ValidationError):
+                    except LINE_ERRORS:
                         kind = None
                     if kind is not None and kind not in known:
                         skipped += 1
                         continue
-                    raise EvaluationInputError(f"{path.name}:{n}: {exc}") from None
+                    raise EvaluationInputError(str(explain(exc, path.name, n))) from None
     return out, skipped
 
 

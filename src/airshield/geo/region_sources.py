@@ -249,6 +249,8 @@ def _parse_feature_collection(raw: bytes, path: Path) -> tuple[list[tuple[dict[s
         data = json.loads(raw.decode("utf-8"))
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
         raise ValueError(f"{path}: not valid GeoJSON ({exc})") from exc
+    except RecursionError:
+        raise ValueError(f"{path}: not valid GeoJSON (nested too deeply)") from None
     if not isinstance(data, dict) or data.get("type") != "FeatureCollection":
         raise ValueError(f"{path}: expected a GeoJSON FeatureCollection")
     crs = ((data.get("crs") or {}).get("properties") or {}).get("name", "CRS84")

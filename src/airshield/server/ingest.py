@@ -42,10 +42,10 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 from airshield.geo.theatre import Theatre, beyond_reach, local_distance_m
-from airshield.model import from_epoch
+from airshield.model import format_time, from_epoch
 from airshield.server.auth import require
 from airshield.server.engine import DATA_MAX_JUMP_S
-from airshield.server.state import Principal
+from airshield.server.state import FIXED_KINDS, Principal
 from airshield.sources.ndjson import ReportDecodeError, decode_report, report_hash
 
 router = APIRouter(tags=["ingest"])
@@ -109,9 +109,6 @@ class TokenBuckets:
 #: metres; 1 km leaves room for a sloppy one.]
 FIXED_SENSOR_MOVE_M = 1000.0
 _THEATRE = Theatre.ukraine()
-#: Report kinds whose position is the sensor's own (an observer's phone moves; ADS-B and
-#: partner feeds report the target's position).
-_FIXED = ("acoustic", "radar")
 
 
 def registration_problem(sensor, report, theatre=None) -> tuple[str, str] | None:
@@ -127,7 +124,7 @@ def registration_problem(sensor, report, theatre=None) -> tuple[str, str] | None
     if sensor.kind != kind:
         return "kind", (f"sensor {report.sensor!r} is registered as {sensor.kind}, not {kind} "
                         "(register it again if it changed)")
-    if (kind in _FIXED and sensor.lat is not None and sensor.lon is not None
+    if (kind in FIXED_KINDS and sensor.lat is not None and sensor.lon is not None
             and local_distance_m(sensor.lat, sensor.lon, report.lat, report.lon) > FIXED_SENSOR_MOVE_M):
         # How far is not said: three tries would tell a leaked token's holder where the node is.
         return "lat", (f"sensor {report.sensor!r} reports from farther than {FIXED_SENSOR_MOVE_M / 1000:g} km "
@@ -158,12 +155,25 @@ async def _read_body(request: Request, limit: int) -> bytes:
     return bytes(buf)
 
 
+#: A measurement time before this (2000-01-01, s since the epoch) is a sensor clock that was
+#: never set (it counts from 1970). On the data clock no age check could refuse it before
+#: the clock has started, and it would pin the clock to 1970.
+CLOCK_NOT_SET_BEFORE = 946_684_800.0
+
+
 def _items(body: bytes, content_type: str) -> list[tuple[int, int, bytes]]:
-    """(index, line, raw item) of the body's items."""
+    """(index, line, raw item) of the body's items.
+
+    As in a reports file (docs/formats.md): blank and ``#`` comment lines of NDJSON are no
+    items, and a byte-order mark before the first is no part of it."""
+    if body.startswith(b"\x1f\x8b"):
+        raise _BadBody("the body is gzip-compressed: send it uncompressed")
+    body = body.removeprefix(b"\xef\xbb\xbf")
     if "ndjson" in content_type or "jsonlines" in content_type or "json-seq" in content_type:
         out = []
         for n, line in enumerate(body.split(b"\n"), start=1):
-            if line.strip():
+            stripped = line.strip()
+            if stripped and not stripped.startswith(b"#"):
                 out.append((len(out), n, line))
         return out
     stripped = body.lstrip()
@@ -251,6 +261,11 @@ def _take(app, principal: Principal, items: list[tuple[int, int, bytes]]):
         problem = registration_problem(server.sensors.get(r.sensor), r, engine.rt.core.theatre)
         if problem is not None:
             rejected.append({"index": idx, "line": line, "field": problem[0], "error": problem[1]})
+            continue
+        if r.time.timestamp() < CLOCK_NOT_SET_BEFORE:
+            rejected.append({"index": idx, "line": line, "field": "time",
+                             "error": f"measurement time {format_time(r.time)} is before 2000: the sensor's "
+                                      "clock is not set"})
             continue
         if wall:
             t = r.time.timestamp()

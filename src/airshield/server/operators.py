@@ -16,7 +16,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from airshield.alerting.events import OperatorCommand
 from airshield.server.auth import require
@@ -31,11 +31,15 @@ ACTIONS = {"alert": "raise", "extend": "extend", "cancel": "cancel"}
 
 
 class OperatorIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not ignored
+
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._@-]+$")
     role: Literal["operator", "viewer", "admin"] = "operator"
 
 
 class CommandIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not ignored
+
     reason: str = Field(min_length=1, max_length=2000, description="why (required; kept in the audit trail)")
 
     @field_validator("reason")
@@ -107,6 +111,8 @@ MAX_CLOCK_STEP_S = 6 * 3600.0
 
 
 class ClockIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not ignored
+
     now: float = Field(description="move the data clock to this time, s since the epoch (never back)")
     until_idle: bool = Field(default=False, description="stop early once no track is left and every region is quiet")
 

@@ -20,16 +20,26 @@ from typing import Annotated, Literal
 
 import numpy as np
 from fastapi import APIRouter, Depends, HTTPException, Query, Request, Response
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from airshield.geo.theatre import beyond_reach
 from airshield.model import AcousticDetection, from_epoch
 from airshield.server.auth import has, optional, require
-from airshield.server.state import DEFAULT_RANGE_M, Principal, Sensor, hash_token, new_token
+from airshield.server.state import (
+    DEFAULT_RANGE_M,
+    FIXED_KINDS,
+    Principal,
+    Sensor,
+    hash_token,
+    new_token,
+)
 
 router = APIRouter(tags=["sensors"])
 
 
 class SensorIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not ignored
+
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
     kind: Literal["acoustic", "radar", "observer", "position", "adsb"]
     lat: float | None = Field(default=None, ge=-90, le=90, description="None: a network feed (ADS-B, partner)")
@@ -39,6 +49,8 @@ class SensorIn(BaseModel):
 
 
 class Registration(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not ignored
+
     sensors: list[SensorIn] = Field(min_length=1, max_length=50_000)
     name: str = Field(default="", max_length=64, description="the token's name (a gateway), default the first id")
 
@@ -62,6 +74,17 @@ def register(request: Request, body: Registration, principal: Annotated[Principa
         raise HTTPException(422, "a sensor id appears twice in the registration")
     if any((s.lat is None) != (s.lon is None) for s in body.sensors):
         raise HTTPException(422, "a sensor needs both lat and lon, or neither (a network feed)")
+    theatre = request.app.state.engine.rt.core.theatre
+    for i, s in enumerate(body.sensors):
+        if s.kind in FIXED_KINDS and s.lat is None:
+            # Without it, nothing would check that its reports come from where it stands.
+            raise HTTPException(422, f"sensors[{i}] ({s.id}): a{'n' if s.kind == 'acoustic' else ''} {s.kind} "
+                                     "sensor stands somewhere: it needs lat and lon")
+        if s.lat is not None:
+            far = beyond_reach(float(theatre.distance_from_centre_m(s.lat, s.lon)))
+            if far:
+                raise HTTPException(422, f"sensors[{i}] ({s.id}) {far}: every report from it would be refused "
+                                         "(latitude and longitude swapped?)")
     server = request.app.state.server
     name = body.name or ids[0]
     token = new_token()
@@ -202,6 +225,8 @@ def revoke_sensor_token(request: Request, sensor_id: str, principal: Annotated[P
 
 
 class Heartbeats(BaseModel):
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not ignored
+
     sensors: list[str] = Field(min_length=1, max_length=50_000, description="ids of this token's live sensors")
 
 

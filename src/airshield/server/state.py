@@ -61,6 +61,10 @@ CREATE INDEX IF NOT EXISTS idempotency_t ON idempotency (t);
 ROLES = ("sensor", "viewer", "operator", "admin")
 #: Nominal coverage radius by sensor kind when none is given, m (shared/docs/domain.md:
 #: an acoustic node hears a drone at ~3-5 km; a surveillance radar sees low drones to ~30-50 km).
+#: Sensor kinds that stand at one place: registered with a position, and their reports must
+#: come from there (ingest). An observer's phone moves; ADS-B and partner feeds report the
+#: target's position.
+FIXED_KINDS = ("acoustic", "radar")
 DEFAULT_RANGE_M = {"acoustic": 4_000.0, "radar": 40_000.0, "observer": 5_000.0, "position": 0.0, "adsb": 0.0}
 
 

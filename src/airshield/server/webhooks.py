@@ -53,7 +53,7 @@ from typing import Annotated, Any
 
 import httpx
 from fastapi import APIRouter, Depends, HTTPException, Request, Response
-from pydantic import BaseModel, Field, HttpUrl
+from pydantic import BaseModel, ConfigDict, Field, HttpUrl
 
 from airshield.server import auth
 from airshield.server.broker import Filter
@@ -376,6 +376,8 @@ class Deliveries:
 
 class WebhookIn(BaseModel):
     """A new subscription."""
+    model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not ignored
+
 
     url: HttpUrl = Field(description="where to POST (http or https)")
     kinds: list[str] = Field(default=["alert"], min_length=1, description="alert (default), audit, track")

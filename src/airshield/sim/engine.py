@@ -174,8 +174,9 @@ def _read_nodes(path: str):
                 d = msgspec.json.decode(line, type=_Node)
             except msgspec.ValidationError as exc:
                 raise ValueError(f"{path}:{n}: bad acoustic node line: {exc}") from None
-            except msgspec.DecodeError as exc:
-                raise ValueError(f"{path}:{n}: not valid JSON ({exc})") from None
+            except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
+                why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+                raise ValueError(f"{path}:{n}: not valid JSON ({why})") from None
             ids.append(d.id)
             lat.append(d.lat)
             lon.append(d.lon)

@@ -26,6 +26,14 @@ _PATH = re.compile(r" - at (`key` in )?`\$\.?([^`]*)`$")
 _UNKNOWN = re.compile(r"unknown field `([^`]*)`")
 _FIELD = re.compile(r"^field `([^`]*)`: ")
 
+#: What decoding one line can raise: besides msgspec's own errors, a string with bytes
+#: that are not UTF-8 (UnicodeDecodeError) and nesting deeper than Python's recursion
+#: limit (msgspec recurses while it skips an unknown field). Each costs its line only.
+#: Longest field name or reason an error repeats, characters.
+ECHO_MAX = 300
+
+LINE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError)
+
 
 @dataclass(frozen=True)
 class LineError:
@@ -57,8 +65,25 @@ class ReportDecodeError(ValueError):
 
 
 def explain(exc: Exception, source: str, line: int) -> LineError:
-    """Turn a msgspec / validation exception into a :class:`LineError`."""
+    """Turn a msgspec / validation exception into a :class:`LineError` (its field and reason
+    cut to :data:`ECHO_MAX` characters: a 4 MB value is not sent back in full)."""
+    e = _explain(exc, source, line)
+    if len(e.field) <= ECHO_MAX and len(e.reason) <= ECHO_MAX:
+        return e
+    return LineError(source, line, _cut(e.field), _cut(e.reason))
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= ECHO_MAX else text[:ECHO_MAX] + f"… ({len(text):,} characters)"
+
+
+def _explain(exc: Exception, source: str, line: int) -> LineError:
     msg = str(exc)
+    if isinstance(exc, UnicodeDecodeError):
+        return LineError(source, line, "$", f"not valid UTF-8 (a string holds byte "
+                                            f"0x{exc.object[exc.start]:02x})")
+    if isinstance(exc, RecursionError):
+        return LineError(source, line, "$", "nested too deeply")
     if isinstance(exc, ReportValueError):
         return LineError(source, line, exc.field, exc.reason)
     m = _FIELD.match(msg)  # a __post_init__ check, wrapped by msgspec
@@ -80,7 +105,7 @@ def decode_report(line: bytes | str, source: str = "<input>", lineno: int = 1) -
     """Decode one NDJSON line into a report; raises :class:`ReportDecodeError`."""
     try:
         return _decoder.decode(line)
-    except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+    except LINE_ERRORS as exc:
         raise ReportDecodeError(explain(exc, source, lineno)) from None
 
 
@@ -102,7 +127,7 @@ def decode_lines(
     for n, line in lines:
         try:
             reports.append(decode(line))
-        except (msgspec.ValidationError, msgspec.DecodeError) as exc:
+        except LINE_ERRORS as exc:
             errors.append(explain(exc, source, n))
     return reports, errors
 
@@ -123,9 +148,22 @@ def read_reports(path: str | Path) -> tuple[list[Report], list[LineError]]:
     if not data.startswith(b"#") and b"\n#" not in data:
         try:
             return _decoder.decode_lines(data), []
-        except (msgspec.ValidationError, msgspec.DecodeError):
+        except LINE_ERRORS:
             pass  # find and name the bad lines below
     return decode_lines(iter_lines(io.BytesIO(data)), path.name)
+
+
+def report_lines(path: str | Path, errors: Iterable[LineError]) -> list[int]:
+    """The file line numbers of the valid reports :func:`read_reports` gave for ``path`` (with
+    its ``errors``), in the same order: to name a report that a later check refuses by its line."""
+    bad = {e.line for e in errors}
+    with Path(path).open("rb") as f:
+        return [n for n, _ in iter_lines(_without_bom(f)) if n not in bad]
+
+
+def _without_bom(stream: IO[bytes]) -> Iterator[bytes]:
+    for n, raw in enumerate(stream):
+        yield raw.removeprefix(b"\xef\xbb\xbf") if n == 0 else raw
 
 
 def encode_report(report: Report) -> bytes:
