@@ -167,6 +167,23 @@ def test_an_operator_command_dated_far_outside_the_night_is_refused_by_name(tiny
     assert not (tmp_path / "r" / "events.sqlite").exists()
 
 
+def test_an_all_clear_given_by_hand_after_the_last_report_still_applies(tiny, tmp_path):
+    last = json.loads((tiny / "reports.ndjson").read_bytes().splitlines()[-1])["arrival"]
+    from airshield.model import format_time, parse_time
+
+    t_last = parse_time(last).timestamp()
+    cmds = tmp_path / "ops.ndjson"
+    cmds.write_text(
+        f'{{"t":"{format_time(t_last + 120)}","region":"UA-46","action":"raise","user":"duty-1",'
+        f'"note":"morning check","duration_s":600}}\n'
+        f'{{"t":"{format_time(t_last + 6 * 3600)}","region":"UA-46","action":"cancel","user":"duty-1",'
+        f'"note":"far too late"}}\n')
+    result = _cli("run", str(tiny / "reports.ndjson"), "--out", str(tmp_path / "r"), "-q", "--commands", str(cmds))
+    audit = (tmp_path / "r" / "audit.ndjson").read_text().splitlines()
+    assert len(audit) == 1 and '"outcome":"applied"' in audit[0] and '"raise"' in audit[0]
+    assert "came after the night had closed" in result.output and "not applied" in result.output
+
+
 def test_an_operator_command_for_a_region_the_run_does_not_have_is_refused_by_name(tiny, tmp_path):
     cmds = tmp_path / "ops.ndjson"
     cmds.write_text('{"t":"2025-10-01T18:10:00Z","region":"UA-99","action":"raise","user":"duty-1",'
@@ -237,9 +254,12 @@ def test_a_core_parameter_set_for_a_run_is_kept_in_its_log_and_a_bad_one_is_name
     assert config["policy"]["lead_s"]["drone"] == 1200 and config["policy"]["lead_s"]["cruise"] == 600
     _cli("replay", str(run / "events.sqlite"), "--out", str(tmp_path / "again"), "-q", "--no-cap")
     for bad, says in (("warning.nope=1", "no parameter 'nope'"), ("warning.cone_k=\"wide\"", "Expected `float`"),
-                      ("cone_k=1", "STAGE.NAME=JSON"), ("warning.lost_max_radius_m=-5", "-5 is negative"),
+                      ("cone_k=1", "STAGE.NAME=JSON"), ("warning.lost_max_radius_m=-5", "must not be negative, got -5"),
                       ("warning.lost_max_radius_m=NaN", "not a finite number"),
-                      ('policy.lead_s={"drone": -60}', "-60 is negative")):
+                      ('policy.lead_s={"drone": -60}', "must not be negative, got -60"),
+                      ('policy.lead_s={"dron": 60}', "unknown key(s) 'dron'; known: ballistic"),
+                      ("warning.region_res_m=0", "region_res_m must be > 0"),
+                      ('warning.models={"drone": {"step_s": 0}}', "step_s and horizon_s must be > 0")):
         result = _cli("run", str(tiny / "reports.ndjson"), "--out", str(tmp_path / "bad"), "--set", bad, code=2)
         assert says in result.output and not (tmp_path / "bad" / "events.sqlite").exists()
 

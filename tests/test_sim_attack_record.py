@@ -143,10 +143,11 @@ def test_simulate_writes_the_reported_nights_scenario_beside_it_and_says_what_it
     ])
     monkeypatch.setenv("AIRSHIELD_SHARED", str(tmp_path / "shared"))
     out = tmp_path / "night"
-    result = CliRunner().invoke(app, ["simulate", "attack:2025-03-01", "--out", str(out)])
+    result = CliRunner().invoke(app, ["simulate", "attack:2025-03-01", "--out", str(out), "--seed", "123"])
     assert result.exit_code == 0, result.output
     assert "left out" in result.output and "X-22: 3" in result.output
     sc = parse_scenario((out / "scenario.toml").read_text(encoding="utf-8"))
+    assert sc.seed == 123  # the file simulates this night again
     assert [(w.model, w.count, w.launch_areas) for w in sc.waves] == [("iskander", 2, ["belgorod"])]
     first = json.loads((out / "truth.ndjson").read_text(encoding="utf-8").splitlines()[0])
     assert first["name"] == "attack-2025-03-01"

@@ -127,3 +127,14 @@ def test_a_scenario_without_sensors_gives_truth_and_no_reports(tmp_path):
     assert result.exit_code == 0, result.output
     assert (tmp_path / "o" / "reports.ndjson").read_bytes() == b""
     assert b'"type":"state"' in (tmp_path / "o" / "truth.ndjson").read_bytes()
+
+
+def test_two_sensors_with_one_id_are_refused_they_would_count_as_one():
+    e = _error(GOOD + '\n[sensors.radar]\nsites = [\n  { id = "R1", lat = 50.9, lon = 34.8 },\n'
+                      '  { id = "R1", lat = 50.0, lon = 34.0 },\n]\n')
+    assert e.field == "sensors.radar.sites[1].id" and "used twice" in e.reason
+
+
+def test_an_acoustic_network_denser_than_a_node_per_km2_is_refused_before_it_eats_the_memory():
+    e = _error(GOOD.replace('regions = ["UA-59"]', 'regions = ["UA-59"]\nkm2_per_node = 0.001'))
+    assert (e.line, e.field) == (18, "sensors.acoustic.km2_per_node") and ">= 1.0" in e.reason

@@ -13,6 +13,7 @@ Commands (stable):
 from __future__ import annotations
 
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -70,11 +71,15 @@ def _simulate(scenario: str, seed: int | None, out: Path, quiet: bool):
             # A reported night: its scenario is written beside the night, and what the
             # simulator cannot fly of it is said.
             text, notes = attack_scenario_text(scenario)
+            if seed is not None:  # the file re-simulates this night: it names the seed it was run with
+                text = re.sub(r"(?m)^seed = \d+$", f"seed = {seed}", text, count=1)
             sc = parse_scenario(text, scenario)
             out.mkdir(parents=True, exist_ok=True)
             (out / "scenario.toml").write_text(text, encoding="utf-8")
             for note in notes:
-                console.print(f"[yellow]left out[/] {note}", highlight=False, soft_wrap=True)
+                # A model the simulator lacks is left out; a launch place it lacks is flown from another.
+                label = "note" if "; flown from " in note else "left out"
+                console.print(f"[yellow]{label}[/] {note}", highlight=False, soft_wrap=True)
         else:
             sc = load_scenario(scenario)
             # A reported night simulated here before left its scenario: it would misdescribe this one.
@@ -282,7 +287,7 @@ def run(
     """
     from airshield.core import POLICIES, CoreConfig, with_overrides
     from airshield.geo import load_regions
-    from airshield.runtime import run_file
+    from airshield.runtime import CLOSE_MAX_S, run_file
     from airshield.store import LogError
 
     if policy not in POLICIES:
@@ -316,6 +321,10 @@ def run(
         f"{stats.tracks_confirmed:,} confirmed tracks, {stats.alert_events:,} alert events"
         + (f" ({stats.recovered_steps:,} steps recovered from the log)" if stats.recovered_steps else "")
         + f"; wrote {out}/", highlight=False)
+    for t in stats.commands_after_end:
+        console.print(f"[yellow]warning:[/] an operator command at {_iso(t)} came after the night had closed "
+                      f"(the clock runs on {CLOSE_MAX_S / 3600:g} h past the last report at most): not applied",
+                      highlight=False, soft_wrap=True)
     for a, b in stats.jumps:
         console.print(f"note: nothing was due from {_iso(a)} to {_iso(b)} ({(b - a) / 3600:,.1f} h): the clock "
                       "jumped over it; a report far off the others may carry a wrong time", highlight=False)
@@ -419,8 +428,11 @@ def evaluate(
     if not truth.is_file():
         _fail(f"{truth}: no such file")
     if run is not None and not run.is_dir():
-        _fail(f"{run}: no such run directory")
+        _fail(f"{run}: is a file; give the run directory (`airshield run --out DIR`)" if run.exists()
+              else f"{run}: no such run directory")
     report_dir = None if no_report else (report or (run / "report" if run else truth.parent / "report"))
+    if report_dir is not None and report_dir.exists() and not report_dir.is_dir():
+        _fail(f"--report {report_dir}: is a file; the report is a directory")
     try:
         loader = None
         if run is not None and (run / "events.sqlite").is_file():

@@ -79,17 +79,28 @@ def with_overrides(cfg: CoreConfig, overrides: Sequence[str]) -> CoreConfig:
         problem = _value_problem(old, v)
         if problem:
             raise ValueError(f"{item!r}: {problem}")
-        data[stage][param] = {**old, **v} if isinstance(old, dict) and isinstance(v, dict) else v
+        data[stage][param] = _merged(old, v)
     try:
         return msgspec.convert(data, CoreConfig)
     except msgspec.ValidationError as exc:
         raise ValueError(f"{', '.join(overrides)}: {exc}") from None
 
 
+def _merged(old, new):
+    """``new`` over ``old``, dicts merged key by key at every depth (``warning.models=
+    {"drone": {"step_s": 10}}`` changes the drone's step only)."""
+    if isinstance(old, dict) and isinstance(new, dict):
+        return {**old, **{k: _merged(old.get(k), v) for k, v in new.items()}}
+    return new
+
+
 def _value_problem(old, new) -> str | None:
     """What is wrong with an override ``new`` of a parameter whose default is ``old``, or None:
     a number must be finite, and not negative where the default is not (a distance, a time)."""
     if isinstance(new, dict) and isinstance(old, dict):
+        unknown = sorted(set(new) - set(old)) if old else []
+        if unknown:  # a typo of a class or a kind would silently change nothing
+            return f"unknown key(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(old))}"
         return next((p for k, v in new.items() if (p := _value_problem(old.get(k), v))), None)
     if isinstance(new, list):
         return next((p for v in new if (p := _value_problem(None, v))), None)
@@ -97,7 +108,7 @@ def _value_problem(old, new) -> str | None:
         return f"{new} is not a finite number"
     if (isinstance(new, int | float) and not isinstance(new, bool) and new < 0
             and isinstance(old, int | float) and not isinstance(old, bool) and old >= 0):
-        return f"{new} is negative; the parameter is not (default {old})"
+        return f"must not be negative, got {new} (default {old})"
     return None
 
 

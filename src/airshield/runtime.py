@@ -66,7 +66,8 @@ CLOSE_MAX_S = 4 * 3600.0
 #: it, s. Without it one report stamped decades off (a sensor with a wrong clock) or
 #: a file holding two nights would take millions of empty steps. Two hours is longer
 #: than a live service's clock may move at once (``server.engine.DATA_MAX_JUMP_S``,
-#: 1 h), so a service never jumps. The skipped steps would have emitted nothing; only
+#: 1 h), so a running service jumps only over hours it was down, or a first batch on a
+#: data clock whose reports lie years apart. The skipped steps would have emitted nothing; only
 #: the phase of a periodic check (the picture's superseded threats, every 30 s) restarts.
 IDLE_JUMP_S = 2 * 3600.0
 #: File mode writes the log in groups of this many steps (crash-safe: see Runtime).
@@ -95,6 +96,8 @@ class NightStats:
     recovered_steps: int = 0
     #: silent stretches the quiet clock jumped over (:data:`IDLE_JUMP_S`): (from, to), s
     jumps: list[tuple[float, float]] = field(default_factory=list)
+    #: operator commands dated after the night had closed (never applied): their times, s
+    commands_after_end: list[float] = field(default_factory=list)
 
     @property
     def reports_per_s(self) -> float:
@@ -719,8 +722,12 @@ def run_file(
         if reports:
             t_end = rt._window_end(reports[-1].arrival.timestamp())
             advance(t_end)
-            while not rt.idle() and rt.next_step is not None and rt.next_step <= t_end + CLOSE_MAX_S:
+            # A command dated after the last report (an all-clear given by hand in the morning)
+            # still applies if it comes within the close.
+            while ((cmds or not rt.idle()) and rt.next_step is not None
+                   and rt.next_step <= t_end + CLOSE_MAX_S):
                 advance(rt.next_step)
+            rt.stats.commands_after_end = [c.t for c in cmds]
         if progress:
             progress("night", 1.0)
     finally:

@@ -62,7 +62,8 @@ def resolve_targets(names: list[str], cities: list[Site] | None = None) -> list[
     for n in names:
         site = by_name.get(n.casefold()) or _by_alias(n, cities)
         if site is None:
-            raise ValueError(f"unknown target city {n!r} (GeoNames cities of >= 15,000 people)")
+            raise ValueError(f"unknown target city {n!r} (the targets are Ukraine's GeoNames cities of >= 15,000 "
+                             "people, by their English names, e.g. Kyiv, Kharkiv, Odesa)")
         out.append(site)
     return out
 

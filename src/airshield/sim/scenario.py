@@ -69,7 +69,9 @@ class Acoustic(_S):
     ``id``, ``lat``, ``lon`` and optionally ``array``).
     """
 
-    km2_per_node: Positive = 43.0
+    # At least 1 km² a node: ~600,000 nodes over the whole country, 14× the ~43 km² of
+    # domain.md's network; a smaller figure by mistake (0.001) would be 600 million nodes.
+    km2_per_node: Annotated[float, msgspec.Meta(ge=1.0)] = 43.0
     file: str | None = None
     regions: list[str] | None = None
     array_fraction: Fraction = 0.05
@@ -165,7 +167,7 @@ class Scenario(_S):
     duration_h: Annotated[float, msgspec.Meta(gt=0.0, le=48.0)]
     waves: list[Wave]
     description: str = ""
-    seed: int = 1
+    seed: Annotated[int, msgspec.Meta(ge=0)] = 1
     regions: str = "default"
     truth_step_s: Positive = 10.0
     targets: list[str] = []
@@ -348,6 +350,17 @@ def _check_references(sc: Scenario, text: str, source: str) -> None:
                 need = "0 < low <= high" if name.startswith("sigma") else "0 <= low <= high"
                 raise ScenarioError(source, locate_line(text, path), _dotted(path),
                                     f"expected [low, high] with {need}, got {list(pair)}")
+    # Sensor ids name a sensor everywhere (its reports, corroboration by independent sensors):
+    # two radars both called R1 would count as one.
+    seen: dict[str, list[str | int]] = {}
+    for section, cfg in (("radar", s.radar), ("partner", s.partner)):
+        for j, site in enumerate(cfg.sites if cfg is not None else []):
+            path = ["sensors", section, "sites", j]
+            if site.id in seen:
+                raise ScenarioError(source, locate_line(text, path) or locate_line(text, ["sensors", section]),
+                                    _dotted(path) + ".id",
+                                    f"sensor id {site.id!r} is used twice (also {_dotted(seen[site.id])})")
+            seen[site.id] = path
     for i, w in enumerate(sc.waves):
         if w.start_min * 60.0 >= sc.duration_h * 3600.0:
             path = ["waves", i, "start_min"]

@@ -152,3 +152,14 @@ class WarningConfig:
     dive_vz_mps: float = 5.0
     dive_max_s: float = 300.0
     dive_after_s: float = 60.0
+
+    def __post_init__(self) -> None:
+        if not self.region_res_m > 0.0:
+            raise ValueError(f"WarningConfig.region_res_m must be > 0 (the raster's cell, m), got {self.region_res_m}")
+        for cls, m in self.models.items():
+            if not m.step_s > 0.0 or not m.horizon_s > 0.0:
+                raise ValueError(f"WarningConfig.models[{cls!r}]: step_s and horizon_s must be > 0, got "
+                                 f"{m.step_s} and {m.horizon_s}")
+        missing = set(PREDICTED) - set(self.models)
+        if missing:
+            raise ValueError(f"WarningConfig.models lacks the classes {sorted(missing)}")
