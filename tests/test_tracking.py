@@ -690,3 +690,37 @@ def test_a_track_of_loud_sounding_nodes_beside_a_cruise_missiles_track_is_its_du
         tr._locating[k] = True
         tr._meta[k].locating = {"RAD-1"}
         assert tr._duplicate_of(k, "drone") is None  # a radar's track keeps its own class
+
+
+def _sighting(ox: float, oy: float, tx: float, ty: float, s: float, sensor: str, late: float = 20.0):
+    """A citizen at frame (ox, oy) pointing at a drone at (tx, ty) at time s, reported ``late`` s later."""
+    lat, lon = TH.to_latlon(ox, oy)
+    brg = math.degrees(math.atan2(tx - ox, ty - oy)) - math.degrees(TH.north_angle(lat, lon))
+    return ObserverReport(sensor=sensor, time=at(s), arrival=at(s + late), lat=lat, lon=lon, alt_m=1.5,
+                          bearing_deg=brg % 360, sigma_bearing_deg=15.0, cls="drone")
+
+
+def test_a_high_drone_only_citizens_see_minutes_apart_is_confirmed_on_one_track():
+    # A Shahed above 2 km: no acoustic node hears it, no radar sees it; a citizen every
+    # ~7 km of its path (2.5 min at 45 m/s) sees it, each 1.5 km beside the path.
+    x0, y0 = radar_xy()
+
+    def drone(s):
+        return x0 - 45.0 * s, y0
+
+    reps = []
+    for i, s in enumerate((0.0, 150.0, 300.0, 450.0)):
+        tx, ty = drone(s)
+        reps.append(_sighting(tx, ty - 1500.0, tx, ty, s, f"OBS-{i}"))
+    tx, ty = drone(2.0)
+    reps.append(_sighting(x0, y0 - 1500.0, tx, ty, 2.0, "OBS-0", late=18.0))  # her second report, same batch
+    events = _run(Tracker(TH), reps)
+    new = [e for e in events if e.kind == "new"]
+    assert len(new) == 1  # the repeat joins her first report's track; the others join it
+    (confirmed,) = [e for e in events if e.kind == "confirmed"]
+    assert confirmed.state.id == new[0].state.id and confirmed.state.cls == "drone"
+    # Two minutes' patience (the old timeout) let every sighting start a track of its own.
+    from airshield.tracking.config import TrackerConfig
+
+    impatient = TrackerConfig(tentative_timeout_s={**TrackerConfig().tentative_timeout_s, "observer": 120.0})
+    assert not [e for e in _run(Tracker(TH, impatient), reps) if e.kind == "confirmed"]

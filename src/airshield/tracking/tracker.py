@@ -51,6 +51,7 @@ _LOCATING = (0, 1, 2)  # radar, position, adsb: kinds that measure a position th
 _TENTATIVE, _CONFIRMED, _COASTING = 1, 2, 3
 _ADSB = 2  # KINDS index of ADS-B reports
 _ACOUSTIC = 3  # KINDS index of acoustic reports
+_OBSERVER = 4  # KINDS index of observers' reports
 #: ADS-B reports of one aircraft a track must take before it counts as that aircraft.
 ICAO_CONFIRM_REPORTS = 2
 _AIRCRAFT_PROBS = tuple(1.0 if c == "aircraft" else 0.0 for c in CLASSES)
@@ -561,10 +562,17 @@ class Tracker:
         leader = np.arange(n)
         if n > 1:
             sensors = [m.sensor[j] for j in idx.tolist()]
+            # A citizen's repeated report of one sighting (seconds apart, another look) is that
+            # sighting's: it joins the track its first report starts (repeat_llr: no new
+            # evidence) instead of starting a second track that splits the next observers'.
+            repeat = (m.kind[idx] == _OBSERVER).tolist()
+            tq = m.t[idx].tolist()
             taken: list[set[str]] = [set() for _ in range(n)]
             for b, cands in enumerate(self._initiation_pairs(m, idx)):
                 for a in cands:
-                    if leader[a] == a and sensors[b] not in taken[a] and sensors[b] != sensors[a]:
+                    if leader[a] != a or sensors[b] in taken[a]:
+                        continue
+                    if sensors[b] != sensors[a] or (repeat[a] and repeat[b] and tq[b] - tq[a] > 0.5):
                         leader[b] = a
                         taken[a].add(sensors[b])
                         break
