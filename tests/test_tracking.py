@@ -724,3 +724,13 @@ def test_a_high_drone_only_citizens_see_minutes_apart_is_confirmed_on_one_track(
 
     impatient = TrackerConfig(tentative_timeout_s={**TrackerConfig().tentative_timeout_s, "observer": 120.0})
     assert not [e for e in _run(Tracker(TH, impatient), reps) if e.kind == "confirmed"]
+
+
+@pytest.mark.parametrize("who", [("OBS-0", "OBS-0", "OBS-0"), ("OBS-0", "OBS-1", "OBS-1"), ("OBS-0", "OBS-1", "OBS-0")])
+def test_a_citizens_repeated_reports_of_one_sighting_start_one_track(who):
+    # Three reports within 3 s, in one batch: a citizen who reports her sighting again (the
+    # simulator's duplicates_mean), whichever report of the batch came first.
+    x0, y0 = radar_xy()
+    reps = [_sighting(x0, y0 - 1500.0, x0, y0, 1.5 * i, s, late=20.0 - 1.5 * i) for i, s in enumerate(who)]
+    events = _run(Tracker(TH), reps)
+    assert len([e for e in events if e.kind == "new"]) == 1

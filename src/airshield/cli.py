@@ -330,20 +330,27 @@ def run(
                       "jumped over it; a report far off the others may carry a wrong time", highlight=False)
 
 
-#: An operator command may come this long before the first report or after the last, s: an
-#: alert raised ahead of a warned raid, or one ended the morning after.
+#: An operator command may come this long before the first report, s: an alert raised ahead
+#: of a warned raid. After the last report it may come while the clock runs on to close the
+#: night (runtime.CLOSE_MAX_S, 4 h): a later one would never apply.
 COMMAND_MARGIN_S = 24 * 3600.0
 
 
 def _check_commands_in_night(cmds, rs, path: Path | None) -> None:
-    """Refuse a command far outside the night: a typo in its date would silently never apply."""
+    """Refuse a command outside the night: a typo in its date would silently never apply."""
+    from airshield.runtime import CLOSE_MAX_S
+
     if not cmds or not rs:
         return
     first, last = rs[0].arrival.timestamp(), rs[-1].arrival.timestamp()
     for i, c in enumerate(cmds, 1):
-        if not first - COMMAND_MARGIN_S <= c.t <= last + COMMAND_MARGIN_S:
-            _fail(f"{path}: command {i} ({c.action} {c.region} at {_iso(c.t)}) lies more than a day outside "
-                  f"the night's reports ({_iso(first)} to {_iso(last)}): is its date right?")
+        if c.t < first - COMMAND_MARGIN_S:
+            _fail(f"{path}: command {i} ({c.action} {c.region} at {_iso(c.t)}) lies more than a day before "
+                  f"the night's first report ({_iso(first)}): is its date right?")
+        if c.t > last + CLOSE_MAX_S:
+            _fail(f"{path}: command {i} ({c.action} {c.region} at {_iso(c.t)}) lies more than "
+                  f"{CLOSE_MAX_S / 3600:g} h after the night's last report ({_iso(last)}), when the run has "
+                  "closed the night: it would never apply (is its date right?)")
 
 
 def _check_command_regions(cmds, ids: set[str], path: Path | None) -> None:

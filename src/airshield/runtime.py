@@ -65,9 +65,10 @@ CLOSE_MAX_S = 4 * 3600.0
 #: quiet) jumps over a silent stretch longer than this instead of stepping through
 #: it, s. Without it one report stamped decades off (a sensor with a wrong clock) or
 #: a file holding two nights would take millions of empty steps. Two hours is longer
-#: than a live service's clock may move at once (``server.engine.DATA_MAX_JUMP_S``,
-#: 1 h), so a running service jumps only over hours it was down, or a first batch on a
-#: data clock whose reports lie years apart. The skipped steps would have emitted nothing; only
+#: than a report may move a live service's data clock at once (``server.engine.DATA_MAX_JUMP_S``,
+#: 1 h), so a running service jumps over hours it was down, a first batch on a data clock
+#: whose reports lie years apart, or an operator's move of the data clock (``POST
+#: /v1/clock``, up to 6 h) while quiet. The skipped steps would have emitted nothing; only
 #: the phase of a periodic check (the picture's superseded threats, every 30 s) restarts.
 IDLE_JUMP_S = 2 * 3600.0
 #: File mode writes the log in groups of this many steps (crash-safe: see Runtime).

@@ -355,6 +355,22 @@ def test_a_sensor_clock_that_was_never_set_is_refused_and_a_far_old_report_is_ju
         client.__exit__(None, None, None)
 
 
+def test_running_an_idle_data_clock_on_until_idle_leaves_the_next_report_its_step(api, tiny_feed):
+    from airshield.model import parse_time
+
+    lines, tok = _token_group(api, tiny_feed, 2)
+    t0 = parse_time(json.loads(lines[0])["time"]).timestamp()
+    assert _post(api, tok, _at(lines[:1], t0)).status_code == 200
+    engine = api.app.state.engine
+    engine.advance_clock(t0 + 1800.0, until_idle=True, timeout=30.0)
+    engine.advance_clock(t0 + 4 * 3600.0, until_idle=True, timeout=30.0)  # idle already: no jump ahead
+    assert engine.rt.next_step - engine.clock() <= 5.0
+    c = engine.clock()
+    assert _post(api, tok, _at(lines[1:2], c + 60.0)).json()["accepted"] == 1
+    engine.advance_clock(c + 120.0, timeout=30.0)
+    assert engine.rt.pending == 0  # stepped, not left waiting hours for the step it was jumped to
+
+
 def test_pruned_duplicate_hashes_never_let_a_resent_report_in(tmp_path, tiny_night, tiny_feed):
     # Hashes are forgotten only for reports ingest refuses as too old anyway: a resend
     # after the prune is refused, not taken twice.

@@ -546,10 +546,12 @@ class Engine:
         t0 = time.perf_counter()
         n = 0
         while rt.next_step is not None and rt.next_step <= now:
-            # One step at a time, to publish long runs as they go; a quiet stretch of more than
-            # IDLE_JUMP_S before ``now`` is jumped, not stepped through (a report stamped 1970
-            # in a data-clock service's first batch would be 56 years of 5-s steps).
-            n += len(rt.advance(now, max_steps=1))
+            # One step at a time, to publish long runs as they go. A quiet stretch of more than
+            # IDLE_JUMP_S before ``now`` is jumped, not stepped through (a data clock's first
+            # batch holding a report years older than the rest). Not when running on until idle:
+            # that stops at the first idle step, and the clock with it (a jump past it would
+            # leave the next step hours ahead of the clock, and new reports unstepped).
+            n += len(rt.advance(rt.next_step if until_idle else now, max_steps=1))
             if until_idle and rt.idle():
                 break
             if n % 50 == 0:  # publish long runs of steps as they go

@@ -378,7 +378,6 @@ class WebhookIn(BaseModel):
     """A new subscription."""
     model_config = ConfigDict(extra="forbid")  # a misspelt field is an error, not ignored
 
-
     url: HttpUrl = Field(description="where to POST (http or https)")
     kinds: list[str] = Field(default=["alert"], min_length=1, description="alert (default), audit, track")
     regions: list[Annotated[str, Field(min_length=1, max_length=64)]] | None = Field(

@@ -26,12 +26,12 @@ _PATH = re.compile(r" - at (`key` in )?`\$\.?([^`]*)`$")
 _UNKNOWN = re.compile(r"unknown field `([^`]*)`")
 _FIELD = re.compile(r"^field `([^`]*)`: ")
 
-#: What decoding one line can raise: besides msgspec's own errors, a string with bytes
-#: that are not UTF-8 (UnicodeDecodeError) and nesting deeper than Python's recursion
-#: limit (msgspec recurses while it skips an unknown field). Each costs its line only.
 #: Longest field name or reason an error repeats, characters.
 ECHO_MAX = 300
 
+#: What decoding one line can raise: besides msgspec's own errors, a string with bytes
+#: that are not UTF-8 (UnicodeDecodeError) and nesting deeper than Python's recursion
+#: limit (msgspec recurses while it skips an unknown field). Each costs its line only.
 LINE_ERRORS = (msgspec.ValidationError, msgspec.DecodeError, UnicodeDecodeError, RecursionError)
 
 
@@ -135,35 +135,39 @@ def decode_lines(
 def read_reports(path: str | Path) -> tuple[list[Report], list[LineError]]:
     """Read a reports NDJSON file: (valid reports in file order, errors).
 
-    A clean file (no comment lines, no bad line) is decoded in one call;
-    otherwise line by line, so that every error names its line and every
+    A clean file (no comment lines, no bad line, one report a line) is decoded in
+    one call; otherwise line by line, so that every error names its line and every
     valid line is kept.
     """
     path = Path(path)
     data = path.read_bytes()
     if data.startswith(b"\x1f\x8b"):
         raise ValueError(f"{path}: the file is gzip-compressed; decompress it first (gunzip, or zcat > reports.ndjson)")
-    # A byte-order mark (Windows editors write one) is not part of the first report.
-    data = data.removeprefix(b"\xef\xbb\xbf")
+    data = _normalised(data)
     if not data.startswith(b"#") and b"\n#" not in data:
         try:
-            return _decoder.decode_lines(data), []
+            reports = _decoder.decode_lines(data)
         except LINE_ERRORS:
-            pass  # find and name the bad lines below
+            reports = None  # find and name the bad lines below
+        # msgspec reads a stream of JSON values: two reports on one line would pass.
+        if reports is not None and len(reports) == sum(1 for line in data.split(b"\n") if line.strip()):
+            return reports, []
     return decode_lines(iter_lines(io.BytesIO(data)), path.name)
+
+
+def _normalised(data: bytes) -> bytes:
+    """A file's bytes without a byte-order mark (Windows editors write one; it is no part of
+    the first report), with CR LF and CR line ends as LF (a raw CR is never inside JSON)."""
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if b"\r" in data else data
 
 
 def report_lines(path: str | Path, errors: Iterable[LineError]) -> list[int]:
     """The file line numbers of the valid reports :func:`read_reports` gave for ``path`` (with
     its ``errors``), in the same order: to name a report that a later check refuses by its line."""
     bad = {e.line for e in errors}
-    with Path(path).open("rb") as f:
-        return [n for n, _ in iter_lines(_without_bom(f)) if n not in bad]
-
-
-def _without_bom(stream: IO[bytes]) -> Iterator[bytes]:
-    for n, raw in enumerate(stream):
-        yield raw.removeprefix(b"\xef\xbb\xbf") if n == 0 else raw
+    data = _normalised(Path(path).read_bytes())
+    return [n for n, _ in iter_lines(io.BytesIO(data)) if n not in bad]
 
 
 def encode_report(report: Report) -> bytes:

@@ -562,17 +562,22 @@ class Tracker:
         leader = np.arange(n)
         if n > 1:
             sensors = [m.sensor[j] for j in idx.tolist()]
-            # A citizen's repeated report of one sighting (seconds apart, another look) is that
-            # sighting's: it joins the track its first report starts (repeat_llr: no new
-            # evidence) instead of starting a second track that splits the next observers'.
-            repeat = (m.kind[idx] == _OBSERVER).tolist()
-            tq = m.t[idx].tolist()
+            # A citizen's repeated report of one sighting (another look: not in the same
+            # half-second scan, _scan_keys) joins the new track her earlier report is on
+            # (repeat_llr: no new evidence), instead of starting a second track that would
+            # split the next citizens' evidence. Other sensors' repeats stay apart: a
+            # radar's two plots of one scan are two targets.
+            observer = (m.kind[idx] == _OBSERVER).tolist()
+            scan = np.floor(m.t[idx] * 2.0).tolist()  # of one sensor: as _scan_keys
             taken: list[set[str]] = [set() for _ in range(n)]
             for b, cands in enumerate(self._initiation_pairs(m, idx)):
                 for a in cands:
-                    if leader[a] != a or sensors[b] in taken[a]:
+                    if sensors[b] == sensors[a]:
+                        if observer[b] and observer[a] and scan[b] != scan[a]:
+                            leader[b] = leader[a]
+                            break
                         continue
-                    if sensors[b] != sensors[a] or (repeat[a] and repeat[b] and tq[b] - tq[a] > 0.5):
+                    if leader[a] == a and sensors[b] not in taken[a]:
                         leader[b] = a
                         taken[a].add(sensors[b])
                         break

@@ -154,11 +154,14 @@ class WarningConfig:
     dive_after_s: float = 60.0
 
     def __post_init__(self) -> None:
-        if not self.region_res_m > 0.0:
-            raise ValueError(f"WarningConfig.region_res_m must be > 0 (the raster's cell, m), got {self.region_res_m}")
+        # Bounds that keep the rasters and paths finite: 250 m cells are 16x the default's
+        # (~0.6 GB for the oblasts); a path point a second is 5x the finest class step.
+        if not self.region_res_m >= 250.0:
+            raise ValueError(f"WarningConfig.region_res_m must be >= 250 (the raster's cell, m), got "
+                             f"{self.region_res_m}")
         for cls, m in self.models.items():
-            if not m.step_s > 0.0 or not m.horizon_s > 0.0:
-                raise ValueError(f"WarningConfig.models[{cls!r}]: step_s and horizon_s must be > 0, got "
+            if not m.step_s >= 1.0 or not m.horizon_s > 0.0:
+                raise ValueError(f"WarningConfig.models[{cls!r}]: step_s must be >= 1 and horizon_s > 0, got "
                                  f"{m.step_s} and {m.horizon_s}")
         missing = set(PREDICTED) - set(self.models)
         if missing:
