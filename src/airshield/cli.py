@@ -287,7 +287,7 @@ def run(
     """
     from airshield.core import POLICIES, CoreConfig, with_overrides
     from airshield.geo import load_regions
-    from airshield.runtime import CLOSE_MAX_S, run_file
+    from airshield.runtime import run_file
     from airshield.store import LogError
 
     if policy not in POLICIES:
@@ -321,10 +321,6 @@ def run(
         f"{stats.tracks_confirmed:,} confirmed tracks, {stats.alert_events:,} alert events"
         + (f" ({stats.recovered_steps:,} steps recovered from the log)" if stats.recovered_steps else "")
         + f"; wrote {out}/", highlight=False)
-    for t in stats.commands_after_end:
-        console.print(f"[yellow]warning:[/] an operator command at {_iso(t)} came after the night had closed "
-                      f"(the clock runs on {CLOSE_MAX_S / 3600:g} h past the last report at most): not applied",
-                      highlight=False, soft_wrap=True)
     for a, b in stats.jumps:
         console.print(f"note: nothing was due from {_iso(a)} to {_iso(b)} ({(b - a) / 3600:,.1f} h): the clock "
                       "jumped over it; a report far off the others may carry a wrong time", highlight=False)

@@ -97,7 +97,8 @@ class NightStats:
     recovered_steps: int = 0
     #: silent stretches the quiet clock jumped over (:data:`IDLE_JUMP_S`): (from, to), s
     jumps: list[tuple[float, float]] = field(default_factory=list)
-    #: operator commands dated after the night had closed (never applied): their times, s
+    #: operator commands dated after the night had closed (never applied; `airshield run`
+    #: refuses them before it starts): their times, s
     commands_after_end: list[float] = field(default_factory=list)
 
     @property

@@ -150,9 +150,16 @@ def read_reports(path: str | Path) -> tuple[list[Report], list[LineError]]:
         except LINE_ERRORS:
             reports = None  # find and name the bad lines below
         # msgspec reads a stream of JSON values: two reports on one line would pass.
-        if reports is not None and len(reports) == sum(1 for line in data.split(b"\n") if line.strip()):
+        if reports is not None and len(reports) == _count_lines(data):
             return reports, []
     return decode_lines(iter_lines(io.BytesIO(data)), path.name)
+
+
+def _count_lines(data: bytes) -> int:
+    """The non-blank lines of LF-ended ``data`` (a count of line ends when no line is blank)."""
+    if b"\n\n" in data or b"\n " in data or b"\n\t" in data or data[:1].isspace():
+        return sum(1 for line in data.split(b"\n") if line.strip())
+    return data.count(b"\n") + (0 if data.endswith(b"\n") or not data else 1)
 
 
 def _normalised(data: bytes) -> bytes:

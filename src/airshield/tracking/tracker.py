@@ -565,8 +565,8 @@ class Tracker:
             # A citizen's repeated report of one sighting (another look: not in the same
             # half-second scan, _scan_keys) joins the new track her earlier report is on
             # (repeat_llr: no new evidence), instead of starting a second track that would
-            # split the next citizens' evidence. Other sensors' repeats stay apart: a
-            # radar's two plots of one scan are two targets.
+            # split the next citizens' evidence. No other kind pairs a sensor's report with
+            # its own (a radar's two plots of one scan are two targets).
             observer = (m.kind[idx] == _OBSERVER).tolist()
             scan = np.floor(m.t[idx] * 2.0).tolist()  # of one sensor: as _scan_keys
             taken: list[set[str]] = [set() for _ in range(n)]
