@@ -138,3 +138,14 @@ def test_two_sensors_with_one_id_are_refused_they_would_count_as_one():
 def test_an_acoustic_network_denser_than_a_node_per_km2_is_refused_before_it_eats_the_memory():
     e = _error(GOOD.replace('regions = ["UA-59"]', 'regions = ["UA-59"]\nkm2_per_node = 0.001'))
     assert (e.line, e.field) == (18, "sensors.acoustic.km2_per_node") and ">= 1.0" in e.reason
+
+
+def test_an_acoustic_node_file_with_one_id_twice_is_refused_by_line(tmp_path):
+    from airshield.sim import simulate
+
+    nodes = tmp_path / "nodes.ndjson"
+    nodes.write_text('{"id": "AC-1", "lat": 50.9, "lon": 34.8}\n{"id": "AC-2", "lat": 50.8, "lon": 34.7}\n'
+                     '{"id": "AC-1", "lat": 50.7, "lon": 34.6}\n')
+    sc = parse_scenario(GOOD.replace('regions = ["UA-59"]', f'file = "{nodes}"'))
+    with pytest.raises(ValueError, match=r"nodes.ndjson:3: acoustic node id 'AC-1' is used twice \(also line 1\)"):
+        simulate(sc)

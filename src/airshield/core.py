@@ -101,7 +101,7 @@ def _value_problem(old, new) -> str | None:
         unknown = sorted(set(new) - set(old)) if old else []
         if unknown:  # a typo of a class or a kind would silently change nothing
             return f"unknown key(s) {', '.join(map(repr, unknown))}; known: {', '.join(sorted(old))}"
-        return next((p for k, v in new.items() if (p := _value_problem(old.get(k), v))), None)
+        return next((f"{k}: {p}" for k, v in new.items() if (p := _value_problem(old.get(k), v))), None)
     if isinstance(new, list):
         return next((p for v in new if (p := _value_problem(None, v))), None)
     if isinstance(new, float) and not math.isfinite(new):

@@ -90,6 +90,12 @@ def test_only_operators_may_command_and_a_reason_is_required(quiet):
     assert api.client.post("/v1/regions/UA-99/alert", json=body, headers=h).status_code == 404
     assert api.client.post("/v1/regions/UA-32/explode", json=body, headers=h).status_code == 422
     assert api.client.get("/v1/audit").status_code == 401
+    # A misspelt field is refused, not ignored (the default hold would apply), and a long one
+    # is not sent back whole.
+    r = api.client.post("/v1/regions/UA-32/alert", json={"reason": "x", "minute": 30}, headers=h)
+    assert r.status_code == 422 and r.json()["detail"][0]["loc"] == ["body", "minute"]
+    r = api.client.post("/v1/regions/UA-32/alert", json={"reason": "x", "m" * 100_000: 30}, headers=h)
+    assert r.status_code == 422 and len(r.content) < 1000
 
 
 def test_the_admin_makes_and_revokes_operator_tokens(api):

@@ -156,9 +156,14 @@ def test_pollers_fetch_a_feed_or_status_only_when_it_changed(mid):
     assert one.content == latest.content and "immutable" in one.headers["cache-control"]
 
 
-def test_the_history_of_an_unknown_region_is_refused_not_empty(mid):
+def test_an_unknown_region_or_sensor_kind_is_refused_not_an_empty_list(mid):
+    # An empty page would hide a typo.
     r = mid.client.get("/v1/alerts/history", params={"region": "UA-99"})
     assert r.status_code == 422 and "unknown UA-99" in r.text
+    r = mid.client.get("/v1/audit", params={"region": "UA-99"}, headers=mid.auth(mid.operator))
+    assert r.status_code == 422 and "unknown UA-99" in r.text
+    r = mid.client.get("/v1/sensors", params={"kind": "lidar"}, headers=mid.auth(mid.viewer))
+    assert r.status_code == 422 and "acoustic" in r.text  # the kinds there are
 
 
 def test_alert_history_pages_through_every_event_by_region_and_time(mid):

@@ -27,6 +27,7 @@ from airshield.server.ingest import TokenBuckets
 from airshield.server.logs import AccessLog
 from airshield.server.settings import Settings
 from airshield.server.state import ServerState
+from airshield.sources.ndjson import cut
 
 log = logging.getLogger("airshield.server")
 
@@ -80,8 +81,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     @app.exception_handler(RequestValidationError)
     async def bad_request(request: Request, exc: RequestValidationError):
-        # FastAPI's 422 with the offending place of each error, minus the echoed input (it may be large).
-        errs = [{"loc": list(e.get("loc", ())), "msg": e.get("msg", ""), "type": e.get("type", "")}
+        # FastAPI's 422 with the offending place of each error, minus the echoed input (it may be
+        # large), and an unknown key named in the place cut as every echoed value is.
+        errs = [{"loc": [cut(p) if isinstance(p, str) else p for p in e.get("loc", ())],
+                 "msg": cut(str(e.get("msg", ""))), "type": e.get("type", "")}
                 for e in exc.errors()]
         return JSONResponse({"detail": errs}, status_code=422)
 

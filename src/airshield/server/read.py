@@ -142,15 +142,15 @@ def history(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     principal: Annotated[Principal | None, Depends(optional)] = None,
 ):
-    if region is not None and region not in _engine(request).region_ids:
-        # As the stream and webhooks answer: an empty page would hide a typo.
-        raise HTTPException(422, f"region: unknown {region} (GET /v1/regions lists them)")
     return _page(request, "alert", region, since, until, cursor, limit, _grid(request, principal))
 
 
 def _page(request: Request, kind: str, region, since, until, cursor: int, limit: int,
           grid: float | None = None):
     """A page of logged events of ``kind``; alert reasons public on ``grid`` m (None: as logged)."""
+    if region is not None and region not in _engine(request).region_ids:
+        # As the stream and webhooks answer: an empty page would hide a typo.
+        raise HTTPException(422, f"region: unknown {region} (GET /v1/regions lists them)")
     q = "SELECT seq, body FROM events WHERE kind = ? AND seq > ?"
     args: list = [kind, cursor]
     if region is not None:

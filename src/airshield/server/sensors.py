@@ -141,7 +141,8 @@ def _may_see_sensors(request: Request, principal: Principal | None) -> bool:
 @router.get("/v1/sensors", summary="Registered sensors and their health (viewer; the public only with --public-sensors)")
 def sensors(request: Request, principal: Annotated[Principal | None, Depends(optional)] = None,
             silent: Annotated[bool | None, Query(description="only silent (true) or only reporting (false) ones")] = None,
-            kind: Annotated[str | None, Query(max_length=16)] = None) -> list[dict]:
+            kind: Annotated[Literal["acoustic", "radar", "observer", "position", "adsb"] | None,
+                            Query(description="only sensors of this kind")] = None) -> list[dict]:
     full = _may_see_sensors(request, principal)
     server = request.app.state.server
     now = _clock(request)

@@ -166,6 +166,7 @@ class _Node(msgspec.Struct, forbid_unknown_fields=True):
 def _read_nodes(path: str):
     """Acoustic nodes from an NDJSON file of ``{"id", "lat", "lon", "array"?}`` lines."""
     ids, lat, lon, arr = [], [], [], []
+    line_of: dict[str, int] = {}
     with open(path, "rb") as f:
         for n, line in enumerate(f, start=1):
             if not line.strip() or line.startswith(b"#"):
@@ -177,6 +178,9 @@ def _read_nodes(path: str):
             except (msgspec.DecodeError, UnicodeDecodeError, RecursionError) as exc:
                 why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
                 raise ValueError(f"{path}:{n}: not valid JSON ({why})") from None
+            if d.id in line_of:  # two nodes of one id would count as one sensor
+                raise ValueError(f"{path}:{n}: acoustic node id {d.id!r} is used twice (also line {line_of[d.id]})")
+            line_of[d.id] = n
             ids.append(d.id)
             lat.append(d.lat)
             lon.append(d.lon)

@@ -70,10 +70,11 @@ def explain(exc: Exception, source: str, line: int) -> LineError:
     e = _explain(exc, source, line)
     if len(e.field) <= ECHO_MAX and len(e.reason) <= ECHO_MAX:
         return e
-    return LineError(source, line, _cut(e.field), _cut(e.reason))
+    return LineError(source, line, cut(e.field), cut(e.reason))
 
 
-def _cut(text: str) -> str:
+def cut(text: str) -> str:
+    """``text`` cut to :data:`ECHO_MAX` characters, saying how long it was."""
     return text if len(text) <= ECHO_MAX else text[:ECHO_MAX] + f"… ({len(text):,} characters)"
 
 
