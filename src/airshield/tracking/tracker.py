@@ -568,7 +568,7 @@ class Tracker:
             # split the next citizens' evidence. No other kind pairs a sensor's report with
             # its own (a radar's two plots of one scan are two targets).
             observer = (m.kind[idx] == _OBSERVER).tolist()
-            scan = np.floor(m.t[idx] * 2.0).tolist()  # of one sensor: as _scan_keys
+            scan = _scan_slot(m.t[idx]).tolist()  # of one sensor
             taken: list[set[str]] = [set() for _ in range(n)]
             for b, cands in enumerate(self._initiation_pairs(m, idx)):
                 for a in cands:
@@ -1004,11 +1004,16 @@ def _take_passes(mo: _Meta, mn: _Meta, info: bool) -> None:
             mo.passes[sensor] = p if info else [p[0], p[1], 0.0, 0.0]
 
 
+def _scan_slot(t: np.ndarray) -> np.ndarray:
+    """(n,) the half-second slot of times ``t`` (s): one sensor's reports in one slot are one scan."""
+    return np.floor(t * 2.0).astype(np.int64)
+
+
 def _scan_keys(m: Measurements) -> np.ndarray:
     """(n,) int key of each measurement's sensor scan: same sensor, within half a second."""
     keys: dict[tuple[str, int], int] = {}
     out = np.empty(len(m), dtype=np.int64)
-    tq = np.floor(m.t * 2.0).astype(np.int64).tolist()
+    tq = _scan_slot(m.t).tolist()
     for i, (s, q) in enumerate(zip(m.sensor, tq, strict=True)):
         out[i] = keys.setdefault((s, q), len(keys))
     return out
