@@ -247,6 +247,27 @@ def test_speed_tells_classes_apart():
         assert final.cls == expected, (speed, final.probs)
 
 
+def test_a_ballistic_track_carries_the_vertical_acceleration_of_its_own_arc():
+    # A steep arc, as the simulator flies a short-range shot: 2 km/s on, falling at 40 m/s^2.
+    x0, y0 = radar_xy()
+    rng = np.random.default_rng(5)
+
+    def height(s):
+        return 25_000.0 + 1000.0 * s - 20.0 * s * s
+
+    plots = [radar_plot(x0 + 20_000 + 1900.0 * s, y0 + 3000, height(s), s,
+                        noise=(rng.normal(0, 20.0), rng.normal(0, 0.3), rng.normal(0, 0.3)))
+             for s in np.arange(0, 40, 1.0)]
+    events = _run(Tracker(TH), plots)
+    shown = [e.state for e in events if e.state.status != "tentative"]
+    assert shown[-1].cls == "ballistic"
+    assert abs(shown[-1].az_mps2 - (-40.0)) <= 3.0 * shown[-1].az_sigma_mps2
+    assert shown[-1].az_sigma_mps2 < 10.0
+    # A drone's state carries none.
+    drone = [radar_plot(x0 + 2000 + 45.0 * s, y0 + 3000, 500.0, s) for s in np.arange(0, 30, 2.0)]
+    assert all(math.isnan(e.state.az_mps2) for e in _run(Tracker(TH), drone))
+
+
 def test_a_late_report_updates_its_track_without_turning_back_its_clock():
     x0, y0 = radar_xy()
     plots = [radar_plot(x0 + 8000 + 45.0 * s, y0 + 5000, 500.0, s) for s in range(0, 60, 2)]

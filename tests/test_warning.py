@@ -14,7 +14,7 @@ from airshield.tracking import TrackEvent
 from airshield.warning import RegionField, ThreatPicture, WarningConfig
 from airshield.warning.config import PREDICTED
 from airshield.warning.kernels import region_impacts
-from airshield.warning.prediction import impacts, predict
+from airshield.warning.prediction import G, fall_accel, impacts, predict
 
 KM = 1000.0
 CFG = WarningConfig()
@@ -39,6 +39,24 @@ def test_class_horizons_and_a_ballistic_missile_predicted_to_impact():
     # 30 km up, falling at 1 km/s: impact in about 28 s, not the class's 10 min.
     b = _one("ballistic", x=(0.0, 0.0, 30_000.0), v=(1500.0, 0.0, -1000.0))
     assert 20.0 <= b.t[-1] <= 35.0
+
+
+def test_a_ballistic_missile_comes_down_as_its_arc_says_but_never_slower_than_free_fall():
+    cfg = CFG
+    x = np.array([[0.0, 0.0, 30_000.0]])
+    v = np.array([[2000.0, 0.0, 1000.0]])  # still climbing
+
+    def impact_s(az, sigma):
+        fall = fall_accel(cfg, np.array([az]), np.array([sigma]))
+        return predict(cfg, np.zeros(1), x, v, np.array([500.0]), np.array([20.0]),
+                       np.array([PREDICTED.index("ballistic")]), fall).t[-1]
+
+    free = impact_s(math.nan, math.nan)  # the arc not yet known: free fall, the farthest reach
+    assert free == pytest.approx((1000.0 + math.sqrt(1000.0**2 + 2 * G * 30_000.0)) / G, abs=5.0)
+    steep = impact_s(-40.0, 2.0)  # a steep arc, well measured: down much sooner
+    assert steep < 0.5 * free
+    assert impact_s(-40.0, 30.0) == pytest.approx(free, abs=5.0)  # a vague fit changes nothing
+    assert impact_s(+5.0, 1.0) == pytest.approx(free, abs=5.0)  # nor one that "falls" slower than g
 
 
 def test_a_speed_the_class_cannot_fly_is_not_extrapolated():

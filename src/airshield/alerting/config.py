@@ -29,6 +29,17 @@ class PolicyConfig:
             within 10 min of their all-clear). On night-40 (seeds default, 7, 11)
             15 min cut flapping from 8-15 % to 0-9 % and premature all-clears to
             0, for ~30 % more unneeded alert-minutes than 5 min [measured].
+        clear_hold_ballistic_s: the hold-off of an alert that only ballistic missiles
+            ever drove (no other threat, no citizen's sighting, not raised by an
+            operator). Until the radar has followed some seconds of a missile's arc, its
+            time to impact is known only as free fall's (the longest), so its first
+            forecast may run hundreds of km past where it lands and alert the regions on
+            that line (R2: the ballistic lead is its whole flight), for the full hold-off.
+            A shorter hold ends those alerts sooner, but a salvo's next missile, minutes
+            later, alerts them again: on two 18-Iskander salvo nights 120 s cut unneeded
+            alert-minutes by 70 % and raised flapping from 5 / 24 % to 26 / 37 % (600 s:
+            -30 %, flapping 25 / 26 %). The default is the drones' hold [measured,
+            BENCHMARKS.md "Warning", twelfth session].
         clear_margin_s: hysteresis: a running alert ends only when no threat may arrive
             within its lead time plus this margin; a threat flying along the lead-time
             line (a drone skirting a region) would otherwise end and restart the alert.
@@ -83,6 +94,7 @@ class PolicyConfig:
     prealert_s: dict[str, float] = field(default_factory=lambda: {
         "drone": 3600.0, "jet": 1800.0, "cruise": 1800.0, "ballistic": math.inf})
     clear_hold_s: float = 900.0
+    clear_hold_ballistic_s: float = 900.0
     clear_margin_s: float = 600.0
     min_alert_s: float = 300.0
     prealert_hold_s: float = 300.0
@@ -100,7 +112,7 @@ class PolicyConfig:
     def __post_init__(self) -> None:
         from airshield.warning.config import PREDICTED
 
-        for name in ("clear_hold_s", "clear_margin_s", "min_alert_s", "prealert_hold_s", "update_min_s", "eta_step_s", "refresh_s",
+        for name in ("clear_hold_s", "clear_hold_ballistic_s", "clear_margin_s", "min_alert_s", "prealert_hold_s", "update_min_s", "eta_step_s", "refresh_s",
                      "expires_s", "sighting_hold_max_s"):
             v = getattr(self, name)
             if not (math.isfinite(v) and v >= 0.0):

@@ -29,7 +29,8 @@ The rules, with their sources:
   -> pre-alert (Israel's Home Front Command model: early warning, then alert;
   domain.md).
 * **R4 clear-after-hold-off**: an alert ends (all-clear) when no R1/R2 threat
-  has been present for ``clear_hold_s`` (counting, for a running alert, threats
+  has been present for ``clear_hold_s`` (``clear_hold_ballistic_s`` for an alert
+  that only ballistic missiles ever drove) (counting, for a running alert, threats
   that may arrive within their lead time plus ``clear_margin_s``: hysteresis),
   the alert has lasted ``min_alert_s`` and no operator hold is running. The
   region falls back to pre-alert if R3 still holds. A citizen observer's
@@ -91,6 +92,7 @@ RULES: dict[str, str] = {
 
 ACTIONS = ("raise", "extend", "cancel")
 _N_CLS = len(PREDICTED)
+_BALLISTIC = PREDICTED.index("ballistic")
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,7 @@ class _Region:
     hold_until: float = -math.inf
     last_sighting: float = -math.inf  # latest citizen sighting near the region, s
     last_threat: float = -math.inf  # last time a threat drove the running alert (or it started), s
+    ballistic_only: bool = False  # every threat behind the running alert was a ballistic missile (R4)
     suppressed: dict[str, float] = field(default_factory=dict)
     last_chain_id: dict[str, str] = field(default_factory=dict)
 
@@ -200,10 +203,15 @@ class AlertPolicy:
         cfg, now = self.cfg, self.now
         a_rows = drv.rows(reg, "alert")
         p_rows = drv.rows(reg, "pre")
-        if a_rows.size or (reg.state == "alert" and drv.rows(reg, "stay").size):
+        s_rows = drv.rows(reg, "stay") if reg.state == "alert" else a_rows
+        if a_rows.size or s_rows.size:
             reg.last_alert_drv = reg.last_threat = now
+            if reg.state == "alert" and reg.ballistic_only:
+                reg.ballistic_only = drv.ballistic_only(a_rows) and drv.ballistic_only(s_rows)
         if self._sighting_holds(reg):  # a citizen saw something here: hold, as a threat inside would
             reg.last_alert_drv = max(reg.last_alert_drv, reg.last_sighting)
+            if reg.last_sighting >= reg.started:  # someone saw something else here
+                reg.ballistic_only = False
         if p_rows.size:
             reg.last_pre_drv = now
         if reg.state != "alert" and a_rows.size:
@@ -211,7 +219,8 @@ class AlertPolicy:
             self._start(reg, "alert", rule, a_rows, drv, describe, events)
             return
         if reg.state == "alert":
-            if (not a_rows.size and now - reg.last_alert_drv >= cfg.clear_hold_s
+            hold = cfg.clear_hold_ballistic_s if reg.ballistic_only else cfg.clear_hold_s
+            if (not a_rows.size and now - reg.last_alert_drv >= hold
                     and now - reg.started >= cfg.min_alert_s and now >= reg.hold_until):
                 self._all_clear(reg, "clear-after-hold-off", p_rows, drv, describe, events, None)
                 return
@@ -238,6 +247,7 @@ class AlertPolicy:
         reg.started = now
         if kind == "alert":
             reg.last_alert_drv = reg.last_threat = now
+            reg.ballistic_only = note is None and drv.ballistic_only(rows)
         self._emit(reg, kind, rule, rows, drv, describe, events, note)
         if superseded is not None:
             # The pre-alert ends as the alert starts: after it, so that the region is
@@ -422,6 +432,10 @@ class _Drivers:
 
     def inside(self, rows: np.ndarray) -> bool:
         return bool(self.inside_now[rows].any())
+
+    def ballistic_only(self, rows: np.ndarray) -> bool:
+        """True when every impact row of ``rows`` is a ballistic missile's (True for none)."""
+        return bool(np.all(self.table.cls[rows] == _BALLISTIC))
 
     def track_ids(self, rows: np.ndarray) -> list[str]:
         return sorted({self.picture.track_id(k) for k in self.table.row[rows].tolist()})

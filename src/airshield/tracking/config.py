@@ -60,6 +60,16 @@ class TrackerConfig:
             tracks unchanged (0 / 1 / 0); track ids per threat 2.79 / 2.31 / 2.16 -> 2.87 /
             2.77 / 2.38. On tentative tracks too: false confirmed 1 / 2 / 0 [measured,
             docs/decisions/0019-acoustic-pass-geometry.md].
+        height_fit_points, height_fit_window_s, height_fit_min_points, height_fit_min_span_s:
+            a ballistic track's vertical acceleration is fitted (weighted least squares) to
+            its last ``height_fit_points`` measured heights (radar, partners) within the
+            window, given at least the minimum of them spanning at least the minimum span
+            (else unknown). A radar plot's height is good to ~0.3-1 km at 50-100 km range,
+            and an arc's curvature (at least g: 5 s of fall is 120 m, 10 s 490 m, 15 s
+            1.1 km) needs several seconds of plots to show; a 30 s window is a quarter of a
+            short-range arc (an Iskander's flight to 73 km takes ~1-2 min, domain.md) [est].
+            Heights are kept only while the track flies at least ``height_fit_min_speed_mps``
+            (ballistic missiles fly ~2 km/s; cruise missiles and jets under 300 m/s).
         min_sensors: independent sensors needed to confirm (domain: "a false
             alarm, or one faulty or spoofed sensor, cannot by itself create a
             confirmed threat").
@@ -214,6 +224,11 @@ class TrackerConfig:
     long_burst_llr: float = float(np.log(0.8 / 0.25))
     score_window_s: tuple[float, float] = (2.0, 120.0)
     confirm_score: float = 9.2  # ln(1 / 1e-4): one false confirmation per 10,000 tentative tracks
+    height_fit_points: int = 24
+    height_fit_window_s: float = 30.0
+    height_fit_min_points: int = 5
+    height_fit_min_span_s: float = 4.0
+    height_fit_min_speed_mps: float = 600.0
     min_sensors: int = 2
     single_sensor_reports: int = 2
     single_sensor_span_s: float = 0.0

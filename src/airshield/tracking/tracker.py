@@ -26,6 +26,7 @@ No clocks, randomness or I/O: the same reports and times give the same events.
 from __future__ import annotations
 
 import math
+from collections import deque
 from dataclasses import dataclass
 
 import numpy as np
@@ -46,6 +47,7 @@ from airshield.tracking.motion import mode_q
 
 N_MODES = 2
 _I_AIRCRAFT = CLASSES.index("aircraft")
+_I_BALLISTIC = CLASSES.index("ballistic")
 _THREAT_IDX = np.array([CLASSES.index(c) for c in ("drone", "jet", "cruise", "ballistic")])
 _LOCATING = (0, 1, 2)  # radar, position, adsb: kinds that measure a position themselves
 _TENTATIVE, _CONFIRMED, _COASTING = 1, 2, 3
@@ -80,6 +82,9 @@ class TrackState:
         sensors: distinct sensors that reported it. reports: reports it took.
         vel_sigma_mps: 1-sigma horizontal velocity error, m/s (for path prediction).
         kinds: the report kinds (``radar``, ``acoustic``, ...) behind it, sorted.
+        az_mps2, az_sigma_mps2: a ballistic track's vertical acceleration, m/s^2, fitted to
+            its recent measured heights, and its 1-sigma; NaN for other tracks, or
+            where too few heights were measured (Tracker._vertical_accel).
     """
 
     id: str
@@ -95,6 +100,8 @@ class TrackState:
     reports: int
     vel_sigma_mps: float = 0.0
     kinds: tuple[str, ...] = ()
+    az_mps2: float = math.nan
+    az_sigma_mps2: float = math.nan
 
 
 @dataclass(frozen=True)
@@ -109,7 +116,7 @@ class _Meta:
     """Book-keeping of one track (what the arrays do not hold)."""
 
     __slots__ = ("id", "status", "born", "last_update", "n", "sensors", "evidence", "icao",
-                 "cls", "first_t", "locating", "kind0", "icao_hits", "kinds", "passes")
+                 "cls", "first_t", "locating", "kind0", "icao_hits", "kinds", "passes", "heights")
 
     def __init__(self, tid: str, t: float, kind0: int):
         self.id = tid
@@ -129,6 +136,9 @@ class _Meta:
         #: acoustic node -> its current pass: [first, last] report time (s) and the
         #: information booked along and across the path (1/m^2); Tracker._pass_geometry.
         self.passes: dict[str, list[float]] = {}
+        #: (t, height, variance) of its latest measured heights (radar, partners), s, m, m^2;
+        #: created at the first, at most TrackerConfig.height_fit_points.
+        self.heights: deque | None = None
 
 
 class Tracker:
@@ -397,6 +407,13 @@ class Tracker:
             R = self._repeat_r(m, pm, pt, R, handled)
         kernels.filter_pairs(self._consts, pt, z, R, m.t[pm], m.cls_loglik[pm], self._x, self._P, self._mu,
                              self._t, self._ev, self._xc, self._Pc, self._probs, self._qman)
+        # Only fast tracks' heights are kept: a ballistic arc's (the fit is for them), not a
+        # drone's or an airliner's, which would cost memory and time on every plot.
+        measured = (m.dim[pm] == 3) & (m.kind[pm] != _ADSB)
+        if measured.any():
+            measured &= np.hypot(self._xc[pt, 3], self._xc[pt, 4]) >= self.cfg.height_fit_min_speed_mps
+        if measured.any():
+            self._book_heights(pt[measured], m.t[pm][measured], z[measured, 2], R[measured, 2, 2])
         self._credit(pt.tolist(), m, pm.tolist(), d2.tolist(), logdet.tolist())
         return set(pt.tolist())
 
@@ -735,6 +752,43 @@ class Tracker:
                     and meta.evidence >= cfg.confirm_score)
         return False
 
+    def _book_heights(self, pt: np.ndarray, t: np.ndarray, h: np.ndarray, var: np.ndarray) -> None:
+        """Keep the measured heights (m, variance m^2, at times t, s) of tracks ``pt``, for
+        :meth:`_vertical_accel`."""
+        keep = self.cfg.height_fit_points
+        for k, tt, hh, vv in zip(pt.tolist(), t.tolist(), h.tolist(), var.tolist(), strict=True):
+            meta = self._meta[k]
+            if meta.heights is None:
+                meta.heights = deque(maxlen=keep)
+            meta.heights.append((tt, hh, vv))
+
+    def _vertical_accel(self, meta: _Meta, t_ref: float) -> tuple[float, float]:
+        """(acceleration, 1-sigma), m/s^2: a weighted least-squares fit of h = h0 + v t + a t^2 / 2
+        to the track's measured heights of the last ``height_fit_window_s`` before ``t_ref``;
+        NaN where fewer than ``height_fit_min_points`` span less than ``height_fit_min_span_s``.
+
+        The filter's motion model has no acceleration, and a ballistic arc's vertical
+        speed changes by tens of m/s every second: the arc itself tells how fast it
+        comes down (the warning's time to impact, prediction.horizons).
+        """
+        cfg = self.cfg
+        hs = [h for h in (meta.heights or ()) if h[0] >= t_ref - cfg.height_fit_window_s]
+        if len(hs) < cfg.height_fit_min_points:
+            return math.nan, math.nan
+        a = np.array(hs)
+        tau = a[:, 0] - t_ref
+        if float(tau.max() - tau.min()) < cfg.height_fit_min_span_s:
+            return math.nan, math.nan
+        w = 1.0 / np.maximum(a[:, 2], 1.0)
+        basis = np.column_stack([np.ones_like(tau), tau, 0.5 * tau * tau])
+        info = basis.T @ (basis * w[:, None])
+        try:
+            cov = np.linalg.inv(info)
+        except np.linalg.LinAlgError:
+            return math.nan, math.nan
+        coef = cov @ (basis.T @ (w * a[:, 1]))
+        return float(coef[2]), math.sqrt(max(float(cov[2, 2]), 0.0))
+
     def _after_update(self, k: int, cls: str, events: list[TrackEvent], touched: set[int]) -> None:
         """Status and emission after track ``k`` took reports; ``cls`` its most probable class.
 
@@ -890,6 +944,8 @@ class Tracker:
         mo.kinds |= mn.kinds
         mo.n += mn.n
         _take_passes(mo, mn, info=True)  # the state, and so the passes, are the new track's
+        if mn.heights is not None:  # older heights are from before the gap
+            mo.heights = mn.heights
         mo.last_update = max(mo.last_update, mn.last_update)
         self._last[ko] = mo.last_update
         self._alive[kn] = False
@@ -991,8 +1047,11 @@ class Tracker:
         threat = (meta.status in ("confirmed", "coasting") and len(meta.sensors) >= self.cfg.min_sensors
                   and meta.icao is None and probs[0] + probs[1] + probs[2] + probs[3] >= 0.5)
         kinds = _KIND_NAMES[meta.kinds]
+        az = az_sigma = math.nan
+        if best == _I_BALLISTIC and meta.heights is not None:
+            az, az_sigma = self._vertical_accel(meta, t0)
         return TrackState(meta.id, float(t), meta.status, tuple(x), sig, probs, CLASSES[best], threat,
-                          meta.icao, len(meta.sensors), meta.n, vsig, kinds)
+                          meta.icao, len(meta.sensors), meta.n, vsig, kinds, az, az_sigma)
 
 
 def _take_passes(mo: _Meta, mn: _Meta, info: bool) -> None:

@@ -130,9 +130,18 @@ class WarningConfig:
             all-clears 5 -> 4, nights flapping above 1 % 8 -> 7 (the default seed 4.2 ->
             0 %), missed entries 11 -> 11, unneeded alert-minutes +10 % [measured,
             BENCHMARKS.md "Warning", fourth session].
+        fall_sigma_k: a ballistic missile comes down with the vertical acceleration the
+            tracker fitted to its own arc (TrackState.az_mps2), taken at its slow end
+            (the fit + ``fall_sigma_k`` sigma: the farther reach), and never slower than
+            free fall; free fall where the arc is not yet known. Over a short range the
+            arc is steep: the simulator's 73 km shot falls at ~11 g, and with g alone its
+            first radar state was predicted to land 500 km on, putting the oblasts on the
+            way in alert for 15 min (BENCHMARKS.md, "Warning", twelfth session). None:
+            always free fall.
     """
 
     models: dict[str, ClassModel] = field(default_factory=_default_models)
+    fall_sigma_k: float | None = 2.0
     cone_k: float = 1.5
     min_speed_mps: float = 5.0
     region_res_m: float = 1000.0

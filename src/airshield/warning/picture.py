@@ -37,7 +37,15 @@ from airshield.alerting.events import PlaceEta, ThreatRef
 from airshield.model import CLASSES
 from airshield.warning.config import PREDICTED, WarningConfig
 from airshield.warning.kernels import region_impacts
-from airshield.warning.prediction import Impacts, Paths, impacts, one_track, predict
+from airshield.warning.prediction import (
+    Impacts,
+    Paths,
+    class_index,
+    fall_accel,
+    impacts,
+    one_track,
+    predict,
+)
 from airshield.warning.region_field import RegionField
 
 _THREAT_COLS = np.array([CLASSES.index(c) for c in PREDICTED])
@@ -334,6 +342,8 @@ class ThreatPicture:
         k = self._slot.get(st.id)
         if k is None or self._lost[k] or st.t - self._t0[k] >= self.cfg.repredict_s:
             return False
+        if self._cls[k] == _BALLISTIC:
+            return False  # each state refines its arc, and so its time to impact
         kind = _threat_kind(st)
         if kind is None or kind != self._corr[k]:
             return False
@@ -427,7 +437,8 @@ class ThreatPicture:
         x = np.array([st.x for st in keep])
         sp = np.array([st.pos_sigma_m for st in keep])
         sv = np.array([st.vel_sigma_mps for st in keep])
-        paths = predict(self.cfg, t0, x[:, :3], x[:, 3:6], sp, sv, cls_idx)
+        fall = fall_accel(self.cfg, np.array([st.az_mps2 for st in keep]), np.array([st.az_sigma_mps2 for st in keep]))
+        paths = predict(self.cfg, t0, x[:, :3], x[:, 3:6], sp, sv, cls_idx, fall)
         plausible = np.hypot(x[:, 3], x[:, 4]) <= self._vmax[cls_idx]
         imp = Impacts(*region_impacts(paths.track, paths.step, paths.t, paths.x, paths.y, paths.r,
                                       paths.sigma_along, paths.speed, n, self.field.margin, self.cfg.cone_k,
@@ -568,6 +579,9 @@ class ThreatPicture:
         out = [(self.sites[j].id, None if math.isnan(tin) else max(tin - now, 0.0), max(lo - now, 0.0))
                for j, lo, tin in f.sites]
         return sorted(out, key=lambda s: (s[2], s[0]))
+
+
+_BALLISTIC = class_index("ballistic")
 
 
 def _threat_kind(st) -> bool | None:

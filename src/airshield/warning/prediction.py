@@ -117,24 +117,36 @@ def class_index(cls: str) -> int:
     return _CLS[cls]
 
 
-def horizons(cfg: WarningConfig, cls_idx: np.ndarray, z: np.ndarray, vz: np.ndarray) -> np.ndarray:
+def fall_accel(cfg: WarningConfig, az: np.ndarray | None, az_sigma: np.ndarray | None) -> np.ndarray | float:
+    """Downward acceleration (m/s^2, positive) a ballistic track comes down with: the fitted
+    arc's slow end (``az + fall_sigma_k`` sigma), never less than g; g where unknown."""
+    if az is None or az_sigma is None or cfg.fall_sigma_k is None:
+        return G
+    down = -(np.asarray(az, float) + cfg.fall_sigma_k * np.asarray(az_sigma, float))
+    return np.where(np.isfinite(down), np.maximum(down, G), G)
+
+
+def horizons(cfg: WarningConfig, cls_idx: np.ndarray, z: np.ndarray, vz: np.ndarray,
+             fall: np.ndarray | float = G) -> np.ndarray:
     """(n,) prediction horizon per track, s: the class's, or a ballistic track's time to impact.
 
-    Time to impact solves z + vz t - g t^2 / 2 = 0 (drag and lift ignored); at
-    least one step, at most the class horizon.
+    Time to impact solves z + vz t - a t^2 / 2 = 0 with ``fall`` the downward
+    acceleration a (per track, m/s^2; :func:`fall_accel`); at least one step, at
+    most the class horizon.
     """
     h = np.array([cfg.models[c].horizon_s for c in PREDICTED])[cls_idx]
     bal = cls_idx == _CLS["ballistic"]
     if bal.any():
         zb = np.maximum(z[bal], 0.0)
-        t_imp = (vz[bal] + np.sqrt(vz[bal] ** 2 + 2.0 * G * zb)) / G
+        a = np.broadcast_to(np.asarray(fall, float), h.shape)[bal]
+        t_imp = (vz[bal] + np.sqrt(vz[bal] ** 2 + 2.0 * a * zb)) / a
         step = cfg.models["ballistic"].step_s
         h[bal] = np.clip(t_imp, step, h[bal])
     return h
 
 
 def predict(cfg: WarningConfig, t0: np.ndarray, x: np.ndarray, v: np.ndarray, sigma_p: np.ndarray,
-            sigma_v: np.ndarray, cls_idx: np.ndarray) -> Paths:
+            sigma_v: np.ndarray, cls_idx: np.ndarray, fall: np.ndarray | float = G) -> Paths:
     """Predicted points and cone radii for n tracks.
 
     Args:
@@ -144,11 +156,12 @@ def predict(cfg: WarningConfig, t0: np.ndarray, x: np.ndarray, v: np.ndarray, si
         sigma_p: (n,) 1-sigma horizontal position error (both axes together), m.
         sigma_v: (n,) 1-sigma horizontal velocity error (both axes together), m/s.
         cls_idx: (n,) class index into ``PREDICTED``.
+        fall: (n,) or scalar, a ballistic track's downward acceleration, m/s^2 (:func:`fall_accel`).
     """
     n = t0.size
     models = [cfg.models[c] for c in PREDICTED]
     step = np.array([m.step_s for m in models])[cls_idx]
-    hor = horizons(cfg, cls_idx, x[:, 2], v[:, 2])
+    hor = horizons(cfg, cls_idx, x[:, 2], v[:, 2], fall)
     count = np.floor(hor / step + 1e-9).astype(np.int64) + 1
     track = np.repeat(np.arange(n), count)
     start = np.concatenate([[0], np.cumsum(count)[:-1]])
