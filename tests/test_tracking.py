@@ -12,7 +12,7 @@ import pytest
 from airshield.geo import Theatre
 from airshield.model import AcousticDetection, AdsbReport, ObserverReport, RadarPlot
 from airshield.sim.radar import polar
-from airshield.tracking import Tracker, kernels
+from airshield.tracking import Tracker, TrackerConfig, kernels
 from airshield.tracking.association import assign
 from airshield.tracking.measurement import Converter
 
@@ -245,6 +245,21 @@ def test_speed_tells_classes_apart():
         events = _run(Tracker(TH), plots)
         final = [e.state for e in events if e.state.status != "tentative"][-1]
         assert final.cls == expected, (speed, final.probs)
+
+
+def test_radar_plots_far_above_any_clutter_confirm_a_ballistic_track_within_seconds():
+    # A missile at the edge of a radar's range, a plot every 10 s: its alert must start
+    # within 30 s of the first report (metrics.md). Nothing but a missile flies at 40 km.
+    x0, y0 = radar_xy()
+    plots = [radar_plot(x0 + 60_000 + 2000.0 * s, y0 + 3000, 40_000.0 + 800.0 * s, s) for s in (0.0, 10.0, 20.0)]
+
+    def confirmed(config):
+        return [e.state for e in _run(Tracker(TH, config), plots) if e.kind == "confirmed"]
+
+    (st,) = confirmed(TrackerConfig())
+    assert st.cls == "ballistic" and st.t <= at(20.0).timestamp()
+    # The same plots scored like low ones (clutter everywhere) are not yet a track.
+    assert confirmed(TrackerConfig(radar_high_clutter_factor=1.0)) == []
 
 
 def test_a_ballistic_track_carries_the_vertical_acceleration_of_its_own_arc():

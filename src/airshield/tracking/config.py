@@ -70,6 +70,17 @@ class TrackerConfig:
             short-range arc (an Iskander's flight to 73 km takes ~1-2 min, domain.md) [est].
             Heights are kept only while the track flies at least ``height_fit_min_speed_mps``
             (ballistic missiles fly ~2 km/s; cruise missiles and jets under 300 m/s).
+        radar_clutter_ceiling_m, radar_high_clutter_factor: a radar plot measured above the
+            ceiling is that much less likely to be clutter, in the score of the track it
+            starts or joins (ln 1/factor added). Radar clutter (ground, sea, birds, weather,
+            the ``clutter_density`` above) lies within the lowest few km; nothing but a
+            ballistic missile (apogee 18-50 km for 73-500 km shots, domain.md) flies above
+            15 km, and airliners stay under ~13 km. A ballistic track first seen by one
+            radar at the edge of its range took 7 plots and 40 s to confirm, while its
+            alert must start within 30 s of the first report (metrics.md) [est; measured in
+            BENCHMARKS.md "Warning", twelfth session]. 1: off. Such a plot keeps the
+            radar's speed prior: a missile's (2 km/s) made the first states' courses vaguer,
+            and the salvo nights' unneeded alert-minutes 6-26 % higher, for no entry sooner.
         min_sensors: independent sensors needed to confirm (domain: "a false
             alarm, or one faulty or spoofed sensor, cannot by itself create a
             confirmed threat").
@@ -224,6 +235,8 @@ class TrackerConfig:
     long_burst_llr: float = float(np.log(0.8 / 0.25))
     score_window_s: tuple[float, float] = (2.0, 120.0)
     confirm_score: float = 9.2  # ln(1 / 1e-4): one false confirmation per 10,000 tentative tracks
+    radar_clutter_ceiling_m: float = 15_000.0
+    radar_high_clutter_factor: float = 1e-3
     height_fit_points: int = 24
     height_fit_window_s: float = 30.0
     height_fit_min_points: int = 5

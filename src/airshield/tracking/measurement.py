@@ -116,7 +116,6 @@ class Measurements:
         cls_loglik: (n, 6) log-likelihood of the report under each true class (CLASSES order).
         icao: list of n ICAO addresses (ADS-B) or None.
         vel: (n, 3) velocity if the report carries one (else NaN), m/s.
-        radial: (n,) Doppler radial speed (NaN if none), m/s; (n, 3) ``origin`` its sensor position.
         index: (n,) position of the report in the input stream.
         presence: (n,) bool, True for a presence-only acoustic detection (a node that
             says only "heard"; not an array's bearing): the tracker places these on

@@ -51,6 +51,7 @@ _I_BALLISTIC = CLASSES.index("ballistic")
 _THREAT_IDX = np.array([CLASSES.index(c) for c in ("drone", "jet", "cruise", "ballistic")])
 _LOCATING = (0, 1, 2)  # radar, position, adsb: kinds that measure a position themselves
 _TENTATIVE, _CONFIRMED, _COASTING = 1, 2, 3
+_RADAR = 0  # KINDS index of radar plots
 _ADSB = 2  # KINDS index of ADS-B reports
 _ACOUSTIC = 3  # KINDS index of acoustic reports
 _OBSERVER = 4  # KINDS index of observers' reports
@@ -155,6 +156,8 @@ class Tracker:
         self.converter = Converter(theatre, self.cfg.measurement)
         self._consts = kernels.model_constants()
         self._vz_man = float(self._consts[10][1])  # vertical noise factor of the manoeuvre mode (gating)
+        #: Score added by a radar plot above the clutter ceiling (config: radar_clutter_ceiling_m).
+        self._high_llr = -math.log(self.cfg.radar_high_clutter_factor)
         cap = 256
         self._x = np.zeros((cap, N_MODES, 6))
         self._P = np.zeros((cap, N_MODES, 6, 6))
@@ -523,6 +526,7 @@ class Tracker:
         cfg = self.cfg
         kinds, times, sensors, icaos = m.kind_list(), m.t_list(), m.sensor, m.icao
         lo, hi = cfg.score_window_s
+        high = self._above_clutter(m)
         for n, (k, j) in enumerate(zip(ks, js, strict=True)):
             meta = self._meta[k]
             code = kinds[j]
@@ -531,7 +535,7 @@ class Tracker:
             t_j = times[j]
             seen = meta.sensors.get(s, 0)
             if d2s is None:
-                meta.evidence = cfg.score_init[kind]
+                meta.evidence = cfg.score_init[kind] + (self._high_llr if high is not None and high[j] else 0.0)
             elif meta.status != "tentative":
                 pass  # the score only decides confirmation
             elif seen and cfg.repeat_llr[kind] is not None:
@@ -540,6 +544,8 @@ class Tracker:
                 window = min(max(abs(t_j - meta.last_update), lo), hi)
                 log_g = -0.5 * (d2s[n] + lds[n]) - 1.5 * _LOG_2PI
                 meta.evidence += _log(cfg.pd[kind]) + log_g - _log(cfg.clutter_density[kind] * window)
+                if high is not None and high[j]:
+                    meta.evidence += self._high_llr
             meta.sensors[s] = seen + 1
             if code == _ACOUSTIC and d2s is None:  # a report that starts a track starts its pass
                 iso = 1.0 / cfg.measurement.acoustic_sigma_m ** 2
@@ -751,6 +757,14 @@ class Tracker:
             return (meta.n >= cfg.single_sensor_reports and span >= cfg.single_sensor_span_s
                     and meta.evidence >= cfg.confirm_score)
         return False
+
+    def _above_clutter(self, m: Measurements) -> list[bool] | None:
+        """Per measurement: a radar plot measured above ``radar_clutter_ceiling_m``; None if the
+        batch has none (the common case, at no cost)."""
+        if self._high_llr == 0.0:
+            return None
+        high = (m.kind == _RADAR) & (m.dim == 3) & (m.z[:, 2] > self.cfg.radar_clutter_ceiling_m)
+        return high.tolist() if high.any() else None
 
     def _book_heights(self, pt: np.ndarray, t: np.ndarray, h: np.ndarray, var: np.ndarray) -> None:
         """Keep the measured heights (m, variance m^2, at times t, s) of tracks ``pt``, for
