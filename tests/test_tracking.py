@@ -451,7 +451,7 @@ def test_a_coasting_track_shows_where_a_backlog_of_newer_reports_puts_it():
 
 def test_the_initiation_screen_never_pairs_reports_further_apart_than_a_tentative_track_lives():
     # 2,000 acoustic reports over an hour in one batch, many within reach of each other:
-    # every candidate pair is at most the acoustic tentative time-out (90 s) apart, so
+    # every candidate pair is at most the acoustic tentative time-out apart, so
     # the screen's work grows with the backlog's length times that band, not its square.
     rng = np.random.default_rng(3)
     x, y = radar_xy()
@@ -464,7 +464,7 @@ def test_the_initiation_screen_never_pairs_reports_further_apart_than_a_tentativ
     m = tr.converter.convert(reps, 0)
     pairs = tr._initiation_pairs(m, np.arange(n))
     spans = [m.t[b] - m.t[a] for b, cands in enumerate(pairs) for a in cands]
-    assert spans and max(spans) <= 90.0 and min(spans) >= 0.0
+    assert spans and max(spans) <= tr.cfg.tentative_timeout_s["acoustic"] and min(spans) >= 0.0
     assert sum(len(c) for c in pairs) < n * n / 20
 
 

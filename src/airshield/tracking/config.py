@@ -109,6 +109,18 @@ class TrackerConfig:
             [measured, BENCHMARKS.md "Tracker", eleventh session]. A false sighting is
             rare (0.0005 per observer-hour) and what else joins its track in 5 min
             (acoustic false alarms under its wide covariance) lowers its score.
+            Acoustic: 3 min. Nodes stand ~6.5 km apart (one per 43 km^2, domain.md) and
+            each hears a Shahed ~1.4 km around, so the next node hears it 1-3 min after
+            the last fell silent; near a border, where nodes are sparse, a group of
+            drones was heard one node at a time and every track timed out first
+            (attack:2025-10-05: 8 entries into Sumy oblast missed). Against 90 s, on nine
+            night-40 seeds and four reported nights: missed entries 29 -> 22, premature
+            all-clears 8 -> 4, unneeded alert-minutes within +-8 % per night; night-40
+            (three seeds) confirmed within 60 s 0.795 / 0.800 / 0.750 -> 0.795 / 0.829 /
+            0.781, false confirmed tracks 0 / 0 / 1 -> 0 / 0 / 0; record-810 0.780 ->
+            0.774 and 7 -> 8 false confirmed tracks. 300 s: 0.821 / 0.857 / 0.812 but a
+            false confirmed track on seed 7 [measured, BENCHMARKS.md "Tracker", twelfth
+            session].
         backlog_age_s: a coasting track that takes reports this much older than the step
             (a backlog, not a late observer: they report up to 60 s late, domain.md) and
             newer than the state it last showed emits an update from them. Late reports of
@@ -249,7 +261,7 @@ class TrackerConfig:
     span_waiver_score: float = 18.4
     backlog_age_s: float = 120.0
     tentative_timeout_s: dict[str, float] = field(default_factory=lambda: {
-        "radar": 20.0, "position": 60.0, "adsb": 30.0, "acoustic": 90.0, "observer": 300.0})
+        "radar": 20.0, "position": 60.0, "adsb": 30.0, "acoustic": 180.0, "observer": 300.0})
     promising_timeout_factor: float = 1.0
     negative_pd: float = 0.2
     negative_radius_m: float = 800.0
