@@ -282,6 +282,35 @@ def test_a_ballistic_missile_seen_by_one_radar_alerts_but_a_drone_seen_by_one_do
     assert not w2.of("A", "alert")
 
 
+def test_an_alert_only_ballistic_missiles_drove_ends_after_their_own_hold_off_if_a_deployment_sets_one():
+    # policy.clear_hold_ballistic_s: a missile's forecast is gone once it has landed. An
+    # operator's extend holds the alert as long as any alert (the time it names is kept).
+    cfg = PolicyConfig(clear_hold_ballistic_s=60.0)
+
+    def missile(w):
+        w.step(0, [state("B1", 0, -20 * KM, 50 * KM, 2000.0, 0.0, cls="ballistic", z=40_000.0, vz=200.0,
+                         kinds=("radar", "position"))])
+        w.step(10, [state("B1", 10, 0.0, 50 * KM, 2000.0, 0.0, cls="ballistic", z=40_000.0, vz=-2000.0,
+                          kinds=("radar", "position"))], kind="deleted")
+
+    w = World(cfg)
+    missile(w)
+    w.idle(1800)
+    (clear,) = w.of("A", "all_clear")
+    start = w.of("A", "alert")[0].t
+    assert clear.t - start <= cfg.min_alert_s + 60.0  # not the drones' 15 min
+    assert "for 1 min" in clear.reason.text
+    held = World(cfg)
+    missile(held)
+    extend = OperatorCommand(t=T0 + 30, region="A", action="extend", user="duty-1", note="salvo expected",
+                             duration_s=60.0)
+    held.step(30, commands=[extend])
+    until = held.of("A", "update")[-1].reason.operator.until
+    held.idle(3600)
+    (clear,) = held.of("A", "all_clear")
+    assert clear.t >= until and until >= T0 + 10 + cfg.clear_hold_s - 10.0
+
+
 def test_every_event_carries_a_machine_readable_reason():
     w = World()
     w.fly("T1", 0, 3600, x0=-80 * KM)

@@ -15,6 +15,7 @@ from airshield.sim.radar import polar
 from airshield.tracking import Tracker, TrackerConfig, kernels
 from airshield.tracking.association import assign
 from airshield.tracking.measurement import Converter
+from airshield.tracking.tracker import _Meta
 
 TH = Theatre.ukraine()
 T0 = datetime(2025, 10, 1, 20, 0, tzinfo=UTC)
@@ -278,6 +279,16 @@ def test_a_ballistic_track_carries_the_vertical_acceleration_of_its_own_arc():
     assert shown[-1].cls == "ballistic"
     assert abs(shown[-1].az_mps2 - (-40.0)) <= 3.0 * shown[-1].az_sigma_mps2
     assert shown[-1].az_sigma_mps2 < 10.0
+    # A backlog of plots from before the fit's window does not push the window's heights out.
+    tr = Tracker(TH)
+    meta = _Meta("T1", 0.0, 0)
+    tr._meta = [meta]
+    t = np.arange(100.0, 124.0)
+    tr._book_heights(np.zeros(t.size, int), t, 30_000 + 800 * (t - 100) - 20 * (t - 100) ** 2, np.full(t.size, 1e4))
+    old = np.arange(40.0, 64.0)
+    tr._book_heights(np.zeros(old.size, int), old, np.zeros(old.size), np.full(old.size, 1e4))
+    az, sigma = tr._vertical_accel(meta, 123.0)
+    assert abs(az - (-40.0)) <= 3.0 * sigma
     # A drone's state carries none.
     drone = [radar_plot(x0 + 2000 + 45.0 * s, y0 + 3000, 500.0, s) for s in np.arange(0, 30, 2.0)]
     assert all(math.isnan(e.state.az_mps2) for e in _run(Tracker(TH), drone))

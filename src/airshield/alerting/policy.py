@@ -219,8 +219,7 @@ class AlertPolicy:
             self._start(reg, "alert", rule, a_rows, drv, describe, events)
             return
         if reg.state == "alert":
-            hold = cfg.clear_hold_ballistic_s if reg.ballistic_only else cfg.clear_hold_s
-            if (not a_rows.size and now - reg.last_alert_drv >= hold
+            if (not a_rows.size and now - reg.last_alert_drv >= self._hold_s(reg)
                     and now - reg.started >= cfg.min_alert_s and now >= reg.hold_until):
                 self._all_clear(reg, "clear-after-hold-off", p_rows, drv, describe, events, None)
                 return
@@ -266,6 +265,10 @@ class AlertPolicy:
         if p_rows.size:
             self._start(reg, "pre_alert", "expected-within-horizon", p_rows, drv, describe, events)
 
+    def _hold_s(self, reg: _Region) -> float:
+        """R4's hold-off of ``reg``'s running alert, s."""
+        return self.cfg.clear_hold_ballistic_s if reg.ballistic_only else self.cfg.clear_hold_s
+
     def _sighting_holds(self, reg: _Region) -> bool:
         """R4: the region's latest citizen sighting holds its running alert (not later than
         ``sighting_hold_max_s`` after the last threat behind it)."""
@@ -277,7 +280,7 @@ class AlertPolicy:
         from before the alert started is not named: it cannot have held it (nor started it)."""
         age = self.now - reg.last_sighting
         return (max(age, 0.0) if self._sighting_holds(reg) and reg.last_sighting >= reg.started
-                and age < self.cfg.clear_hold_s else None)
+                and age < self._hold_s(reg) else None)
 
     def _end_chain(self, reg: _Region, event: str, after: str, rule: str, rows: np.ndarray, drv: _Drivers,
                    describe: Describe, events: list[AlertEvent], note: OperatorNote | None = None) -> None:
@@ -305,7 +308,7 @@ class AlertPolicy:
     def _emit(self, reg: _Region, event: str, rule: str, rows: np.ndarray, drv: _Drivers, describe: Describe,
               events: list[AlertEvent], note: OperatorNote | None = None) -> None:
         now = self.now
-        reason = drv.reason(rows, rule, describe, event, note, self._sighting_age(reg))
+        reason = drv.reason(rows, rule, describe, event, note, self._sighting_age(reg), self._hold_s(reg))
         reg.signature = drv.signature(rows)
         reg.last_emit = now
         events.append(AlertEvent(
@@ -349,6 +352,7 @@ class AlertPolicy:
         until = None  # (a cancel holds nothing)
         if cmd.action in ("raise", "extend"):
             cfg = self.cfg
+            reg.ballistic_only = False  # an operator's alert: the full hold-off (R4)
             reg.hold_until = max(reg.hold_until, cmd.t + cmd.duration_s)
             # How long the alert is held at least: an earlier, longer hold stands, and a new
             # alert lasts the hold-off (R4) whatever the command's minutes.
@@ -451,9 +455,11 @@ class _Drivers:
         return counts, self.inside(rows), int(eta // self.policy.cfg.eta_step_s)
 
     def reason(self, rows: np.ndarray, rule: str, describe: Describe, event: str,
-               note: OperatorNote | None, sighting_age_s: float | None = None) -> AlertReason:
+               note: OperatorNote | None, sighting_age_s: float | None = None,
+               hold_s: float | None = None) -> AlertReason:
         """The machine-readable reason of an event, threats nearest first; ``sighting_age_s``:
-        the citizen sighting that holds the running alert (R4), if one does."""
+        the citizen sighting that holds the running alert (R4), if one does; ``hold_s``: the
+        alert's hold-off (R4; default ``clear_hold_s``)."""
         tab, now = self.table, self.now
         # Nearest first (earliest plausible arrival, then track id): only those are described.
         pic = self.picture
@@ -476,7 +482,7 @@ class _Drivers:
         conf = 1.0 if note is not None and note.action != "cancel" and not refs else max(
             (r.confidence for r in refs), default=0.0)
         return AlertReason(
-            rule=rule, text=_text(rule, event, refs, counts, inside, note, self.policy.cfg, sighting_age_s),
+            rule=rule, text=_text(rule, event, refs, counts, inside, note, self.policy.cfg, sighting_age_s, hold_s),
             threats=tuple(refs), counts=dict(sorted(counts.items())), inside=inside,
             eta_s=near.eta_s if near else None, eta_lo_s=near.eta_lo_s if near else None,
             eta_hi_s=near.eta_hi_s if near else None, sensors=dict(sorted(sensors.items())),
@@ -506,7 +512,8 @@ _SINGULAR = {"drone": "drone", "jet": "jet drone", "cruise": "cruise missile", "
 
 
 def _text(rule: str, event: str, refs: list[ThreatRef], counts: dict[str, int], inside: int,
-          note: OperatorNote | None, cfg: PolicyConfig, sighting_age_s: float | None = None) -> str:
+          note: OperatorNote | None, cfg: PolicyConfig, sighting_age_s: float | None = None,
+          hold_s: float | None = None) -> str:
     """One English sentence for people (the CAP texts are made from the structured reason)."""
     what = ", ".join(f"{n} {(_SINGULAR if n == 1 else _PLURAL)[c]}" for c, n in sorted(counts.items()))
     etas = [r.eta_lo_s for r in refs if r.eta_lo_s is not None and not r.inside]
@@ -516,7 +523,8 @@ def _text(rule: str, event: str, refs: list[ThreatRef], counts: dict[str, int], 
     if event == "all_clear":
         seen = "" if cfg.sighting_radius_m is None else " or seen by a citizen nearby"
         parts.append(f"All clear: no threat inside, expected within its lead time{seen}"
-                     f" for {cfg.clear_hold_s / 60:.0f} min." if rule != "operator-cancel" else "All clear.")
+                     f" for {(cfg.clear_hold_s if hold_s is None else hold_s) / 60:.0f} min."
+                     if rule != "operator-cancel" else "All clear.")
         if refs:
             parts.append(f"Still expected within the horizon: {what}.")
     elif event == "pre_alert_end":

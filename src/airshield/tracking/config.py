@@ -64,7 +64,8 @@ class TrackerConfig:
             a ballistic track's vertical acceleration is fitted (weighted least squares) to
             its last ``height_fit_points`` measured heights (radar, partners) within the
             window, given at least the minimum of them spanning at least the minimum span
-            (else unknown). A radar plot's height is good to ~0.3-1 km at 50-100 km range,
+            (else unknown). A radar plot's height is good to ~0.9-1.7 km at 50-100 km range
+            (1 deg of elevation),
             and an arc's curvature (at least g: 5 s of fall is 120 m, 10 s 490 m, 15 s
             1.1 km) needs several seconds of plots to show; a 30 s window is a quarter of a
             short-range arc (an Iskander's flight to 73 km takes ~1-2 min, domain.md) [est].
@@ -280,3 +281,11 @@ class TrackerConfig:
     emit_interval_s: float = 10.0
     coast_emit_interval_s: float | None = None
     coast_state_at_last_report: bool = True
+
+    def __post_init__(self) -> None:
+        f = self.radar_high_clutter_factor
+        if not (0.0 < f <= 1.0):
+            raise ValueError(f"TrackerConfig.radar_high_clutter_factor must be in (0, 1] (1: off), got {f}")
+        if self.height_fit_points < 3 or self.height_fit_min_points < 3:
+            raise ValueError("TrackerConfig.height_fit_points and height_fit_min_points must be at least 3 "
+                             f"(a quadratic), got {self.height_fit_points} and {self.height_fit_min_points}")

@@ -645,7 +645,7 @@ class Tracker:
             tb, ta = t[i0:i1, None], t[None, j0:i1]
             dt = np.abs(tb - ta)
             # The loud prior only between two loud reports: with one, a jet-scored report would
-            # gather Shahed-scored reports from nodes up to 250 m/s x 90 s away (a backlog).
+            # gather Shahed-scored reports from nodes up to 250 m/s x 180 s away (a backlog).
             pair_sv = np.maximum(sv[i0:i1, None], sv[None, j0:i1])
             both = loud[i0:i1, None] & loud[None, j0:i1]
             grow = (np.where(both, np.maximum(pair_sv, self.cfg.init_speed_sigma_loud), pair_sv) * dt) ** 2
@@ -705,6 +705,9 @@ class Tracker:
             self._next_id += 1
             self._last[kk] = t
         self._credit(k.tolist(), m, js.tolist())
+        measured = (m.dim[js] == 3) & (m.kind[js] != _ADSB)
+        if measured.any():  # its speed is not known yet: every track's first height (the fit's first)
+            self._book_heights(k[measured], m.t[js][measured], m.z[js][measured, 2], m.R[js][measured, 2, 2])
         self._refresh(k)
         return k
 
@@ -759,21 +762,27 @@ class Tracker:
         return False
 
     def _above_clutter(self, m: Measurements) -> list[bool] | None:
-        """Per measurement: a radar plot measured above ``radar_clutter_ceiling_m``; None if the
-        batch has none (the common case, at no cost)."""
+        """Per measurement: a radar plot measured above ``radar_clutter_ceiling_m`` (by one sigma
+        of its height); None if the batch has none (the common case, at no cost)."""
         if self._high_llr == 0.0:
             return None
-        high = (m.kind == _RADAR) & (m.dim == 3) & (m.z[:, 2] > self.cfg.radar_clutter_ceiling_m)
+        # One sigma below the measured height: an airliner at 12 km, 100 km out, is measured
+        # with a ~1.7 km sigma and would cross 15 km in one plot of twenty.
+        high = ((m.kind == _RADAR) & (m.dim == 3)
+                & (m.z[:, 2] - np.sqrt(np.maximum(m.R[:, 2, 2], 0.0)) > self.cfg.radar_clutter_ceiling_m))
         return high.tolist() if high.any() else None
 
     def _book_heights(self, pt: np.ndarray, t: np.ndarray, h: np.ndarray, var: np.ndarray) -> None:
         """Keep the measured heights (m, variance m^2, at times t, s) of tracks ``pt``, for
-        :meth:`_vertical_accel`."""
-        keep = self.cfg.height_fit_points
+        :meth:`_vertical_accel`. A height older than the fit's window before the track's
+        newest is not kept: a backlog of late plots would push the window's heights out."""
+        keep, window = self.cfg.height_fit_points, self.cfg.height_fit_window_s
         for k, tt, hh, vv in zip(pt.tolist(), t.tolist(), h.tolist(), var.tolist(), strict=True):
             meta = self._meta[k]
             if meta.heights is None:
                 meta.heights = deque(maxlen=keep)
+            elif tt < max(x[0] for x in meta.heights) - window:
+                continue
             meta.heights.append((tt, hh, vv))
 
     def _vertical_accel(self, meta: _Meta, t_ref: float) -> tuple[float, float]:

@@ -8,6 +8,7 @@ change speed and course. Sources: ../shared/docs/domain.md (cited per value);
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 #: Threat classes that are predicted (``aircraft`` and ``unknown`` are not threats).
@@ -137,11 +138,14 @@ class WarningConfig:
             arc is steep: the simulator's 73 km shot falls at ~11 g, and with g alone its
             first radar state was predicted to land 500 km on, putting the oblasts on the
             way in alert for 15 min (BENCHMARKS.md, "Warning", twelfth session). None:
-            always free fall.
+            always free fall. ``max_fall_mps2``: the fit is never taken steeper than this
+            (25 g): a fit pulled by a mis-associated plot or a radar's height bias would
+            otherwise bring the forecast down short of the missile's real reach.
     """
 
     models: dict[str, ClassModel] = field(default_factory=_default_models)
     fall_sigma_k: float | None = 2.0
+    max_fall_mps2: float = 250.0
     cone_k: float = 1.5
     min_speed_mps: float = 5.0
     region_res_m: float = 1000.0
@@ -172,6 +176,10 @@ class WarningConfig:
             if not m.step_s >= 1.0 or not m.horizon_s > 0.0:
                 raise ValueError(f"WarningConfig.models[{cls!r}]: step_s must be >= 1 and horizon_s > 0, got "
                                  f"{m.step_s} and {m.horizon_s}")
+        if self.fall_sigma_k is not None and not (math.isfinite(self.fall_sigma_k) and self.fall_sigma_k >= 0.0):
+            raise ValueError(f"WarningConfig.fall_sigma_k must be a finite number >= 0 or None, got {self.fall_sigma_k}")
+        if not (math.isfinite(self.max_fall_mps2) and self.max_fall_mps2 >= 9.80665):
+            raise ValueError(f"WarningConfig.max_fall_mps2 must be at least g (9.80665 m/s^2), got {self.max_fall_mps2}")
         missing = set(PREDICTED) - set(self.models)
         if missing:
             raise ValueError(f"WarningConfig.models lacks the classes {sorted(missing)}")

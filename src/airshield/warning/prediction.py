@@ -119,11 +119,12 @@ def class_index(cls: str) -> int:
 
 def fall_accel(cfg: WarningConfig, az: np.ndarray | None, az_sigma: np.ndarray | None) -> np.ndarray | float:
     """Downward acceleration (m/s^2, positive) a ballistic track comes down with: the fitted
-    arc's slow end (``az + fall_sigma_k`` sigma), never less than g; g where unknown."""
+    arc's slow end (``az + fall_sigma_k`` sigma), never less than g nor more than
+    ``max_fall_mps2``; g where unknown."""
     if az is None or az_sigma is None or cfg.fall_sigma_k is None:
         return G
     down = -(np.asarray(az, float) + cfg.fall_sigma_k * np.asarray(az_sigma, float))
-    return np.where(np.isfinite(down), np.maximum(down, G), G)
+    return np.where(np.isfinite(down), np.clip(down, G, cfg.max_fall_mps2), G)
 
 
 def horizons(cfg: WarningConfig, cls_idx: np.ndarray, z: np.ndarray, vz: np.ndarray,
