@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 import numpy as np
@@ -57,6 +58,23 @@ def test_a_ballistic_missile_comes_down_as_its_arc_says_but_never_slower_than_fr
     assert steep < 0.5 * free
     assert impact_s(-40.0, 30.0) == pytest.approx(free, abs=5.0)  # a vague fit changes nothing
     assert impact_s(+5.0, 1.0) == pytest.approx(free, abs=5.0)  # nor one that "falls" slower than g
+
+
+def test_a_track_slower_than_its_class_cruises_may_arrive_as_soon_as_a_cruising_one():
+    # An acoustic track's speed from nodes heard minutes apart is often a third of the
+    # drone's: its earliest arrival is a drone's at cruise speed, not its own estimate's.
+    ahead = RegionField({"E": box(60 * KM, -50 * KM, 160 * KM, 50 * KM)})
+
+    def earliest(v, cfg=CFG):
+        p = predict(cfg, np.zeros(1), np.array([[0.0, 0.0, 500.0]]), np.array([[v, 0.0, 0.0]]),
+                    np.array([300.0]), np.array([2.0]), np.array([PREDICTED.index("drone")]))
+        pi, ri, d = ahead.near(p.x, p.y)
+        return impacts(p, pi, ri, d, cfg.cone_k).t_lo[0]
+
+    assert earliest(15.0) <= 60 * KM / 40.0  # as soon as a drone flying 40 m/s (144 km/h)
+    off = WarningConfig(models=CFG.models | {"drone": dataclasses.replace(CFG.models["drone"], min_cruise_mps=0.0)})
+    assert earliest(15.0, off) > 1.5 * earliest(15.0)
+    assert earliest(45.0) == pytest.approx(earliest(45.0, off))  # a cruising track is as before
 
 
 def test_a_speed_the_class_cannot_fly_is_not_extrapolated():

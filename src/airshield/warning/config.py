@@ -34,6 +34,14 @@ class ClassModel:
             has a velocity that cannot be trusted (a presence-only acoustic track
             jumping between nodes, two targets mixed up): it is predicted at this
             speed, and the excess is added to its velocity uncertainty.
+        min_cruise_mps: the slowest the class cruises. A moving track (at least
+            ``WarningConfig.min_speed_mps``) estimated slower (an
+            acoustic track's speed from nodes heard minutes apart is often a half or a
+            third of the drone's) gets the shortfall as a further 1-sigma of along-track
+            spread, so its earliest arrival is that of a drone at cruise speed. On
+            attack:2026-01-26 such tracks, lost at 5-15 m/s, cleared a region "may arrive
+            in 53 min"; their drones (44-46 m/s) entered 30 min later [measured,
+            BENCHMARKS.md "Warning", twelfth session]. 0: off.
     """
 
     horizon_s: float
@@ -43,6 +51,7 @@ class ClassModel:
     heading_max_rad: float
     manoeuvre_m: float = 0.0
     max_speed_mps: float = float("inf")
+    min_cruise_mps: float = 0.0
 
 
 def _default_models() -> dict[str, ClassModel]:
@@ -53,11 +62,13 @@ def _default_models() -> dict[str, ClassModel]:
         # by (1.05 rad)^2 / 1800 s = 6e-4 rad^2/s; loiters and speed changes ~8 m/s.
         # Horizon: the issue's ~60 min.
         "drone": ClassModel(horizon_s=3600.0, step_s=60.0, speed_change_mps=8.0,
-                            heading_diffusion=6e-4, heading_max_rad=1.2, max_speed_mps=60.0),
+                            heading_diffusion=6e-4, heading_max_rad=1.2, max_speed_mps=60.0,
+                            min_cruise_mps=33.3),
         # Jet drones (Geran-3, > 500 km/h): routes like a Shahed's at three times the speed,
         # so the same turns come three times as often [est]; up to ~800 km/h [est].
         "jet": ClassModel(horizon_s=1800.0, step_s=20.0, speed_change_mps=20.0,
-                          heading_diffusion=1.8e-3, heading_max_rad=1.2, max_speed_mps=220.0),
+                          heading_diffusion=1.8e-3, heading_max_rad=1.2, max_speed_mps=220.0,
+                          min_cruise_mps=139.0),
         # Cruise missiles (Kh-101, Kalibr; ~700-800 km/h, "several entry directions,
         # repeated course changes"): a turn of ~45 deg every ~10 min [est]. Horizon: the
         # issue's ~30 min.

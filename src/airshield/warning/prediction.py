@@ -187,7 +187,11 @@ def predict(cfg: WarningConfig, t0: np.ndarray, x: np.ndarray, v: np.ndarray, si
     diff = np.array([m.heading_diffusion for m in models])[cls_idx][track]
     th_max = np.array([m.heading_max_rad for m in models])[cls_idx][track]
     man = np.array([m.manoeuvre_m for m in models])[cls_idx][track]
-    along2 = sp2 + (sv2 + s_chg * s_chg) * dt * dt
+    # A track moving slower than its class cruises: the shortfall is one more sigma along
+    # track (one slower than ``min_speed_mps`` loiters: its cone grows at the speed change).
+    lag = np.maximum(np.array([m.min_cruise_mps for m in models])[cls_idx] - speed, 0.0)
+    lag = np.where(speed >= cfg.min_speed_mps, lag, 0.0)[track]
+    along2 = sp2 + (sv2 + s_chg * s_chg + lag * lag) * dt * dt
     theta2 = np.minimum(diff * dt, th_max * th_max)
     vt = speed[track]
     lat2 = sp2 + sv2 * dt * dt + vt * vt * dt * dt * theta2 / 3.0
