@@ -410,13 +410,7 @@ class Tracker:
             R = self._repeat_r(m, pm, pt, R, handled)
         kernels.filter_pairs(self._consts, pt, z, R, m.t[pm], m.cls_loglik[pm], self._x, self._P, self._mu,
                              self._t, self._ev, self._xc, self._Pc, self._probs, self._qman)
-        # Only fast tracks' heights are kept: a ballistic arc's (the fit is for them), not a
-        # drone's or an airliner's, which would cost memory and time on every plot.
-        measured = (m.dim[pm] == 3) & (m.kind[pm] != _ADSB)
-        if measured.any():
-            measured &= np.hypot(self._xc[pt, 3], self._xc[pt, 4]) >= self.cfg.height_fit_min_speed_mps
-        if measured.any():
-            self._book_heights(pt[measured], m.t[pm][measured], z[measured, 2], R[measured, 2, 2])
+        self._book_heights(pt, m, pm, z, R, fast_only=True)
         self._credit(pt.tolist(), m, pm.tolist(), d2.tolist(), logdet.tolist())
         return set(pt.tolist())
 
@@ -705,9 +699,7 @@ class Tracker:
             self._next_id += 1
             self._last[kk] = t
         self._credit(k.tolist(), m, js.tolist())
-        measured = (m.dim[js] == 3) & (m.kind[js] != _ADSB)
-        if measured.any():  # its speed is not known yet: every track's first height (the fit's first)
-            self._book_heights(k[measured], m.t[js][measured], m.z[js][measured, 2], m.R[js][measured, 2, 2])
+        self._book_heights(k, m, js, m.z[js], m.R[js], fast_only=False)  # its speed is not known yet
         self._refresh(k)
         return k
 
@@ -766,18 +758,32 @@ class Tracker:
         of its height); None if the batch has none (the common case, at no cost)."""
         if self._high_llr == 0.0:
             return None
+        cached = getattr(m, "_above_clutter", False)  # once per batch, as Measurements.kind_list
+        if cached is not False:
+            return cached
         # One sigma below the measured height: an airliner at 12 km, 100 km out, is measured
         # with a ~1.7 km sigma and would cross 15 km in one plot of twenty.
         high = ((m.kind == _RADAR) & (m.dim == 3)
                 & (m.z[:, 2] - np.sqrt(np.maximum(m.R[:, 2, 2], 0.0)) > self.cfg.radar_clutter_ceiling_m))
-        return high.tolist() if high.any() else None
+        m._above_clutter = high.tolist() if high.any() else None
+        return m._above_clutter
 
-    def _book_heights(self, pt: np.ndarray, t: np.ndarray, h: np.ndarray, var: np.ndarray) -> None:
-        """Keep the measured heights (m, variance m^2, at times t, s) of tracks ``pt``, for
-        :meth:`_vertical_accel`. A height older than the fit's window before the track's
-        newest is not kept: a backlog of late plots would push the window's heights out."""
+    def _book_heights(self, pt: np.ndarray, m: Measurements, pm: np.ndarray, z: np.ndarray, R: np.ndarray,
+                      fast_only: bool) -> None:
+        """Keep the measured heights of measurements ``pm`` (positions ``z``, covariances ``R``, as
+        applied) on tracks ``pt``, for :meth:`_vertical_accel`: radar and partner plots, and with
+        ``fast_only`` only on tracks flying ``height_fit_min_speed_mps`` (a ballistic arc's, which
+        the fit is for, not a drone's or an airliner's: memory and time on every plot). A height
+        older than the fit's window before the track's newest is not kept: a backlog of late
+        plots would push the window's heights out."""
+        measured = (m.dim[pm] == 3) & (m.kind[pm] != _ADSB)
+        if fast_only and measured.any():
+            measured &= np.hypot(self._xc[pt, 3], self._xc[pt, 4]) >= self.cfg.height_fit_min_speed_mps
+        if not measured.any():
+            return
+        t, h, var = m.t[pm][measured], z[measured, 2], R[measured, 2, 2]
         keep, window = self.cfg.height_fit_points, self.cfg.height_fit_window_s
-        for k, tt, hh, vv in zip(pt.tolist(), t.tolist(), h.tolist(), var.tolist(), strict=True):
+        for k, tt, hh, vv in zip(pt[measured].tolist(), t.tolist(), h.tolist(), var.tolist(), strict=True):
             meta = self._meta[k]
             if meta.heights is None:
                 meta.heights = deque(maxlen=keep)
