@@ -284,9 +284,9 @@ def test_a_ballistic_track_carries_the_vertical_acceleration_of_its_own_arc():
     meta = _Meta("T1", 0.0, 0)
     tr._meta = [meta]
     t = np.arange(100.0, 124.0)
-    tr._book_heights(np.zeros(t.size, int), t, 30_000 + 800 * (t - 100) - 20 * (t - 100) ** 2, np.full(t.size, 1e4))
+    tr._keep_heights(np.zeros(t.size, int), t, 30_000 + 800 * (t - 100) - 20 * (t - 100) ** 2, np.full(t.size, 1e4))
     old = np.arange(40.0, 64.0)
-    tr._book_heights(np.zeros(old.size, int), old, np.zeros(old.size), np.full(old.size, 1e4))
+    tr._keep_heights(np.zeros(old.size, int), old, np.zeros(old.size), np.full(old.size, 1e4))
     az, sigma = tr._vertical_accel(meta, 123.0)
     assert abs(az - (-40.0)) <= 3.0 * sigma
     # A drone's state carries none.

@@ -773,17 +773,20 @@ class Tracker:
         """Keep the measured heights of measurements ``pm`` (positions ``z``, covariances ``R``, as
         applied) on tracks ``pt``, for :meth:`_vertical_accel`: radar and partner plots, and with
         ``fast_only`` only on tracks flying ``height_fit_min_speed_mps`` (a ballistic arc's, which
-        the fit is for, not a drone's or an airliner's: memory and time on every plot). A height
-        older than the fit's window before the track's newest is not kept: a backlog of late
-        plots would push the window's heights out."""
+        the fit is for, not a drone's or an airliner's: memory and time on every plot)."""
         measured = (m.dim[pm] == 3) & (m.kind[pm] != _ADSB)
         if fast_only and measured.any():
             measured &= np.hypot(self._xc[pt, 3], self._xc[pt, 4]) >= self.cfg.height_fit_min_speed_mps
         if not measured.any():
             return
-        t, h, var = m.t[pm][measured], z[measured, 2], R[measured, 2, 2]
+        self._keep_heights(pt[measured], m.t[pm][measured], z[measured, 2], R[measured, 2, 2])
+
+    def _keep_heights(self, pt: np.ndarray, t: np.ndarray, h: np.ndarray, var: np.ndarray) -> None:
+        """Append heights ``h`` (m, variance ``var`` m^2, at times ``t``, s) to tracks ``pt``. A
+        height older than the fit's window before the track's newest is not kept: a backlog of
+        late plots would push the window's heights out."""
         keep, window = self.cfg.height_fit_points, self.cfg.height_fit_window_s
-        for k, tt, hh, vv in zip(pt[measured].tolist(), t.tolist(), h.tolist(), var.tolist(), strict=True):
+        for k, tt, hh, vv in zip(pt.tolist(), t.tolist(), h.tolist(), var.tolist(), strict=True):
             meta = self._meta[k]
             if meta.heights is None:
                 meta.heights = deque(maxlen=keep)
