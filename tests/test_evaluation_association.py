@@ -107,6 +107,14 @@ def test_time_to_confirm_from_first_report_to_first_assigned_time():
     assert m["threats_reported_never_tracked"] == 1
 
 
+def test_time_to_confirm_is_never_before_the_threats_own_first_report():
+    # A column neighbour's track passes over threat 0 before anyone has reported it.
+    truths = [(k, 0, 0.0, 0.0) for k in range(6)]
+    tracks = [(0, 1, 0.0, 0.0, "drone", True)] + [(k, 2, 0.0, 0.0, "drone", True) for k in range(4, 6)]
+    _, m = run(truths, tracks, first_report=[25.0])
+    assert m["time_to_confirm_median_s"] == pytest.approx(15.0)  # grid[4] = 40 s − 25 s, not 0 − 25
+
+
 def test_gospa_means_skip_times_with_no_threat_and_no_track():
     truths = [(0, 0, 0.0, 0.0)]
     _, m = run(truths, [], n_times=10)

@@ -34,8 +34,10 @@ feeds every metric below. Choices where metrics.md leaves room:
   threats and civil aircraft, whose most probable class equals the true class
   (civil aircraft are class ``aircraft``).
 * ``time_to_confirm``: per threat reported by a sensor, the first evaluation
-  time it is assigned a scored track minus its first report time (the
-  earliest ``first_arrival``); resolution is the evaluation step.
+  time at or after its first report time (the earliest ``first_arrival``) it
+  is assigned a scored track, minus that first report time; resolution is the
+  evaluation step. A track assigned to it earlier follows another threat (a
+  drone of the same column): no track can come from reports not yet made.
   ``time_to_confirm_p95_s`` uses numpy's linear-interpolation percentile.
 """
 
@@ -241,10 +243,13 @@ def tracking_metrics(
 
     right = track_cls[a.sample].astype(object) == truth_cls[a.obj]
 
-    # time to confirm: first assigned time per reported threat − first report
+    # time to confirm: first assigned time per reported threat − first report. A track
+    # assigned before the threat's own first report follows another (a column neighbour):
+    # no track can come from reports not yet made.
+    after = on_threat & (grid[a.k] >= first_report[a.obj])
     first_k = np.full(len(civil), -1)
-    objs, first = np.unique(a.obj[on_threat], return_index=True)  # pairs are sorted by k
-    first_k[objs] = a.k[on_threat][first]
+    objs, first = np.unique(a.obj[after], return_index=True)  # pairs are sorted by k
+    first_k[objs] = a.k[after][first]
     reported = ~civil & ~np.isnan(first_report)
     confirmed = reported & (first_k >= 0)
     delays = grid[first_k[confirmed]] - first_report[confirmed]
