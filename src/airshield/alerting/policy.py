@@ -203,10 +203,11 @@ class AlertPolicy:
         cfg, now = self.cfg, self.now
         a_rows = drv.rows(reg, "alert")
         p_rows = drv.rows(reg, "pre")
-        s_rows = drv.rows(reg, "stay") if reg.state == "alert" else a_rows
-        if a_rows.size or s_rows.size:
+        running = reg.state == "alert"
+        s_rows = drv.rows(reg, "stay") if running and (reg.ballistic_only or not a_rows.size) else None
+        if a_rows.size or (s_rows is not None and s_rows.size):
             reg.last_alert_drv = reg.last_threat = now
-            if reg.state == "alert" and reg.ballistic_only:
+            if running and reg.ballistic_only:
                 reg.ballistic_only = drv.ballistic_only(a_rows) and drv.ballistic_only(s_rows)
         if self._sighting_holds(reg):  # a citizen saw something here: hold, as a threat inside would
             reg.last_alert_drv = max(reg.last_alert_drv, reg.last_sighting)
