@@ -92,6 +92,25 @@ def test_an_item_with_bytes_that_are_not_utf8_or_nested_too_deeply_costs_only_it
     assert api.client.get("/healthz").status_code == 200
 
 
+def test_a_json_array_with_a_nan_or_a_broken_element_loses_only_that_element(api, tiny_feed):
+    lines, tok = _token_group(api, tiny_feed, 3)
+    nan = lines[1].replace(b'"lat":', b'"lat":NaN,"was":', 1)
+    body = b"[" + b",".join([lines[0], nan, b'{"kind": "radar", "note": "a, [ } in a \\" string"}', lines[2]]) + b"]"
+    r = api.client.post("/v1/ingest", content=body, headers={"Content-Type": "application/json", **api.auth(tok)})
+    assert r.status_code == 200, r.text
+    out = r.json()
+    assert out["accepted"] == 2
+    rej = {e["index"]: e for e in out["rejected"]}
+    assert set(rej) == {1, 2} and rej[1]["line"] == 2 and rej[1]["error"]
+
+
+def test_a_json_array_whose_own_brackets_are_broken_is_a_clear_422(api, tiny_feed):
+    lines, tok = _token_group(api, tiny_feed, 2)
+    for body in (b"[" + lines[0] + b",", b"[" + lines[0] + b",]", b"[" + lines[0] + b"] trailing", b"[,"):
+        r = api.client.post("/v1/ingest", content=body, headers={"Content-Type": "application/json", **api.auth(tok)})
+        assert r.status_code == 422 and "not a JSON array of reports" in r.json()["detail"], body
+
+
 def test_a_batch_without_a_valid_report_is_refused_with_422(api):
     tok = next(iter(api.sensor_tokens.values()))
     r = _post(api, tok, [b'{"kind": "radar"}', b"[]"])

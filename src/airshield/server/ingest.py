@@ -183,11 +183,60 @@ def _items(body: bytes, content_type: str) -> list[tuple[int, int, bytes]]:
         # One object or NDJSON sent as application/json: accept it as NDJSON (be liberal in what is taken).
         return _items(body, "ndjson")
     try:
-        raw = _raw_list.decode(body)
+        raw = [bytes(r) for r in _raw_list.decode(body)]
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
-        why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
-        raise _BadBody(f"the body is not a JSON array of reports: {why}") from None
-    return [(i, i + 1, bytes(r)) for i, r in enumerate(raw)]
+        # One bad element (a NaN, a stray quote) must not cost the valid ones: split the
+        # array at its top-level commas and let each element be judged on its own.
+        raw = None if isinstance(exc, RecursionError) else _array_elements(body)
+        if raw is None:
+            why = "nested too deeply" if isinstance(exc, RecursionError) else str(exc)
+            raise _BadBody(f"the body is not a JSON array of reports: {why}") from None
+    return [(i, i + 1, r) for i, r in enumerate(raw)]
+
+
+def _array_elements(body: bytes) -> list[bytes] | None:
+    """The raw top-level elements of a JSON array whose elements may not all be JSON.
+
+    Only the array's own structure must be sound (brackets, braces and strings balanced,
+    nothing after its closing bracket); an element like ``{"range_m": NaN}`` comes back as
+    its bytes, for the report decoder to refuse with its index. None when the structure
+    itself is broken: then nothing can be told apart.
+    """
+    start = body.find(b"[")
+    depth, in_str, esc, begin = 0, False, False, start + 1
+    out: list[bytes] = []
+    for i in range(start, len(body)):
+        c = body[i]
+        if in_str:
+            if esc:
+                esc = False
+            elif c == 0x5C:  # backslash
+                esc = True
+            elif c == 0x22:  # quote
+                in_str = False
+            continue
+        if c == 0x22:
+            in_str = True
+        elif c in (0x5B, 0x7B):  # [ {
+            depth += 1
+        elif c in (0x5D, 0x7D):  # ] }
+            depth -= 1
+            if depth < 0:
+                return None
+            if depth == 0:
+                last = body[begin:i].strip()
+                if last:
+                    out.append(last)
+                elif out:
+                    return None  # a trailing comma: "[{...},]"
+                return out if not body[i + 1:].strip() else None
+        elif c == 0x2C and depth == 1:  # a comma between elements
+            item = body[begin:i].strip()
+            if not item:
+                return None
+            out.append(item)
+            begin = i + 1
+    return None
 
 
 @router.post(
