@@ -325,6 +325,19 @@ class Runtime:
             self.log.append_registry(self.stats.steps, [encode_report(r) for r in fixed])
         self.core.register_sensors(fixed)
 
+    def command_problem(self, cmd: OperatorCommand) -> str | None:
+        """Why ``cmd`` can do nothing now, or None: ``extend`` and ``cancel`` need a running alert
+        (or a ``raise`` of the region still waiting for its step). Not checked on replay: a logged
+        command is applied as logged, and the policy's audit says what it did."""
+        if cmd.action not in ("extend", "cancel"):
+            return None
+        state = self.core.policy.states().get(cmd.region)
+        raised = any(c.region == cmd.region and c.action == "raise" for c in self._pending_cmds)
+        if state is None or state == "alert" or raised:
+            return None
+        return (f"{cmd.region} has no alert running to {cmd.action} (it is {state.replace('_', '-')}); "
+                f"raise one with POST /v1/regions/{cmd.region}/alert")
+
     def command(self, cmd: OperatorCommand) -> int:
         """Log an operator command durably, to be applied at the next step after its time; returns its seq."""
         if self.log is not None:

@@ -77,6 +77,19 @@ def test_extend_and_cancel_end_with_an_all_clear(quiet):
     assert [a["action"] for a in audit] == ["raise", "extend", "cancel"]
 
 
+def test_extend_or_cancel_of_a_quiet_region_is_refused_with_409_and_not_logged(quiet):
+    api = quiet
+    h = api.auth(api.operator)
+    for action in ("extend", "cancel"):
+        r = api.client.post(f"/v1/regions/UA-32/{action}", json={"reason": "x", "minutes": 10}, headers=h)
+        assert r.status_code == 409 and "no alert running" in r.json()["detail"], r.text
+    assert api.client.get("/v1/audit", params={"region": "UA-32"}, headers=h).json()["items"] == []
+    # A raise still waiting for its step is enough: extend and cancel then apply after it.
+    assert api.client.post("/v1/regions/UA-32/alert", json={"reason": "x", "minutes": 5}, headers=h).status_code == 202
+    assert api.client.post("/v1/regions/UA-32/extend", json={"reason": "y", "minutes": 30},
+                           headers=h).status_code == 202
+
+
 def test_only_operators_may_command_and_a_reason_is_required(quiet):
     api = quiet
     body = {"reason": "x", "minutes": 10}

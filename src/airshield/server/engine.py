@@ -454,6 +454,9 @@ class Engine:
                     if not math.isfinite(t):
                         raise EngineError("the service clock has not started (no report accepted yet)")
                     cmd = msgspec.structs.replace(cmd, t=t)
+                    problem = rt.command_problem(cmd)
+                    if problem is not None:
+                        raise EngineError(problem)
                     fut.set_result((rt.command(cmd), t))
                 elif kind == "register":
                     rt.register(arg)
