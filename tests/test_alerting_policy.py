@@ -180,6 +180,19 @@ def test_a_lost_drone_whose_cone_grew_too_wide_holds_a_running_alert_but_starts_
         assert gone.t - T0 < 300 + keep - 900 and kept.t - T0 >= 300 + keep, region
 
 
+def test_the_reason_of_an_alert_held_by_a_lost_drone_says_so_and_then_names_the_hold_off():
+    # An operator reading "no threat" for an hour must see that a lost drone holds the alert.
+    w = World(PolicyConfig(clear_hold_s=300.0))
+    w.fly("T1", 0, 300, x0=-30 * KM)
+    w.step(305, [state("T1", 300, -30 * KM + 45 * 300, 50 * KM)], kind="deleted")
+    w.idle(5000)
+    texts = [e.reason.text for e in w.of("A", "update")]
+    held = [t for t in texts if "held while 1 threat (lost: not reported for a while)" in t]
+    assert held and all("(R4)" in t for t in held)
+    # The updates say nothing of R5 (the pre-alert's rule) any more.
+    assert not any("R5" in t for t in texts)
+
+
 def test_a_citizen_sighting_holds_a_running_alert_but_starts_none():
     # A drone crosses A and leaves east. An observer in A reports a drone shortly before
     # the all-clear would come: the all-clear waits the hold-off after the sighting. The

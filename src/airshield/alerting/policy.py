@@ -309,7 +309,12 @@ class AlertPolicy:
     def _emit(self, reg: _Region, event: str, rule: str, rows: np.ndarray, drv: _Drivers, describe: Describe,
               events: list[AlertEvent], note: OperatorNote | None = None) -> None:
         now = self.now
-        reason = drv.reason(rows, rule, describe, event, note, self._sighting_age(reg), self._hold_s(reg))
+        # What holds a running alert that no threat drives now (R4's hysteresis: threats, most
+        # often lost ones, that may still arrive within their lead time plus the margin), for
+        # its reason; the rows decide nothing here.
+        held = (drv.held(drv.rows(reg, "stay")) if event == "update" and reg.state == "alert" and not rows.size
+                else None)
+        reason = drv.reason(rows, rule, describe, event, note, self._sighting_age(reg), self._hold_s(reg), held)
         reg.signature = drv.signature(rows)
         reg.last_emit = now
         events.append(AlertEvent(
@@ -455,12 +460,17 @@ class _Drivers:
         eta = max(float(self.table.t_lo[rows].min()) - self.now, 0.0)
         return counts, self.inside(rows), int(eta // self.policy.cfg.eta_step_s)
 
+    def held(self, rows: np.ndarray) -> tuple[int, int]:
+        """(threats, of them lost) behind impact rows ``rows``."""
+        return int(rows.size), int(self.table.lost[rows].sum()) if rows.size else 0
+
     def reason(self, rows: np.ndarray, rule: str, describe: Describe, event: str,
                note: OperatorNote | None, sighting_age_s: float | None = None,
-               hold_s: float | None = None) -> AlertReason:
+               hold_s: float | None = None, held: tuple[int, int] | None = None) -> AlertReason:
         """The machine-readable reason of an event, threats nearest first; ``sighting_age_s``:
         the citizen sighting that holds the running alert (R4), if one does; ``hold_s``: the
-        alert's hold-off (R4; default ``clear_hold_s``)."""
+        alert's hold-off (R4; default ``clear_hold_s``); ``held``: (threats, of them lost) that
+        hold a running alert no threat drives (R4's hysteresis), for its text."""
         tab, now = self.table, self.now
         # Nearest first (earliest plausible arrival, then track id): only those are described.
         pic = self.picture
@@ -483,7 +493,8 @@ class _Drivers:
         conf = 1.0 if note is not None and note.action != "cancel" and not refs else max(
             (r.confidence for r in refs), default=0.0)
         return AlertReason(
-            rule=rule, text=_text(rule, event, refs, counts, inside, note, self.policy.cfg, sighting_age_s, hold_s),
+            rule=rule, text=_text(rule, event, refs, counts, inside, note, self.policy.cfg, sighting_age_s, hold_s,
+                                  held),
             threats=tuple(refs), counts=dict(sorted(counts.items())), inside=inside,
             eta_s=near.eta_s if near else None, eta_lo_s=near.eta_lo_s if near else None,
             eta_hi_s=near.eta_hi_s if near else None, sensors=dict(sorted(sensors.items())),
@@ -514,7 +525,7 @@ _SINGULAR = {"drone": "drone", "jet": "jet drone", "cruise": "cruise missile", "
 
 def _text(rule: str, event: str, refs: list[ThreatRef], counts: dict[str, int], inside: int,
           note: OperatorNote | None, cfg: PolicyConfig, sighting_age_s: float | None = None,
-          hold_s: float | None = None) -> str:
+          hold_s: float | None = None, held: tuple[int, int] | None = None) -> str:
     """One English sentence for people (the CAP texts are made from the structured reason)."""
     what = ", ".join(f"{n} {(_SINGULAR if n == 1 else _PLURAL)[c]}" for c, n in sorted(counts.items()))
     etas = [r.eta_lo_s for r in refs if r.eta_lo_s is not None and not r.inside]
@@ -538,7 +549,16 @@ def _text(rule: str, event: str, refs: list[ThreatRef], counts: dict[str, int], 
         if etas:
             parts.append(f"Nearest may arrive in {min(etas) / 60:.0f} min.")
     elif note is None and sighting_age_s is None:
-        parts.append("No threat in sight now; held by the hold-off (R4, R5).")
+        hold_min = (cfg.clear_hold_s if hold_s is None else hold_s) / 60
+        if held and held[0]:
+            n, lost = held
+            who = f"{n} threat{'s' if n > 1 else ''}" + (
+                " (lost: not reported for a while)" if lost == n else f" ({lost} lost)" if lost else "")
+            parts.append(f"No threat inside or within its lead time now; held while {who} may still arrive "
+                         f"within the lead time plus {cfg.clear_margin_s / 60:.0f} min (R4).")
+        else:
+            parts.append(f"No threat inside or within its lead time now; held for the {hold_min:.0f} min "
+                         "hold-off after the last (R4).")
     if sighting_age_s is not None and event in ("alert", "update"):
         parts.append(f"A citizen observer reported a threat nearby {_ago_en(sighting_age_s)}.")
     return " ".join(parts)
