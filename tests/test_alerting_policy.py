@@ -193,6 +193,24 @@ def test_the_reason_of_an_alert_held_by_a_lost_drone_says_so_and_then_names_the_
     assert not any("R5" in t for t in texts)
 
 
+def test_what_keeps_an_alert_goes_from_the_threat_to_its_lost_forecast_to_the_hold_off():
+    w = World(PolicyConfig(clear_hold_s=300.0))
+    seen = []
+    for t in range(0, 305, 5):
+        w.step(t, [state("T1", t, -30 * KM + 45 * t, 50 * KM)] if t % 10 == 0 and t <= 300 else [])
+        seen.append(w.policy.keeping(w.picture, T0 + t).get("A"))
+    w.step(305, [state("T1", 300, -30 * KM + 45 * 300, 50 * KM)], kind="deleted")
+    while w.policy.regions["A"].state == "alert":
+        seen.append(w.policy.keeping(w.picture, T0 + w.t).get("A"))
+        w.step(w.t + 5)
+    kinds = [k[0] for k in seen if k is not None]
+    order = [k for i, k in enumerate(kinds) if i == 0 or kinds[i - 1] != k]
+    assert order[0] == "threat" and order[-1] == "hold-off"
+    assert "lost-hysteresis" in order or "lost-threat" in order
+    assert all(k[1] == ("T1",) for k in seen if k is not None and k[0] != "hold-off")
+    assert w.policy.keeping(w.picture, T0 + w.t) == {}  # nothing runs: nothing kept
+
+
 def test_a_citizen_sighting_holds_a_running_alert_but_starts_none():
     # A drone crosses A and leaves east. An observer in A reports a drone shortly before
     # the all-clear would come: the all-clear waits the hold-off after the sighting. The

@@ -164,6 +164,41 @@ class AlertPolicy:
         """Region id -> current state."""
         return {r: s.state for r, s in self.regions.items()}
 
+    def keeping(self, picture: ThreatPicture, now: float) -> dict[str, tuple[str, tuple[str, ...]]]:
+        """What keeps each running alert at ``now``: region id -> (what, track ids behind it).
+
+        Read-only (call it after :meth:`step` at the same ``now``), for finding where alert time
+        goes (bench/why_unneeded.py). ``what``, the first that applies, as R4 weighs them:
+
+        * ``threat`` / ``lost-threat``: a threat inside or within its lead time (R1, R2);
+          ``lost-`` when every such threat is lost (coasting, or deleted and kept);
+        * ``hysteresis`` / ``lost-hysteresis``: none, but a threat that may arrive within its
+          lead time plus ``clear_margin_s`` (R4's hysteresis);
+        * ``sighting``: a citizen's sighting near the region within the hold-off;
+        * ``operator``: an operator's hold; ``hold-off``: the hold-off after the last of these.
+        """
+        table = picture.table()
+        drv = _Drivers(self, picture, table, now)
+        out: dict[str, tuple[str, tuple[str, ...]]] = {}
+        for rid, reg in self.regions.items():
+            if reg.state != "alert":
+                continue
+            for which, name in (("alert", "threat"), ("stay", "hysteresis")):
+                rows = drv.rows(reg, which)
+                if rows.size:
+                    lost = bool(table.lost[rows].all())
+                    out[rid] = (("lost-" if lost else "") + name,
+                                tuple(sorted({picture.track_id(k) for k in table.row[rows].tolist()})))
+                    break
+            else:
+                if self._sighting_holds(reg) and now - reg.last_sighting < self._hold_s(reg):
+                    out[rid] = ("sighting", ())
+                elif now < reg.hold_until:
+                    out[rid] = ("operator", ())
+                else:
+                    out[rid] = ("hold-off", ())
+        return out
+
     def step(self, picture: ThreatPicture, now: float, commands: Sequence[OperatorCommand] = (),
              track_events: Sequence = (), sightings: Mapping[str, float] | None = None,
              ) -> tuple[list[AlertEvent], list[AuditRecord]]:
