@@ -162,3 +162,21 @@ def test_a_covariance_that_is_not_positive_definite_is_refused():
         bad["cov_enu_m2"] = cov
         with pytest.raises(ReportDecodeError, match="not positive definite"):
             decode_report(msgspec.json.encode(bad))
+
+
+def test_a_report_claiming_a_certainty_no_sensor_has_is_refused_by_field():
+    # A covariance of 1e-6 m² across a 1e12 m² one passed the checks above and stopped the
+    # tracker (its covariances lost positive definiteness in rounding); a near-zero sigma
+    # would pin every track it touches.
+    pos = msgspec.to_builtins(ONE_OF_EACH[4])
+    pos["cov_enu_m2"] = [1e12, 0, 0, 0, 1e-6, 0, 0, 0, 1e-6]
+    with pytest.raises(ReportDecodeError, match="no position is known better than 1 m²") as exc:
+        decode_report(msgspec.json.encode(pos))
+    assert exc.value.error.field == "cov_enu_m2"
+    pos["cov_enu_m2"] = [1e12, 0, 0, 0, 1.0, 0, 0, 0, 1.0]  # 1 m across 1,000 km: vague, not false
+    decode_report(msgspec.json.encode(pos))
+    radar = msgspec.to_builtins(next(r for r in ONE_OF_EACH if type(r).__name__ == "RadarPlot"))
+    for field, value in (("sigma_range_m", 0.001), ("sigma_azimuth_deg", 1e-300), ("sigma_elevation_deg", 0.0)):
+        with pytest.raises(ReportDecodeError) as exc:
+            decode_report(msgspec.json.encode({**radar, field: value}))
+        assert exc.value.error.field == field

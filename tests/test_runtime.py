@@ -361,3 +361,31 @@ def test_a_log_whose_copy_of_its_region_file_was_altered_is_refused(tiny, own_ar
     db.close()
     result = _cli("replay", str(run / "events.sqlite"), "--out", str(tmp_path / "again"), "-q", code=2)
     assert "region file does not match its hash" in result.output
+
+
+def test_a_step_whose_core_fails_is_taken_without_events_and_the_night_and_its_replay_go_on(tiny, tmp_path,
+                                                                                            monkeypatch):
+    # A fault in the core (never an input's: those are refused on the way in) must not end the
+    # night, nor leave a log that cannot be replayed: the step is taken without events, counted
+    # and named, and a replay fails at the same step and goes on the same way.
+    import airshield.core
+
+    real = airshield.core.Core.step
+    calls = {"n": 0}
+
+    def faulty(self, reports, now, commands=()):
+        calls["n"] += 1
+        if reports and not getattr(self, "_failed_once", False):
+            self._failed_once = True
+            raise FloatingPointError("a variance went negative")
+        return real(self, reports, now, commands)
+
+    monkeypatch.setattr(airshield.core.Core, "step", faulty)
+    run = tmp_path / "run"
+    out = _cli("run", str(tiny / "reports.ndjson"), "--out", str(run), "--cap-status", "Exercise")
+    assert "1 step(s) failed" in out.output and "a variance went negative" in out.output
+    assert (run / "alerts.ndjson").read_bytes(), "the rest of the night was warned"
+    n = len((tiny / "reports.ndjson").read_bytes().splitlines())
+    assert EventLog(run / "events.sqlite", readonly=True).count("reports") == n, "nothing accepted is lost"
+    _cli("replay", str(run / "events.sqlite"), "--out", str(tmp_path / "again"), "-q")
+    _same_outputs(run, tmp_path / "again")

@@ -321,6 +321,10 @@ def run(
         f"{stats.tracks_confirmed:,} confirmed tracks, {stats.alert_events:,} alert events"
         + (f" ({stats.recovered_steps:,} steps recovered from the log)" if stats.recovered_steps else "")
         + f"; wrote {out}/", highlight=False)
+    if stats.failed_steps:
+        console.print(f"[red]warning: {stats.failed_steps:,} step(s) failed inside the core and were taken without "
+                      f"events (a fault, please report it with the reports file); the first: {stats.first_failure}",
+                      highlight=False)
     for a, b in stats.jumps:
         console.print(f"note: nothing was due from {_iso(a)} to {_iso(b)} ({(b - a) / 3600:,.1f} h): the clock "
                       "jumped over it; a report far off the others may carry a wrong time", highlight=False)

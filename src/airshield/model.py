@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Annotated, Literal
 
 import msgspec
+import numpy as np
 
 # --- classes ----------------------------------------------------------------
 
@@ -38,11 +39,15 @@ Lon = Annotated[float, msgspec.Meta(ge=-180.0, le=180.0, description="WGS84 long
 # Dead Sea shore to well above any ballistic apogee we track (~100 km for SRBMs).
 Alt = Annotated[float, msgspec.Meta(ge=-500.0, le=200_000.0, description="altitude above MSL, m")]
 Bearing = Annotated[float, msgspec.Meta(ge=0.0, lt=360.0, description="clockwise from true north, deg")]
-SigmaDeg = Annotated[float, msgspec.Meta(gt=0.0, le=180.0, description="1-sigma, degrees")]
+#: A sensor's angular 1-sigma: at least 0.001 deg (3.6"; no sensor of air threats is finer, and
+#: a near-zero sigma claims a certainty that would pin every track it touches), at most 180.
+SigmaDeg = Annotated[float, msgspec.Meta(ge=0.001, le=180.0, description="1-sigma, degrees (0.001-180)")]
 SensorId = Annotated[str, msgspec.Meta(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:\-]+$")]
 Probability = Annotated[float, msgspec.Meta(ge=0.0, le=1.0)]
 #: The largest variance a position report may give, m²: (1,000 km)².
 MAX_VARIANCE_M2 = 1e12
+#: The smallest variance a position report may claim in any direction, m^2 (1 m: GNSS-grade).
+MIN_VARIANCE_M2 = 1.0
 #: A report measured more than this before it arrived is refused, s: observers report up
 #: to 60 s late and a gateway may hold reports through an outage of minutes (domain.md),
 #: but an hour-old report cannot warn anyone (the service's `max_report_age_s` default).
@@ -143,11 +148,11 @@ class RadarPlot(_ReportBase, frozen=True, tag="radar"):
     range_m: Annotated[float, msgspec.Meta(gt=0.0, le=1_000_000.0)]
     azimuth_deg: Bearing
     elevation_deg: Annotated[float, msgspec.Meta(ge=-90.0, le=90.0)]
-    sigma_range_m: Annotated[float, msgspec.Meta(gt=0.0, le=100_000.0)]
+    sigma_range_m: Annotated[float, msgspec.Meta(ge=1.0, le=100_000.0)]
     sigma_azimuth_deg: SigmaDeg
     sigma_elevation_deg: SigmaDeg
     radial_speed_mps: Annotated[float, msgspec.Meta(ge=-10_000.0, le=10_000.0)] | None = None
-    sigma_radial_speed_mps: Annotated[float, msgspec.Meta(gt=0.0, le=1_000.0)] | None = None
+    sigma_radial_speed_mps: Annotated[float, msgspec.Meta(ge=0.01, le=1_000.0)] | None = None
 
     def __post_init__(self) -> None:
         _check_times(self)
@@ -227,6 +232,13 @@ class PositionReport(_ReportBase, frozen=True, tag="position"):
                + c[2] * (c[3] * c[7] - c[4] * c[6]))
         if m2 <= 0.0 or det <= 0.0:
             raise ReportValueError("cov_enu_m2", "not positive definite (a variance is implied to be <= 0)")
+        # No direction known better than MIN_VARIANCE_M2: a covariance of 1e-6 m^2 across a
+        # 1e12 m^2 one is within the bounds above, yet it pins the tracks it updates to a line
+        # and their covariances lose their positive definiteness in rounding.
+        low = float(np.linalg.eigvalsh(np.array(c, dtype=float).reshape(3, 3))[0])
+        if low < MIN_VARIANCE_M2:
+            raise ReportValueError("cov_enu_m2", f"claims {low:.3g} m² in some direction: no position is known "
+                                   f"better than {MIN_VARIANCE_M2:g} m² (1 m)")
         if self.vel_enu_mps is not None:
             _check_vector(self.vel_enu_mps, "vel_enu_mps", 10_000.0)
 

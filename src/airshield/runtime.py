@@ -28,6 +28,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import logging
 import math
 import time
 from collections.abc import Callable, Iterable, Sequence
@@ -43,7 +44,7 @@ from airshield.alerting.atom import DEFAULT_TAG_AUTHORITY, tag_authority_for
 from airshield.alerting.cap import DEFAULT_SENDER, sender_problem
 from airshield.alerting.events import OperatorCommand
 from airshield.core import Core, CoreConfig, StepResult
-from airshield.model import Report
+from airshield.model import Report, format_time
 from airshield.outputs import (
     DEFAULT_BASE_URL,
     CapFiles,
@@ -57,6 +58,8 @@ from airshield.outputs import (
 from airshield.pipeline import BATCH_S, batches
 from airshield.sources.ndjson import decode_report, encode_report
 from airshield.store import EventLog, LogError
+
+_log = logging.getLogger("airshield.core")
 
 #: After the last report the clock runs on until no track is left and every region is
 #: quiet, or this long has passed, s.
@@ -95,6 +98,11 @@ class NightStats:
     core_s: float = 0.0
     step_s: list[float] = field(default_factory=list)
     recovered_steps: int = 0
+    #: steps whose core raised (a fault, never an input's: inputs are checked on the way
+    #: in); each is taken as a step with no events, so the night goes on (and a replay or a
+    #: recovery does the same), and the first fault is kept for the summary and /healthz
+    failed_steps: int = 0
+    first_failure: str | None = None
     #: silent stretches the quiet clock jumped over (:data:`IDLE_JUMP_S`): (from, to), s
     jumps: list[tuple[float, float]] = field(default_factory=list)
     #: operator commands dated after the night had closed (never applied; `airshield run`
@@ -398,7 +406,10 @@ class Runtime:
         self.consumed += n
         self.consumed_cmds += m
         t0 = time.perf_counter()
-        res = self.core.step(reports, now, cmds)
+        try:
+            res = self.core.step(reports, now, cmds)
+        except Exception as exc:  # noqa: BLE001 - one faulty step must not end the night (or the service)
+            res = self._failed_step(now, exc)
         self.stats.step_s.append(time.perf_counter() - t0)
         self._count(res)
         if self.outputs is not None:
@@ -410,6 +421,19 @@ class Runtime:
         if len(self._steps) >= self.flush_every:
             self.flush()
         return res
+
+    def _failed_step(self, now: float, exc: Exception) -> StepResult:
+        """A step whose core raised: logged, counted, and taken as a step without events.
+
+        Deterministic like the rest: a replay or a recovery of the same log raises at the same
+        step and goes on the same way. The step's reports stay in the log (nothing accepted is
+        lost), its commands are spent without an audit record."""
+        self.stats.failed_steps += 1
+        what = f"the step at {format_time(now)} failed: {type(exc).__name__}: {exc}"
+        if self.stats.first_failure is None:
+            self.stats.first_failure = what
+        _log.error(what, exc_info=exc)
+        return StepResult(now, [], [], [])
 
     def flush(self) -> None:
         """Write the steps taken since the last flush (and reports accepted without durability) to the log."""

@@ -439,6 +439,7 @@ def test_registering_sensors_needs_the_admin(mid):
 def test_healthz_and_metrics(mid):
     h = mid.client.get("/healthz").json()
     assert h["status"] == "ok" and h["accepted"] > 0 and math.isfinite(h["now"])
+    assert h["failed_steps"] == 0 and h["first_failure"] is None
     m = mid.client.get("/metrics").text
     for name in ("airshield_reports_accepted_total", "airshield_steps_total", "airshield_clock_lag_seconds",
                  "airshield_tracks", 'airshield_regions{state="alert"}', "airshield_step_batch_seconds_bucket"):

@@ -94,10 +94,16 @@ def healthz(request: Request):
     lag = _lag(eng)
     stalled = _stalled(eng, settings)
     ok = eng.alive and not stalled
-    body = {"status": "ok" if ok else "failing",
+    failed = eng.rt.stats.failed_steps if eng.rt is not None else 0
+    first = eng.rt.stats.first_failure if eng.rt is not None else None
+    # A step whose core raised was taken without events (runtime: failed steps): the service
+    # still warns, but a fault is in the core: "degraded" (a restart replays the log and meets
+    # it again), and it says where.
+    body = {"status": ("degraded" if failed else "ok") if ok else "failing",
             "engine": ("stalled" if stalled else "running") if eng.alive else "stopped",
             "clock": settings.clock, "now": eng.clock(), "last_step": snap.now, "lag_s": round(lag, 3),
             "steps": snap.steps, "accepted": snap.accepted, "last_event": snap.last_event,
+            "failed_steps": failed, "first_failure": first,
             "wall": time.time()}
     return JSONResponse({k: (None if isinstance(v, float) and abs(v) == float("inf") else v)
                          for k, v in body.items()}, status_code=200 if ok else 503)

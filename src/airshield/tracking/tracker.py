@@ -892,7 +892,9 @@ class Tracker:
         # Reachable at the old track's top speed (its likeliest class's band), within 3 sigma.
         jump = np.hypot(*(self._xc[k, :2] - xo[:, :2]).T)
         top = self._top_speed[np.argmax(self._probs[cand], axis=1)]
-        slack = 3.0 * (np.sqrt(Po[:, 0, 0] + Po[:, 1, 1]) + math.sqrt(self._Pc[k, 0, 0] + self._Pc[k, 1, 1]))
+        # (max 0: a covariance that rounding left a hair below zero must not stop the night)
+        slack = 3.0 * (np.sqrt(np.maximum(Po[:, 0, 0] + Po[:, 1, 1], 0.0))
+                       + math.sqrt(max(self._Pc[k, 0, 0] + self._Pc[k, 1, 1], 0.0)))
         ok = (d2 < cfg.continuation_chi2) & (jump <= top * dt + slack) & (det > 0.0)
         best, best_cost = None, math.inf
         for i in np.flatnonzero(ok).tolist():
