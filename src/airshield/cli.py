@@ -13,6 +13,7 @@ Commands (stable):
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import time
@@ -82,18 +83,25 @@ def _simulate(scenario: str, seed: int | None, out: Path, quiet: bool):
                 console.print(f"[yellow]{label}[/] {note}", highlight=False, soft_wrap=True)
         else:
             sc = load_scenario(scenario)
+            if out.exists() and not out.is_dir():
+                _fail(f"--out {out}: is a file; the night is written into a directory")
             # A reported night simulated here before left its scenario: it would misdescribe this one.
             (out / "scenario.toml").unlink(missing_ok=True)
     except ScenarioError as exc:
         _fail(str(exc))
+    except OSError as exc:
+        _fail(f"--out {out}: {exc.strerror or exc}")
     t0 = time.perf_counter()
     try:
         with _progress(quiet) as progress:
             stages = _Stages(progress)
             night = simulate(sc, seed, stages)
             counts = write_night(night, out, stages)
-    except (ValueError, OSError) as exc:
+    except (ValueError, OSError, OverflowError) as exc:
         _fail(f"{scenario}: {exc}")
+    except MemoryError:
+        _fail(f"{scenario}: the night asks for more memory than this machine has (a rate or count far too "
+              "large?)")
     return night, counts, time.perf_counter() - t0
 
 
@@ -553,6 +561,7 @@ def serve(
               f"reach the service at (e.g. https://alerts.example.org/), for the feeds' links")
     if base_url is not None and not base_url.startswith(("https://", "http://")):
         _fail(f"--base-url: {base_url!r} is not an http(s) address")
+    _check_data_dir(data, regions)
     origins = tuple(o.strip() for o in cors_origins.split(",") if o.strip() and cors_origins.strip() != "none")
     token = os.environ.get("AIRSHIELD_ADMIN_TOKEN")
     tfile = data / "admin.token"
@@ -809,8 +818,43 @@ def _coverage_table(cov) -> Table:
     return t
 
 
+def _check_data_dir(data: Path, regions: str) -> None:
+    """The service's files, checked before it starts: a clear line instead of a failed start-up."""
+    import sqlite3
+
+    if data.exists() and not data.is_dir():
+        _fail(f"--data {data}: is a file; the service keeps its files in a directory")
+    for name in ("events.sqlite", "server.sqlite"):
+        f = data / name
+        if not f.exists():
+            continue
+        try:
+            con = sqlite3.connect(f"file:{f}?mode=ro", uri=True)
+            try:
+                ok = con.execute("PRAGMA quick_check").fetchone()
+            finally:
+                con.close()
+        except sqlite3.Error as exc:
+            _fail(f"{f}: not a readable SQLite database ({exc}); move it aside to start afresh, or restore it")
+        if not ok or ok[0] != "ok":
+            _fail(f"{f}: the database is damaged ({ok[0] if ok else 'no answer'}); restore it from a backup")
+    if not (data / "events.sqlite").exists() and regions not in ("default", "natural-earth", "geoboundaries"):
+        p = Path(regions)
+        if not p.is_file():
+            _fail(f"--regions {regions}: no such file")
+
+
 def main() -> None:
-    app()
+    """The console entry point: a fault no command foresaw is one line, not a traceback
+    (``AIRSHIELD_DEBUG=1`` shows it)."""
+    try:
+        app()
+    except Exception as exc:  # noqa: BLE001 - the last line of defence; commands handle what they foresee
+        if os.environ.get("AIRSHIELD_DEBUG"):
+            raise
+        console.print(f"[red]error:[/] {type(exc).__name__}: {exc} (an internal fault: run again with "
+                      "AIRSHIELD_DEBUG=1 for the traceback, and please report it)", highlight=False)
+        sys.exit(1)
 
 
 if __name__ == "__main__":

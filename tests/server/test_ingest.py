@@ -106,9 +106,16 @@ def test_a_json_array_with_a_nan_or_a_broken_element_loses_only_that_element(api
 
 def test_a_json_array_whose_own_brackets_are_broken_is_a_clear_422(api, tiny_feed):
     lines, tok = _token_group(api, tiny_feed, 2)
-    for body in (b"[" + lines[0] + b",", b"[" + lines[0] + b",]", b"[" + lines[0] + b"] trailing", b"[,"):
+    for body in (b"[" + lines[0] + b",", b"[" + lines[0] + b"] trailing", b"[,", b"[" + lines[0] + b",,]"):
         r = api.client.post("/v1/ingest", content=body, headers={"Content-Type": "application/json", **api.auth(tok)})
         assert r.status_code == 422 and "not a JSON array of reports" in r.json()["detail"], body
+
+
+def test_a_trailing_comma_in_a_json_array_costs_nothing(api, tiny_feed):
+    lines, tok = _token_group(api, tiny_feed, 2)
+    r = api.client.post("/v1/ingest", content=b"[" + lines[0] + b"," + lines[1] + b",]",
+                        headers={"Content-Type": "application/json", **api.auth(tok)})
+    assert r.status_code == 200 and r.json()["accepted"] == 2, r.text
 
 
 def test_a_batch_without_a_valid_report_is_refused_with_422(api):

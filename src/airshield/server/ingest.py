@@ -226,9 +226,7 @@ def _array_elements(body: bytes) -> list[bytes] | None:
             if depth == 0:
                 last = body[begin:i].strip()
                 if last:
-                    out.append(last)
-                elif out:
-                    return None  # a trailing comma: "[{...},]"
+                    out.append(last)  # (none after a trailing comma, "[{...},]": taken as written)
                 return out if not body[i + 1:].strip() else None
         elif c == 0x2C and depth == 1:  # a comma between elements
             item = body[begin:i].strip()

@@ -82,7 +82,9 @@ class Acoustic(_S):
     loud_range_factor: Positive = 1.75
     city_range_factor: Positive = 0.5
     blind_above_m: tuple[float, float] = (1500.0, 2000.0)
-    false_alarms_per_node_hour: NonNeg = 0.2
+    # At most 100 per node-hour (500x domain.md's 0.2): more is no network, and a typo (1e9)
+    # would ask for terabytes.
+    false_alarms_per_node_hour: Annotated[float, msgspec.Meta(ge=0.0, le=100.0)] = 0.2
     report_period_s: Positive = 5.0
     latency_s: tuple[float, float] = (1.0, 5.0)
 
@@ -99,32 +101,33 @@ class Radar(_S):
 
     sites: list[RadarSite] = []
     period_s: Positive = 2.0
-    sigma_range_m: Positive = 20.0
-    sigma_azimuth_deg: Positive = 0.7
-    sigma_elevation_deg: Positive = 1.0
-    sigma_radial_speed_mps: Positive = 1.0
+    # The report format's bounds (model.py): a plot the tracker would refuse is never made.
+    sigma_range_m: Annotated[float, msgspec.Meta(ge=1.0, le=100_000.0)] = 20.0
+    sigma_azimuth_deg: Annotated[float, msgspec.Meta(ge=0.001, le=180.0)] = 0.7
+    sigma_elevation_deg: Annotated[float, msgspec.Meta(ge=0.001, le=180.0)] = 1.0
+    sigma_radial_speed_mps: Annotated[float, msgspec.Meta(ge=0.01, le=1_000.0)] = 1.0
     pd: Fraction = 0.9
     range_drone_m: Positive = 20_000.0
     range_jet_m: Positive = 35_000.0
     range_cruise_m: Positive = 40_000.0
     range_ballistic_m: Positive = 100_000.0
     range_aircraft_m: Positive = 100_000.0
-    false_plots_per_scan: NonNeg = 0.1
+    false_plots_per_scan: Annotated[float, msgspec.Meta(ge=0.0, le=1000.0)] = 0.1
     latency_s: tuple[float, float] = (0.2, 1.0)
 
 
 class Observers(_S):
     """Citizen observers (domain.md: bearing sigma ~15 deg, latency 10-60 s, 20-30 % misclassified)."""
 
-    count: Annotated[int, msgspec.Meta(ge=0)] = 0
+    count: Annotated[int, msgspec.Meta(ge=0, le=10_000_000)] = 0
     near_cities: Fraction = 0.7
     hear_range_m: Positive = 3000.0
     report_p: Fraction = 0.3
     duplicates_mean: NonNeg = 0.5
-    sigma_bearing_deg: Positive = 15.0
+    sigma_bearing_deg: Annotated[float, msgspec.Meta(ge=0.001, le=180.0)] = 15.0
     misclassified: Fraction = 0.25
     latency_s: tuple[float, float] = (10.0, 60.0)
-    false_reports_per_observer_hour: NonNeg = 0.0005
+    false_reports_per_observer_hour: Annotated[float, msgspec.Meta(ge=0.0, le=100.0)] = 0.0005
 
 
 class Adsb(_S):
@@ -203,7 +206,14 @@ def load_scenario(name_or_path: str | Path) -> Scenario:
     if p.suffix == ".toml" or p.is_file():
         if not p.is_file():
             raise ScenarioError(str(p), None, None, "no such file")
-        return parse_scenario(p.read_text(encoding="utf-8"), str(p))
+        try:
+            text = p.read_text(encoding="utf-8-sig")  # a byte-order mark is no part of the TOML
+        except UnicodeDecodeError as exc:
+            raise ScenarioError(str(p), None, None, f"not UTF-8 text (byte {exc.start}): is it a scenario "
+                                "TOML file?") from None
+        except OSError as exc:
+            raise ScenarioError(str(p), None, None, exc.strerror or str(exc)) from None
+        return parse_scenario(text, str(p))
     root = resources.files("airshield.sim") / BUILTIN_DIR / f"{name_or_path}.toml"
     if not root.is_file():
         raise ScenarioError(
