@@ -180,3 +180,15 @@ def test_a_report_claiming_a_certainty_no_sensor_has_is_refused_by_field():
         with pytest.raises(ReportDecodeError) as exc:
             decode_report(msgspec.json.encode({**radar, field: value}))
         assert exc.value.error.field == field
+
+
+def test_files_joined_with_cat_keep_every_line_and_utf16_is_named(tmp_path):
+    one = msgspec.json.encode(msgspec.to_builtins(ONE_OF_EACH[0]))
+    two = msgspec.json.encode(msgspec.to_builtins(ONE_OF_EACH[1]))
+    f = tmp_path / "joined.ndjson"
+    f.write_bytes(b"\xef\xbb\xbf" + one + b"\n" + b"\xef\xbb\xbf" + two + b"\n")  # cat a.ndjson b.ndjson
+    reports, errors = read_reports(f)
+    assert errors == [] and len(reports) == 2
+    f.write_bytes((one.decode() + "\n").encode("utf-16"))
+    with pytest.raises(ValueError, match="UTF-16 text; save it as UTF-8"):
+        read_reports(f)

@@ -389,3 +389,18 @@ def test_a_step_whose_core_fails_is_taken_without_events_and_the_night_and_its_r
     assert EventLog(run / "events.sqlite", readonly=True).count("reports") == n, "nothing accepted is lost"
     _cli("replay", str(run / "events.sqlite"), "--out", str(tmp_path / "again"), "-q")
     _same_outputs(run, tmp_path / "again")
+
+
+def test_a_damaged_event_log_is_named_not_a_traceback(tiny_run, tmp_path):
+    import shutil
+
+    log = tmp_path / "events.sqlite"
+    shutil.copy(tiny_run / "events.sqlite", log)
+    data = bytearray(log.read_bytes())
+    page = 4096
+    mid = (len(data) // page // 2) * page
+    data[mid:mid + page] = bytes(page)  # one page in the middle zeroed (a bad disk, a bad copy)
+    log.write_bytes(bytes(data))
+    result = CliRunner().invoke(app, ["replay", str(log), "--out", str(tmp_path / "again"), "-q"])
+    assert result.exit_code != 0 and "Traceback" not in result.output
+    assert str(log) in " ".join(result.output.split()), result.output

@@ -15,6 +15,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import sqlite3
 import sys
 import time
 from pathlib import Path
@@ -418,6 +419,8 @@ def replay(
                                progress=lambda f: stages("replay", f))
     except ReplayMismatch as exc:
         _fail(f"replay differs from the log: {exc}", code=1)
+    except sqlite3.DatabaseError as exc:
+        _fail(f"{log}: the event log is damaged ({exc}); restore it from a backup")
     except (LogError, OSError, ValueError) as exc:
         _fail(str(exc))
     console.print(f"replayed {stats.steps:,} steps, {stats.reports:,} reports, {stats.alert_events:,} alert events "
@@ -820,8 +823,6 @@ def _coverage_table(cov) -> Table:
 
 def _check_data_dir(data: Path, regions: str) -> None:
     """The service's files, checked before it starts: a clear line instead of a failed start-up."""
-    import sqlite3
-
     if data.exists() and not data.is_dir():
         _fail(f"--data {data}: is a file; the service keeps its files in a directory")
     for name in ("events.sqlite", "server.sqlite"):

@@ -39,11 +39,13 @@ import logging
 import os
 import re
 import tempfile
+import warnings
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+import shapely
 from shapely.geometry import Polygon, shape
 
 from airshield.geo import geopackage
@@ -261,9 +263,14 @@ def _parse_feature_collection(raw: bytes, path: Path) -> tuple[list[tuple[dict[s
         if not isinstance(feature, dict) or not feature.get("geometry"):
             raise ValueError(f"{path}: feature {i} has no geometry")
         try:
-            geom = shape(feature["geometry"])
+            with warnings.catch_warnings():  # a NaN coordinate: refused below, by name
+                warnings.simplefilter("ignore", RuntimeWarning)
+                geom = shape(feature["geometry"])
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise ValueError(f"{path}: feature {i} has a bad geometry ({exc})") from exc
+        if not np.isfinite(shapely.get_coordinates(geom)).all():
+            raise ValueError(f"{path}: feature {i} has a coordinate that is not a finite number (NaN or "
+                             "Infinity)")
         features.append((dict(feature.get("properties") or {}), geom))
     attribution = data.get("attribution")
     if not isinstance(attribution, str) or not attribution:

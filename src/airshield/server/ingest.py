@@ -172,6 +172,7 @@ def _items(body: bytes, content_type: str) -> list[tuple[int, int, bytes]]:
     if "ndjson" in content_type or "jsonlines" in content_type or "json-seq" in content_type:
         out = []
         for n, line in enumerate(body.split(b"\n"), start=1):
+            line = line.removeprefix(b"\xef\xbb\xbf")  # bodies joined with cat: each may begin with one
             stripped = line.strip()
             if stripped and not stripped.startswith(b"#"):
                 out.append((len(out), n, line))

@@ -144,6 +144,8 @@ def read_reports(path: str | Path) -> tuple[list[Report], list[LineError]]:
     data = path.read_bytes()
     if data.startswith(b"\x1f\x8b"):
         raise ValueError(f"{path}: the file is gzip-compressed; decompress it first (gunzip, or zcat > reports.ndjson)")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        raise ValueError(f"{path}: the file is UTF-16 text; save it as UTF-8 (iconv -f UTF-16 -t UTF-8)")
     data = _normalised(data)
     if not data.startswith(b"#") and b"\n#" not in data:
         try:
@@ -165,8 +167,11 @@ def _count_lines(data: bytes) -> int:
 
 def _normalised(data: bytes) -> bytes:
     """A file's bytes without a byte-order mark (Windows editors write one; it is no part of
-    the first report), with CR LF and CR line ends as LF (a raw CR is never inside JSON)."""
+    the first report; nor of a line after a line end: files joined with ``cat``), with CR LF
+    and CR line ends as LF (a raw CR is never inside JSON)."""
     data = data.removeprefix(b"\xef\xbb\xbf")
+    if b"\n\xef\xbb\xbf" in data:  # files joined with cat: each may begin with its own mark
+        data = data.replace(b"\n\xef\xbb\xbf", b"\n")
     return data.replace(b"\r\n", b"\n").replace(b"\r", b"\n") if b"\r" in data else data
 
 
