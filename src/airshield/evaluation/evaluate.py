@@ -308,11 +308,11 @@ def evaluate_files(
         if tp.is_file():
             tracks = read_tracks(tp)
         else:
-            skipped["tracks"] = f"{tp} not found"
+            skipped["tracks"] = f"{tp} {'is not a file' if tp.exists() else 'not found'}"
         if ap.is_file():
             alerts = read_alerts(ap)
         else:
-            skipped["alerts"] = f"{ap} not found"
+            skipped["alerts"] = f"{ap} {'is not a file' if ap.exists() else 'not found'}"
     return evaluate(truth_t, regions, to_xy, tracks, alerts, skipped=skipped, **options)
 
 
