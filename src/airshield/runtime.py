@@ -532,8 +532,10 @@ class Runtime:
         try:
             for st in log.steps():
                 if st.step - 1 in registry:
-                    rt.core.register_sensors([decode_report(b) for b in registry.pop(st.step - 1)])
-                reports = [decode_report(b) for _, _, b in log.reports(rt.consumed, st.last_report)]
+                    rt.core.register_sensors([decode_report(b, f"{log_path} registry") for b in
+                                              registry.pop(st.step - 1)])
+                reports = [decode_report(b, f"{log_path} reports", seq)
+                           for seq, _, b in log.reports(rt.consumed, st.last_report)]
                 cmds = [decode_command(b) for _, _, b in log.commands(rt.consumed_cmds, st.last_command)]
                 rt._pending, rt._pending_cmds = reports, cmds
                 rt.accepted, rt.accepted_cmds = st.last_report, st.last_command
@@ -553,10 +555,10 @@ class Runtime:
         rt._verify = None
         rt.stats.recovered_steps = rt.stats.steps
         for bodies in registry.values():  # registered after the last step
-            rt.core.register_sensors([decode_report(b) for b in bodies])
+            rt.core.register_sensors([decode_report(b, f"{log_path} registry") for b in bodies])
         # Accepted, not yet stepped (or stepped and not logged): pending again.
         rest = log.reports(rt.consumed)
-        rt._pending = [decode_report(b) for _, _, b in rest]
+        rt._pending = [decode_report(b, f"{log_path} reports", seq) for seq, _, b in rest]
         rt._pending_cmds = [decode_command(b) for _, _, b in log.commands(rt.consumed_cmds)]
         rt.accepted = rest[-1][0] if rest else rt.consumed
         rt.accepted_cmds = log.last_seq("commands")

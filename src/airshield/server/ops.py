@@ -94,8 +94,9 @@ def healthz(request: Request):
     lag = _lag(eng)
     stalled = _stalled(eng, settings)
     ok = eng.alive and not stalled
-    failed = eng.rt.stats.failed_steps if eng.rt is not None else 0
-    first = eng.rt.stats.first_failure if eng.rt is not None else None
+    rt = getattr(eng, "rt", None)  # (none before the engine starts)
+    failed = rt.stats.failed_steps if rt is not None else 0
+    first = rt.stats.first_failure if rt is not None else None
     # A step whose core raised was taken without events (runtime: failed steps): the service
     # still warns, but a fault is in the core: "degraded" (a restart replays the log and meets
     # it again), and it says where.
