@@ -48,12 +48,13 @@ def night(d: Path, overrides: list[str]) -> dict[str, tuple[float, float]]:
     from airshield.evaluation.intervals import overlap_seconds, union
     from airshield.evaluation.io import read_truth
     from airshield.evaluation.warning import NEEDED_BEFORE_ENTRY_S
-    from airshield.geo import load_regions
+    from airshield.geo import load_cities, load_regions
     from airshield.pipeline import BATCH_S, batches
     from airshield.sources.ndjson import read_reports
 
     reports, _ = read_reports(d / "reports.ndjson")
-    core = Core(load_regions("default"), None, with_overrides(CoreConfig(), overrides))
+    # The places too, as `airshield run` has them: a threat lost near a big city ends there.
+    core = Core(load_regions("default"), load_cities(), with_overrides(CoreConfig(), overrides))
     core.register_sensors(reports)
     truth = read_truth(d / "truth.ndjson")
     ev = evaluate_files(truth, None, *geo_regions_loader(truth.scenario))
