@@ -68,3 +68,10 @@ def test_a_fault_no_command_foresaw_is_one_line_and_the_traceback_is_there_on_re
     monkeypatch.setenv("AIRSHIELD_DEBUG", "1")
     with pytest.raises(ZeroDivisionError):
         airshield.cli.main()
+
+
+def test_an_empty_cap_sender_is_refused_not_replaced_by_the_placeholder(tmp_path):
+    f = tmp_path / "r.ndjson"
+    f.write_text("")
+    _fails("run", str(f), "--out", str(tmp_path / "run"), "--cap-sender", " ", says="--cap-sender: empty")
+    _fails("serve", "--data", str(tmp_path / "data"), "--cap-sender", "", says="--cap-sender: empty")

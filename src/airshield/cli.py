@@ -306,6 +306,7 @@ def run(
     except ValueError as exc:
         _fail(f"--set {exc}")
     _check_cap_status(cap_status)
+    _check_cap_sender(cap_sender)
     if cap_base_url is not None and not cap_base_url.startswith(("https://", "http://")):
         _fail(f"--cap-base-url: {cap_base_url!r} is not an http(s) address")
     rs, n_rejected = _read_input(reports, kinds)
@@ -369,6 +370,13 @@ def _check_command_regions(cmds, ids: set[str], path: Path | None) -> None:
             near = sorted(ids, key=lambda r: (not r.startswith(c.region[:3]), r))[:5]
             _fail(f"{path}: command {i} ({c.action} at {_iso(c.t)}) is for region {c.region!r}, which the "
                   f"run's regions do not have (for example {', '.join(near)})")
+
+
+def _check_cap_sender(cap_sender: str | None) -> None:
+    """An empty --cap-sender is a mistake, not a wish for the placeholder sender."""
+    if cap_sender is not None and not cap_sender.strip():
+        _fail("--cap-sender: empty; give your authority's unique id (e.g. alerts@your-domain), or leave the "
+              "option out for the placeholder")
 
 
 def _check_cap_status(cap_status: str | None) -> None:
@@ -558,6 +566,7 @@ def serve(
 
     if clock not in CLOCKS:
         _fail(f"--clock: {clock!r}; one of {', '.join(CLOCKS)}")
+    _check_cap_sender(cap_sender)
     if base_url is None and host.strip("[]") in ("0.0.0.0", "::", ""):
         # The feeds' links are made from the base URL; http://0.0.0.0:PORT/ reaches no one.
         _fail(f"--host {host or repr(host)} listens for other machines: give --base-url, the address they "
