@@ -193,6 +193,18 @@ def test_bad_line_is_reported_with_file_and_line(tmp_path, files):
         evaluate_files(truth, run, REGIONS, to_xy)
 
 
+def test_a_truth_whose_scenario_ends_before_it_starts_is_refused_not_scored_empty(tmp_path, files):
+    truth, run = files
+    lines = truth.read_text().splitlines()
+    i = next(n for n, line in enumerate(lines) if '"scenario"' in line)
+    scen = json.loads(lines[i])
+    scen["start"], scen["end"] = scen["end"], scen["start"]
+    lines[i] = json.dumps(scen)
+    truth.write_text("\n".join(lines) + "\n")
+    with pytest.raises(EvaluationInputError, match="ends .* before it starts"):
+        evaluate_files(truth, run, REGIONS, to_xy)
+
+
 def test_evaluate_run_with_a_regions_loader_and_report(tmp_path, files):
     truth, run = files
     out = tmp_path / "report"

@@ -267,6 +267,9 @@ def read_truth(path: str | Path) -> Truth:
     scen = next((o for o in objs if isinstance(o, _Scenario)), None)
     if scen is None:
         raise EvaluationInputError(f"{path.name}: no `scenario` line")
+    if _ts(scen.end) <= _ts(scen.start):
+        raise EvaluationInputError(f"{path.name}: the scenario ends ({scen.end}) before it starts ({scen.start}): "
+                                   "nothing could be scored")
     threats = {o.id: o for o in objs if isinstance(o, _Threat)}
     states = [o for o in objs if isinstance(o, _State)]
     detects = [o for o in objs if isinstance(o, _Detect)]
