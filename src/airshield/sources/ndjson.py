@@ -98,6 +98,9 @@ def _explain(exc: Exception, source: str, line: int) -> LineError:
     if m:
         return LineError(source, line, m.group(1), "unknown field (see docs/formats.md)")
     if not isinstance(exc, msgspec.ValidationError):
+        # msgspec counts bytes from 0 ("invalid character (byte 0)" reads like a NUL byte): say
+        # which byte of the line, from 1, as an editor's column would.
+        msg = re.sub(r"\(byte (\d+)\)", lambda m: f"at byte {int(m.group(1)) + 1} of the line", msg)
         return LineError(source, line, "$", f"not valid JSON ({msg})")
     return LineError(source, line, "$", msg)
 
