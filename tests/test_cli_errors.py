@@ -75,3 +75,12 @@ def test_an_empty_cap_sender_is_refused_not_replaced_by_the_placeholder(tmp_path
     f.write_text("")
     _fails("run", str(f), "--out", str(tmp_path / "run"), "--cap-sender", " ", says="--cap-sender: empty")
     _fails("serve", "--data", str(tmp_path / "data"), "--cap-sender", "", says="--cap-sender: empty")
+
+
+def test_a_run_whose_output_files_cannot_be_written_writes_nothing(tmp_path):
+    f = tmp_path / "r.ndjson"
+    f.write_text("")
+    out = tmp_path / "run"
+    (out / "tracks.ndjson").mkdir(parents=True)
+    _fails("run", str(f), "--out", str(out), says="tracks.ndjson is a directory")
+    assert sorted(p.name for p in out.iterdir()) == ["tracks.ndjson"]

@@ -309,6 +309,7 @@ def run(
     _check_cap_sender(cap_sender)
     if cap_base_url is not None and not cap_base_url.startswith(("https://", "http://")):
         _fail(f"--cap-base-url: {cap_base_url!r} is not an http(s) address")
+    _check_out_dir(out)
     rs, n_rejected = _read_input(reports, kinds)
     cmds = _read_commands(commands)
     _check_commands_in_night(cmds, rs, commands)
@@ -370,6 +371,18 @@ def _check_command_regions(cmds, ids: set[str], path: Path | None) -> None:
             near = sorted(ids, key=lambda r: (not r.startswith(c.region[:3]), r))[:5]
             _fail(f"{path}: command {i} ({c.action} at {_iso(c.t)}) is for region {c.region!r}, which the "
                   f"run's regions do not have (for example {', '.join(near)})")
+
+
+def _check_out_dir(out: Path) -> None:
+    """Refuse, before anything is written, an output directory whose files could not be written:
+    a run that fails half-way leaves an event log that a new run would not start over."""
+    if out.exists() and not out.is_dir():
+        _fail(f"--out {out}: is a file; a run writes into a directory")
+    for name, want_dir in (("tracks.ndjson", False), ("alerts.ndjson", False), ("audit.ndjson", False),
+                           ("alerts.atom", False), ("events.sqlite", False), ("cap", True)):
+        p = out / name
+        if p.exists() and p.is_dir() != want_dir:
+            _fail(f"--out {out}: {name} is {'a file' if want_dir else 'a directory'}; move it aside")
 
 
 def _check_cap_sender(cap_sender: str | None) -> None:
