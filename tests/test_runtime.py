@@ -377,6 +377,7 @@ def test_a_step_whose_core_fails_is_taken_without_events_and_the_night_and_its_r
         calls["n"] += 1
         if reports and not getattr(self, "_failed_once", False):
             self._failed_once = True
+            self.tracker.process(list(reports), now)  # the tracker has stepped; the picture, the policy not
             raise FloatingPointError("a variance went negative")
         return real(self, reports, now, commands)
 
@@ -404,3 +405,24 @@ def test_a_damaged_event_log_is_named_not_a_traceback(tiny_run, tmp_path):
     result = CliRunner().invoke(app, ["replay", str(log), "--out", str(tmp_path / "again"), "-q"])
     assert result.exit_code != 0 and "Traceback" not in result.output
     assert str(log) in " ".join(result.output.split()), result.output
+
+
+def test_a_fault_of_the_machine_in_a_step_stops_the_run_rather_than_leave_a_log_no_replay_matches(tiny, tmp_path,
+                                                                                                  monkeypatch):
+    import airshield.core
+    from airshield.geo import load_regions
+    from airshield.runtime import run_file
+    from airshield.sources.ndjson import read_reports
+
+    real = airshield.core.Core.step
+
+    def out_of_memory_once(self, reports, now, commands=()):
+        if reports and not getattr(self, "_failed_once", False):
+            self._failed_once = True
+            raise MemoryError
+        return real(self, reports, now, commands)
+
+    monkeypatch.setattr(airshield.core.Core, "step", out_of_memory_once)
+    reports, _ = read_reports(tiny / "reports.ndjson")
+    with pytest.raises(MemoryError):
+        run_file(reports, load_regions("default"), tmp_path / "run")

@@ -103,6 +103,9 @@ class NightStats:
     #: recovery does the same), and the first fault is kept for the summary and /healthz
     failed_steps: int = 0
     first_failure: str | None = None
+    #: the steps that failed since the last that did not (the service is failing, not degraded,
+    #: once this passes its limit: ``server.ops.MAX_FAILED_IN_A_ROW``)
+    failed_in_a_row: int = 0
     #: silent stretches the quiet clock jumped over (:data:`IDLE_JUMP_S`): (from, to), s
     jumps: list[tuple[float, float]] = field(default_factory=list)
     #: operator commands dated after the night had closed (never applied; `airshield run`
@@ -408,6 +411,11 @@ class Runtime:
         t0 = time.perf_counter()
         try:
             res = self.core.step(reports, now, cmds)
+            self.stats.failed_in_a_row = 0
+        except (MemoryError, RecursionError):
+            # The machine's fault, not the data's: a replay would not meet it again, so taking the
+            # step without events would leave a log that cannot be replayed. Stop instead.
+            raise
         except Exception as exc:  # noqa: BLE001 - one faulty step must not end the night (or the service)
             res = self._failed_step(now, exc)
         self.stats.step_s.append(time.perf_counter() - t0)
@@ -425,10 +433,13 @@ class Runtime:
     def _failed_step(self, now: float, exc: Exception) -> StepResult:
         """A step whose core raised: logged, counted, and taken as a step without events.
 
-        Deterministic like the rest: a replay or a recovery of the same log raises at the same
-        step and goes on the same way. The step's reports stay in the log (nothing accepted is
-        lost), its commands are spent without an audit record."""
+        Deterministic like the rest: the core is pure, so a replay or a recovery of the same log
+        raises at the same step, with the core in the same (partly stepped) state, and goes on
+        the same way; faults of the machine (memory, recursion) are not caught. The step's
+        reports stay in the log (nothing accepted is lost), its commands are spent without an
+        audit record."""
         self.stats.failed_steps += 1
+        self.stats.failed_in_a_row += 1
         what = f"the step at {format_time(now)} failed: {type(exc).__name__}: {exc}"
         if self.stats.first_failure is None:
             self.stats.first_failure = what

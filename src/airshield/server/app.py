@@ -56,6 +56,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         engine.start()
         log.info("started", extra={"data_dir": str(settings.data_dir), "clock": settings.clock,
                                    "regions": len(engine.region_ids), "version": __version__})
+        ops.gauge(app, "airshield_failed_steps", "core steps that raised and were taken without events",
+                  lambda: engine.rt.stats.failed_steps if engine.rt is not None else 0)
         stop_push = push.attach(app, engine, settings)
         try:
             yield

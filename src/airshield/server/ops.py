@@ -81,9 +81,19 @@ def _stalled(eng, settings) -> bool:
     return settings.clock == "wall" and _lag(eng) > MAX_LAG_STEPS * batch_s
 
 
+#: This many failed core steps in a row (runtime: failed steps), a minute at the default batch,
+#: and the service says it is failing: each step is taken without events, so nobody is warned.
+MAX_FAILED_IN_A_ROW = 12
+
+
+def _failing(eng) -> bool:
+    rt = getattr(eng, "rt", None)
+    return rt is not None and rt.stats.failed_in_a_row >= MAX_FAILED_IN_A_ROW
+
+
 def engine_ok(eng, settings) -> bool:
-    """The engine runs and keeps up: its picture may answer "does it concern me"."""
-    return bool(eng.alive) and not _stalled(eng, settings)
+    """The engine runs, keeps up and its steps succeed: its picture may answer "does it concern me"."""
+    return bool(eng.alive) and not _stalled(eng, settings) and not _failing(eng)
 
 
 @router.get("/healthz", summary="Liveness and readiness")
@@ -93,15 +103,16 @@ def healthz(request: Request):
     snap = eng.snapshot
     lag = _lag(eng)
     stalled = _stalled(eng, settings)
-    ok = eng.alive and not stalled
+    failing = _failing(eng)
+    ok = eng.alive and not stalled and not failing
     rt = getattr(eng, "rt", None)  # (none before the engine starts)
     failed = rt.stats.failed_steps if rt is not None else 0
     first = rt.stats.first_failure if rt is not None else None
     # A step whose core raised was taken without events (runtime: failed steps): the service
     # still warns, but a fault is in the core: "degraded" (a restart replays the log and meets
-    # it again), and it says where.
+    # it again), and it says where; "failing" (503) when the last MAX_FAILED_IN_A_ROW all failed.
     body = {"status": ("degraded" if failed else "ok") if ok else "failing",
-            "engine": ("stalled" if stalled else "running") if eng.alive else "stopped",
+            "engine": ("stalled" if stalled else "failing" if failing else "running") if eng.alive else "stopped",
             "clock": settings.clock, "now": eng.clock(), "last_step": snap.now, "lag_s": round(lag, 3),
             "steps": snap.steps, "accepted": snap.accepted, "last_event": snap.last_event,
             "failed_steps": failed, "first_failure": first,
