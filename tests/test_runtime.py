@@ -426,3 +426,22 @@ def test_a_fault_of_the_machine_in_a_step_stops_the_run_rather_than_leave_a_log_
     reports, _ = read_reports(tiny / "reports.ndjson")
     with pytest.raises(MemoryError):
         run_file(reports, load_regions("default"), tmp_path / "run")
+
+
+def test_a_log_holding_a_report_this_airshield_refuses_says_so(tiny_run, tmp_path):
+    import shutil
+
+    log = tmp_path / "events.sqlite"
+    shutil.copy(tiny_run / "events.sqlite", log)
+    con = sqlite3.connect(log)
+    for (name,) in con.execute("SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'reports'"):
+        con.execute(f'DROP TRIGGER "{name}"')  # the log is append-only; this test edits it behind its back
+    seq, body = con.execute("SELECT seq, body FROM reports ORDER BY seq LIMIT 1").fetchone()
+    bad = json.loads(body)
+    bad["sensor"] = "has a space"  # as if an older airshield had taken it
+    con.execute("UPDATE reports SET body = ? WHERE seq = ?", (json.dumps(bad).encode(), seq))
+    con.commit()
+    con.close()
+    result = _cli("replay", str(log), "--out", str(tmp_path / "again"), "-q", code=1)
+    said = " ".join(result.output.split())
+    assert "refuses a report the log accepted" in said and "`sensor`" in said

@@ -56,7 +56,7 @@ from airshield.outputs import (
     track_lines,
 )
 from airshield.pipeline import BATCH_S, batches
-from airshield.sources.ndjson import decode_report, encode_report
+from airshield.sources.ndjson import ReportDecodeError, decode_report, encode_report
 from airshield.store import EventLog, LogError
 
 _log = logging.getLogger("airshield.core")
@@ -192,6 +192,11 @@ def core_version() -> str:
             continue
         h.update(str(rel).encode() + b"\0" + f.read_bytes())
     return h.hexdigest()[:12]
+
+
+def _refused(exc: ReportDecodeError, meta: dict[str, str]) -> ReplayMismatch:
+    """A report the log accepted that this airshield refuses (its checks are newer), explained."""
+    return _explained(ReplayMismatch(f"{exc}: this airshield refuses a report the log accepted"), meta)
 
 
 def _explained(exc: ReplayMismatch, meta: dict[str, str]) -> ReplayMismatch:
@@ -563,13 +568,18 @@ class Runtime:
             rt.flush()
         except ReplayMismatch as exc:
             raise _explained(exc, meta) from None
+        except ReportDecodeError as exc:
+            raise _refused(exc, meta) from None
         rt._verify = None
         rt.stats.recovered_steps = rt.stats.steps
-        for bodies in registry.values():  # registered after the last step
-            rt.core.register_sensors([decode_report(b, f"{log_path} registry") for b in bodies])
-        # Accepted, not yet stepped (or stepped and not logged): pending again.
-        rest = log.reports(rt.consumed)
-        rt._pending = [decode_report(b, f"{log_path} reports", seq) for seq, _, b in rest]
+        try:
+            for bodies in registry.values():  # registered after the last step
+                rt.core.register_sensors([decode_report(b, f"{log_path} registry") for b in bodies])
+            # Accepted, not yet stepped (or stepped and not logged): pending again.
+            rest = log.reports(rt.consumed)
+            rt._pending = [decode_report(b, f"{log_path} reports", seq) for seq, _, b in rest]
+        except ReportDecodeError as exc:
+            raise _refused(exc, meta) from None
         rt._pending_cmds = [decode_command(b) for _, _, b in log.commands(rt.consumed_cmds)]
         rt.accepted = rest[-1][0] if rest else rt.consumed
         rt.accepted_cmds = log.last_seq("commands")
