@@ -235,10 +235,17 @@ class PositionReport(_ReportBase, frozen=True, tag="position"):
         # No direction known better than MIN_VARIANCE_M2: a covariance of 1e-6 m^2 across a
         # 1e12 m^2 one is within the bounds above, yet it pins the tracks it updates to a line
         # and their covariances lose their positive definiteness in rounding.
-        low = float(np.linalg.eigvalsh(np.array(c, dtype=float).reshape(3, 3))[0])
-        if low < MIN_VARIANCE_M2:
-            raise ReportValueError("cov_enu_m2", f"claims {low:.3g} m² in some direction: no position is known "
-                                   f"better than {MIN_VARIANCE_M2:g} m² (1 m)")
+        # (Every eigenvalue above 0.999 MIN_VARIANCE_M2 is C - 0.999 MIN_VARIANCE_M2 I positive
+        # definite: Sylvester again, in plain arithmetic; the eigenvalue only for the message.)
+        shift = 0.999 * MIN_VARIANCE_M2
+        d0, d4, d8 = c[0] - shift, c[4] - shift, c[8] - shift
+        m2 = d0 * d4 - c[1] * c[3]
+        det = d0 * (d4 * d8 - c[5] * c[7]) - c[1] * (c[3] * d8 - c[5] * c[6]) + c[2] * (c[3] * c[7] - d4 * c[6])
+        if d0 <= 0.0 or m2 <= 0.0 or det <= 0.0:
+            low = float(np.linalg.eigvalsh(np.array(c, dtype=float).reshape(3, 3))[0])
+            if low < MIN_VARIANCE_M2:
+                raise ReportValueError("cov_enu_m2", f"claims {low:.3g} m² in some direction: no position is "
+                                       f"known better than {MIN_VARIANCE_M2:g} m² (1 m)")
         if self.vel_enu_mps is not None:
             _check_vector(self.vel_enu_mps, "vel_enu_mps", 10_000.0)
 

@@ -111,6 +111,14 @@ def test_a_json_array_whose_own_brackets_are_broken_is_a_clear_422(api, tiny_fee
         assert r.status_code == 422 and "not a JSON array of reports" in r.json()["detail"], body
 
 
+def test_the_array_split_keeps_brackets_commas_and_escaped_quotes_inside_strings():
+    from airshield.server.ingest import _array_elements
+
+    body = b'[{"a":"x\\\\"},{"b":[1,{"c":"]},\\" ["}]},NaN]'
+    assert _array_elements(body) == [b'{"a":"x\\\\"}', b'{"b":[1,{"c":"]},\\" ["}]}', b"NaN"]
+    assert _array_elements(b"[ ]") == [] and _array_elements(b'[{"a":"open}]') is None
+
+
 def test_a_trailing_comma_in_a_json_array_costs_nothing(api, tiny_feed):
     lines, tok = _token_group(api, tiny_feed, 2)
     r = api.client.post("/v1/ingest", content=b"[" + lines[0] + b"," + lines[1] + b",]",

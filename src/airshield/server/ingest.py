@@ -36,6 +36,7 @@ import time
 from typing import Annotated
 
 import msgspec
+import numpy as np
 from fastapi import APIRouter, Depends, Header, HTTPException, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import JSONResponse
@@ -198,44 +199,47 @@ def _items(body: bytes, content_type: str) -> list[tuple[int, int, bytes]]:
 def _array_elements(body: bytes) -> list[bytes] | None:
     """The raw top-level elements of a JSON array whose elements may not all be JSON.
 
-    Only the array's own structure must be sound (brackets, braces and strings balanced,
-    nothing after its closing bracket); an element like ``{"range_m": NaN}`` comes back as
-    its bytes, for the report decoder to refuse with its index. None when the structure
-    itself is broken: then nothing can be told apart.
+    Only the array's own structure must be sound (strings closed, brackets and braces
+    balanced, nothing after its closing bracket); an element like ``{"range_m": NaN}`` comes
+    back as its bytes, for the report decoder to refuse with its index. None when the
+    structure itself is broken (an unclosed string or bracket, an empty element): then
+    nothing can be told apart. A trailing comma before the closing bracket is taken as
+    written. Vectorised (numpy over the bytes): an 8 MiB body takes tens of milliseconds.
     """
     start = body.find(b"[")
-    depth, in_str, esc, begin = 0, False, False, start + 1
+    if start < 0:
+        return None
+    a = np.frombuffer(body, dtype=np.uint8)
+    idx = np.arange(a.size, dtype=np.int32)  # (a body is at most a few MiB)
+    # A quote opens or closes a string unless an odd run of backslashes escapes it.
+    not_bs = a != 0x5C
+    run = idx - np.maximum.accumulate(np.where(not_bs, idx, np.int32(-1)))  # backslashes ending at each byte
+    quote = a == 0x22
+    quote[1:] &= (run[:-1] & 1) == 0
+    n_quotes = np.cumsum(quote, dtype=np.int32)
+    if n_quotes[-1] % 2:
+        return None  # an unclosed string
+    outside = (n_quotes & 1) == 0  # (an opening quote and a string's bytes are inside)
+    outside[:start] = False
+    opens = ((a == 0x5B) | (a == 0x7B)) & outside
+    closes = ((a == 0x5D) | (a == 0x7D)) & outside
+    depth = np.cumsum(opens.view(np.int8) - closes.view(np.int8), dtype=np.int32)  # after each byte
+    if depth.size and depth.min() < 0:
+        return None
+    done = np.flatnonzero(closes & (depth == 0))
+    if done.size == 0 or body[int(done[0]) + 1:].strip():
+        return None  # unclosed, or something after the array
+    end = int(done[0])
+    commas = np.flatnonzero((a[:end] == 0x2C) & outside[:end] & (depth[:end] == 1)).tolist()
+    starts, stops = [start + 1, *(c + 1 for c in commas)], [*commas, end]
     out: list[bytes] = []
-    for i in range(start, len(body)):
-        c = body[i]
-        if in_str:
-            if esc:
-                esc = False
-            elif c == 0x5C:  # backslash
-                esc = True
-            elif c == 0x22:  # quote
-                in_str = False
-            continue
-        if c == 0x22:
-            in_str = True
-        elif c in (0x5B, 0x7B):  # [ {
-            depth += 1
-        elif c in (0x5D, 0x7D):  # ] }
-            depth -= 1
-            if depth < 0:
-                return None
-            if depth == 0:
-                last = body[begin:i].strip()
-                if last:
-                    out.append(last)  # (none after a trailing comma, "[{...},]": taken as written)
-                return out if not body[i + 1:].strip() else None
-        elif c == 0x2C and depth == 1:  # a comma between elements
-            item = body[begin:i].strip()
-            if not item:
-                return None
+    for k, (b0, b1) in enumerate(zip(starts, stops, strict=True)):
+        item = body[b0:b1].strip()
+        if item:
             out.append(item)
-            begin = i + 1
-    return None
+        elif not (k == len(stops) - 1 and (out or k == 0)):
+            return None  # an empty element: "[,", "[a,,b]"
+    return out
 
 
 @router.post(
@@ -261,7 +265,8 @@ async def ingest(
     s = app.state.settings
     body = await _read_body(request, s.max_body_bytes)
     try:
-        items = _items(body, request.headers.get("content-type", "application/json"))
+        # In a worker thread: a malformed 8 MiB array is split by a scan that takes a while.
+        items = await run_in_threadpool(_items, body, request.headers.get("content-type", "application/json"))
     except _BadBody as exc:  # the same shape as a batch without a valid report
         return JSONResponse({"detail": str(exc), **_NONE_TAKEN}, status_code=422)
     if len(items) > s.max_items:
