@@ -509,3 +509,13 @@ def test_a_reason_names_the_cities_of_the_region_the_threats_may_reach():
     x_alert = -30 * KM + 45 * (alert.t - T0)
     assert p.eta_s == pytest.approx((60 * KM - 5 * KM - x_alert) / 45.0, abs=60.0)
     assert p.eta_lo_s <= p.eta_s
+
+
+def test_an_alert_an_operator_holds_says_so_when_it_is_refreshed():
+    w = World()
+    w.step(5, commands=[OperatorCommand(t=T0, region="B", action="raise", user="duty-1", note="air force warning",
+                                        duration_s=3600.0)])
+    w.idle(2000)
+    refreshed = [e for e in w.of("B", "update") if e.reason.rule == "refresh"]
+    assert refreshed and all("held by a duty officer's hold" in e.reason.text for e in refreshed)
+    assert w.policy.keeping(w.picture, T0 + w.t) == {"B": ("operator", ())}

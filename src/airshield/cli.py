@@ -851,16 +851,14 @@ def _check_data_dir(data: Path, regions: str) -> None:
         f = data / name
         if not f.exists():
             continue
-        try:
+        try:  # the header and the schema only: a whole check would read a night's log at every start
             con = sqlite3.connect(f"file:{f}?mode=ro", uri=True)
             try:
-                ok = con.execute("PRAGMA quick_check").fetchone()
+                con.execute("SELECT count(*) FROM sqlite_master").fetchone()
             finally:
                 con.close()
         except sqlite3.Error as exc:
             _fail(f"{f}: not a readable SQLite database ({exc}); move it aside to start afresh, or restore it")
-        if not ok or ok[0] != "ok":
-            _fail(f"{f}: the database is damaged ({ok[0] if ok else 'no answer'}); restore it from a backup")
     if not (data / "events.sqlite").exists() and regions not in ("default", "natural-earth", "geoboundaries"):
         p = Path(regions)
         if not p.is_file():

@@ -167,8 +167,21 @@ class AlertPolicy:
     def keeping(self, picture: ThreatPicture, now: float) -> dict[str, tuple[str, tuple[str, ...]]]:
         """What keeps each running alert at ``now``: region id -> (what, track ids behind it).
 
-        Read-only (call it after :meth:`step` at the same ``now``), for finding where alert time
-        goes (bench/why_unneeded.py). ``what``, the first that applies, as R4 weighs them:
+        Call it after :meth:`step` at the same ``now``; it changes no region (only the
+        bookkeeping of lapsed operator suppressions), for finding where alert time goes
+        (bench/why_unneeded.py). ``what`` is :meth:`_keeper`'s.
+        """
+        drv = _Drivers(self, picture, picture.table(), now)
+        out: dict[str, tuple[str, tuple[str, ...]]] = {}
+        for rid, reg in self.regions.items():
+            if reg.state == "alert":
+                what, rows = self._keeper(reg, drv)
+                out[rid] = (what, tuple(sorted({picture.track_id(k) for k in drv.table.row[rows].tolist()})))
+        return out
+
+    def _keeper(self, reg: _Region, drv: _Drivers) -> tuple[str, np.ndarray]:
+        """What keeps running alert ``reg`` now, the first that applies as R4 weighs them, and the
+        impact rows behind it:
 
         * ``threat`` / ``lost-threat``: a threat inside or within its lead time (R1, R2);
           ``lost-`` when every such threat is lost (coasting, or deleted and kept);
@@ -177,27 +190,16 @@ class AlertPolicy:
         * ``sighting``: a citizen's sighting near the region within the hold-off;
         * ``operator``: an operator's hold; ``hold-off``: the hold-off after the last of these.
         """
-        table = picture.table()
-        drv = _Drivers(self, picture, table, now)
-        out: dict[str, tuple[str, tuple[str, ...]]] = {}
-        for rid, reg in self.regions.items():
-            if reg.state != "alert":
-                continue
-            for which, name in (("alert", "threat"), ("stay", "hysteresis")):
-                rows = drv.rows(reg, which)
-                if rows.size:
-                    lost = bool(table.lost[rows].all())
-                    out[rid] = (("lost-" if lost else "") + name,
-                                tuple(sorted({picture.track_id(k) for k in table.row[rows].tolist()})))
-                    break
-            else:
-                if self._sighting_holds(reg) and now - reg.last_sighting < self._hold_s(reg):
-                    out[rid] = ("sighting", ())
-                elif now < reg.hold_until:
-                    out[rid] = ("operator", ())
-                else:
-                    out[rid] = ("hold-off", ())
-        return out
+        for which, name in (("alert", "threat"), ("stay", "hysteresis")):
+            rows = drv.rows(reg, which)
+            if rows.size:
+                return ("lost-" if bool(drv.table.lost[rows].all()) else "") + name, rows
+        none = np.zeros(0, dtype=np.int64)
+        if self._sighting_holds(reg) and self.now - reg.last_sighting < self._hold_s(reg):
+            return "sighting", none
+        if self.now < reg.hold_until:
+            return "operator", none
+        return "hold-off", none
 
     def step(self, picture: ThreatPicture, now: float, commands: Sequence[OperatorCommand] = (),
              track_events: Sequence = (), sightings: Mapping[str, float] | None = None,
@@ -345,10 +347,12 @@ class AlertPolicy:
               events: list[AlertEvent], note: OperatorNote | None = None) -> None:
         now = self.now
         # What holds a running alert that no threat drives now (R4's hysteresis: threats, most
-        # often lost ones, that may still arrive within their lead time plus the margin), for
-        # its reason; the rows decide nothing here.
-        held = (drv.held(drv.rows(reg, "stay")) if event == "update" and reg.state == "alert" and not rows.size
-                else None)
+        # often lost ones, that may still arrive within their lead time plus the margin; an
+        # operator's hold), for its reason; it decides nothing here.
+        held = None
+        if event == "update" and reg.state == "alert" and not rows.size:
+            what, keep_rows = self._keeper(reg, drv)
+            held = (-1, 0) if what == "operator" else drv.held(keep_rows)
         reason = drv.reason(rows, rule, describe, event, note, self._sighting_age(reg), self._hold_s(reg), held)
         reg.signature = drv.signature(rows)
         reg.last_emit = now
@@ -496,7 +500,8 @@ class _Drivers:
         return counts, self.inside(rows), int(eta // self.policy.cfg.eta_step_s)
 
     def held(self, rows: np.ndarray) -> tuple[int, int]:
-        """(threats, of them lost) behind impact rows ``rows``."""
+        """(threats, of them lost) behind impact rows ``rows`` (for a reason's text; (-1, 0): an
+        operator's hold)."""
         return int(rows.size), int(self.table.lost[rows].sum()) if rows.size else 0
 
     def reason(self, rows: np.ndarray, rule: str, describe: Describe, event: str,
@@ -585,7 +590,9 @@ def _text(rule: str, event: str, refs: list[ThreatRef], counts: dict[str, int], 
             parts.append(f"Nearest may arrive in {min(etas) / 60:.0f} min.")
     elif note is None and sighting_age_s is None:
         hold_min = (cfg.clear_hold_s if hold_s is None else hold_s) / 60
-        if held and held[0]:
+        if held and held[0] < 0:
+            parts.append("No threat inside or within its lead time now; held by a duty officer's hold.")
+        elif held and held[0]:
             n, lost = held
             who = f"{n} threat{'s' if n > 1 else ''}" + (
                 " (lost: not reported for a while)" if lost == n else f" ({lost} lost)" if lost else "")

@@ -454,6 +454,7 @@ class Engine:
                     if not math.isfinite(t):
                         raise EngineError("the service clock has not started (no report accepted yet)")
                     cmd = msgspec.structs.replace(cmd, t=t)
+                    self._advance(self.clock())  # judged on the state of the steps already due
                     problem = rt.command_problem(cmd)
                     if problem is not None:
                         raise EngineError(problem)
