@@ -48,7 +48,7 @@ class CommandIn(BaseModel):
         if not v.strip():
             raise ValueError("the reason must say something (it is blank)")
         return v
-    minutes: float = Field(default=0.0, ge=0.0, le=7 * 24 * 60,
+    minutes: float = Field(default=0.0, ge=0.0, le=7 * 24 * 60, allow_inf_nan=False,
                            description="alert/extend: hold the alert at least this long; cancel: keep the threats "
                                        "behind it from re-raising it this long")
 
@@ -129,7 +129,9 @@ async def set_clock(request: Request, body: ClockIn, principal: Annotated[Princi
     if not math.isfinite(now):
         raise HTTPException(409, "the data clock has not started: no report has been accepted yet")
     if body.now > now + MAX_CLOCK_STEP_S:
-        raise HTTPException(422, f"now is {body.now - now:.0f} s ahead of the clock; at most {MAX_CLOCK_STEP_S:.0f} "
+        ahead = body.now - now
+        said = f"{ahead:.0f}" if ahead < 1e12 else f"{ahead:.3g}"  # (not a 300-digit echo of 1e308)
+        raise HTTPException(422, f"now is {said} s ahead of the clock; at most {MAX_CLOCK_STEP_S:.0f} "
                                  "s per request (every step in between is taken)")
     t = await run_in_threadpool(eng.advance_clock, body.now, body.until_idle)
     idle = await run_in_threadpool(eng.call, lambda rt: rt.idle())  # never block the event loop on the engine

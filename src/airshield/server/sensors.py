@@ -42,8 +42,9 @@ class SensorIn(BaseModel):
 
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._:-]+$")
     kind: Literal["acoustic", "radar", "observer", "position", "adsb"]
-    lat: float | None = Field(default=None, ge=-90, le=90, description="None: a network feed (ADS-B, partner)")
-    lon: float | None = Field(default=None, ge=-180, le=180)
+    lat: float | None = Field(default=None, ge=-90, le=90, allow_inf_nan=False,
+                              description="None: a network feed (ADS-B, partner)")
+    lon: float | None = Field(default=None, ge=-180, le=180, allow_inf_nan=False)
     alt_m: float | None = Field(default=None, ge=-500, le=20_000)
     range_m: float | None = Field(default=None, ge=0, le=1_000_000, description="nominal coverage radius, m")
 
