@@ -43,6 +43,7 @@ from airshield import __version__
 from airshield.alerting.atom import DEFAULT_TAG_AUTHORITY, tag_authority_for
 from airshield.alerting.cap import DEFAULT_SENDER, sender_problem
 from airshield.alerting.events import OperatorCommand
+from airshield.alerting.policy import needs_running_alert
 from airshield.core import Core, CoreConfig, StepResult
 from airshield.model import Report, format_time
 from airshield.outputs import (
@@ -194,11 +195,6 @@ def core_version() -> str:
     return h.hexdigest()[:12]
 
 
-def _refused(exc: ReportDecodeError, meta: dict[str, str]) -> ReplayMismatch:
-    """A report the log accepted that this airshield refuses (its checks are newer), explained."""
-    return _explained(ReplayMismatch(f"{exc}: this airshield refuses a report the log accepted"), meta)
-
-
 def _explained(exc: ReplayMismatch, meta: dict[str, str]) -> ReplayMismatch:
     """``exc``, saying that the log was made by another core when it was."""
     made = meta.get("core_version")
@@ -345,11 +341,10 @@ class Runtime:
         """Why ``cmd`` can do nothing now, or None: ``extend`` and ``cancel`` need a running alert
         (or a ``raise`` of the region still waiting for its step). Not checked on replay: a logged
         command is applied as logged, and the policy's audit says what it did."""
-        if cmd.action not in ("extend", "cancel"):
-            return None
         state = self.core.policy.states().get(cmd.region)
-        raised = any(c.region == cmd.region and c.action == "raise" for c in self._pending_cmds)
-        if state is None or state == "alert" or raised:
+        if state is None or not needs_running_alert(cmd.action, state):
+            return None
+        if any(c.region == cmd.region and c.action == "raise" for c in self._pending_cmds):
             return None
         return (f"{cmd.region} has no alert running to {cmd.action} (it is {state.replace('_', '-')}); "
                 f"raise one with POST /v1/regions/{cmd.region}/alert")
@@ -545,13 +540,18 @@ class Runtime:
         rt._verify = log if verify else None
         n_steps = log.count("steps")
         registry = log.registry()
+        def decoded(rows, table: str) -> list[Report]:
+            """Logged reports (``rows``: (seq, body)); one this airshield refuses is a mismatch."""
+            try:
+                return [decode_report(body, f"{log_path} {table}", seq) for seq, body in rows]
+            except ReportDecodeError as exc:
+                raise ReplayMismatch(f"{exc}: this airshield refuses a report the log accepted") from None
+
         try:
             for st in log.steps():
                 if st.step - 1 in registry:
-                    rt.core.register_sensors([decode_report(b, f"{log_path} registry") for b in
-                                              registry.pop(st.step - 1)])
-                reports = [decode_report(b, f"{log_path} reports", seq)
-                           for seq, _, b in log.reports(rt.consumed, st.last_report)]
+                    rt.core.register_sensors(decoded(enumerate(registry.pop(st.step - 1), 1), "registry"))
+                reports = decoded(((seq, b) for seq, _, b in log.reports(rt.consumed, st.last_report)), "reports")
                 cmds = [decode_command(b) for _, _, b in log.commands(rt.consumed_cmds, st.last_command)]
                 rt._pending, rt._pending_cmds = reports, cmds
                 rt.accepted, rt.accepted_cmds = st.last_report, st.last_command
@@ -568,18 +568,16 @@ class Runtime:
             rt.flush()
         except ReplayMismatch as exc:
             raise _explained(exc, meta) from None
-        except ReportDecodeError as exc:
-            raise _refused(exc, meta) from None
         rt._verify = None
         rt.stats.recovered_steps = rt.stats.steps
         try:
             for bodies in registry.values():  # registered after the last step
-                rt.core.register_sensors([decode_report(b, f"{log_path} registry") for b in bodies])
+                rt.core.register_sensors(decoded(enumerate(bodies, 1), "registry"))
             # Accepted, not yet stepped (or stepped and not logged): pending again.
             rest = log.reports(rt.consumed)
-            rt._pending = [decode_report(b, f"{log_path} reports", seq) for seq, _, b in rest]
-        except ReportDecodeError as exc:
-            raise _refused(exc, meta) from None
+            rt._pending = decoded(((seq, b) for seq, _, b in rest), "reports")
+        except ReplayMismatch as exc:
+            raise _explained(exc, meta) from None
         rt._pending_cmds = [decode_command(b) for _, _, b in log.commands(rt.consumed_cmds)]
         rt.accepted = rest[-1][0] if rest else rt.consumed
         rt.accepted_cmds = log.last_seq("commands")

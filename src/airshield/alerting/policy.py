@@ -389,7 +389,7 @@ class AlertPolicy:
             problem = "the operator (user) is required"
         elif not (math.isfinite(cmd.duration_s) and cmd.duration_s >= 0.0):
             problem = f"duration_s must be a finite number >= 0, got {cmd.duration_s}"
-        elif cmd.action in ("extend", "cancel") and reg.state != "alert":
+        elif needs_running_alert(cmd.action, reg.state):
             problem = f"no alert is running in {cmd.region} (state {reg.state})"
         if problem is not None:
             return AuditRecord(now, cmd, "rejected", problem)
@@ -428,6 +428,12 @@ class AlertPolicy:
         # judged them (e.g. a false track); new threats still do.
         reg.last_alert_drv = -math.inf
         return AuditRecord(now, cmd, "applied", "alert ended", chain)
+
+
+def needs_running_alert(action: str, state: str) -> bool:
+    """Operators: ``extend`` and ``cancel`` act on a running alert; in ``state`` (not ``alert``)
+    they can do nothing (the policy's audit rejects them; the service refuses them at once)."""
+    return action in ("extend", "cancel") and state != "alert"
 
 
 class _Drivers:
