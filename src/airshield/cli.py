@@ -859,7 +859,9 @@ def _check_data_dir(data: Path, regions: str) -> None:
                 con.close()
         except sqlite3.Error as exc:
             _fail(f"{f}: not a readable SQLite database ({exc}); move it aside to start afresh, or restore it")
-    if not (data / "events.sqlite").exists() and regions not in ("default", "natural-earth", "geoboundaries"):
+    from airshield.geo.region_sources import GEOBOUNDARIES, NATURAL_EARTH
+
+    if not (data / "events.sqlite").exists() and regions not in ("default", NATURAL_EARTH, GEOBOUNDARIES):
         p = Path(regions)
         if not p.is_file():
             _fail(f"--regions {regions}: no such file")
