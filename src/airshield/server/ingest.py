@@ -187,7 +187,7 @@ def _items(body: bytes, content_type: str) -> list[tuple[int, int, bytes]]:
     try:
         raw = [bytes(r) for r in _raw_list.decode(body)]
     except (msgspec.DecodeError, msgspec.ValidationError, RecursionError) as exc:
-        # One bad element (a NaN, a stray quote) must not cost the valid ones: split the
+        # One bad element (a NaN, an unquoted word) must not cost the valid ones: split the
         # array at its top-level commas and let each element be judged on its own.
         raw = None if isinstance(exc, RecursionError) else _array_elements(body)
         if raw is None:
@@ -204,7 +204,8 @@ def _array_elements(body: bytes) -> list[bytes] | None:
     back as its bytes, for the report decoder to refuse with its index. None when the
     structure itself is broken (an unclosed string or bracket, an empty element): then
     nothing can be told apart. A trailing comma before the closing bracket is taken as
-    written. Vectorised (numpy over the bytes): an 8 MiB body takes tens of milliseconds.
+    written. Vectorised (numpy over the bytes): an 8 MiB body took 0.7 s on a busy 2-core
+    machine, in the worker thread that calls it.
     """
     start = body.find(b"[")
     if start < 0:
