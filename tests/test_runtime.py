@@ -11,6 +11,7 @@ import sys
 import time
 from pathlib import Path
 
+import msgspec
 import pytest
 from typer.testing import CliRunner
 
@@ -375,17 +376,28 @@ def test_a_step_whose_core_fails_is_taken_without_events_and_the_night_and_its_r
 
     def faulty(self, reports, now, commands=()):
         calls["n"] += 1
-        if reports and not getattr(self, "_failed_once", False):
+        if commands and not getattr(self, "_failed_once", False):
             self._failed_once = True
             self.tracker.process(list(reports), now)  # the tracker has stepped; the picture, the policy not
             raise FloatingPointError("a variance went negative")
         return real(self, reports, now, commands)
 
     monkeypatch.setattr(airshield.core.Core, "step", faulty)
+    # A duty officer's raise falls in the failing step, a second one later: the first is not
+    # applied and the audit trail says so (she must not believe a siren sounds); the second is.
+    cmds = tmp_path / "commands.ndjson"
+    cmds.write_text(
+        '{"t":"2025-10-01T18:10:00Z","region":"UA-46","action":"raise","user":"duty-1","note":"west"}\n'
+        '{"t":"2025-10-01T18:20:00Z","region":"UA-46","action":"raise","user":"duty-1","note":"again"}\n')
     run = tmp_path / "run"
-    out = _cli("run", str(tiny / "reports.ndjson"), "--out", str(run), "--cap-status", "Exercise")
+    out = _cli("run", str(tiny / "reports.ndjson"), "--out", str(run), "--cap-status", "Exercise",
+               "--commands", str(cmds))
     assert "1 step(s) failed" in out.output and "a variance went negative" in out.output
     assert (run / "alerts.ndjson").read_bytes(), "the rest of the night was warned"
+    first, second = (msgspec.json.decode(line) for line in (run / "audit.ndjson").read_bytes().splitlines())
+    assert first["outcome"] == "rejected" and first["note"] == "west"
+    assert "not applied" in first["detail"] and "a variance went negative" in first["detail"]
+    assert second["outcome"] == "applied" and second["note"] == "again"
     n = len((tiny / "reports.ndjson").read_bytes().splitlines())
     assert EventLog(run / "events.sqlite", readonly=True).count("reports") == n, "nothing accepted is lost"
     _cli("replay", str(run / "events.sqlite"), "--out", str(tmp_path / "again"), "-q")

@@ -43,7 +43,7 @@ from airshield import __version__
 from airshield.alerting.atom import DEFAULT_TAG_AUTHORITY, tag_authority_for
 from airshield.alerting.cap import DEFAULT_SENDER, sender_problem
 from airshield.alerting.events import OperatorCommand
-from airshield.alerting.policy import needs_running_alert
+from airshield.alerting.policy import AuditRecord, needs_running_alert
 from airshield.core import Core, CoreConfig, StepResult
 from airshield.model import Report, format_time
 from airshield.outputs import (
@@ -417,7 +417,7 @@ class Runtime:
             # step without events would leave a log that cannot be replayed. Stop instead.
             raise
         except Exception as exc:  # noqa: BLE001 - one faulty step must not end the night (or the service)
-            res = self._failed_step(now, exc)
+            res = self._failed_step(now, exc, cmds)
         self.stats.step_s.append(time.perf_counter() - t0)
         self._count(res)
         if self.outputs is not None:
@@ -430,21 +430,24 @@ class Runtime:
             self.flush()
         return res
 
-    def _failed_step(self, now: float, exc: Exception) -> StepResult:
-        """A step whose core raised: logged, counted, and taken as a step without events.
+    def _failed_step(self, now: float, exc: Exception, cmds: Sequence[OperatorCommand]) -> StepResult:
+        """A step whose core raised: logged, counted, and taken as a step without alert events.
 
         Deterministic like the rest: the core is pure, so a replay or a recovery of the same log
         raises at the same step, with the core in the same (partly stepped) state, and goes on
         the same way; faults of the machine (memory, recursion) are not caught. The step's
-        reports stay in the log (nothing accepted is lost), its commands are spent without an
-        audit record."""
+        reports stay in the log (nothing accepted is lost). Its operators' commands are not
+        applied, and the audit trail says so, by name, so that the duty officer who gave one
+        sees that it did nothing and can give it again (an operator's raise must never vanish
+        without a word)."""
         self.stats.failed_steps += 1
         self.stats.failed_in_a_row += 1
         what = f"the step at {format_time(now)} failed: {type(exc).__name__}: {exc}"
         if self.stats.first_failure is None:
             self.stats.first_failure = what
         _log.error(what, exc_info=exc)
-        return StepResult(now, [], [], [])
+        audit = [AuditRecord(now, c, "rejected", f"not applied: {what}; give the command again") for c in cmds]
+        return StepResult(now, [], [], audit)
 
     def flush(self) -> None:
         """Write the steps taken since the last flush (and reports accepted without durability) to the log."""
