@@ -66,6 +66,26 @@ def test_radar_plots_convert_to_the_true_position_with_a_consistent_covariance()
     assert 2.4 < np.mean(nees) < 3.6
 
 
+def test_a_radar_plot_overhead_or_a_metre_away_claims_no_direction_known_better_than_a_metre():
+    # Straight overhead the azimuth says nothing and the converted covariance is singular; a
+    # metre away every angle is worth micrometres. Both are accepted plots (model.py), so the
+    # tracker must get a covariance it can invert: no eigenvalue under MIN_VARIANCE_M2.
+    from airshield.model import MIN_VARIANCE_M2
+    from airshield.tracking.measurement import radar_to_frame
+
+    rng = np.array([80_000.0, 1.0, 1.0, 50_000.0])
+    el = np.array([90.0, 0.0, 45.0, 2.0])
+    z, R = radar_to_frame(np.zeros(4), np.zeros(4), np.zeros(4), np.zeros(4), rng, np.full(4, 30.0), el,
+                          np.ones(4), np.full(4, 0.001), np.full(4, 0.001))
+    assert np.isfinite(z).all()
+    assert np.linalg.eigvalsh(R[:3]).min() >= MIN_VARIANCE_M2 * 0.999
+    # An ordinary plot keeps its covariance as the Jacobian gives it.
+    ordinary = radar_to_frame(np.zeros(1), np.zeros(1), np.zeros(1), np.zeros(1), np.array([50_000.0]),
+                              np.array([30.0]), np.array([2.0]), np.array([100.0]), np.array([0.5]),
+                              np.array([0.5]))[1]
+    assert np.linalg.eigvalsh(ordinary).min() > 1e4
+
+
 def test_a_bearing_points_along_the_true_bearing_even_far_from_the_theatre_centre():
     # At Lviv true north is turned ~5.4 deg in the frame (grid convergence).
     lat, lon = 49.84, 24.03

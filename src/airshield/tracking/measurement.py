@@ -33,6 +33,7 @@ import numpy as np
 
 from airshield.model import (
     CLASSES,
+    MIN_VARIANCE_M2,
     AcousticDetection,
     AdsbReport,
     ObserverReport,
@@ -533,5 +534,16 @@ def radar_to_frame(ox, oy, north_deg, alt, rng, az_deg, el_deg, s_r, s_az_deg, s
     J[:, 0, 0], J[:, 0, 1], J[:, 0, 2] = ce * sa, ground * ca, -rng * se * sa
     J[:, 1, 0], J[:, 1, 1], J[:, 1, 2] = ce * ca, -ground * sa, -rng * se * ca
     J[:, 2, 0], J[:, 2, 1], J[:, 2, 2] = se + ground * ce / R_EFF_M, 0.0, rng * ce - ground * rng * se / R_EFF_M
-    Js = J * np.stack([s_r, np.radians(s_az_deg), np.radians(s_el_deg)], axis=1)[:, None, :]
-    return z, Js @ np.swapaxes(Js, 1, 2)
+    s_az, s_el = np.radians(s_az_deg), np.radians(s_el_deg)
+    Js = J * np.stack([s_r, s_az, s_el], axis=1)[:, None, :]
+    R = Js @ np.swapaxes(Js, 1, 2)
+    # J's columns are (nearly) orthogonal, so R's eigenvalues are about sigma_range^2 (>= 1 m^2,
+    # model.py), (ground sigma_az)^2 and (range sigma_el)^2. A plot straight overhead (ground 0)
+    # or a metre away claims to know a direction to less than a metre, or exactly: a singular
+    # R, on which a track's covariance loses its positive definiteness (as a partner's 1e-6 m^2
+    # did, model.MIN_VARIANCE_M2). No direction is known better than that floor; ordinary plots
+    # (a few hundred metres across) are untouched, bit for bit.
+    thin = np.minimum(ground * s_az, rng * s_el) < 1.0
+    if thin.any():
+        R[thin] += MIN_VARIANCE_M2 * np.eye(3)
+    return z, R
