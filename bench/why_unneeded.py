@@ -8,7 +8,7 @@ Runs the core (tracker, threat picture, alert policy) over a cached night of
 ``bench/out/`` (bench_tracker's key; simulated when missing) and asks the policy
 at every step what keeps each running alert (``AlertPolicy.keeping``: a threat
 inside or within its lead time, the same for lost threats only, R4's hysteresis,
-a citizen's sighting, an operator, the hold-off). Each alert-second is then
+a citizen's sighting, an undecided track heard nearby, an operator, the hold-off). Each alert-second is then
 scored against the truth as ``airshield evaluate`` does (metrics.md: needed while
 a true threat is inside or enters within 30 min), so the table says how many
 alert-minutes, and how many unneeded ones, each cause kept.

@@ -52,14 +52,15 @@ class World:
         self.events = []
         self.audit = []
 
-    def step(self, t: float, states=(), kind: str = "updated", commands=(), sightings=None):
+    def step(self, t: float, states=(), kind: str = "updated", commands=(), sightings=None, heard=None):
         """Advance to t (s after T0), with these track states emitted at t (and citizen
-        sightings: region -> s after T0)."""
+        sightings, undecided tracks heard: region -> s after T0)."""
         self.t = t
         evs = [TrackEvent(kind, s) for s in states]
         self.picture.update(evs, T0 + t)
         seen = {r: T0 + ts for r, ts in (sightings or {}).items()}
-        ev, au = self.policy.step(self.picture, T0 + t, commands, evs, seen)
+        near = {r: T0 + ts for r, ts in (heard or {}).items()}
+        ev, au = self.policy.step(self.picture, T0 + t, commands, evs, seen, near)
         self.events += ev
         self.audit += au
         return ev
@@ -254,6 +255,36 @@ def test_an_alert_held_by_a_citizen_sighting_says_so_in_its_reason():
         assert "citizen observer reported a threat nearby" in e.reason.text
     others = [e for e in w.of("A") if not 2510 <= e.t - T0 < 2500 + cfg.clear_hold_s]
     assert others and all(e.reason.sighting_age_s is None for e in others)
+
+
+def test_something_heard_but_not_confirmed_holds_a_running_alert_says_so_and_starts_none():
+    # A drone crosses A and its track ends; minutes before the all-clear two sensors hear
+    # something like it (an undecided tentative track): the all-clear waits the hold-off after
+    # that, and the updates meanwhile say why. The same in a quiet region starts nothing.
+    cfg = PolicyConfig(update_min_s=60.0, refresh_s=300.0, expires_s=600.0)
+
+    def night(heard_at: float | None) -> World:
+        w = World(cfg)
+        for t in range(0, 6000, 10):
+            sts = [state("T1", t, 20 * KM + 45 * t, 50 * KM)] if t <= 1500 else []
+            w.step(t, sts, heard={"A": heard_at} if heard_at is not None and t == heard_at + 10 else None)
+        return w
+
+    [plain] = night(None).of("A", "all_clear")
+    t_heard = plain.t - T0 - 60
+    w = night(t_heard)
+    [clear] = w.of("A", "all_clear")
+    assert clear.t - T0 >= t_heard + cfg.clear_hold_s and clear.reason.heard_age_s is None
+    held = [e for e in w.of("A", "update") if e.t - T0 > t_heard]
+    assert held and all(e.reason.heard_age_s == pytest.approx(e.t - T0 - t_heard) for e in held)
+    assert all("heard something like a threat nearby" in e.reason.text for e in held)
+    assert all(e.reason.sighting_age_s is None for e in w.of("A"))
+
+    quiet = World(cfg)
+    quiet.step(0)
+    quiet.step(5, heard={"A": 3.0, "B": 4.0})
+    quiet.idle(600)
+    assert quiet.events == [] and quiet.state("A") == "quiet"
 
 
 def test_one_observer_who_keeps_reporting_cannot_hold_an_alert_for_ever():

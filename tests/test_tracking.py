@@ -801,3 +801,18 @@ def test_a_citizens_repeated_reports_of_one_sighting_start_one_track(who):
     reps = [_sighting(x0, y0 - 1500.0, x0, y0, 1.5 * i, s, late=20.0 - 1.5 * i) for i, s in enumerate(who)]
     events = _run(Tracker(TH), reps)
     assert len([e for e in events if e.kind == "new"]) == 1
+
+
+def test_two_nodes_hearing_a_drone_leave_an_undecided_track_and_one_node_alone_none():
+    # What the alert policy may hold a running alert on (PolicyConfig.heard_min_llr): a
+    # tentative track two independent sensors reported, not yet decided against.
+    x, y = 100_000.0, 50_000.0
+    one = Tracker(TH)
+    _run(one, [acoustic(x, y, 0, "AC-1"), acoustic(x, y, 5, "AC-1")])
+    assert one.undecided(2, -9.2)[1].size == 0
+    two = Tracker(TH)
+    events = _run(two, [acoustic(x, y, 0, "AC-1"), acoustic(x + 2_000.0, y, 40, "AC-2")])
+    xy, t = two.undecided(2, -9.2)
+    assert t.size == 1 and not any(e.kind == "confirmed" for e in events)
+    assert np.hypot(xy[0, 0] - x - 1_000.0, xy[0, 1] - y) < 3_000.0 and t[0] == pytest.approx(at(40).timestamp())
+    assert two.undecided(2, 1e9)[1].size == 0  # a floor above its score: decided against

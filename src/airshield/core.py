@@ -30,7 +30,7 @@ from airshield.alerting.policy import AlertPolicy, AuditRecord
 from airshield.model import Report
 from airshield.tracking import Tracker, TrackerConfig, TrackEvent
 from airshield.warning import RegionField, ThreatPicture, WarningConfig
-from airshield.warning.sightings import sightings
+from airshield.warning.sightings import heard, sightings
 
 #: Alert policies by name: the product's, and issue #4's naive baseline for comparison.
 POLICIES = ("airshield", "naive")
@@ -169,5 +169,9 @@ class Core:
         self.picture.update(track_events, now)
         radius = self.cfg.policy.sighting_radius_m
         seen = sightings(reports, self.theatre, self.field, radius) if radius is not None else None
-        alert_events, audit = self.policy.step(self.picture, now, commands, track_events, seen)
+        pol = self.cfg.policy
+        near = None
+        if pol.heard_min_llr is not None and radius is not None:
+            near = heard(self.tracker, self.field, radius, pol.heard_min_sensors, pol.heard_min_llr)
+        alert_events, audit = self.policy.step(self.picture, now, commands, track_events, seen, near)
         return StepResult(now, track_events, alert_events, audit)

@@ -42,8 +42,9 @@ class NaivePolicy:
 
     def step(self, picture: ThreatPicture, now: float, commands: Sequence[OperatorCommand] = (),
              track_events: Sequence = (), sightings: Mapping[str, float] | None = None,
-             ) -> tuple[list[AlertEvent], list]:
-        """Advance to ``now`` with this step's track events; operators' commands and sightings are ignored."""
+             heard: Mapping[str, float] | None = None) -> tuple[list[AlertEvent], list]:
+        """Advance to ``now`` with this step's track events; operators' commands, sightings and
+        undecided tracks are ignored."""
         self.now = now = max(self.now, float(now))
         for e in track_events:
             st = e.state

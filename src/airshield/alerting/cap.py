@@ -848,8 +848,16 @@ class CapEncoder:
                 else:
                     ago = "less than a minute ago" if m < 1 else f"{m} min ago"
                     lines.append(f"A citizen observer reported a threat nearby {ago}.")
+            if reason.heard_age_s is not None and wording.opening is None:
+                m = int(reason.heard_age_s // 60)
+                if uk:
+                    ago = "щойно" if m < 1 else f"{m} хв тому"
+                    lines.append(f"Датчики чули поблизу щось схоже на загрозу {ago}, ще не підтверджено.")
+                else:
+                    ago = "less than a minute ago" if m < 1 else f"{m} min ago"
+                    lines.append(f"Sensors heard something like a threat nearby {ago}, not yet confirmed.")
             if (wording.opening is None and not counts and not inside and reason.sighting_age_s is None
-                    and reason.operator is None):
+                    and reason.heard_age_s is None and reason.operator is None):
                 # Held with no threat in sight (R4's hold-off, a lost threat's hold): say so,
                 # never send an empty description.
                 lines.append(_HELD[situation.startswith("pre_alert")][i])
@@ -906,6 +914,8 @@ class CapEncoder:
             )
         if reason.sighting_age_s is not None:
             params.append(("sighting_age_minutes", str(int(reason.sighting_age_s // 60))))
+        if reason.heard_age_s is not None:
+            params.append(("heard_age_minutes", str(int(reason.heard_age_s // 60))))
         if reason.operator is not None:
             # The action only: the operator's id stays in the audit trail, not in a
             # public message.

@@ -87,6 +87,22 @@ class PolicyConfig:
             drone's own hold (``WarningConfig.lost_keep_s``): a drone that no
             sensor follows for longer than that is no longer placed by the
             picture either [est].
+        heard_min_sensors, heard_min_llr: a tentative threat track (not confirmed)
+            that at least ``heard_min_sensors`` independent sensors reported and
+            whose score is at least ``heard_min_llr`` holds a running alert in
+            every region within ``sighting_radius_m`` of it, as a sighting does
+            (bounded by ``sighting_hold_max_s`` the same way). It never starts or
+            extends a pre-alert or starts an alert. Why: a drone the sensors hear
+            only now and then (acoustic nodes kilometres apart, a citizen between
+            them) leaves tentative tracks that time out before they can confirm,
+            and the alert of the region it is flying through used to end while it
+            was still inside, heard minutes before. The default is the lower bound
+            of Wald's sequential test whose upper bound confirms a track
+            (``TrackerConfig.confirm_score`` = ln 1e4 = 9.2): a track is "no
+            target" once its evidence against one is as strong as the evidence
+            a confirmation needs for one; until then it is undecided and holds
+            [choice; measured: BENCHMARKS.md, "Warning", fourteenth session].
+            None: off.
     """
 
     lead_s: dict[str, float] = field(default_factory=lambda: {
@@ -108,6 +124,8 @@ class PolicyConfig:
     levels: tuple[str, ...] | None = None
     sighting_radius_m: float | None = 3000.0
     sighting_hold_max_s: float = 3600.0
+    heard_min_sensors: int = 2
+    heard_min_llr: float | None = -9.2
 
     def __post_init__(self) -> None:
         from airshield.warning.config import PREDICTED
@@ -132,6 +150,11 @@ class PolicyConfig:
             raise ValueError(f"PolicyConfig.alert_uncorroborated names unknown classes {sorted(unknown)}")
         if self.eta_step_s <= 0:
             raise ValueError("PolicyConfig.eta_step_s must be > 0")
+        if self.heard_min_sensors < 2:
+            raise ValueError(f"PolicyConfig.heard_min_sensors must be at least 2, got {self.heard_min_sensors}: "
+                             "one sensor alone is no evidence of a threat (issue #3)")
+        if self.heard_min_llr is not None and not math.isfinite(self.heard_min_llr):
+            raise ValueError(f"PolicyConfig.heard_min_llr must be a finite number or None, got {self.heard_min_llr}")
         r = self.sighting_radius_m
         if r is not None and not (math.isfinite(r) and r >= 0.0):
             raise ValueError(f"PolicyConfig.sighting_radius_m must be a finite number >= 0 or None, got {r}")

@@ -125,6 +125,10 @@ class AlertReason(msgspec.Struct, frozen=True, kw_only=True, gc=False):
         sighting_age_s: time since the citizen observer's sighting near the
             region that holds the running alert (policy rule R4), s; None when
             no sighting holds it.
+        heard_age_s: time since the last report of an undecided tentative threat
+            track near the region (two sensors heard something like a threat,
+            not confirmed) that holds the running alert (R4), s; None when none
+            holds it.
     """
 
     rule: str
@@ -140,6 +144,7 @@ class AlertReason(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     places: tuple[PlaceEta, ...] = ()
     operator: OperatorNote | None = None
     sighting_age_s: float | None = None
+    heard_age_s: float | None = None
 
 
 class AlertEvent(msgspec.Struct, frozen=True, kw_only=True, gc=False):

@@ -40,7 +40,10 @@ The rules, with their sources:
   are often seen by observers alone, one at a time), and only within
   ``sighting_hold_max_s`` of the last threat behind the alert (one observer
   who keeps reporting cannot hold it for ever). The reason of a running
-  alert says how long ago the sighting was (``sighting_age_s``).
+  alert says how long ago the sighting was (``sighting_age_s``). A tentative
+  threat track that two sensors reported and that the evidence has not yet
+  decided against (``heard_min_llr``) holds a running alert the same way, within
+  the same bound; its reason says how long ago it was heard (``heard_age_s``).
 * **R5 pre-alert-lapsed**: a pre-alert ends when no R3 threat has been present
   for ``prealert_hold_s``.
 * **R6 changed**: a running alert or pre-alert whose threats changed
@@ -126,6 +129,7 @@ class _Region:
     signature: tuple | None = None
     hold_until: float = -math.inf
     last_sighting: float = -math.inf  # latest citizen sighting near the region, s
+    last_heard: float = -math.inf  # latest report of an undecided tentative threat track near it, s
     last_threat: float = -math.inf  # last time a threat drove the running alert (or it started), s
     ballistic_only: bool = False  # every threat behind the running alert was a ballistic missile (R4)
     suppressed: dict[str, float] = field(default_factory=dict)
@@ -188,6 +192,7 @@ class AlertPolicy:
         * ``hysteresis`` / ``lost-hysteresis``: none, but a threat that may arrive within its
           lead time plus ``clear_margin_s`` (R4's hysteresis);
         * ``sighting``: a citizen's sighting near the region within the hold-off;
+        * ``heard``: an undecided tentative threat track near it within the hold-off;
         * ``operator``: an operator's hold; ``hold-off``: the hold-off after the last of these.
         """
         for which, name in (("alert", "threat"), ("stay", "hysteresis")):
@@ -195,15 +200,16 @@ class AlertPolicy:
             if rows.size:
                 return ("lost-" if bool(drv.table.lost[rows].all()) else "") + name, rows
         none = np.zeros(0, dtype=np.int64)
-        if self._sighting_holds(reg) and self.now - reg.last_sighting < self._hold_s(reg):
-            return "sighting", none
+        for name, t in (("sighting", reg.last_sighting), ("heard", reg.last_heard)):
+            if self._holds(reg, t) and self.now - t < self._hold_s(reg):
+                return name, none
         if self.now < reg.hold_until:
             return "operator", none
         return "hold-off", none
 
     def step(self, picture: ThreatPicture, now: float, commands: Sequence[OperatorCommand] = (),
              track_events: Sequence = (), sightings: Mapping[str, float] | None = None,
-             ) -> tuple[list[AlertEvent], list[AuditRecord]]:
+             heard: Mapping[str, float] | None = None) -> tuple[list[AlertEvent], list[AuditRecord]]:
         """Advance every region to ``now``; returns (events, audit records), in region order.
 
         Args:
@@ -213,12 +219,18 @@ class AlertPolicy:
             track_events: this step's track events (unused: the picture holds what counts).
             sightings: region id -> time of this step's latest citizen sighting near it
                 (:func:`airshield.warning.sightings.sightings`, ``sighting_radius_m``): holds a running alert.
+            heard: region id -> time of the latest report of an undecided tentative threat track
+                near it (:func:`airshield.warning.sightings.heard`): holds a running alert.
         """
         self.now = now = max(self.now, float(now))
         for rid, t in (sightings or {}).items():
             reg = self.regions.get(rid)
             if reg is not None:
                 reg.last_sighting = max(reg.last_sighting, t)
+        for rid, t in (heard or {}).items():
+            reg = self.regions.get(rid)
+            if reg is not None:
+                reg.last_heard = max(reg.last_heard, t)
         table = picture.table()
 
         def describe(rows: np.ndarray, t: float) -> list[ThreatRef]:
@@ -246,10 +258,12 @@ class AlertPolicy:
             reg.last_alert_drv = reg.last_threat = now
             if running and reg.ballistic_only:
                 reg.ballistic_only = drv.ballistic_only(a_rows) and drv.ballistic_only(s_rows)
-        if self._sighting_holds(reg):  # a citizen saw something here: hold, as a threat inside would
-            reg.last_alert_drv = max(reg.last_alert_drv, reg.last_sighting)
-            if reg.last_sighting >= reg.started:  # someone saw something else here
-                reg.ballistic_only = False
+        # A citizen saw, or two sensors heard, something here: hold, as a threat inside would.
+        for t in (reg.last_sighting, reg.last_heard):
+            if self._holds(reg, t):
+                reg.last_alert_drv = max(reg.last_alert_drv, t)
+                if t >= reg.started:  # something else than what drove it (say, a ballistic missile)
+                    reg.ballistic_only = False
         if p_rows.size:
             reg.last_pre_drv = now
         if reg.state != "alert" and a_rows.size:
@@ -307,18 +321,19 @@ class AlertPolicy:
         """R4's hold-off of ``reg``'s running alert, s."""
         return self.cfg.clear_hold_ballistic_s if reg.ballistic_only else self.cfg.clear_hold_s
 
-    def _sighting_holds(self, reg: _Region) -> bool:
-        """R4: the region's latest citizen sighting holds its running alert (not later than
-        ``sighting_hold_max_s`` after the last threat behind it)."""
+    def _holds(self, reg: _Region, t: float) -> bool:
+        """R4: evidence too weak to raise an alert (a sighting, an undecided track) from time ``t``
+        holds ``reg``'s running alert: not later than ``sighting_hold_max_s`` after the last
+        threat behind it."""
         return (reg.state == "alert" and self.cfg.sighting_radius_m is not None
-                and reg.last_sighting - reg.last_threat <= self.cfg.sighting_hold_max_s)
+                and t - reg.last_threat <= self.cfg.sighting_hold_max_s)
 
-    def _sighting_age(self, reg: _Region) -> float | None:
-        """Seconds since the sighting that holds ``reg``'s running alert now, or None. A sighting
-        from before the alert started is not named: it cannot have held it (nor started it)."""
-        age = self.now - reg.last_sighting
-        return (max(age, 0.0) if self._sighting_holds(reg) and reg.last_sighting >= reg.started
-                and age < self._hold_s(reg) else None)
+    def _age(self, reg: _Region, t: float) -> float | None:
+        """Seconds since evidence from time ``t`` (the sighting, the undecided track heard) that
+        holds ``reg``'s running alert now, or None. Evidence from before the alert started is not
+        named: it cannot have held it (nor started it)."""
+        age = self.now - t
+        return max(age, 0.0) if self._holds(reg, t) and t >= reg.started and age < self._hold_s(reg) else None
 
     def _end_chain(self, reg: _Region, event: str, after: str, rule: str, rows: np.ndarray, drv: _Drivers,
                    describe: Describe, events: list[AlertEvent], note: OperatorNote | None = None) -> None:
@@ -353,7 +368,8 @@ class AlertPolicy:
         if event == "update" and reg.state == "alert" and not rows.size:
             what, keep_rows = self._keeper(reg, drv)
             held = (-1, 0) if what == "operator" else drv.held(keep_rows)
-        reason = drv.reason(rows, rule, describe, event, note, self._sighting_age(reg), self._hold_s(reg), held)
+        reason = drv.reason(rows, rule, describe, event, note, self._age(reg, reg.last_sighting), self._hold_s(reg),
+                            held, self._age(reg, reg.last_heard))
         reg.signature = drv.signature(rows)
         reg.last_emit = now
         events.append(AlertEvent(
@@ -512,11 +528,13 @@ class _Drivers:
 
     def reason(self, rows: np.ndarray, rule: str, describe: Describe, event: str,
                note: OperatorNote | None, sighting_age_s: float | None = None,
-               hold_s: float | None = None, held: tuple[int, int] | None = None) -> AlertReason:
+               hold_s: float | None = None, held: tuple[int, int] | None = None,
+               heard_age_s: float | None = None) -> AlertReason:
         """The machine-readable reason of an event, threats nearest first; ``sighting_age_s``:
         the citizen sighting that holds the running alert (R4), if one does; ``hold_s``: the
         alert's hold-off (R4; default ``clear_hold_s``); ``held``: (threats, of them lost) that
-        hold a running alert no threat drives (R4's hysteresis), for its text."""
+        hold a running alert no threat drives (R4's hysteresis), for its text; ``heard_age_s``:
+        the undecided tentative track that holds it (R4), if one does."""
         tab, now = self.table, self.now
         # Nearest first (earliest plausible arrival, then track id): only those are described.
         pic = self.picture
@@ -540,11 +558,12 @@ class _Drivers:
             (r.confidence for r in refs), default=0.0)
         return AlertReason(
             rule=rule, text=_text(rule, event, refs, counts, inside, note, self.policy.cfg, sighting_age_s, hold_s,
-                                  held),
+                                  held, heard_age_s),
             threats=tuple(refs), counts=dict(sorted(counts.items())), inside=inside,
             eta_s=near.eta_s if near else None, eta_lo_s=near.eta_lo_s if near else None,
             eta_hi_s=near.eta_hi_s if near else None, sensors=dict(sorted(sensors.items())),
             confidence=conf, places=tuple(places), operator=note, sighting_age_s=sighting_age_s,
+            heard_age_s=heard_age_s,
         )
 
 
@@ -571,7 +590,8 @@ _SINGULAR = {"drone": "drone", "jet": "jet drone", "cruise": "cruise missile", "
 
 def _text(rule: str, event: str, refs: list[ThreatRef], counts: dict[str, int], inside: int,
           note: OperatorNote | None, cfg: PolicyConfig, sighting_age_s: float | None = None,
-          hold_s: float | None = None, held: tuple[int, int] | None = None) -> str:
+          hold_s: float | None = None, held: tuple[int, int] | None = None,
+          heard_age_s: float | None = None) -> str:
     """One English sentence for people (the CAP texts are made from the structured reason)."""
     what = ", ".join(f"{n} {(_SINGULAR if n == 1 else _PLURAL)[c]}" for c, n in sorted(counts.items()))
     etas = [r.eta_lo_s for r in refs if r.eta_lo_s is not None and not r.inside]
@@ -579,7 +599,9 @@ def _text(rule: str, event: str, refs: list[ThreatRef], counts: dict[str, int], 
     if rule.startswith("operator-") and note is not None:
         parts.append(f"Duty officer: {note.note}.")  # who stays in the audit trail
     if event == "all_clear":
-        seen = "" if cfg.sighting_radius_m is None else " or seen by a citizen nearby"
+        seen = "" if cfg.sighting_radius_m is None else (
+            " or seen by a citizen nearby" if cfg.heard_min_llr is None else
+            ", seen by a citizen or heard nearby")
         parts.append(f"All clear: no threat inside, expected within its lead time{seen}"
                      f" for {(cfg.clear_hold_s if hold_s is None else hold_s) / 60:.0f} min."
                      if rule != "operator-cancel" else "All clear.")
@@ -594,7 +616,7 @@ def _text(rule: str, event: str, refs: list[ThreatRef], counts: dict[str, int], 
             parts.append(f"{inside} inside the region.")
         if etas:
             parts.append(f"Nearest may arrive in {min(etas) / 60:.0f} min.")
-    elif note is None and sighting_age_s is None:
+    elif note is None and sighting_age_s is None and heard_age_s is None:
         hold_min = (cfg.clear_hold_s if hold_s is None else hold_s) / 60
         if held and held[0] < 0:
             parts.append("No threat inside or within its lead time now; held by a duty officer's hold.")
@@ -609,4 +631,6 @@ def _text(rule: str, event: str, refs: list[ThreatRef], counts: dict[str, int], 
                          "hold-off after the last (R4).")
     if sighting_age_s is not None and event in ("alert", "update"):
         parts.append(f"A citizen observer reported a threat nearby {_ago_en(sighting_age_s)}.")
+    if heard_age_s is not None and event in ("alert", "update"):
+        parts.append(f"Sensors heard something like a threat nearby {_ago_en(heard_age_s)}, not yet confirmed.")
     return " ".join(parts)

@@ -180,6 +180,7 @@ class Tracker:
         self._grace = np.full(cap, -np.inf)
         self._score = np.zeros(cap)
         self._locating = np.zeros(cap, dtype=bool)  # a locating sensor (radar, partner, ADS-B) reported it
+        self._n_sensors = np.zeros(cap, dtype=np.int32)  # len(meta.sensors), for vectorised queries
         self._coast_after = np.array([self.cfg.coast_after_s[c] for c in CLASSES])
         # Per report kind (KINDS order), for vectorised track creation.
         self._init_sv = np.array([self.cfg.init_speed_sigma[k] for k in KINDS])
@@ -298,6 +299,24 @@ class Tracker:
     def tracks(self) -> list[TrackState]:
         """States of every live track at its own last time, in id order."""
         return [self._state(k) for k in self._live()]
+
+    def undecided(self, min_sensors: int, min_llr: float) -> tuple[np.ndarray, np.ndarray]:
+        """Tentative threat tracks the evidence has not yet decided against.
+
+        A tentative track that at least ``min_sensors`` independent sensors reported, whose
+        score (a log-likelihood ratio of "a target" against "false alarms") is at least
+        ``min_llr``, a threat class more likely than not. The alert policy lets them hold a
+        running alert, never raise one (PolicyConfig.heard_min_llr).
+
+        Returns:
+            (k, 2) their positions in the frame, m, and (k,) the times of their last
+            reports, s; in slot order (deterministic).
+        """
+        live = self._live()
+        ks = live[(self._status[live] == _TENTATIVE) & (self._score[live] >= min_llr)
+                  & (self._n_sensors[live] >= min_sensors)]
+        ks = ks[self._probs[ks, :4].sum(axis=1) >= 0.5]
+        return self._xc[ks, :2].copy(), self._last[ks].copy()
 
     # ---------------------------------------------------------- internals
 
@@ -541,6 +560,7 @@ class Tracker:
                 if high is not None and high[j]:
                     meta.evidence += self._high_llr
             meta.sensors[s] = seen + 1
+            self._n_sensors[k] = len(meta.sensors)
             if code == _ACOUSTIC and d2s is None:  # a report that starts a track starts its pass
                 iso = 1.0 / cfg.measurement.acoustic_sigma_m ** 2
                 meta.passes[s] = [t_j, t_j, iso, iso]
@@ -686,6 +706,7 @@ class Tracker:
         self._ev[k] = m.cls_loglik[js]
         self._alive[k] = True
         self._locating[k] = False
+        self._n_sensors[k] = 0
         self._status[k] = _TENTATIVE
         self._last_emit[k] = -np.inf
         self._tent_timeout[k] = self._tent_by_kind[codes]
@@ -739,6 +760,7 @@ class Tracker:
         self._grace = np.concatenate([self._grace, np.full(cap, -np.inf)])
         self._score = np.concatenate([self._score, np.zeros(cap)])
         self._locating = np.concatenate([self._locating, np.zeros(cap, dtype=bool)])
+        self._n_sensors = np.concatenate([self._n_sensors, np.zeros(cap, dtype=np.int32)])
         self._meta += [None] * cap
 
     def _confirmable(self, meta: _Meta) -> bool:
@@ -958,6 +980,7 @@ class Tracker:
         mo, mn = self._meta[ko], self._meta[kn]
         for sensor, c in mn.sensors.items():
             mo.sensors[sensor] = mo.sensors.get(sensor, 0) + c
+        self._n_sensors[ko] = len(mo.sensors)
         mo.n += mn.n
         _take_passes(mo, mn, info=False)  # the survivor never took the duplicate's information
         self._alive[kn] = False
@@ -973,6 +996,7 @@ class Tracker:
         self._refresh(np.array([ko]))
         for sensor, c in mn.sensors.items():
             mo.sensors[sensor] = mo.sensors.get(sensor, 0) + c
+        self._n_sensors[ko] = len(mo.sensors)
         mo.locating |= mn.locating
         self._locating[ko] = bool(mo.locating)
         mo.kinds |= mn.kinds

@@ -160,6 +160,7 @@ function reasonHtml(reason) {
   if (sensors.length) parts.push(`<p>${esc(t('sensors_behind'))}: ${sensors.map((k) => esc(t(`kind_${k}`))).join(', ')}</p>`);
   if (reason.confidence) parts.push(`<p>${esc(t('confidence'))}: ${Math.round(reason.confidence * 100)} %</p>`);
   if (reason.sighting_age_s != null) parts.push(`<p class="sighting">${esc(t('sighting', { ago: fmtDuration(reason.sighting_age_s) }))}</p>`);
+  if (reason.heard_age_s != null) parts.push(`<p class="sighting">${esc(t('heard', { ago: fmtDuration(reason.heard_age_s) }))}</p>`);
   if (reason.operator) {
     // Who and in which words only reach an operator's token; others see that a duty officer acted.
     const op = reason.operator;
