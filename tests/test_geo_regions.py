@@ -388,6 +388,13 @@ def test_not_a_feature_collection_is_refused(tmp_path):
         load_regions(path)
 
 
+def test_features_that_are_not_a_list_are_named_as_such(tmp_path):
+    path = tmp_path / "areas.geojson"
+    path.write_text('{"type": "FeatureCollection", "features": {"type": "Feature"}}')
+    with pytest.raises(ValueError, match=r'"features" must be a list .* got an object'):
+        load_regions(path)
+
+
 def test_a_projected_geojson_is_refused(tmp_path):
     crs = {"type": "name", "properties": {"name": "urn:ogc:def:crs:EPSG::3857"}}
     path = write_geojson(tmp_path / "mercator.geojson", nested_features(), crs=crs)

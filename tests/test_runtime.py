@@ -197,6 +197,10 @@ def test_bad_report_lines_and_bad_options_are_clear_errors(tiny, tmp_path):
     assert "CAP 1.2 status" in result.output
     result = _cli("replay", str(tmp_path / "missing.sqlite"), "--out", str(tmp_path / "x"), code=2)
     assert "no such event log" in result.output
+    (tmp_path / "rundir").mkdir()
+    (tmp_path / "rundir" / "events.sqlite").write_bytes(b"")
+    result = _cli("replay", str(tmp_path / "rundir"), "--out", str(tmp_path / "x"), code=2)
+    assert "is a directory" in result.output and "events.sqlite" in result.output
     result = _cli("run", str(tiny), "--out", str(tmp_path / "r"), code=2)
     assert "is a directory" in result.output
     (tmp_path / "empty.ndjson").write_bytes(b"")
@@ -402,6 +406,20 @@ def test_a_step_whose_core_fails_is_taken_without_events_and_the_night_and_its_r
     assert EventLog(run / "events.sqlite", readonly=True).count("reports") == n, "nothing accepted is lost"
     _cli("replay", str(run / "events.sqlite"), "--out", str(tmp_path / "again"), "-q")
     _same_outputs(run, tmp_path / "again")
+
+
+def test_reports_read_from_a_pipe_are_run_as_from_a_file(tiny, tmp_path):
+    # `airshield run <(zcat night.ndjson.gz) --out DIR`: the shell gives a pipe's path, no file.
+    fifo = tmp_path / "reports.pipe"
+    os.mkfifo(fifo)
+    import threading
+
+    feeder = threading.Thread(target=lambda: fifo.write_bytes((tiny / "reports.ndjson").read_bytes()))
+    feeder.start()
+    _cli("run", str(fifo), "--out", str(tmp_path / "piped"), "-q", "--cap-status", "Exercise")
+    feeder.join()
+    _cli("run", str(tiny / "reports.ndjson"), "--out", str(tmp_path / "filed"), "-q", "--cap-status", "Exercise")
+    _same_outputs(tmp_path / "piped", tmp_path / "filed")
 
 
 def test_a_damaged_event_log_is_named_not_a_traceback(tiny_run, tmp_path):

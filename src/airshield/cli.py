@@ -150,7 +150,7 @@ def _read_input(reports: Path, kinds: str | None):
 
     if reports.is_dir():
         _fail(f"{reports}: is a directory; give the reports file (e.g. {reports / 'reports.ndjson'})")
-    if not reports.is_file():
+    if not reports.exists():  # (a pipe, <(zcat night.ndjson.gz), is read like a file)
         _fail(f"{reports}: no such file")
     keep = None
     if kinds is not None:
@@ -428,6 +428,9 @@ def replay(
     from airshield.runtime import replay as replay_log
     from airshield.store import LogError
 
+    if log.is_dir():
+        hint = f"; give the log, {log / 'events.sqlite'}" if (log / "events.sqlite").is_file() else ""
+        _fail(f"{log}: is a directory, not an event log{hint}")
     if not log.is_file():
         _fail(f"{log}: no such event log")
     _check_cap_status(cap_status)

@@ -258,8 +258,12 @@ def _parse_feature_collection(raw: bytes, path: Path) -> tuple[list[tuple[dict[s
     crs = ((data.get("crs") or {}).get("properties") or {}).get("name", "CRS84")
     if not any(tag in str(crs).upper() for tag in ("CRS84", "4326")):
         raise ValueError(f"{path}: coordinates must be WGS84 lon/lat, the file says crs {crs!r}")
+    listed = data.get("features")
+    if listed is not None and not isinstance(listed, list):
+        raise ValueError(f"{path}: \"features\" must be a list (a JSON array) of Feature objects, "
+                         f"got {_JSON_KINDS.get(type(listed), 'something else')}")
     features = []
-    for i, feature in enumerate(data.get("features") or []):
+    for i, feature in enumerate(listed or []):
         if not isinstance(feature, dict) or not feature.get("geometry"):
             raise ValueError(f"{path}: feature {i} has no geometry")
         try:
@@ -280,6 +284,9 @@ def _parse_feature_collection(raw: bytes, path: Path) -> tuple[list[tuple[dict[s
         )
     return features, attribution
 
+
+#: What a JSON value decoded to, in JSON's words (for messages).
+_JSON_KINDS = {dict: "an object", str: "a string", int: "a number", float: "a number", bool: "true or false"}
 
 #: The largest circle a point feature may ask for, km: an alert area, not half the country.
 MAX_CIRCLE_KM = 300.0
