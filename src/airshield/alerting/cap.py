@@ -495,6 +495,11 @@ _SHELTER_NOW = (
     "Go to the nearest shelter now and stay there until the all-clear.",
 )
 #: The description of a running alert (False) or pre-alert (True) with no threat in sight.
+
+#: What holds a running alert without a threat in sight (R4), with its age: (Ukrainian, English).
+_SIGHTING_TEXT = ("Очевидець повідомив про загрозу поблизу {ago}.", "A citizen observer reported a threat nearby {ago}.")
+_HEARD_TEXT = ("Датчики чули поблизу щось схоже на загрозу {ago}, ще не підтверджено.",
+               "Sensors heard something like a threat nearby {ago}, not yet confirmed.")
 _HELD = {
     False: ("Зараз загроз над регіоном і поблизу не видно, але тривога триває до відбою: "
             "загроза може повернутися.",
@@ -840,22 +845,14 @@ class CapEncoder:
             if reason.sensors and wording.opening is None:
                 names = _sensor_list(reason.sensors, _UK_SENSORS if uk else _EN_SENSORS)
                 lines.append(f"Джерела даних: {names}." if uk else f"Detected by: {names}.")
-            if reason.sighting_age_s is not None and wording.opening is None:
-                m = int(reason.sighting_age_s // 60)
-                if uk:
-                    ago = "щойно" if m < 1 else f"{m} хв тому"
-                    lines.append(f"Очевидець повідомив про загрозу поблизу {ago}.")
-                else:
-                    ago = "less than a minute ago" if m < 1 else f"{m} min ago"
-                    lines.append(f"A citizen observer reported a threat nearby {ago}.")
-            if reason.heard_age_s is not None and wording.opening is None:
-                m = int(reason.heard_age_s // 60)
-                if uk:
-                    ago = "щойно" if m < 1 else f"{m} хв тому"
-                    lines.append(f"Датчики чули поблизу щось схоже на загрозу {ago}, ще не підтверджено.")
-                else:
-                    ago = "less than a minute ago" if m < 1 else f"{m} min ago"
-                    lines.append(f"Sensors heard something like a threat nearby {ago}, not yet confirmed.")
+            for age_s, (uk_text, en_text) in ((reason.sighting_age_s, _SIGHTING_TEXT),
+                                              (reason.heard_age_s, _HEARD_TEXT)):
+                if age_s is not None and wording.opening is None:
+                    m = int(age_s // 60)
+                    if uk:
+                        lines.append(uk_text.format(ago="щойно" if m < 1 else f"{m} хв тому"))
+                    else:
+                        lines.append(en_text.format(ago="less than a minute ago" if m < 1 else f"{m} min ago"))
             if (wording.opening is None and not counts and not inside and reason.sighting_age_s is None
                     and reason.heard_age_s is None and reason.operator is None):
                 # Held with no threat in sight (R4's hold-off, a lost threat's hold): say so,
