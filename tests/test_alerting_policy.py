@@ -287,15 +287,17 @@ def test_something_heard_but_not_confirmed_holds_a_running_alert_says_so_and_sta
     assert quiet.events == [] and quiet.state("A") == "quiet"
 
 
-def test_one_observer_who_keeps_reporting_cannot_hold_an_alert_for_ever():
+@pytest.mark.parametrize("evidence", ["sightings", "heard"])
+def test_one_observer_who_keeps_reporting_cannot_hold_an_alert_for_ever(evidence):
     # A drone crosses A; its track ends at 1,500 s (the picture holds the lost drone for
-    # an hour more). An observer reports a drone every minute for five hours. The sightings
-    # hold the alert only sighting_hold_max_s past the last threat behind it.
+    # an hour more). An observer reports a drone every minute for five hours (or a pair of
+    # faulty nodes keeps an undecided track alive). That holds the alert only
+    # sighting_hold_max_s past the last threat behind it.
     cfg = PolicyConfig()
     w = World(cfg)
     for t in range(0, 20000, 10):
         sts = [state("T1", t, 20 * KM + 45 * t, 50 * KM)] if t <= 1500 else []
-        w.step(t, sts, sightings={"A": t - 5.0} if t % 60 == 0 else None)
+        w.step(t, sts, **{evidence: {"A": t - 5.0} if t % 60 == 0 else None})
     clear = w.of("A", "all_clear")
     assert len(clear) == 1
     last_threat = max(e.t for e in w.of("A") if e.reason.counts) - T0
