@@ -730,7 +730,8 @@ def _reasons(draw) -> AlertReason:
 
 
 @settings(
-    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+    max_examples=60, deadline=None, derandomize=True, database=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture],
 )
 @given(
     why=st.lists(_reasons(), min_size=3, max_size=3), kind=st.sampled_from(["alert", "pre_alert"])

@@ -11,7 +11,9 @@ from __future__ import annotations
 import math
 
 import pytest
-from shapely.geometry import box
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from shapely.geometry import Point, box
 
 from airshield.alerting import OperatorCommand
 from airshield.alerting.baseline import NaivePolicy
@@ -24,11 +26,12 @@ from airshield.warning import RegionField, ThreatPicture, WarningConfig
 
 T0 = 1_760_000_000.0
 KM = 1000.0
-_FIELD = RegionField({
+_BOXES = {
     "A": box(0, 0, 100 * KM, 100 * KM),
     "B": box(100 * KM, 0, 200 * KM, 100 * KM),
     "N": box(40 * KM, 40 * KM, 60 * KM, 60 * KM),
-}, res_m=1000.0, margin_m=100 * KM)
+}
+_FIELD = RegionField(_BOXES, res_m=1000.0, margin_m=100 * KM)
 
 
 def probs_of(cls: str) -> tuple[float, ...]:
@@ -552,3 +555,87 @@ def test_an_alert_an_operator_holds_says_so_when_it_is_refreshed():
     refreshed = [e for e in w.of("B", "update") if e.reason.rule == "refresh"]
     assert refreshed and all("held by a duty officer's hold" in e.reason.text for e in refreshed)
     assert w.policy.keeping(w.picture, T0 + w.t) == {"B": ("operator", ())}
+
+
+# --- invariants over any night ---------------------------------------------------------
+
+
+@st.composite
+def _night(draw):
+    """A few drones and missiles (some lost on the way), sightings, sounds heard, operators."""
+    tracks = []
+    for i in range(draw(st.integers(1, 4))):
+        cls = draw(st.sampled_from(["drone", "drone", "cruise", "ballistic"]))
+        speed = {"drone": 45.0, "cruise": 230.0, "ballistic": 1500.0}[cls]
+        heading = draw(st.floats(0.0, 2 * math.pi))
+        tracks.append(dict(tid=f"T{i}", cls=cls, x0=draw(st.floats(-150 * KM, 300 * KM)),
+                           y0=draw(st.floats(-100 * KM, 200 * KM)), vx=speed * math.cos(heading),
+                           vy=speed * math.sin(heading), t0=draw(st.integers(0, 300)) * 10,
+                           life=draw(st.integers(1, 240)) * 10, end=draw(st.sampled_from(["deleted", "coasting"])),
+                           threat=draw(st.booleans()) or cls == "ballistic"))
+    extras = draw(st.lists(st.tuples(st.integers(0, 800), st.sampled_from(["sightings", "heard", "raise", "extend",
+                                                                             "cancel"]),
+                                     st.sampled_from(["A", "B", "N"])), max_size=12))
+    return tracks, extras
+
+
+def _inside(x: float, y: float, region: str) -> bool:
+    return _BOXES[region].contains(Point(x, y))
+
+
+@settings(max_examples=30, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.too_slow])
+@given(night=_night())
+def test_on_any_night_each_region_tells_one_well_formed_story_and_never_clears_over_a_live_threat(night):
+    tracks, extras = night
+    w = World()
+    by_step: dict[int, list] = {}
+    for t10, what, region in extras:
+        by_step.setdefault(t10 * 5, []).append((what, region))
+    cancelled: dict[str, float] = {}  # region -> last operator cancel, s (its threats are set aside 600 s)
+    for t in range(0, 4000, 5):
+        states, kind_of = [], {}
+        for tr in tracks:
+            dt = t - tr["t0"]
+            if 0 <= dt <= tr["life"] and dt % 10 == 0:
+                states.append(state(tr["tid"], t, tr["x0"] + tr["vx"] * dt, tr["y0"] + tr["vy"] * dt, tr["vx"],
+                                    tr["vy"], cls=tr["cls"], threat=tr["threat"], z=500.0))
+            elif dt == tr["life"] + 5:
+                states.append(state(tr["tid"], t - 5, tr["x0"] + tr["vx"] * (dt - 5), tr["y0"] + tr["vy"] * (dt - 5),
+                                    tr["vx"], tr["vy"], cls=tr["cls"], threat=tr["threat"], status=tr["end"]))
+                kind_of[tr["tid"]] = tr["end"]
+        kw: dict = {}
+        cmds = []
+        for what, region in by_step.get(t, []):
+            if what in ("sightings", "heard"):
+                kw.setdefault(what, {})[region] = float(t)
+            else:
+                cmds.append(OperatorCommand(t=T0 + t, region=region, action=what, user="duty-1", note="test",
+                                            duration_s=600.0))
+                if what == "cancel":
+                    cancelled[region] = t
+        live = [s for s in states if s.id not in kind_of]
+        ended = [s for s in states if s.id in kind_of]
+        w.step(t, live, commands=cmds, **kw)
+        if ended:
+            for s in ended:
+                w.picture.update([TrackEvent(kind_of[s.id], s)], T0 + t)
+        # R1: no all-clear but an operator's while a corroborated, tracked threat is inside (unless
+        # an operator set that region's threats aside, docs/alerting.md).
+        for e in w.events:
+            if (e.t == T0 + t and e.event == "all_clear" and e.reason.rule != "operator-cancel"
+                    and t - cancelled.get(e.region, -math.inf) > 600):
+                assert not any(s.threat and _inside(s.x[0], s.x[1], e.region) for s in live), e
+    # Each region's story: chains that start, update with seq + 1, and end once.
+    for region in ("A", "B", "N"):
+        chains: dict[str, list] = {}
+        for e in w.of(region):
+            chains.setdefault(e.alert_id, []).append(e)
+        for cid, evs in chains.items():
+            assert [e.seq for e in evs] == list(range(len(evs))), cid
+            assert evs[0].event in ("alert", "pre_alert") and evs[0].kind == evs[0].event, cid
+            ends = [e for e in evs if e.event in ("all_clear", "pre_alert_end")]
+            assert len(ends) <= 1 and (not ends or ends[0] is evs[-1]), cid
+        running = [cid for cid, evs in chains.items() if evs[-1].event not in ("all_clear", "pre_alert_end")]
+        assert len(running) <= 1, (region, running)
+        assert w.state(region) == ("quiet" if not running else chains[running[0]][0].kind), region

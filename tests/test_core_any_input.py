@@ -90,8 +90,8 @@ def _finite(values) -> bool:
 
 
 @pytest.mark.filterwarnings("error::RuntimeWarning")  # a NaN made on the way (0/0) fails it too
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture,
-                                                                 HealthCheck.too_slow])
+@settings(max_examples=40, deadline=None, derandomize=True, database=None,
+          suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(lines=st.lists(report(), min_size=1, max_size=60))
 def test_any_report_the_ingest_accepts_is_taken_without_a_fault_and_gives_finite_states(two_oblasts, lines):
     reports = []
