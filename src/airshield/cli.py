@@ -376,11 +376,12 @@ def _check_command_regions(cmds, ids: set[str], path: Path | None) -> None:
 def _check_out_dir(out: Path) -> None:
     """Refuse, before anything is written, an output directory whose files could not be written:
     a run that fails half-way leaves an event log that a new run would not start over."""
+    from airshield.runtime import OUTPUT_NAMES
+
     if out.exists() and not out.is_dir():
         _fail(f"--out {out}: is a file; a run writes into a directory")
-    for name, want_dir in (("tracks.ndjson", False), ("alerts.ndjson", False), ("audit.ndjson", False),
-                           ("alerts.atom", False), ("events.sqlite", False), ("cap", True)):
-        p = out / name
+    for name in (*OUTPUT_NAMES, "events.sqlite"):
+        p, want_dir = out / name, name == "cap"
         if p.exists() and p.is_dir() != want_dir:
             _fail(f"--out {out}: {name} is {'a file' if want_dir else 'a directory'}; move it aside")
 

@@ -446,6 +446,7 @@ def test_healthz_and_metrics(mid):
         assert name in m, name
     accepted = float(re.search(r"^airshield_reports_accepted_total (\S+)$", m, re.M).group(1))
     assert accepted == h["accepted"]
+    assert float(re.search(r"^airshield_failed_steps (\S+)$", m, re.M).group(1)) == h["failed_steps"] == 0
 
 
 def _threat_positions(rows) -> list[tuple[float, float]]:

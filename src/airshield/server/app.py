@@ -57,7 +57,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         log.info("started", extra={"data_dir": str(settings.data_dir), "clock": settings.clock,
                                    "regions": len(engine.region_ids), "version": __version__})
         ops.gauge(app, "airshield_failed_steps", "core steps that raised and were taken without events",
-                  lambda: engine.rt.stats.failed_steps if engine.rt is not None else 0)
+                  lambda: getattr(ops.failure_stats(engine), "failed_steps", 0))
         stop_push = push.attach(app, engine, settings)
         try:
             yield

@@ -86,9 +86,15 @@ def _stalled(eng, settings) -> bool:
 MAX_FAILED_IN_A_ROW = 12
 
 
-def _failing(eng) -> bool:
+def failure_stats(eng):
+    """The engine's runtime stats (failed steps and the first failure), or None before it starts."""
     rt = getattr(eng, "rt", None)
-    return rt is not None and rt.stats.failed_in_a_row >= MAX_FAILED_IN_A_ROW
+    return rt.stats if rt is not None else None
+
+
+def _failing(eng) -> bool:
+    stats = failure_stats(eng)
+    return stats is not None and stats.failed_in_a_row >= MAX_FAILED_IN_A_ROW
 
 
 def engine_ok(eng, settings) -> bool:
@@ -105,9 +111,9 @@ def healthz(request: Request):
     stalled = _stalled(eng, settings)
     failing = _failing(eng)
     ok = eng.alive and not stalled and not failing
-    rt = getattr(eng, "rt", None)  # (none before the engine starts)
-    failed = rt.stats.failed_steps if rt is not None else 0
-    first = rt.stats.first_failure if rt is not None else None
+    stats = failure_stats(eng)
+    failed = stats.failed_steps if stats is not None else 0
+    first = stats.first_failure if stats is not None else None
     # A step whose core raised was taken without events (runtime: failed steps): the service
     # still warns, but a fault is in the core: "degraded" (a restart replays the log and meets
     # it again), and it says where; "failing" (503) when the last MAX_FAILED_IN_A_ROW all failed.
