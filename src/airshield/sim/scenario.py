@@ -18,7 +18,7 @@ from typing import Annotated, Literal
 
 import msgspec
 
-from airshield.model import Lat, Lon
+from airshield.model import Lat, Lon, SigmaDeg
 
 Model = Literal["shahed", "gerbera", "geran3", "kh101", "kalibr", "iskander-k", "iskander"]
 Positive = Annotated[float, msgspec.Meta(gt=0.0)]
@@ -103,8 +103,8 @@ class Radar(_S):
     period_s: Positive = 2.0
     # The report format's bounds (model.py): a plot the tracker would refuse is never made.
     sigma_range_m: Annotated[float, msgspec.Meta(ge=1.0, le=100_000.0)] = 20.0
-    sigma_azimuth_deg: Annotated[float, msgspec.Meta(ge=0.001, le=180.0)] = 0.7
-    sigma_elevation_deg: Annotated[float, msgspec.Meta(ge=0.001, le=180.0)] = 1.0
+    sigma_azimuth_deg: SigmaDeg = 0.7
+    sigma_elevation_deg: SigmaDeg = 1.0
     sigma_radial_speed_mps: Annotated[float, msgspec.Meta(ge=0.01, le=1_000.0)] = 1.0
     pd: Fraction = 0.9
     range_drone_m: Positive = 20_000.0
@@ -124,7 +124,7 @@ class Observers(_S):
     hear_range_m: Positive = 3000.0
     report_p: Fraction = 0.3
     duplicates_mean: NonNeg = 0.5
-    sigma_bearing_deg: Annotated[float, msgspec.Meta(ge=0.001, le=180.0)] = 15.0
+    sigma_bearing_deg: SigmaDeg = 15.0
     misclassified: Fraction = 0.25
     latency_s: tuple[float, float] = (10.0, 60.0)
     false_reports_per_observer_hour: Annotated[float, msgspec.Meta(ge=0.0, le=100.0)] = 0.0005
