@@ -816,3 +816,23 @@ def test_two_nodes_hearing_a_drone_leave_an_undecided_track_and_one_node_alone_n
     assert t.size == 1 and not any(e.kind == "confirmed" for e in events)
     assert np.hypot(xy[0, 0] - x - 1_000.0, xy[0, 1] - y) < 3_000.0 and t[0] == pytest.approx(at(40).timestamp())
     assert two.undecided(2, 1e9)[1].size == 0  # a floor above its score: decided against
+
+
+def test_the_covariance_update_stays_positive_semidefinite_when_a_precise_plot_meets_a_vague_prediction():
+    # Joseph form (kernels._imm_step): on these predictions (position sigmas of ~10,000 km,
+    # a plot known to 0.1-1 m) the textbook Pp - K S K^T gave eigenvalues down to -9.6.
+    C = kernels.model_constants()
+    rng = np.random.default_rng(1)
+    scale = np.array([1e7, 1e7, 1e6, 1e4, 1e4, 1e3])[:, None]
+    worst = 0.0
+    for _ in range(300):
+        A = rng.normal(size=(6, 6)) * scale
+        P = np.repeat((A @ A.T)[None], 2, axis=0)
+        x = np.zeros((2, 6))
+        mu = np.array([0.5, 0.5])
+        R = np.diag(rng.uniform(0.01, 1.0, 3))
+        work = (np.empty((2, 6)), np.empty((2, 6, 6)), np.empty((2, 6)), np.empty((2, 6, 6)), np.empty((3, 3)),
+                np.empty((3, 3)), np.empty((6, 3)), np.empty((6, 3)), np.empty((2, 2)), np.empty(2), np.empty(2))
+        kernels._imm_step(C[8], C[10], x, P, mu, 0.0, np.array([1.0, 1.0]), np.zeros(3), R, *work)
+        worst = min(worst, min(np.linalg.eigvalsh(P[m]).min() for m in range(2)))
+    assert worst >= 0.0

@@ -302,14 +302,25 @@ def _imm_step(SOJOURN, VZ, x, P, mu, dt, q, z, R, xm, Pm, xp, Pp, S, Si, K, KS, 
         n2 = z[2] - xp[m, 2]
         for i in range(6):
             x[m, i] = xp[m, i] + K[i, 0] * n0 + K[i, 1] * n1 + K[i, 2] * n2
-        # P = Pp - K S K^T, symmetrised.
+        # Joseph form, P = (I - K H) Pp (I - K H)^T + K R K^T (H = [I3 0]), symmetrised: a
+        # sum of two positive semi-definite terms whatever rounding does to K, where
+        # Pp - K S K^T is a difference that can lose definiteness when a precise plot meets
+        # a vague prediction (Bar-Shalom, Li & Kirubarajan, "Estimation with Applications
+        # to Tracking and Navigation", 2001, ch. 5). Pm[m] is free once propagated: it
+        # holds B = (I - K H) Pp, and KS holds K R.
+        B = Pm[m]
+        for i in range(6):
+            for j in range(6):
+                B[i, j] = Pp[m, i, j] - (K[i, 0] * Pp[m, 0, j] + K[i, 1] * Pp[m, 1, j] + K[i, 2] * Pp[m, 2, j])
         for i in range(6):
             for j in range(3):
-                KS[i, j] = K[i, 0] * S[0, j] + K[i, 1] * S[1, j] + K[i, 2] * S[2, j]
+                KS[i, j] = K[i, 0] * R[0, j] + K[i, 1] * R[1, j] + K[i, 2] * R[2, j]
         for i in range(6):
             for j in range(i, 6):
-                v = Pp[m, i, j] - (KS[i, 0] * K[j, 0] + KS[i, 1] * K[j, 1] + KS[i, 2] * K[j, 2])
-                w = Pp[m, j, i] - (KS[j, 0] * K[i, 0] + KS[j, 1] * K[i, 1] + KS[j, 2] * K[i, 2])
+                v = (B[i, j] - (B[i, 0] * K[j, 0] + B[i, 1] * K[j, 1] + B[i, 2] * K[j, 2])
+                     + (KS[i, 0] * K[j, 0] + KS[i, 1] * K[j, 1] + KS[i, 2] * K[j, 2]))
+                w = (B[j, i] - (B[j, 0] * K[i, 0] + B[j, 1] * K[i, 1] + B[j, 2] * K[i, 2])
+                     + (KS[j, 0] * K[i, 0] + KS[j, 1] * K[i, 1] + KS[j, 2] * K[i, 2]))
                 P[m, i, j] = 0.5 * (v + w)
                 P[m, j, i] = P[m, i, j]
     top = max(math.log(c[0]) + ll[0], math.log(c[1]) + ll[1])
