@@ -158,7 +158,7 @@ def read_reports(path: str | Path) -> tuple[list[Report], list[LineError]]:
         # msgspec reads a stream of JSON values: two reports on one line would pass.
         if reports is not None and len(reports) == _count_lines(data):
             return reports, []
-    return decode_lines(iter_lines(io.BytesIO(data)), path.name)
+    return decode_lines(iter_lines(io.BytesIO(data)), str(path))
 
 
 def _count_lines(data: bytes) -> int:
