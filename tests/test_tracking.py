@@ -820,7 +820,7 @@ def test_two_nodes_hearing_a_drone_leave_an_undecided_track_and_one_node_alone_n
 
 def test_the_covariance_update_stays_positive_semidefinite_when_a_precise_plot_meets_a_vague_prediction():
     # Joseph form (kernels._imm_step): on these predictions (position sigmas of ~10,000 km,
-    # a plot known to 0.1-1 m) the textbook Pp - K S K^T gave eigenvalues down to -9.6.
+    # a plot known to 0.1-1 m) the textbook Pp - K S K^T gave eigenvalues down to -5.7.
     C = kernels.model_constants()
     rng = np.random.default_rng(1)
     scale = np.array([1e7, 1e7, 1e6, 1e4, 1e4, 1e3])[:, None]
