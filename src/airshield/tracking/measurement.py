@@ -388,25 +388,24 @@ class Converter:
         at that report's position, all such reports in one call.
         """
         pos = self._pos
-        hits = [pos.get(r.sensor) for r in reps]
-        moved = [i for i, (r, hit) in enumerate(zip(reps, hits, strict=True))
-                 if hit is None or hit[0] != r.lat or hit[1] != r.lon]
-        if not moved:
-            return np.array([hit[2:5] for hit in hits], dtype=np.float64).reshape(len(reps), 3)
         out = np.empty((len(reps), 3))
-        kept = np.ones(len(reps), dtype=bool)
-        kept[moved] = False
-        if kept.any():
-            out[kept] = [hit[2:5] for hit, k in zip(hits, kept.tolist(), strict=True) if k]
-        lat = np.array([reps[i].lat for i in moved])
-        lon = np.array([reps[i].lon for i in moved])
-        x, y = self.theatre.to_xy(lat, lon)
-        out[moved, 0], out[moved, 1] = x, y
-        # Exact here (not the cached grid): sensor positions are few and kept.
-        out[moved, 2] = np.degrees(np.atleast_1d(self.theatre.north_angle(lat, lon)))
-        for i in moved:  # the registry keeps each sensor's latest position
-            r = reps[i]
-            pos[r.sensor] = (r.lat, r.lon, *out[i].tolist())
+        moved = []
+        for i, r in enumerate(reps):
+            hit = pos.get(r.sensor)
+            if hit is not None and hit[0] == r.lat and hit[1] == r.lon:
+                out[i] = hit[2:5]
+            else:
+                moved.append(i)
+        if moved:
+            lat = np.array([reps[i].lat for i in moved])
+            lon = np.array([reps[i].lon for i in moved])
+            x, y = self.theatre.to_xy(lat, lon)
+            out[moved, 0], out[moved, 1] = x, y
+            # Exact here (not the cached grid): sensor positions are few and kept.
+            out[moved, 2] = np.degrees(np.atleast_1d(self.theatre.north_angle(lat, lon)))
+            for i in moved:  # the registry keeps each sensor's latest position
+                r = reps[i]
+                pos[r.sensor] = (r.lat, r.lon, *out[i].tolist())
         return out
 
     def _acoustic(self, reps: list[AcousticDetection], rows: np.ndarray, z, R, ll,
