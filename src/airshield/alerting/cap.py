@@ -40,7 +40,7 @@ from shapely.geometry import LineString, MultiPolygon, Polygon
 from shapely.geometry.polygon import orient
 from shapely.ops import split
 
-from airshield.alerting.events import AlertEvent, AlertReason
+from airshield.alerting.events import HEARD_TEXT, SIGHTING_TEXT, AlertEvent, AlertReason, ago_text
 from airshield.geo.region_sources import BAD_ID_CHARS
 from airshield.geo.regions import Region, RegionSet
 from airshield.model import from_epoch
@@ -495,11 +495,6 @@ _SHELTER_NOW = (
     "Go to the nearest shelter now and stay there until the all-clear.",
 )
 #: The description of a running alert (False) or pre-alert (True) with no threat in sight.
-
-#: What holds a running alert without a threat in sight (R4), with its age: (Ukrainian, English).
-_SIGHTING_TEXT = ("Очевидець повідомив про загрозу поблизу {ago}.", "A citizen observer reported a threat nearby {ago}.")
-_HEARD_TEXT = ("Датчики чули поблизу щось схоже на загрозу {ago}, ще не підтверджено.",
-               "Sensors heard something like a threat nearby {ago}, not yet confirmed.")
 _HELD = {
     False: ("Зараз загроз над регіоном і поблизу не видно, але тривога триває до відбою: "
             "загроза може повернутися.",
@@ -845,14 +840,9 @@ class CapEncoder:
             if reason.sensors and wording.opening is None:
                 names = _sensor_list(reason.sensors, _UK_SENSORS if uk else _EN_SENSORS)
                 lines.append(f"Джерела даних: {names}." if uk else f"Detected by: {names}.")
-            for age_s, (uk_text, en_text) in ((reason.sighting_age_s, _SIGHTING_TEXT),
-                                              (reason.heard_age_s, _HEARD_TEXT)):
+            for age_s, texts in ((reason.sighting_age_s, SIGHTING_TEXT), (reason.heard_age_s, HEARD_TEXT)):
                 if age_s is not None and wording.opening is None:
-                    m = int(age_s // 60)
-                    if uk:
-                        lines.append(uk_text.format(ago="щойно" if m < 1 else f"{m} хв тому"))
-                    else:
-                        lines.append(en_text.format(ago="less than a minute ago" if m < 1 else f"{m} min ago"))
+                    lines.append(texts[i].format(ago=ago_text(age_s, uk)))
             if (wording.opening is None and not counts and not inside and reason.sighting_age_s is None
                     and reason.heard_age_s is None and reason.operator is None):
                 # Held with no threat in sight (R4's hold-off, a lost threat's hold): say so,

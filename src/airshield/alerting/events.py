@@ -101,6 +101,21 @@ class OperatorNote(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     until: float | None = None
 
 
+#: What holds a running alert with no threat in sight (policy rule R4), with its age:
+#: (Ukrainian, English) templates, for the reason's text and the CAP messages' descriptions.
+SIGHTING_TEXT = ("Очевидець повідомив про загрозу поблизу {ago}.", "A citizen observer reported a threat nearby {ago}.")
+HEARD_TEXT = ("Датчики чули поблизу щось схоже на загрозу {ago}, ще не підтверджено.",
+              "Sensors heard something like a threat nearby {ago}, not yet confirmed.")
+
+
+def ago_text(age_s: float, uk: bool = False) -> str:
+    """How long ago ``age_s`` (s) was, in whole minutes (down), for people: Ukrainian or English."""
+    m = int(age_s // 60)
+    if uk:
+        return "щойно" if m < 1 else f"{m} хв тому"
+    return "less than a minute ago" if m < 1 else f"{m} min ago"
+
+
 class AlertReason(msgspec.Struct, frozen=True, kw_only=True, gc=False):
     """Why a region is in its state: machine-readable, with a line for people.
 

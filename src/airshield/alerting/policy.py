@@ -68,11 +68,14 @@ import numpy as np
 
 from airshield.alerting.config import PolicyConfig
 from airshield.alerting.events import (
+    HEARD_TEXT,
+    SIGHTING_TEXT,
     AlertEvent,
     AlertReason,
     OperatorCommand,
     OperatorNote,
     ThreatRef,
+    ago_text,
 )
 from airshield.model import format_time
 from airshield.warning.config import PREDICTED
@@ -567,12 +570,6 @@ class _Drivers:
         )
 
 
-def _ago_en(age_s: float) -> str:
-    """How long ago, in whole minutes (down), for people."""
-    m = int(age_s // 60)
-    return "less than a minute ago" if m < 1 else f"{m} min ago"
-
-
 #: Upper bounds of the count steps of :meth:`_Drivers.signature`.
 _COUNT_STEPS = (0, 1, 2, 3, 5, 10, 20, 50, 100, 200, 500)
 
@@ -629,8 +626,7 @@ def _text(rule: str, event: str, refs: list[ThreatRef], counts: dict[str, int], 
         else:
             parts.append(f"No threat inside or within its lead time now; held for the {hold_min:.0f} min "
                          "hold-off after the last (R4).")
-    if sighting_age_s is not None and event in ("alert", "update"):
-        parts.append(f"A citizen observer reported a threat nearby {_ago_en(sighting_age_s)}.")
-    if heard_age_s is not None and event in ("alert", "update"):
-        parts.append(f"Sensors heard something like a threat nearby {_ago_en(heard_age_s)}, not yet confirmed.")
+    for age_s, texts in ((sighting_age_s, SIGHTING_TEXT), (heard_age_s, HEARD_TEXT)):
+        if age_s is not None and event in ("alert", "update"):
+            parts.append(texts[1].format(ago=ago_text(age_s)))
     return " ".join(parts)
